@@ -1,0 +1,57 @@
+"""The ``qa-engine`` console script: one sub-command module per job, errors as one line."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import QaEngineError
+
+# Each module exposes ``register(subparsers)`` and sets ``func`` (args -> exit code) on its parser.
+COMMAND_MODULES = (
+    "qa_engine.commands.score",
+    "qa_engine.commands.check",
+    "qa_engine.commands.packs",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa-engine", description="Score call-centre calls against rule packs.")
+    parser.add_argument("--version", action="version", version=f"qa-engine {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # command not built yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args))
+    except QaEngineError as exc:
+        sys.stderr.write(f"qa-engine: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("qa-engine: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""CallReport -> JSON document and readable text (the CLI's and the API's output)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .transcript import transcript_to_dict
+from .types import CallReport, to_plain
+
+
+def report_to_dict(report: CallReport) -> dict[str, Any]:
+    """The report document: the transcript schema plus scoring fields."""
+    doc = transcript_to_dict(report.transcript)
+    doc["call_id"] = report.call_id
+    if report.pack_id is not None:
+        doc.update({
+            "score": report.score,
+            "grade": report.grade,
+            "pack": {"id": report.pack_id, "version": report.pack_version},
+            "category": report.category,
+            "priority": report.priority,
+            "findings": [to_plain(f) for f in report.findings],
+        })
+    doc["timings"] = {k: round(v, 3) for k, v in report.timings.items()}
+    doc["engine_version"] = report.engine_version
+    return doc
+
+
+def format_report(report: CallReport) -> str:
+    """A short human-readable summary for the terminal."""
+    t = report.transcript
+    lines = [f"call {report.call_id}  language={t.language}  duration={t.duration:.1f}s"]
+    if t.agent_channel is not None:
+        lines.append(f"agent channel: {t.agent_channel} ({t.agent_channel_reason or 'given'})")
+    if report.pack_id is not None:
+        lines.append(f"score {report.score:.0f}  grade {report.grade}  pack {report.pack_id} v{report.pack_version}")
+        for f in report.findings:
+            lines.append(f"  [{f.status:>14}] {f.rule_id}: {f.explanation}")
+    lines.append("")
+    for u in t.utterances:
+        lines.append(f"{u.start:7.2f}-{u.end:7.2f} {u.role:>8}: {u.text}")
+    return "\n".join(lines) + "\n"

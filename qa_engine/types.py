@@ -1,0 +1,120 @@
+"""Core result types shared by every stage (frozen dataclasses; pydantic only at the edges)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Role = Literal["agent", "customer", "unknown"]
+Status = Literal["pass", "fail", "not_applicable"]
+Severity = Literal["info", "minor", "major", "critical"]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A time interval in seconds from the start of the call."""
+
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.end - self.start)
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word with its timing (faster-whisper's naming: ``word``)."""
+
+    start: float
+    end: float
+    word: str
+    probability: float = 1.0
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """A stretch of speech by one party; ``role`` is who they are in the call."""
+
+    start: float
+    end: float
+    role: Role
+    text: str
+    words: tuple[Word, ...] = ()
+    channel: int | None = None
+    speaker: str | None = None
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.end - self.start)
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A whole call as role-labelled utterances sorted by start time."""
+
+    call_id: str
+    language: str
+    duration: float
+    utterances: tuple[Utterance, ...]
+    agent_channel: int | None = None
+    agent_channel_reason: str | None = None
+
+    def by_role(self, role: Role) -> list[Utterance]:
+        """Utterances spoken by ``role``, in time order."""
+        return [u for u in self.utterances if u.role == role]
+
+    def between(self, t0: float, t1: float) -> list[Utterance]:
+        """Utterances overlapping the interval [t0, t1]."""
+        return [u for u in self.utterances if u.end >= t0 and u.start <= t1]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where in the call a finding comes from, and how closely the text matched."""
+
+    start: float
+    end: float
+    text: str
+    similarity: float | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The outcome of one rule on one call, with evidence and a readable sentence."""
+
+    rule_id: str
+    status: Status
+    severity: Severity = "major"
+    weight: float = 0.0
+    evidence: tuple[Evidence, ...] = ()
+    explanation: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CallReport:
+    """Everything the engine says about one call."""
+
+    call_id: str
+    transcript: Transcript
+    pack_id: str | None = None
+    pack_version: str | None = None
+    score: float | None = None
+    grade: str | None = None
+    findings: tuple[Finding, ...] = ()
+    category: str | None = None
+    priority: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    engine_version: str = ""
+
+
+def to_plain(obj: Any) -> Any:
+    """Dataclasses -> JSON-ready dicts/lists (tuples become lists)."""
+    if hasattr(obj, "__dataclass_fields__"):
+        return to_plain(asdict(obj))
+    if isinstance(obj, dict):
+        return {k: to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    return obj
