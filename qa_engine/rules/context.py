@@ -1,0 +1,107 @@
+"""Per-call state shared by all checks: utterances prepared once, windows, silences."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from ..text import language_family
+from ..types import Evidence, Transcript
+from .matching import Hit, Matcher, PhraseBook, Prepared, prepare
+from .schema import WindowSpec
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CallContext", "Silence"]
+
+
+@dataclass(frozen=True)
+class Silence:
+    """A stretch inside the call where nobody speaks; ``before``/``after`` are utterance indexes."""
+
+    start: float
+    end: float
+    before: int
+    after: int
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+class CallContext:
+    """What checks see: the transcript plus prepared utterances in time order."""
+
+    def __init__(self, transcript: Transcript, book: PhraseBook, language: str) -> None:
+        self.transcript = transcript
+        self.language = language
+        self.family = language_family(language)
+        self.book = book
+        self.utts: list[Prepared] = [prepare(i, u, self.family) for i, u in enumerate(transcript.utterances)]
+        self.agent = [p for p in self.utts if p.role == "agent"]
+        self.customer = [p for p in self.utts if p.role == "customer"]
+        self._silences: list[Silence] | None = None
+
+    def by_role(self, role: str) -> list[Prepared]:
+        if role == "agent":
+            return self.agent
+        if role == "customer":
+            return self.customer
+        if role == "any":
+            return self.utts
+        return [p for p in self.utts if p.role == role]
+
+    def find(self, matcher: Matcher, p: Prepared) -> Hit | None:
+        return matcher.find(p)
+
+    def first_hit(self, matcher: Matcher, utts: list[Prepared]) -> tuple[Prepared, Hit] | None:
+        for p in utts:
+            hit = matcher.find(p)
+            if hit is not None:
+                return p, hit
+        return None
+
+    def window(self, role: str, spec: WindowSpec) -> list[Prepared]:
+        """The utterances of ``role`` inside a window anchored as ``spec`` says."""
+        utts = self.by_role(role)
+        if not utts:
+            return []
+        anchor = spec.anchor
+        if anchor == "whole_call":
+            return list(utts)
+        if anchor in ("first_agent_turns", "call_start"):
+            t0 = self.agent[0].utt.start if anchor == "first_agent_turns" and self.agent else 0.0
+            chosen = utts[: spec.turns] if spec.turns else list(utts)
+            if spec.within_s is not None:
+                chosen = [p for p in chosen if p.utt.start <= t0 + spec.within_s]
+            return chosen
+        t1 = self.agent[-1].utt.end if anchor == "last_agent_turns" and self.agent else self.transcript_end
+        chosen = utts[-spec.turns:] if spec.turns else list(utts)
+        if spec.within_s is not None:
+            chosen = [p for p in chosen if p.utt.end >= t1 - spec.within_s]
+        return chosen
+
+    @property
+    def transcript_end(self) -> float:
+        last = max((u.end for u in self.transcript.utterances), default=0.0)
+        return max(last, self.transcript.duration)
+
+    def silences(self) -> list[Silence]:
+        """Gaps between merged speech of all parties, inside the call (not before/after)."""
+        if self._silences is None:
+            out: list[Silence] = []
+            end = None
+            last_idx = -1
+            for p in sorted(self.utts, key=lambda q: q.utt.start):
+                if end is not None and p.utt.start > end:
+                    out.append(Silence(end, p.utt.start, last_idx, p.index))
+                if end is None or p.utt.end >= end:
+                    end = p.utt.end
+                    last_idx = p.index
+            self._silences = out
+        return self._silences
+
+    @staticmethod
+    def evidence(p: Prepared, hit: Hit | None = None) -> Evidence:
+        return Evidence(start=p.utt.start, end=p.utt.end, text=p.utt.text,
+                        similarity=None if hit is None else hit.similarity)

@@ -1,0 +1,272 @@
+"""Fuzzy phrase and pattern matching against prepared utterances.
+
+Speed matters (hundreds of calls a second on one core), so the work is split:
+
+* per pack, every phrase is normalised once and indexed by its sound-code bigrams (Chinese)
+  or token prefixes/suffixes (English) in a :class:`PhraseBook`;
+* per call, every utterance is normalised once (:class:`Prepared`) and looks up which phrases
+  share at least one gram with it: only those reach rapidfuzz.
+
+Chinese is compared in the sound-code space of :func:`qa_engine.text.sound_codes`, where an
+exact character match and a homophone (来点 ~ 来电) are both equal; similarity is reported
+as 1.0 for the exact characters and 0.95 for a pure homophone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from ..text import is_cjk, normalize, sound_codes, to_simplified
+from ..types import Utterance
+from .schema import MatchSpec
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Hit", "Matcher", "PhraseBook", "Prepared", "prepare"]
+
+EN_STOPWORDS = frozenset(
+    "a an the i im you your youre we it its is are was be been to of for in on at and or so "
+    "that this with me my do can will would could have has had just please ok okay um uh yes "
+    "yeah no not".split()
+)
+NEGATIONS = {
+    "zh": ("不", "没", "别", "未", "无", "非"),
+    "en": ("not", "no", "never", "dont", "didnt", "doesnt", "isnt", "wasnt", "cant", "cannot", "wont",
+           "havent", "hasnt", "arent", "nothing"),
+}
+HOMOPHONE_SIMILARITY = 0.95
+
+
+@dataclass
+class Prepared:
+    """One utterance, normalised once per call; ``codes`` has the same length as ``norm``."""
+
+    index: int
+    utt: Utterance
+    norm: str
+    codes: str
+    grams: frozenset[str]
+    candidates: frozenset[int] | None = None
+    cache: dict[int, Hit | None] = field(default_factory=dict)
+
+    @property
+    def role(self) -> str:
+        return self.utt.role
+
+
+@dataclass(frozen=True)
+class Hit:
+    """Where a matcher fired in one utterance."""
+
+    start: int
+    end: int
+    similarity: float
+    phrase: str
+
+    def snippet(self, p: Prepared) -> str:
+        return p.norm[self.start:self.end]
+
+
+def _en_keys(tok: str) -> tuple[str, ...]:
+    if len(tok) < 5:
+        return (tok,)
+    return ("<" + tok[:3], tok[-3:] + ">")
+
+
+def grams_of(codes: str, family: str) -> frozenset[str]:
+    """The index keys of a text: code unigrams+bigrams (zh) or token keys (en)."""
+    if family == "zh":
+        return frozenset([codes[i:i + 2] for i in range(len(codes) - 1)] + list(codes))
+    keys: list[str] = []
+    for tok in codes.split():
+        keys.extend(_en_keys(tok))
+    return frozenset(keys)
+
+
+def prepare(index: int, utt: Utterance, family: str) -> Prepared:
+    norm = normalize(utt.text, family)
+    codes = sound_codes(norm) if family == "zh" else norm
+    return Prepared(index=index, utt=utt, norm=norm, codes=codes, grams=grams_of(codes, family))
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    source: str
+    norm: str
+    codes: str
+    fuzzy: bool  # long enough for fuzzy matching (short phrases must match exactly)
+
+
+class PhraseBook:
+    """All phrases of one pack, normalised once and indexed by gram."""
+
+    def __init__(self, family: str) -> None:
+        self.family = family
+        self.phrases: list[_Phrase] = []
+        self._ids: dict[str, int] = {}
+        self.index: dict[str, set[int]] = {}
+
+    def add(self, phrase: str) -> int | None:
+        norm = normalize(phrase, self.family)
+        if not norm:
+            return None
+        codes = sound_codes(norm) if self.family == "zh" else norm
+        if codes in self._ids:
+            return self._ids[codes]
+        pid = len(self.phrases)
+        if self.family == "zh":
+            fuzzy = len(norm) >= 4
+            keys = [codes] if len(codes) == 1 else [codes[i:i + 2] for i in range(len(codes) - 1)]
+        else:
+            toks = norm.split()
+            fuzzy = len(norm) >= 6
+            content = [t for t in toks if t not in EN_STOPWORDS] or toks
+            keys = [k for t in content for k in _en_keys(t)]
+        self.phrases.append(_Phrase(phrase, norm, codes, fuzzy))
+        self._ids[codes] = pid
+        for k in keys:
+            self.index.setdefault(k, set()).add(pid)
+        return pid
+
+    def candidates(self, p: Prepared) -> frozenset[int]:
+        """Phrase ids sharing at least one gram with the utterance (cached on it)."""
+        if p.candidates is None:
+            found: set[int] = set()
+            index = self.index
+            for g in p.grams:
+                ids = index.get(g)
+                if ids:
+                    found |= ids
+            p.candidates = frozenset(found)
+        return p.candidates
+
+
+def compile_pattern(pattern: str, family: str) -> re.Pattern[str]:
+    """Compile a pattern for the text space matching uses (hanzi -> sound codes for zh)."""
+    if family == "zh":
+        pattern = to_simplified(pattern)
+        pattern = "".join(sound_codes(ch) if is_cjk(ch) else ch for ch in pattern)
+    return re.compile(pattern)
+
+
+class Matcher:
+    """A compiled :class:`MatchSpec`: ``find(prepared)`` returns the best hit or None."""
+
+    _next_id = 0
+
+    def __init__(self, spec: MatchSpec, book: PhraseBook, default_threshold: int) -> None:
+        Matcher._next_id += 1
+        self.key = Matcher._next_id
+        self.family = book.family
+        self.book = book
+        self.threshold = spec.threshold or default_threshold
+        self.ids = frozenset(i for i in (book.add(p) for p in spec.phrases) if i is not None)
+        self.pattern = (compile_pattern("|".join(f"(?:{p})" for p in spec.patterns), self.family)
+                        if spec.patterns else None)
+        allow = [normalize(a, self.family) for a in spec.allow]
+        self.allow = [sound_codes(a) if self.family == "zh" else a for a in allow if a]
+        self.allow_pattern = (compile_pattern("|".join(f"(?:{p})" for p in spec.allow_patterns), self.family)
+                              if spec.allow_patterns else None)
+        self.negate = spec.negate
+
+    def find(self, p: Prepared) -> Hit | None:
+        """Best hit in the utterance (cached per utterance)."""
+        cached = p.cache.get(self.key, False)
+        if cached is not False:
+            return cached  # type: ignore[return-value]
+        hit = self._find(p.codes, p)
+        if hit is not None and (self.allow or self.allow_pattern):
+            masked = self._mask_allowed(p.codes)
+            if masked != p.codes:
+                hit = self._find(masked, p)
+        p.cache[self.key] = hit
+        return hit
+
+    def _mask_allowed(self, codes: str) -> str:
+        chars = list(codes)
+        spans: list[tuple[int, int]] = []
+        for a in self.allow:
+            start = codes.find(a)
+            while start >= 0:
+                spans.append((start, start + len(a)))
+                start = codes.find(a, start + 1)
+        if self.allow_pattern is not None:
+            spans.extend(m.span() for m in self.allow_pattern.finditer(codes))
+        for s, e in spans:
+            for i in range(s, e):
+                chars[i] = "\x00" if not chars[i].isspace() else chars[i]
+        return "".join(chars)
+
+    def _negated(self, codes: str, start: int) -> bool:
+        if not self.negate:
+            return False
+        if self.family == "zh":
+            before = codes[max(0, start - 2):start]
+            return any(sound_codes(n) in before for n in NEGATIONS["zh"])
+        words = codes[:start].split()[-2:]
+        return any(w in NEGATIONS["en"] for w in words)
+
+    def _find(self, codes: str, p: Prepared) -> Hit | None:
+        best: Hit | None = None
+        if self.pattern is not None:
+            for m in self.pattern.finditer(codes):
+                if m.end() > m.start() and not self._negated(codes, m.start()):
+                    return Hit(m.start(), m.end(), 1.0, m.group(0))
+        ids = self.ids & self.book.candidates(p) if self.ids else self.ids
+        for pid in ids:
+            ph = self.book.phrases[pid]
+            hit = self._match_phrase(ph, codes, p.norm)
+            if hit is not None and (best is None or hit.similarity > best.similarity):
+                best = hit
+                if best.similarity >= 1.0:
+                    break
+        return best
+
+    def _match_phrase(self, ph: _Phrase, codes: str, norm: str) -> Hit | None:
+        if self.family == "en":
+            return self._match_en(ph, codes)
+        start = codes.find(ph.codes)
+        while start >= 0:
+            if not self._negated(codes, start):
+                end = start + len(ph.codes)
+                sim = 1.0 if norm[start:end] == ph.norm else HOMOPHONE_SIMILARITY
+                return Hit(start, end, sim, ph.source)
+            start = codes.find(ph.codes, start + 1)
+        if not ph.fuzzy or len(codes) < 2:
+            return None
+        al = fuzz.partial_ratio_alignment(ph.codes, codes, score_cutoff=self.threshold)
+        if al is None or self._negated(codes, al.dest_start):
+            return None
+        return Hit(al.dest_start, al.dest_end, round(al.score / 100.0, 3), ph.source)
+
+    def _match_en(self, ph: _Phrase, text: str) -> Hit | None:
+        padded = f" {text} "
+        start = padded.find(f" {ph.norm} ")
+        while start >= 0:
+            if not self._negated(text, start):
+                return Hit(start, start + len(ph.norm), 1.0, ph.source)
+            start = padded.find(f" {ph.norm} ", start + 1)
+        if not ph.fuzzy:
+            return None
+        al = fuzz.partial_ratio_alignment(ph.norm, text, score_cutoff=self.threshold)
+        if al is None:
+            return None
+        # token level: snap the aligned span to whole words and score the word window
+        s = text.rfind(" ", 0, al.dest_start) + 1
+        e = text.find(" ", max(al.dest_end - 1, s))
+        e = len(text) if e < 0 else e
+        window = text[s:e]
+        score = fuzz.ratio(ph.norm, window)
+        if score < self.threshold:
+            n = len(ph.norm.split())
+            words = text[s:].split()[:n]
+            window = " ".join(words)
+            score = fuzz.ratio(ph.norm, window)
+            e = s + len(window)
+        if score < self.threshold or self._negated(text, s):
+            return None
+        return Hit(s, e, round(score / 100.0, 3), ph.source)

@@ -1,0 +1,198 @@
+"""Loading rule packs: YAML -> validated :class:`Pack` with compiled checks.
+
+Packs live in ``$QA_ENGINE_PACKS_DIR`` or, by default, ``rules/packs/`` next to the package
+(editable install).  Every error is a :class:`PackError` naming the file, the rule id and the
+field, so a pack author can fix it without reading code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import PackError
+from ..text import language_family
+from ..types import Finding, Transcript
+from .context import CallContext
+from .matching import PhraseBook
+from .registry import Check, CheckEnv, check_class
+from .schema import PackSpec, RuleSpec
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Pack", "load_pack", "list_packs", "packs_dir", "default_pack_id", "parse_pack"]
+
+DEFAULT_PACKS = {"zh": "zh-CN", "en": "en"}
+
+
+@dataclass
+class Pack:
+    """A validated pack: metadata, grade bands and compiled checks."""
+
+    id: str
+    version: str
+    language: str
+    name: str
+    description: str
+    grades: list[tuple[str, float]]  # highest threshold first
+    rules: list[RuleSpec]
+    checks: list[Check]
+    book: PhraseBook
+    source: Path | None = None
+    spec: PackSpec | None = field(default=None, repr=False)
+
+    def context(self, transcript: Transcript) -> CallContext:
+        return CallContext(transcript, self.book, self.language)
+
+    def run(self, transcript: Transcript) -> list[Finding]:
+        """All enabled checks on one call (transcript text must be unmasked)."""
+        ctx = self.context(transcript)
+        return [c.run(ctx) for c in self.checks if c.rule.enabled]
+
+    def grade_for(self, score: float) -> str:
+        for name, threshold in self.grades:
+            if score >= threshold:
+                return name
+        return self.grades[-1][0]
+
+    def rule(self, rule_id: str) -> RuleSpec:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+
+def packs_dir() -> Path:
+    """Where pack files are looked up by id."""
+    env = os.environ.get("QA_ENGINE_PACKS_DIR")
+    if env:
+        return Path(env)
+    import qa_engine
+
+    return Path(qa_engine.__file__).resolve().parents[1] / "rules" / "packs"
+
+
+def default_pack_id(language: str | None) -> str:
+    """zh, zh-CN, cmn -> zh-CN; en, en-US, anything else -> en."""
+    return DEFAULT_PACKS[language_family(language)]
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(x) for x in loc) or "(top level)"
+
+
+def _errors(exc: ValidationError) -> str:
+    parts = []
+    for e in exc.errors():
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field (misspelt?)"
+        parts.append(f"field '{_format_loc(e['loc'])}': {msg}")
+    return "; ".join(parts)
+
+
+def parse_pack(doc: Any, source: str) -> Pack:
+    """Validate a loaded YAML document and compile its checks."""
+    if not isinstance(doc, dict):
+        raise PackError(f"{source}: expected a mapping with 'pack', 'version', 'language', 'grades', 'rules'")
+    try:
+        spec = PackSpec.model_validate(doc)
+    except ValidationError as exc:
+        raise PackError(f"{source}: {_errors(exc)}") from None
+    family = language_family(spec.language)
+    book = PhraseBook(family)
+    env = CheckEnv(language=spec.language, family=family, book=book, threshold=spec.threshold)
+    rules: list[RuleSpec] = []
+    checks: list[Check] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(spec.rules):
+        rid = raw.get("id") if isinstance(raw, dict) else None
+        where = f"{source}: rule '{rid}'" if isinstance(rid, str) else f"{source}: rules[{i}]"
+        if not isinstance(raw, dict):
+            raise PackError(f"{where}: expected a mapping")
+        try:
+            rule = RuleSpec.model_validate(raw)
+        except ValidationError as exc:
+            raise PackError(f"{where}: {_errors(exc)}") from None
+        if rule.id in seen:
+            raise PackError(f"{where}: field 'id': duplicate rule id")
+        seen.add(rule.id)
+        cls = check_class(rule.type)
+        if cls is None:
+            from .registry import REGISTRY
+
+            raise PackError(f"{where}: field 'type': unknown check type {rule.type!r} "
+                            f"(known: {', '.join(sorted(REGISTRY))})")
+        try:
+            params = cls.Params.model_validate(rule.params())
+        except ValidationError as exc:
+            raise PackError(f"{where}: {_errors(exc)}") from None
+        try:
+            check = cls(rule, params, env)
+        except (ValueError, KeyError) as exc:
+            raise PackError(f"{where}: {exc}") from None
+        rules.append(rule)
+        checks.append(check)
+    grades = sorted(spec.grades.items(), key=lambda kv: -kv[1])
+    return Pack(id=spec.pack, version=spec.version, language=spec.language, name=spec.name,
+                description=spec.description, grades=grades, rules=rules, checks=checks, book=book,
+                spec=spec)
+
+
+_CACHE: dict[tuple[str, float], Pack] = {}
+
+
+def _load_file(path: Path) -> Pack:
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        raise PackError(f"{path}: pack file not found") from None
+    key = (str(path.resolve()), mtime)
+    if key in _CACHE:
+        return _CACHE[key]
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        raise PackError(f"{path}: invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PackError(f"{path}: cannot read ({exc})") from None
+    pack = parse_pack(doc, str(path))
+    pack.source = path
+    _CACHE[key] = pack
+    return pack
+
+
+def load_pack(ref: str | Path | None = None, language: str | None = None) -> Pack:
+    """Load a pack by id ("zh-CN", "en"), by path, or the default for ``language``."""
+    if ref is None:
+        ref = default_pack_id(language)
+    path = Path(ref)
+    if isinstance(ref, Path) or path.suffix in (".yaml", ".yml") or os.sep in str(ref):
+        return _load_file(path)
+    candidate = packs_dir() / f"{ref}.yaml"
+    if not candidate.exists():
+        known = ", ".join(p["id"] for p in list_packs()) or "none"
+        raise PackError(f"{ref}: no such pack in {packs_dir()} (known: {known}); give an id or a path")
+    return _load_file(candidate)
+
+
+def list_packs() -> list[dict[str, str]]:
+    """Id, version, language, name and path of every pack in :func:`packs_dir`."""
+    out = []
+    for path in sorted(packs_dir().glob("*.yaml")):
+        try:
+            pack = _load_file(path)
+        except PackError as exc:
+            logger.warning("skipping invalid pack: %s", exc)
+            continue
+        out.append({"id": pack.id, "version": pack.version, "language": pack.language,
+                    "name": pack.name, "path": str(path), "rules": str(len(pack.rules))})
+    return out

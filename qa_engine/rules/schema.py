@@ -1,0 +1,125 @@
+"""Pydantic models for rule-pack YAML: validation happens here, at the edge.
+
+Fields shared by every rule live on :class:`RuleSpec`; each check type validates its own
+parameters with its ``Params`` model (see ``registry``), so a typo in a rule's field is
+reported with the file, the rule id and the field name.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = ["MatchSpec", "OnFail", "PackSpec", "RuleSpec", "StrictModel", "WindowSpec"]
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors: a misspelt field must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MatchSpec(StrictModel):
+    """What to look for in an utterance: fuzzy phrases and/or regular expressions.
+
+    ``phrases`` are matched fuzzily (character level for Chinese with pinyin sounds, token
+    level for English) at ``threshold`` (0-100).  ``patterns`` are regular expressions on the
+    normalised text (Chinese characters in them also match their homophones).  ``allow``
+    phrases/patterns mark polite or quoted uses: a hit inside an allowed span does not count.
+    ``negate``: a hit right after a negation word (不/没/not/never) does not count.
+    """
+
+    phrases: list[str] = Field(default_factory=list)
+    patterns: list[str] = Field(default_factory=list)
+    allow: list[str] = Field(default_factory=list)
+    allow_patterns: list[str] = Field(default_factory=list)
+    threshold: int | None = Field(default=None, ge=50, le=100)
+    negate: bool = False
+
+    @field_validator("patterns", "allow_patterns")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        for p in value:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise ValueError(f"pattern {p!r} is not a valid regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> MatchSpec:
+        if not self.phrases and not self.patterns:
+            raise ValueError("give at least one entry in 'phrases' or 'patterns'")
+        return self
+
+
+class WindowSpec(StrictModel):
+    """Which part of the call a phrase must appear in."""
+
+    anchor: Literal["first_agent_turns", "last_agent_turns", "call_start", "call_end", "whole_call"]
+    turns: int | None = Field(default=None, ge=1)
+    within_s: float | None = Field(default=None, gt=0)
+
+
+class OnFail(StrictModel):
+    """What a failed critical rule does to the whole score: cap it, or zero it."""
+
+    cap: float | None = Field(default=None, ge=0, le=100)
+    zero: bool = False
+
+    @model_validator(mode="after")
+    def _one(self) -> OnFail:
+        if self.cap is None and not self.zero:
+            raise ValueError("give 'cap: N' or 'zero: true'")
+        return self
+
+
+class RuleSpec(BaseModel):
+    """The fields every rule has; the rest are the check type's parameters."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    type: str
+    summary: str = Field(min_length=1)
+    description: str = ""
+    weight: float = Field(default=0.0, ge=0)
+    severity: Literal["info", "minor", "major", "critical"] = "major"
+    on_fail: OnFail | None = None
+    enabled: bool = True
+    messages: dict[Literal["pass", "fail", "not_applicable"], str] = Field(default_factory=dict)
+
+    def params(self) -> dict[str, object]:
+        """The check-specific fields (everything that is not a common field)."""
+        return dict(self.model_extra or {})
+
+
+class PackSpec(StrictModel):
+    """A whole pack file."""
+
+    pack: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$")
+    version: str
+    language: str = Field(min_length=2)
+    name: str = ""
+    description: str = ""
+    threshold: int = Field(default=85, ge=50, le=100)
+    grades: dict[str, float]
+    rules: list[dict[str, object]]
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_str(cls, value: object) -> object:
+        return str(value) if isinstance(value, (int, float)) else value
+
+    @field_validator("grades")
+    @classmethod
+    def _grades(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value:
+            raise ValueError("give at least one grade band, e.g. {pass: 60, fail: 0}")
+        if min(value.values()) > 0:
+            raise ValueError("the lowest grade band must start at 0")
+        if any(not 0 <= v <= 100 for v in value.values()):
+            raise ValueError("grade thresholds must be between 0 and 100")
+        return value

@@ -1,0 +1,201 @@
+"""Text normalisation shared by ASR output and rule matching.
+
+Rules compare what the agent said with phrase lists, so both sides go through the same
+``normalize``: Traditional -> Simplified (Whisper often answers Mandarin in Traditional),
+full width -> half width, case, punctuation, spoken numerals -> digits.  For Mandarin a
+second, same-length "sound" string maps every character to one code per pinyin syllable,
+so homophones produced by ASR (来点 for 来电, 在见 for 再见) compare equal.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "language_family",
+    "normalize",
+    "sound_codes",
+    "to_simplified",
+    "cn_numerals_to_digits",
+    "en_number_words_to_digits",
+    "tokens",
+    "is_cjk",
+]
+
+_CN_DIGITS = {"零": "0", "〇": "0", "○": "0", "一": "1", "幺": "1", "二": "2", "三": "3", "四": "4",
+              "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_EN_DIGITS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+              "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+
+# Runs of two or more digit numerals (一三八, 幺零零八六) are read digit by digit;
+# 两 only counts before a unit (两百) so that 两三天 stays words.
+_CN_DIGIT_RUN = re.compile(r"[零〇○一幺二三四五六七八九]{2,}")
+_CN_VALUE = re.compile(
+    r"(?:[一二两三四五六七八九]?十[一二三四五六七八九]?"
+    r"|[一二两三四五六七八九][百千](?:[零一二两三四五六七八九十]{0,3}))"
+)
+_EN_DIGIT_RUN = re.compile(r"\b(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b[\s-]*){2,}")
+_PUNCT_ZH = re.compile(r"[\W_]+", re.UNICODE)
+_PUNCT_EN = re.compile(r"[^\w]+|_+", re.UNICODE)
+_DIGIT_GAP = re.compile(r"(?<=\d) (?=\d)")
+_APOSTROPHE = re.compile(r"['’`´]")
+
+
+def language_family(language: str | None) -> str:
+    """'zh' for any Chinese tag (zh, zh-CN, zh-TW, cmn, yue), else 'en'."""
+    lang = (language or "").strip().lower()
+    if lang.startswith(("zh", "cmn", "yue", "chi")):
+        return "zh"
+    return "en"
+
+
+@lru_cache(maxsize=1)
+def _converter() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> Simplified Chinese (opencc t2s); other text is returned unchanged."""
+    if not text or text.isascii():
+        return text
+    return str(_converter().convert(text))
+
+
+def is_cjk(ch: str) -> bool:
+    """True for a CJK unified ideograph (the characters pinyin is looked up for)."""
+    o = ord(ch)
+    return 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF
+
+
+def _cn_value(run: str) -> str:
+    """十五 -> 15, 三百零五 -> 305, 两千 -> 2000 (small positional numbers only)."""
+    total = 0
+    digit = 0
+    for ch in run:
+        if ch in _CN_UNITS:
+            total += (digit or 1) * _CN_UNITS[ch]
+            digit = 0
+        elif ch == "两":
+            digit = 2
+        elif ch in _CN_DIGITS:
+            digit = int(_CN_DIGITS[ch])
+    return str(total + digit)
+
+
+def cn_numerals_to_digits(text: str) -> str:
+    """Spoken Chinese numerals -> digits: 一三八 -> 138, 幺零零八六 -> 10086, 三十五 -> 35."""
+    if not any(ch in _CN_DIGITS or ch in _CN_UNITS or ch == "两" for ch in text):
+        return text
+    text = _CN_VALUE.sub(lambda m: _cn_value(m.group(0)), text)
+    return _CN_DIGIT_RUN.sub(lambda m: "".join(_CN_DIGITS[c] for c in m.group(0)), text)
+
+
+def en_number_words_to_digits(text: str) -> str:
+    """Runs of two or more spoken digits -> digits: 'five five five one' -> '5551'."""
+    def repl(m: re.Match[str]) -> str:
+        words = re.findall(r"[a-z]+", m.group(0))
+        tail = " " if m.group(0)[-1:].isspace() else ""
+        return "".join(_EN_DIGITS[w] for w in words) + tail
+
+    return _EN_DIGIT_RUN.sub(repl, text)
+
+
+def normalize(text: str, language: str = "zh") -> str:
+    """Canonical form for matching.
+
+    zh: simplified, half width, lower case, numerals as digits, no punctuation or spaces
+    between Chinese characters.  en: lower case, apostrophes dropped (don't -> dont),
+    punctuation -> single spaces, spoken digit runs -> digits.
+    """
+    if language_family(language) == "zh":
+        s = unicodedata.normalize("NFKC", to_simplified(text)).lower()
+        s = cn_numerals_to_digits(s)
+        s = _PUNCT_ZH.sub(" ", s).strip()
+        # spaces only survive between two latin/digit tokens ("iphone 15"), never between hanzi
+        if " " in s:
+            s = re.sub(r"(?<=[^\x00-\x7f]) | (?=[^\x00-\x7f])|(?<=\d) (?=\d)", "", s)
+        return s
+    s = unicodedata.normalize("NFKC", text).lower()
+    s = _APOSTROPHE.sub("", s)
+    s = _PUNCT_EN.sub(" ", s)
+    s = en_number_words_to_digits(" ".join(s.split()))
+    return _DIGIT_GAP.sub("", s).strip()
+
+
+def tokens(norm: str) -> list[str]:
+    """Whitespace tokens of an already-normalised English string."""
+    return norm.split()
+
+
+# ---- pinyin sound codes ---------------------------------------------------------------------
+
+# Merges that Mandarin ASR and southern accents blur: zh/z, ch/c, sh/s, n/l, -ng/-n.
+_INITIAL_MERGE = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"))
+_FINAL_MERGE = (("ang", "an"), ("eng", "en"), ("ing", "in"))
+_SYLLABLE_CODE: dict[str, str] = {}
+_CHAR_CODE: dict[str, str] = {}
+_CODE_BASE = 0xE000  # private use area: never appears in normalised text
+
+
+def _merge_syllable(py: str) -> str:
+    for a, b in _INITIAL_MERGE:
+        if py.startswith(a):
+            py = b + py[len(a):]
+            break
+    for a, b in _FINAL_MERGE:
+        if py.endswith(a):
+            py = py[: -len(a)] + b
+            break
+    return py
+
+
+def _char_code(ch: str) -> str:
+    code = _CHAR_CODE.get(ch)
+    if code is not None:
+        return code
+    if is_cjk(ch):
+        from pypinyin import lazy_pinyin
+
+        syllables = lazy_pinyin(ch)
+        py = _merge_syllable(syllables[0]) if syllables and syllables[0] != ch else ch
+        if py == ch:
+            code = ch
+        else:
+            code = _SYLLABLE_CODE.get(py)
+            if code is None:
+                code = chr(_CODE_BASE + len(_SYLLABLE_CODE))
+                _SYLLABLE_CODE[py] = code
+    else:
+        code = ch
+    _CHAR_CODE[ch] = code
+    return code
+
+
+def sound_codes(norm: str) -> str:
+    """One code character per input character; hanzi with the same (merged) pinyin share a code.
+
+    The result has the same length as ``norm`` so positions found in it index the text.
+    Lookups are cached per character (pypinyin costs tens of microseconds per call).
+    """
+    table = _CHAR_CODE
+    missing = [ch for ch in set(norm) if ch not in table]
+    for ch in missing:
+        _char_code(ch)
+    return "".join([table[ch] for ch in norm])
+
+
+def syllable_of(code: str) -> str | None:
+    """The pinyin a code stands for (debugging and docs)."""
+    for py, c in _SYLLABLE_CODE.items():
+        if c == code:
+            return py
+    return None
