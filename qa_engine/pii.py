@@ -31,6 +31,8 @@ _UNIT_RE = re.compile(_UNIT, re.IGNORECASE)
 _DIGITLIKE = re.compile(
     r"[0-9０-９零〇○一二三四五六七八九幺]|zero|one|two|three|four|five|six|seven|eight|nine", re.IGNORECASE
 )
+# cheap test first: two digit units next to each other somewhere in the text
+_PAIR = re.compile(rf"{_UNIT}{_SEP}{_UNIT}", re.IGNORECASE)
 
 
 def _mask_run(m: re.Match[str]) -> str:
@@ -47,7 +49,7 @@ def _mask_run(m: re.Match[str]) -> str:
 
 def mask_text(text: str) -> str:
     """Mask every long number in ``text`` (length preserving)."""
-    if not text or len(_DIGITLIKE.findall(text)) < MIN_DIGITS:
+    if len(text) < MIN_DIGITS or not _PAIR.search(text) or len(_DIGITLIKE.findall(text)) < MIN_DIGITS:
         return text
     return _RUN.sub(_mask_run, text)
 

@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "language_family",
     "normalize",
+    "normalize_many",
     "sound_codes",
     "to_simplified",
     "cn_numerals_to_digits",
@@ -41,9 +42,12 @@ _CN_VALUE = re.compile(
     r"(?:[一二两三四五六七八九]?十[一二三四五六七八九]?"
     r"|[一二两三四五六七八九][百千](?:[零一二两三四五六七八九十]{0,3}))"
 )
-_EN_DIGIT_RUN = re.compile(r"\b(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b[\s-]*){2,}")
-_PUNCT_ZH = re.compile(r"[\W_]+", re.UNICODE)
-_PUNCT_EN = re.compile(r"[^\w]+|_+", re.UNICODE)
+_CN_ANY = re.compile(r"[零〇○一幺二两三四五六七八九十百千]")
+_EN_DIGIT_WORDS = frozenset(_EN_DIGITS)
+_EN_DIGIT_RUN = re.compile(r"\b(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b[ \t-]*){2,}")
+_PUNCT = re.compile(r"[^\w\n]+", re.UNICODE)  # keeps newlines: batches are joined with them
+_ZH_SPACE = re.compile(r"(?<=[^\x00-\x7f]) | (?=[^\x00-\x7f])|(?<=\d) (?=\d)")
+_EN_SPACES = re.compile(r"[ \t]+")
 _DIGIT_GAP = re.compile(r"(?<=\d) (?=\d)")
 _APOSTROPHE = re.compile(r"['’`´]")
 
@@ -93,7 +97,7 @@ def _cn_value(run: str) -> str:
 
 def cn_numerals_to_digits(text: str) -> str:
     """Spoken Chinese numerals -> digits: 一三八 -> 138, 幺零零八六 -> 10086, 三十五 -> 35."""
-    if not any(ch in _CN_DIGITS or ch in _CN_UNITS or ch == "两" for ch in text):
+    if not _CN_ANY.search(text):
         return text
     text = _CN_VALUE.sub(lambda m: _cn_value(m.group(0)), text)
     return _CN_DIGIT_RUN.sub(lambda m: "".join(_CN_DIGITS[c] for c in m.group(0)), text)
@@ -103,7 +107,7 @@ def en_number_words_to_digits(text: str) -> str:
     """Runs of two or more spoken digits -> digits: 'five five five one' -> '5551'."""
     def repl(m: re.Match[str]) -> str:
         words = re.findall(r"[a-z]+", m.group(0))
-        tail = " " if m.group(0)[-1:].isspace() else ""
+        tail = " " if m.group(0)[-1:] in (" ", "\t") else ""
         return "".join(_EN_DIGITS[w] for w in words) + tail
 
     return _EN_DIGIT_RUN.sub(repl, text)
@@ -116,19 +120,36 @@ def normalize(text: str, language: str = "zh") -> str:
     between Chinese characters.  en: lower case, apostrophes dropped (don't -> dont),
     punctuation -> single spaces, spoken digit runs -> digits.
     """
+    return normalize_many([text], language)[0]
+
+
+def _nfkc(s: str) -> str:
+    return s if unicodedata.is_normalized("NFKC", s) else unicodedata.normalize("NFKC", s)
+
+
+def normalize_many(texts: list[str], language: str = "zh") -> list[str]:
+    """:func:`normalize` for a whole call at once (one opencc/NFKC pass: much faster)."""
+    if not texts:
+        return []
+    joined = "\n".join(t.replace("\n", " ").replace("\r", " ") for t in texts)
     if language_family(language) == "zh":
-        s = unicodedata.normalize("NFKC", to_simplified(text)).lower()
+        s = _nfkc(to_simplified(joined)).lower()
         s = cn_numerals_to_digits(s)
-        s = _PUNCT_ZH.sub(" ", s).strip()
-        # spaces only survive between two latin/digit tokens ("iphone 15"), never between hanzi
+        s = _PUNCT.sub(" ", s.replace("_", " "))
         if " " in s:
-            s = re.sub(r"(?<=[^\x00-\x7f]) | (?=[^\x00-\x7f])|(?<=\d) (?=\d)", "", s)
-        return s
-    s = unicodedata.normalize("NFKC", text).lower()
-    s = _APOSTROPHE.sub("", s)
-    s = _PUNCT_EN.sub(" ", s)
-    s = en_number_words_to_digits(" ".join(s.split()))
-    return _DIGIT_GAP.sub("", s).strip()
+            s = _ZH_SPACE.sub("", s)
+    else:
+        s = _nfkc(joined).lower()
+        s = _APOSTROPHE.sub("", s)
+        s = _PUNCT.sub(" ", s.replace("_", " "))
+        if not _EN_DIGIT_WORDS.isdisjoint(s.split()):
+            s = en_number_words_to_digits(_EN_SPACES.sub(" ", s))
+        s = _DIGIT_GAP.sub("", s)
+    out = [x.strip() for x in s.split("\n")]
+    if len(out) != len(texts):  # a normalisation step produced or ate a newline: fall back
+        logger.debug("batch normalisation misaligned; normalising one by one")
+        return [normalize_many([t], language)[0] for t in texts]
+    return out
 
 
 def tokens(norm: str) -> list[str]:
@@ -180,17 +201,21 @@ def _char_code(ch: str) -> str:
     return code
 
 
+_TRANSLATE: dict[int, str] = {}
+_SEEN: set[str] = set()
+
+
 def sound_codes(norm: str) -> str:
     """One code character per input character; hanzi with the same (merged) pinyin share a code.
 
     The result has the same length as ``norm`` so positions found in it index the text.
     Lookups are cached per character (pypinyin costs tens of microseconds per call).
     """
-    table = _CHAR_CODE
-    missing = [ch for ch in set(norm) if ch not in table]
+    missing = set(norm) - _SEEN
     for ch in missing:
-        _char_code(ch)
-    return "".join([table[ch] for ch in norm])
+        _TRANSLATE[ord(ch)] = _char_code(ch)  # identity entries too: a miss costs an exception
+        _SEEN.add(ch)
+    return norm.translate(_TRANSLATE)
 
 
 def syllable_of(code: str) -> str | None:

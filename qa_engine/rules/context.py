@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..text import language_family
 from ..types import Evidence, Transcript
-from .matching import Hit, Matcher, PhraseBook, Prepared, prepare
+from .matching import Hit, Matcher, PhraseBook, Prepared, prepare_all
 from .schema import WindowSpec
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class CallContext:
         self.language = language
         self.family = language_family(language)
         self.book = book
-        self.utts: list[Prepared] = [prepare(i, u, self.family) for i, u in enumerate(transcript.utterances)]
+        self.utts: list[Prepared] = prepare_all(transcript.utterances, self.family)
         self.agent = [p for p in self.utts if p.role == "agent"]
         self.customer = [p for p in self.utts if p.role == "customer"]
         self._silences: list[Silence] | None = None

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from ..text import is_cjk, normalize, sound_codes, to_simplified
+from ..text import is_cjk, normalize, normalize_many, sound_codes, to_simplified
 from ..types import Utterance
+from .literals import Prefiltered
 from .schema import MatchSpec
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class Prepared:
     utt: Utterance
     norm: str
     codes: str
-    grams: frozenset[str]
+    family: str
     candidates: frozenset[int] | None = None
     cache: dict[int, Hit | None] = field(default_factory=dict)
 
@@ -77,20 +78,36 @@ def _en_keys(tok: str) -> tuple[str, ...]:
     return ("<" + tok[:3], tok[-3:] + ">")
 
 
-def grams_of(codes: str, family: str) -> frozenset[str]:
-    """The index keys of a text: code unigrams+bigrams (zh) or token keys (en)."""
+def grams_of(codes: str, family: str, unigrams: bool = True) -> set[str]:
+    """The index keys of a text: code bigrams (+unigrams) for zh, token keys for en."""
     if family == "zh":
-        return frozenset([codes[i:i + 2] for i in range(len(codes) - 1)] + list(codes))
-    keys: list[str] = []
+        grams = {codes[i:i + 2] for i in range(len(codes) - 1)}
+        if unigrams:
+            grams.update(codes)
+        return grams
+    keys: set[str] = set()
     for tok in codes.split():
-        keys.extend(_en_keys(tok))
-    return frozenset(keys)
+        keys.update(_en_keys(tok))
+    return keys
+
+
+def prepare_all(utts: tuple[Utterance, ...] | list[Utterance], family: str) -> list[Prepared]:
+    """Normalise a whole call in one pass (one opencc call, one pinyin pass)."""
+    norms = normalize_many([u.text for u in utts], family)
+    if family == "zh":
+        codes = sound_codes("\n".join(norms)).split("\n")
+        if len(codes) != len(norms):  # pragma: no cover - defensive
+            codes = [sound_codes(n) for n in norms]
+    else:
+        codes = norms
+    return [Prepared(index=i, utt=u, norm=n, codes=c, family=family)
+            for i, (u, n, c) in enumerate(zip(utts, norms, codes, strict=True))]
 
 
 def prepare(index: int, utt: Utterance, family: str) -> Prepared:
-    norm = normalize(utt.text, family)
-    codes = sound_codes(norm) if family == "zh" else norm
-    return Prepared(index=index, utt=utt, norm=norm, codes=codes, grams=grams_of(codes, family))
+    p = prepare_all([utt], family)[0]
+    p.index = index
+    return p
 
 
 @dataclass(frozen=True)
@@ -109,6 +126,8 @@ class PhraseBook:
         self.phrases: list[_Phrase] = []
         self._ids: dict[str, int] = {}
         self.index: dict[str, set[int]] = {}
+        self.keys: frozenset[str] = frozenset()
+        self.unigrams = False
 
     def add(self, phrase: str) -> int | None:
         norm = normalize(phrase, self.family)
@@ -130,6 +149,8 @@ class PhraseBook:
         self._ids[codes] = pid
         for k in keys:
             self.index.setdefault(k, set()).add(pid)
+        self.keys = frozenset(self.index)
+        self.unigrams = self.unigrams or (self.family == "zh" and len(codes) == 1)
         return pid
 
     def candidates(self, p: Prepared) -> frozenset[int]:
@@ -137,10 +158,8 @@ class PhraseBook:
         if p.candidates is None:
             found: set[int] = set()
             index = self.index
-            for g in p.grams:
-                ids = index.get(g)
-                if ids:
-                    found |= ids
+            for g in self.keys.intersection(grams_of(p.codes, self.family, self.unigrams)):
+                found |= index[g]
             p.candidates = frozenset(found)
         return p.candidates
 
@@ -165,11 +184,12 @@ class Matcher:
         self.book = book
         self.threshold = spec.threshold or default_threshold
         self.ids = frozenset(i for i in (book.add(p) for p in spec.phrases) if i is not None)
-        self.pattern = (compile_pattern("|".join(f"(?:{p})" for p in spec.patterns), self.family)
+        family = self.family
+        self.pattern = (Prefiltered(spec.patterns, lambda p: compile_pattern(p, family))
                         if spec.patterns else None)
         allow = [normalize(a, self.family) for a in spec.allow]
         self.allow = [sound_codes(a) if self.family == "zh" else a for a in allow if a]
-        self.allow_pattern = (compile_pattern("|".join(f"(?:{p})" for p in spec.allow_patterns), self.family)
+        self.allow_pattern = (Prefiltered(spec.allow_patterns, lambda p: compile_pattern(p, family))
                               if spec.allow_patterns else None)
         self.negate = spec.negate
 
@@ -216,8 +236,9 @@ class Matcher:
             for m in self.pattern.finditer(codes):
                 if m.end() > m.start() and not self._negated(codes, m.start()):
                     return Hit(m.start(), m.end(), 1.0, m.group(0))
-        ids = self.ids & self.book.candidates(p) if self.ids else self.ids
-        for pid in ids:
+        if not self.ids:
+            return None
+        for pid in self.ids & self.book.candidates(p):
             ph = self.book.phrases[pid]
             hit = self._match_phrase(ph, codes, p.norm)
             if hit is not None and (best is None or hit.similarity > best.similarity):

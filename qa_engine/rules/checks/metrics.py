@@ -56,11 +56,14 @@ def measure(ctx: CallContext, metric: str, overlap_s: float = 0.5) -> float | No
         return max((s.duration for s in ctx.silences()), default=0.0)
     if metric == "interruptions":
         count = 0
-        for a in agent:
-            for c in ctx.customer:
-                if c.utt.start < a.utt.start and a.utt.start < c.utt.end - overlap_s:
-                    count += 1
-                    break
+        customers = sorted((c.utt.start, c.utt.end) for c in ctx.customer)
+        j, speaking_until = 0, float("-inf")
+        for a in sorted(agent, key=lambda q: q.utt.start):
+            while j < len(customers) and customers[j][0] < a.utt.start:
+                speaking_until = max(speaking_until, customers[j][1])
+                j += 1
+            if a.utt.start < speaking_until - overlap_s:
+                count += 1
         return float(count)
     if metric == "speech_rate":
         minutes = sum(a.utt.duration for a in agent) / 60.0
