@@ -1,0 +1,255 @@
+"""Whisper ASR over speech regions: pack regions into 30 s windows, decode windows in batches.
+
+Why not ``WhisperModel.transcribe`` per channel: the encoder cost is per 30 s window, so the
+fewer (fuller) windows the better. We pack the VAD regions of one channel tightly (with short
+gaps so Whisper sees the turn breaks), batch windows from any number of channels and calls
+(one ``generate`` per batch: the GPU path's cross-call batching), and map every word back to
+its region, its channel and its time in the call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelError
+from .models import resolve_model
+from .types import Word
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+
+# Whisper's well-known silence hallucinations (subtitle credits, outros), compared after
+# lower-casing and stripping punctuation/space.
+HALLUCINATION_PHRASES = (
+    "字幕由amara.org社群提供", "字幕由amaraorg社群提供", "请不吝点赞订阅转发打赏支持明镜与点点栏目",
+    "请不吝点赞订阅转发打赏", "点赞订阅转发打赏", "谢谢观看", "感谢观看", "明镜与点点栏目",
+    "字幕志愿者", "中文字幕", "thanksforwatching", "thankyouforwatching", "pleasesubscribe",
+    "subtitlesbytheamaraorgcommunity", "likeandsubscribe",
+)
+
+
+@dataclass(frozen=True)
+class AsrOptions:
+    """faster-whisper settings. ``device``/``compute_type`` 'auto' picks CUDA float16 or CPU int8."""
+
+    model: str | None = None
+    device: str = "auto"
+    compute_type: str = "auto"
+    cpu_threads: int = 0
+    beam_size: int = 1
+    batch_size: int = 8
+    window_s: float = 28.0
+    pad_to_30s: bool = True
+    gap_s: float = 0.3
+    word_timestamps: bool = True
+    without_timestamps: bool = False
+    initial_prompt: str | None = None
+    no_speech_threshold: float = 0.6
+    logprob_threshold: float = -1.0
+    compression_ratio_threshold: float = 2.4
+
+
+@dataclass(frozen=True)
+class SpeechRegion:
+    """A stretch of speech to recognise. ``key`` groups regions (e.g. one channel of one call)."""
+
+    key: Hashable
+    start: float
+    audio: np.ndarray = field(repr=False)
+    language: str
+
+    @property
+    def end(self) -> float:
+        return self.start + self.audio.shape[0] / SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class RecognisedRegion:
+    """The words Whisper heard in one region, with times in the call."""
+
+    region: SpeechRegion
+    words: tuple[Word, ...]
+
+
+def resolve_device(device: str, compute_type: str) -> tuple[str, str]:
+    """'auto' -> CUDA with float16 when a GPU is visible, else CPU with int8."""
+    import ctranslate2
+
+    cuda = ctranslate2.get_cuda_device_count() > 0
+    if device == "auto":
+        device = "cuda" if cuda else "cpu"
+    elif device == "cuda" and not cuda:
+        raise ModelError("--device cuda was requested but no CUDA device is available "
+                         "(check the NVIDIA driver and CUDA libraries, or use --device cpu)")
+    elif device not in ("cpu", "cuda"):
+        raise ModelError(f"unknown device {device!r}: use auto, cpu or cuda")
+    if compute_type == "auto":
+        compute_type = "float16" if device == "cuda" else "int8"
+    return device, compute_type
+
+
+_model_cache: dict[tuple[Any, ...], Any] = {}
+_model_lock = threading.Lock()
+
+
+def load_whisper(options: AsrOptions) -> Any:
+    """Load (once per process and settings) the faster-whisper model named by ``options``."""
+    from faster_whisper import WhisperModel
+
+    device, compute_type = resolve_device(options.device, options.compute_type)
+    threads = options.cpu_threads or (os.cpu_count() or 1)
+    key = (options.model, device, compute_type, threads)
+    with _model_lock:
+        if key not in _model_cache:
+            source = resolve_model(options.model)
+            logger.info("loading ASR model %s on %s (%s)", source.name, device, compute_type)
+            try:
+                _model_cache[key] = WhisperModel(
+                    source.path_or_name, device=device, compute_type=compute_type,
+                    cpu_threads=threads, files=dict(source.files) if source.files else None,
+                )
+            except (RuntimeError, ValueError, OSError) as exc:
+                raise ModelError(f"cannot load ASR model {source.name!r} on {device}/{compute_type}: {exc}") from None
+        return _model_cache[key]
+
+
+@dataclass
+class _Window:
+    key: Hashable
+    language: str
+    parts: list[tuple[int, float, float]] = field(default_factory=list)  # (region index, w_start, w_end)
+    chunks: list[np.ndarray] = field(default_factory=list)
+    length: float = 0.0
+
+
+def pack_windows(regions: Sequence[SpeechRegion], window_s: float = 30.0, gap_s: float = 0.3) -> list[_Window]:
+    """Greedy time-ordered packing of each key's regions into windows of at most ``window_s``."""
+    by_key: dict[tuple[Hashable, str], list[int]] = defaultdict(list)
+    for i, r in enumerate(regions):
+        by_key[(r.key, r.language)].append(i)
+    windows: list[_Window] = []
+    gap = np.zeros(int(gap_s * SAMPLE_RATE), dtype=np.float32)
+    for (key, language), idxs in by_key.items():
+        idxs.sort(key=lambda i: regions[i].start)
+        win = _Window(key, language)
+        for i in idxs:
+            audio = regions[i].audio[: int(window_s * SAMPLE_RATE)]
+            dur = audio.shape[0] / SAMPLE_RATE
+            if win.parts and win.length + gap_s + dur > window_s:
+                windows.append(win)
+                win = _Window(key, language)
+            if win.parts:
+                win.chunks.append(gap)
+                win.length += gap_s
+            win.parts.append((i, win.length, win.length + dur))
+            win.chunks.append(audio.astype(np.float32, copy=False))
+            win.length += dur
+        if win.parts:
+            windows.append(win)
+    return windows
+
+
+def _squash(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum() or ch == ".").replace(".", "")
+
+
+def is_hallucination(text: str) -> bool:
+    """True for Whisper's stock silence phrases (subtitle credits, 'thanks for watching')."""
+    s = _squash(text)
+    return bool(s) and any(_squash(p) == s or (len(s) >= 6 and _squash(p) in s) for p in HALLUCINATION_PHRASES)
+
+
+class Recognizer:
+    """Batched Whisper decoding of speech regions (one loaded model, many calls)."""
+
+    def __init__(self, options: AsrOptions | None = None, model: Any = None) -> None:
+        self.options = options or AsrOptions()
+        self.model = model if model is not None else load_whisper(self.options)
+
+    def with_options(self, **changes: Any) -> Recognizer:
+        """Same model, other decoding settings."""
+        return Recognizer(replace(self.options, **changes), self.model)
+
+    def recognise(self, regions: Sequence[SpeechRegion]) -> list[RecognisedRegion]:
+        """Words for every region, in the input order."""
+        opts = self.options
+        words: list[list[Word]] = [[] for _ in regions]
+        windows = pack_windows(regions, opts.window_s, opts.gap_s)
+        by_lang: dict[str, list[_Window]] = defaultdict(list)
+        for w in windows:
+            by_lang[w.language].append(w)
+        for language, wins in by_lang.items():
+            for b in range(0, len(wins), max(1, opts.batch_size)):
+                batch = wins[b: b + max(1, opts.batch_size)]
+                for win, segments in zip(batch, self._decode(batch, language), strict=True):
+                    self._assign_words(win, segments, regions, words)
+        return [RecognisedRegion(r, tuple(ws)) for r, ws in zip(regions, words, strict=True)]
+
+    def _decode(self, batch: list[_Window], language: str) -> list[list[dict[str, Any]]]:
+        from faster_whisper import BatchedInferencePipeline
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        model = self.model
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
+        frames = 3000 if self.options.pad_to_30s else int(np.ceil(max(w.length for w in batch) + 0.5)) * 100
+        features = np.stack([
+            pad_or_trim(model.feature_extractor(np.concatenate(w.chunks))[..., :-1], frames) for w in batch
+        ])
+        metadata = [{"offset": 0.0, "duration": w.length, "segments": []} for w in batch]
+        pipeline = BatchedInferencePipeline(model)
+        return pipeline.forward(features, tokenizer, metadata, self._transcription_options(tokenizer))
+
+    def _transcription_options(self, tokenizer: Any) -> Any:
+        from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
+
+        o = self.options
+        return TranscriptionOptions(
+            beam_size=o.beam_size, best_of=1, patience=1.0, length_penalty=1.0, repetition_penalty=1.0,
+            no_repeat_ngram_size=0, log_prob_threshold=o.logprob_threshold,
+            no_speech_threshold=o.no_speech_threshold,
+            compression_ratio_threshold=o.compression_ratio_threshold, condition_on_previous_text=False,
+            prompt_reset_on_temperature=0.5, temperatures=[0.0], initial_prompt=o.initial_prompt,
+            prefix=None, suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+            without_timestamps=self.options.without_timestamps, max_initial_timestamp=0.0, word_timestamps=o.word_timestamps,
+            prepend_punctuations="\"'“¿([{-", append_punctuations="\"'.。,，!！?？:：”)]}、",
+            multilingual=False, max_new_tokens=None, clip_timestamps="0",
+            hallucination_silence_threshold=None, hotwords=None,
+        )
+
+    def _keep_segment(self, seg: dict[str, Any]) -> bool:
+        o = self.options
+        if seg.get("no_speech_prob", 0.0) > o.no_speech_threshold and seg.get("avg_logprob", 0.0) < o.logprob_threshold:
+            return False
+        if seg.get("compression_ratio", 0.0) > o.compression_ratio_threshold:
+            return False
+        return not is_hallucination(seg.get("text", ""))
+
+    def _assign_words(self, win: _Window, segments: list[dict[str, Any]], regions: Sequence[SpeechRegion],
+                      out: list[list[Word]]) -> None:
+        half_gap = self.options.gap_s / 2
+        for seg in segments:
+            if not self._keep_segment(seg):
+                logger.info("dropped likely hallucination: %r", seg.get("text", ""))
+                continue
+            seg_words = seg.get("words") or [
+                {"start": seg["start"], "end": seg["end"], "word": seg["text"], "probability": 1.0}]
+            for w in seg_words:
+                mid = (w["start"] + w["end"]) / 2
+                idx, w0, w1 = min(win.parts, key=lambda p: 0.0 if p[1] - half_gap <= mid < p[2] + half_gap
+                                  else min(abs(mid - p[1]), abs(mid - p[2])))
+                region = regions[idx]
+                dur = w1 - w0
+                start = region.start + min(max(w["start"] - w0, 0.0), dur)
+                end = region.start + min(max(w["end"] - w0, 0.0), dur)
+                if w["word"].strip():
+                    out[idx].append(Word(round(start, 3), round(max(end, start), 3), w["word"], float(w["probability"])))

@@ -1,0 +1,70 @@
+"""``qa-engine score AUDIO...``: transcribe and score recorded calls with one loaded model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..asr import AsrOptions
+from ..errors import QaEngineError
+from ..pipeline import CallInput, Pipeline, PipelineOptions
+from ..report import format_report, report_to_dict
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("score", help="transcribe and score call recordings",
+                       description="Transcribe call recordings (stereo: one party per channel) and score them.")
+    p.add_argument("audio", nargs="+", help="audio files (WAV, FLAC, OGG/Opus, MP3; any rate; mono or stereo)")
+    p.add_argument("--agent-channel", type=int, default=None, metavar="N",
+                   help="channel (0-based) that carries the agent; detected when omitted")
+    p.add_argument("--language", default=None, help="zh or en (default: the pack's language, else zh)")
+    p.add_argument("--pack", default=None, help="rule pack id or path (default: from the language)")
+    p.add_argument("--model", default=None, help="CTranslate2 Whisper model path or name (default: bundled base)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--compute-type", default="auto", help="e.g. int8, float16, int8_float16 (default: auto)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for ASR (0: all cores)")
+    p.add_argument("--beam-size", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=8, help="30 s windows decoded per batch")
+    p.add_argument("--max-duration", type=float, default=4 * 3600.0, metavar="SECONDS",
+                   help="refuse recordings longer than this (default: 4 h)")
+    p.add_argument("--no-mask", action="store_true", help="do not mask phone/ID/card numbers in the output")
+    p.add_argument("--json", action="store_true", help="print the report document (JSON)")
+    p.add_argument("-o", "--output", default=None, metavar="FILE", help="write the output to FILE")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.agent_channel is not None and args.agent_channel < 0:
+        raise QaEngineError("--agent-channel must be 0 or more")
+    options = PipelineOptions(
+        asr=AsrOptions(model=args.model, device=args.device, compute_type=args.compute_type,
+                       cpu_threads=args.threads, beam_size=args.beam_size, batch_size=args.batch_size),
+        language=args.language, pack=args.pack, max_duration_s=args.max_duration, mask_pii=not args.no_mask,
+    )
+    pipeline = Pipeline(options)
+    calls = [CallInput(source=a, agent_channel=args.agent_channel, language=args.language) for a in args.audio]
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    failed = 0
+    try:
+        for call, result in pipeline.score_many(calls):
+            if isinstance(result, QaEngineError):
+                failed += 1
+                sys.stderr.write(f"qa-engine: error: {result}\n")
+                continue
+            if args.json:
+                doc = report_to_dict(result)
+                indent = 2 if len(calls) == 1 else None
+                out.write(json.dumps(doc, ensure_ascii=False, indent=indent) + "\n")
+            else:
+                out.write(format_report(result))
+            out.flush()
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if failed and args.output:
+        sys.stderr.write(f"qa-engine: {failed} of {len(calls)} file(s) failed; see above\n")
+    return 1 if failed else 0
+
+
+__all__ = ["register", "run"]

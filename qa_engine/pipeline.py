@@ -1,0 +1,200 @@
+"""The one way to score a call: decode -> VAD -> drop bleed -> ASR -> roles -> rules -> report.
+
+The CLI, the service, the batch and the live tap all go through :class:`Pipeline`. Each step
+reports its duration through ``timings`` and, when given, a pyannote-style ``hook(step, artefact)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .asr import AsrOptions, Recognizer, SpeechRegion
+from .audio import DecodedAudio, channel_energy_db, load_audio
+from .channels import dedupe_crosstalk, detect_agent_channel, drop_bleed
+from .errors import AudioError, QaEngineError
+from .types import CallReport, Role, Span, Transcript, Utterance, Word
+from .vad import SAMPLE_RATE, VadOptions, detect_speech
+
+logger = logging.getLogger(__name__)
+
+Hook = Callable[[str, Any], None]
+FRAME_S = 0.03
+DEFAULT_LANGUAGE = "zh"
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Everything that changes how a call is processed (dicts from the API are converted on entry)."""
+
+    asr: AsrOptions = field(default_factory=AsrOptions)
+    vad: VadOptions = field(default_factory=VadOptions)
+    language: str | None = None
+    pack: str | None = None
+    max_duration_s: float | None = 4 * 3600.0
+    mask_pii: bool = True
+
+
+@dataclass(frozen=True)
+class CallInput:
+    """One call to process, with what the caller already knows about it."""
+
+    source: str | Path | DecodedAudio
+    call_id: str | None = None
+    agent_channel: int | None = None
+    language: str | None = None
+
+
+class _Timer:
+    def __init__(self, hook: Hook | None) -> None:
+        self.hook = hook
+        self.timings: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def step(self, name: str, artefact: Any = None) -> None:
+        now = time.perf_counter()
+        self.timings[name] = self.timings.get(name, 0.0) + now - self._t
+        self._t = now
+        if self.hook is not None:
+            self.hook(name, artefact)
+
+
+def _language_code(language: str) -> str:
+    """Whisper wants 'zh'/'en'; packs and users may say zh-CN, cmn, en-US."""
+    lang = language.lower()
+    if lang.startswith(("zh", "cmn")):
+        return "zh"
+    return lang.split("-")[0].split("_")[0]
+
+
+def _join_words(words: Iterable[Word], language: str) -> str:
+    text = "".join(w.word for w in words).strip()
+    return text if language != "zh" else text.replace(" ", "")
+
+
+class Pipeline:
+    """Load the model once, then transcribe and score any number of calls."""
+
+    def __init__(self, options: PipelineOptions | None = None, *, recognizer: Recognizer | None = None,
+                 hook: Hook | None = None) -> None:
+        self.options = options or PipelineOptions()
+        self.recognizer = recognizer or Recognizer(self.options.asr)
+        self.hook = hook
+
+    # -- transcription -------------------------------------------------------------------
+    def transcribe(self, call: CallInput) -> tuple[Transcript, dict[str, float]]:
+        """Role-labelled transcript of one call, and the time each step took."""
+        timer = _Timer(self.hook)
+        audio = self._decode(call.source)
+        timer.step("decode", audio)
+        language = _language_code(call.language or self.options.language or self._pack_language() or DEFAULT_LANGUAGE)
+        if call.agent_channel is not None and not 0 <= call.agent_channel < audio.channels:
+            raise AudioError(audio.path, f"--agent-channel {call.agent_channel} does not exist: the file has "
+                                         f"{audio.channels} channel(s), numbered from 0")
+        spans = {ch: detect_speech(audio.samples[ch], self.options.vad) for ch in range(audio.channels)}
+        timer.step("vad", spans)
+        energy = channel_energy_db(audio.samples, audio.sample_rate, FRAME_S)
+        if audio.channels > 1:
+            bleed = drop_bleed(spans, energy, FRAME_S)
+            spans = bleed.kept
+            timer.step("bleed", bleed)
+        regions = [
+            SpeechRegion((ch,), s.start, audio.samples[ch, int(s.start * SAMPLE_RATE): int(s.end * SAMPLE_RATE)],
+                         language)
+            for ch, ss in spans.items() for s in ss
+        ]
+        recognised = self.recognizer.recognise(regions)
+        timer.step("asr", recognised)
+        utterances = []
+        for rr in recognised:
+            if not rr.words:
+                continue
+            words = rr.words
+            if language == "zh":
+                words = tuple(replace(w, word=_to_simplified(w.word)) for w in words)
+            ch = rr.region.key[0]
+            utterances.append(Utterance(start=words[0].start, end=words[-1].end, role="unknown",
+                                        text=_join_words(words, language), words=words, channel=ch))
+        utterances.sort(key=lambda u: (u.start, u.end))
+        if audio.channels > 1:
+            loud = {ch: energy[:, ch] for ch in range(audio.channels)}
+            utterances = dedupe_crosstalk(utterances, loud, FRAME_S)
+        transcript = self._assign_roles(audio, utterances, language, call)
+        timer.step("assemble", transcript)
+        return transcript, timer.timings
+
+    def _decode(self, source: str | Path | DecodedAudio) -> DecodedAudio:
+        if isinstance(source, DecodedAudio):
+            return source
+        return load_audio(source, max_duration_s=self.options.max_duration_s)
+
+    def _pack_language(self) -> str | None:
+        if not self.options.pack:
+            return None
+        from .rules import load_pack
+
+        return load_pack(self.options.pack).language
+
+    def _assign_roles(self, audio: DecodedAudio, utterances: list[Utterance], language: str,
+                      call: CallInput) -> Transcript:
+        call_id = call.call_id or Path(audio.path).stem
+        if audio.channels == 1:
+            return Transcript(call_id, language, audio.duration, tuple(utterances))
+        if call.agent_channel is not None:
+            agent, reason = call.agent_channel, "given (--agent-channel)"
+        else:
+            by_channel: dict[int, list[Utterance]] = {ch: [] for ch in range(audio.channels)}
+            for u in utterances:
+                by_channel[u.channel or 0].append(u)
+            agent, reason = detect_agent_channel(by_channel, language)
+        roles: list[Utterance] = []
+        for u in utterances:
+            role: Role = "agent" if u.channel == agent else "customer"
+            roles.append(replace(u, role=role))
+        return Transcript(call_id, language, audio.duration, tuple(roles), agent_channel=agent,
+                          agent_channel_reason=reason)
+
+    # -- scoring ---------------------------------------------------------------------------
+    def score(self, call: CallInput) -> CallReport:
+        """Transcribe and check one call against its rule pack."""
+        transcript, timings = self.transcribe(call)
+        return self.score_transcript(transcript, timings)
+
+    def score_transcript(self, transcript: Transcript, timings: dict[str, float] | None = None) -> CallReport:
+        """Check an existing transcript (no ASR) and build the report."""
+        from .rules import load_pack
+        from .scoring import score_transcript
+
+        timer = _Timer(self.hook)
+        pack = load_pack(self.options.pack, language=transcript.language)
+        report = score_transcript(transcript, pack, mask_pii=self.options.mask_pii)
+        timer.step("rules", report)
+        all_timings = {**(timings or {}), **timer.timings}
+        all_timings["total"] = sum(all_timings.values())
+        return replace(report, timings=all_timings, engine_version=__version__)
+
+    def score_many(self, calls: Iterable[CallInput]) -> Iterator[tuple[CallInput, CallReport | QaEngineError]]:
+        """Score calls one after another with the loaded model; a bad file does not stop the rest."""
+        for call in calls:
+            try:
+                yield call, self.score(call)
+            except QaEngineError as exc:
+                yield call, exc
+
+
+def _to_simplified(text: str) -> str:
+    from .text import to_simplified
+
+    return to_simplified(text)
+
+
+def speech_seconds(spans: dict[int, list[Span]]) -> float:
+    """Total speech duration over channels (for real-time-factor reporting)."""
+    return float(np.sum([s.duration for ss in spans.values() for s in ss])) if spans else 0.0
