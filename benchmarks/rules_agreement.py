@@ -51,7 +51,8 @@ def _timed(turns: list[dict], language: str) -> list[dict]:
     t, out = 0.5, []
     for turn in turns:
         if "start" in turn and "end" in turn:
-            out.append({"role": turn["speaker"], "start": turn["start"], "end": turn["end"], "text": turn["text"]})
+            out.append({"role": turn["speaker"], "start": turn["start"], "end": turn["end"],
+                        "text": turn["text"]})
             continue
         n = len(turn["text"]) * 0.22 if language == "zh" else len(turn["text"].split()) * 0.35
         out.append({"role": turn["speaker"], "start": round(t, 2), "end": round(t + max(n, 0.6), 2),
@@ -83,7 +84,8 @@ def real_cases(eval_dir: Path) -> list[tuple[str, str, str, str, str]]:
                      "closing": "pass" if any("再见" in i for i in intents[-2:]) else "fail"}
             got = _statuses({"call_id": cid, "language": "zh", "utterances": _timed(turns, "zh")})
             rows += [("MobileCS zh", cid[:8], r, h, got[r]) for r, h in human.items()]
-    for folder in ("text_en/spokenwoz_transcripts_no_audio/derived", "audio_en/spokenwoz_stereo_calls/derived"):
+    spokenwoz = ("text_en/spokenwoz_transcripts_no_audio/derived", "audio_en/spokenwoz_stereo_calls/derived")
+    for folder in spokenwoz:
         for path in sorted((eval_dir / folder).glob("*.turns.jsonl")):
             cid = path.name.split(".")[0]
             if cid not in SPOKENWOZ_JUDGEMENT:
@@ -96,7 +98,8 @@ def real_cases(eval_dir: Path) -> list[tuple[str, str, str, str, str]]:
         turns = [json.loads(x) for x in jddc.read_text(encoding="utf-8").splitlines() if x.strip()]
         turns = [t for t in turns if t["speaker"] in ("agent", "customer")]
         got = _statuses({"call_id": "jddc", "language": "zh", "utterances": _timed(turns, "zh")})
-        rows.append(("JDDC zh", "readme_example", "apology_on_complaint", "pass", got["apology_on_complaint"]))
+        rule = "apology_on_complaint"
+        rows.append(("JDDC zh", "readme_example", rule, "pass", got[rule]))
     return rows
 
 

@@ -63,7 +63,7 @@ class CallContext:
 
     def window(self, role: str, spec: WindowSpec) -> list[Prepared]:
         """The utterances of ``role`` inside a window anchored as ``spec`` says."""
-        utts = self.by_role(role)
+        utts = self.by_role(role)[spec.skip_first_turns:]
         if not utts:
             return []
         anchor = spec.anchor

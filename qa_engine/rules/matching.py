@@ -257,8 +257,8 @@ class Matcher:
                 sim = 1.0 if norm[start:end] == ph.norm else HOMOPHONE_SIMILARITY
                 return Hit(start, end, sim, ph.source)
             start = codes.find(ph.codes, start + 1)
-        if not ph.fuzzy or len(codes) < 2:
-            return None
+        if not ph.fuzzy or len(codes) * 100 < len(ph.codes) * self.threshold:
+            return None  # the utterance is too short to hold the phrase (partial_ratio would align it inside)
         al = fuzz.partial_ratio_alignment(ph.codes, codes, score_cutoff=self.threshold)
         if al is None or self._negated(codes, al.dest_start):
             return None
@@ -271,7 +271,7 @@ class Matcher:
             if not self._negated(text, start):
                 return Hit(start, start + len(ph.norm), 1.0, ph.source)
             start = padded.find(f" {ph.norm} ", start + 1)
-        if not ph.fuzzy:
+        if not ph.fuzzy or len(text) * 100 < len(ph.norm) * self.threshold:
             return None
         al = fuzz.partial_ratio_alignment(ph.norm, text, score_cutoff=self.threshold)
         if al is None:

@@ -61,6 +61,8 @@ class WindowSpec(StrictModel):
     anchor: Literal["first_agent_turns", "last_agent_turns", "call_start", "call_end", "whole_call"]
     turns: int | None = Field(default=None, ge=1)
     within_s: float | None = Field(default=None, gt=0)
+    # never look at the role's first N turns (an opening "what can I do for you" is not an offer)
+    skip_first_turns: int = Field(default=0, ge=0)
 
 
 class OnFail(StrictModel):
