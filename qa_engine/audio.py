@@ -1,0 +1,343 @@
+"""Decode call recordings and resample them to 16 kHz float32, one row per channel.
+
+Why this module exists: every later stage (VAD, Whisper, crosstalk detection) wants the
+same thing, ``(channels, n)`` float32 at 16 kHz, and every bad input should stop here with
+an :class:`~qa_engine.errors.AudioError` that names the file and the reason in one line.
+
+Decoding tries libsndfile (``soundfile``) first: it is exact and fast for WAV (PCM, float,
+μ-law, A-law), FLAC, OGG Vorbis/Opus and MP3. Anything it cannot read goes to PyAV, whose
+wheels bundle ffmpeg (faster-whisper already depends on it), so no system ffmpeg is needed.
+Audio is read in blocks and fed through a streaming soxr resampler (polyphase, HQ), so the
+source-rate signal is never held in memory in full.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from .errors import AudioError
+
+__all__ = ["DecodedAudio", "channel_energy_db", "decode_bytes", "load_audio", "sniff_format"]
+
+logger = logging.getLogger(__name__)
+
+TARGET_SAMPLE_RATE = 16000
+DEFAULT_MAX_DURATION_S: float = 4 * 3600
+SILENCE_PEAK_DBFS = -60.0
+MAX_CHANNELS = 2
+_BLOCK_FRAMES = 1 << 17  # ~16 s at 8 kHz per read: bounded memory for any file length
+
+# (magic test, description, is_audio). Non-audio hits give a clear "unsupported" message.
+_MAGIC: tuple[tuple[Any, str, bool], ...] = (
+    (lambda h: h[:4] == b"RIFF" and h[8:12] == b"WEBP", "a WebP image", False),
+    (lambda h: h[:4] == b"RIFF" and (len(h) < 12 or h[8:12] == b"WAVE"), "WAV", True),
+    (lambda h: h[:4] in (b"RF64", b"BW64"), "RF64 WAV", True),
+    (lambda h: h[:4] == b"fLaC", "FLAC", True),
+    (lambda h: h[:4] == b"OggS", "OGG", True),
+    (lambda h: h[:3] == b"ID3" or (h[:1] == b"\xff" and len(h) > 1 and h[1] >= 0xE0), "MP3/MPEG audio", True),
+    (lambda h: h[:4] == b"FORM" and h[8:12] in (b"AIFF", b"AIFC"), "AIFF", True),
+    (lambda h: h[4:8] == b"ftyp", "MP4/M4A", True),
+    (lambda h: h[:4] == b"\x1aE\xdf\xa3", "Matroska/WebM", True),
+    (lambda h: h[:5] == b"#!AMR", "AMR", True),
+    (lambda h: h[:4] == b"caff", "CAF", True),
+    (lambda h: h[:8] == b"\x89PNG\r\n\x1a\n", "a PNG image", False),
+    (lambda h: h[:3] == b"\xff\xd8\xff", "a JPEG image", False),
+    (lambda h: h[:4] == b"GIF8", "a GIF image", False),
+    (lambda h: h[:5] == b"%PDF-", "a PDF document", False),
+    (lambda h: h[:4] == b"PK\x03\x04", "a ZIP archive (or Office document)", False),
+    (lambda h: h[:2] == b"\x1f\x8b", "a gzip archive", False),
+    (lambda h: h[:4] == b"\x7fELF", "an ELF executable", False),
+)
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    """A decoded recording: ``samples`` is float32 ``(channels, n)`` at ``sample_rate``.
+
+    ``format`` is the container (``WAV``, ``FLAC``, ``OGG``, ``MP3``, or ffmpeg's name) and
+    ``codec`` the encoding inside it (``PCM_16``, ``ULAW``, ``OPUS``, ``aac`` ...).
+    """
+
+    samples: np.ndarray
+    sample_rate: int
+    source_sample_rate: int
+    channels: int
+    duration: float
+    path: str
+    format: str
+    codec: str
+
+    def channel(self, index: int) -> np.ndarray:
+        """One channel as a contiguous 1-D float32 array (what Whisper expects)."""
+        return np.ascontiguousarray(self.samples[index])
+
+
+def sniff_format(head: bytes) -> tuple[str, bool] | None:
+    """Guess what a file is from its first bytes: ``(description, is_audio)`` or None if unknown."""
+    for test, name, is_audio in _MAGIC:
+        if test(head):
+            return name, is_audio
+    sample = head[:512]
+    if sample and b"\x00" not in sample:
+        try:
+            text = sample.decode("utf-8")
+        except UnicodeDecodeError:
+            text = ""
+        if text and sum(c.isprintable() or c.isspace() for c in text) >= 0.95 * len(text):
+            return ("an HTML/XML document" if text.lstrip().startswith("<") else "a text file"), False
+    return None
+
+
+def load_audio(
+    path: str | Path,
+    *,
+    max_duration_s: float | None = DEFAULT_MAX_DURATION_S,
+    target_sr: int = TARGET_SAMPLE_RATE,
+) -> DecodedAudio:
+    """Decode an audio file and resample every channel to ``target_sr``.
+
+    Args:
+        path: the recording (WAV, FLAC, OGG Vorbis/Opus, MP3, or anything ffmpeg decodes).
+        max_duration_s: refuse longer recordings (None: no limit); guards batch memory.
+        target_sr: output sample rate; Whisper and Silero VAD want 16 kHz.
+
+    Raises:
+        AudioError: missing, empty, corrupt, truncated, unsupported, silent or too long.
+    """
+    name = str(path)
+    p = Path(path)
+    if p.is_dir():
+        raise AudioError(name, "is a directory, not an audio file")
+    try:
+        size = p.stat().st_size
+        with p.open("rb") as fh:
+            head = fh.read(4096)
+    except FileNotFoundError:
+        raise AudioError(name, "file not found") from None
+    except OSError as exc:
+        raise AudioError(name, f"cannot read file: {exc.strerror or exc}") from None
+    return _decode(name, head, size, lambda: p, max_duration_s, target_sr)
+
+
+def decode_bytes(
+    data: bytes,
+    name: str,
+    *,
+    max_duration_s: float | None = DEFAULT_MAX_DURATION_S,
+    target_sr: int = TARGET_SAMPLE_RATE,
+) -> DecodedAudio:
+    """Like :func:`load_audio` for an in-memory upload; ``name`` is used in messages."""
+    return _decode(name, data[:4096], len(data), lambda: io.BytesIO(data), max_duration_s, target_sr)
+
+
+def channel_energy_db(samples: np.ndarray, sr: int, frame_s: float = 0.03) -> np.ndarray:
+    """Short-time energy per channel in dBFS, shape ``(frames, channels)``.
+
+    Why: comparing the channels frame by frame shows which party is talking and where one
+    channel only carries the other's echo (crosstalk). A full-scale sine is about -3 dB;
+    digital silence is floored at -120 dB. The last partial frame is averaged over the
+    samples it has.
+    """
+    x = np.atleast_2d(np.asarray(samples, dtype=np.float32))
+    frame = max(1, int(round(frame_s * sr)))
+    n_ch, n = x.shape
+    n_frames = max(1, math.ceil(n / frame))
+    padded = np.zeros((n_ch, n_frames * frame), dtype=np.float64)
+    padded[:, :n] = x
+    framed = padded.reshape(n_ch, n_frames, frame)
+    power = np.einsum("cfk,cfk->fc", framed, framed)
+    counts = np.full(n_frames, frame, dtype=np.float64)
+    counts[-1] = n - (n_frames - 1) * frame or frame
+    return (10.0 * np.log10(np.maximum(power / counts[:, None], 1e-12))).astype(np.float32)
+
+
+# --- internals -----------------------------------------------------------------------------
+
+
+def _decode(
+    name: str,
+    head: bytes,
+    size: int,
+    open_src: Callable[[], Path | BinaryIO],
+    max_duration_s: float | None,
+    target_sr: int,
+) -> DecodedAudio:
+    if size == 0:
+        raise AudioError(name, "file is empty (0 bytes)")
+    sniffed = sniff_format(head)
+    if sniffed and not sniffed[1]:
+        raise AudioError(name, f"unsupported format: this looks like {sniffed[0]}, not audio (expected "
+                               "WAV, FLAC, OGG Vorbis/Opus, MP3 or another ffmpeg-readable audio file)")
+    kind = sniffed[0] if sniffed else None
+    if kind == "WAV":
+        _check_wav_header(name, head, size)
+    try:
+        with sf.SoundFile(open_src()) as snd:
+            result = _decode_soundfile(name, snd, max_duration_s, target_sr)
+    except sf.LibsndfileError as sf_exc:
+        logger.debug("%s: libsndfile cannot read it (%s); trying PyAV", name, sf_exc)
+        result = _decode_pyav(name, open_src(), kind, max_duration_s, target_sr)
+    return result
+
+
+def _check_wav_header(name: str, head: bytes, size: int) -> None:
+    """A small RIFF/WAVE file must reach its ``data`` chunk; otherwise it was cut inside the header."""
+    if size > len(head):  # longer files: the decoders judge them
+        return
+    pos = 12
+    while pos + 8 <= size:
+        if head[pos:pos + 4] == b"data":
+            return
+        chunk_size = int.from_bytes(head[pos + 4:pos + 8], "little")
+        pos += 8 + chunk_size + (chunk_size & 1)
+    raise AudioError(name, f"truncated WAV: the file ends inside its header "
+                           f"({size} bytes, no complete 'data' chunk)")
+
+
+def _decode_soundfile(name: str, snd: sf.SoundFile, max_duration_s: float | None,
+                      target_sr: int) -> DecodedAudio:
+    src_sr, n_ch = snd.samplerate, snd.channels
+    _check_channels(name, n_ch)
+    if snd.frames <= 0:
+        raise AudioError(name, f"no audio frames ({snd.format} header only)")
+    _check_duration(name, snd.frames / src_sr, max_duration_s)
+    short = re.search(r"data\s*:\s*(\d+)\s*\(should be (\d+)\)", snd.extra_info or "")
+    if short and int(short.group(2)) < int(short.group(1)):
+        logger.warning("%s: truncated %s: header declares %s data bytes but only %s are present; "
+                       "decoding the %.2f s that exist", name, snd.format, short.group(1), short.group(2),
+                       snd.frames / src_sr)
+    blocks = snd.blocks(blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True)
+    samples, n_in = _resample_blocks(name, blocks, src_sr, n_ch, target_sr, snd.frames, max_duration_s)
+    if n_in == 0:
+        raise AudioError(name, "no audio frames could be decoded")
+    return DecodedAudio(samples, target_sr, src_sr, n_ch, n_in / src_sr, name, snd.format, snd.subtype)
+
+
+def _decode_pyav(name: str, src: Path | BinaryIO, kind: str | None,
+                 max_duration_s: float | None, target_sr: int) -> DecodedAudio:
+    import av  # heavy import, only needed for formats libsndfile cannot read
+
+    try:
+        container = av.open(str(src) if isinstance(src, Path) else src, mode="r")
+    except av.FFmpegError as exc:
+        if kind:
+            raise AudioError(name, f"corrupt or truncated {kind} file: cannot be decoded ({exc})") from None
+        raise AudioError(name, f"corrupt or unrecognised data: not a known audio format "
+                               f"(first bytes {_hex(src)})") from None
+    with container:
+        if not container.streams.audio:
+            found = ", ".join(s.type for s in container.streams) or "none"
+            raise AudioError(name, f"no audio stream in this {container.format.name} file (streams: {found})")
+        stream = container.streams.audio[0]
+        src_sr, n_ch = int(stream.rate or stream.codec_context.sample_rate), stream.layout.nb_channels
+        _check_channels(name, n_ch)
+        if not src_sr:
+            raise AudioError(name, "no sample rate in the audio stream")
+        if container.duration:
+            _check_duration(name, container.duration / 1e6, max_duration_s)
+        expected = int(container.duration / 1e6 * src_sr) if container.duration else 0
+        to_float = av.AudioResampler(format="fltp", layout=stream.layout, rate=src_sr)
+
+        def blocks() -> Iterator[np.ndarray]:
+            try:
+                for packet in container.demux(stream):
+                    for frame in packet.decode():
+                        for out in to_float.resample(frame):
+                            yield out.to_ndarray().reshape(n_ch, -1).T
+            except av.FFmpegError as exc:
+                raise AudioError(name, f"corrupt {container.format.name} stream: {exc}") from None
+
+        samples, n_in = _resample_blocks(name, blocks(), src_sr, n_ch, target_sr, expected, max_duration_s)
+        if n_in == 0:
+            raise AudioError(name, f"no audio frames could be decoded from this {container.format.name} file")
+        fmt, codec = container.format.name.split(",")[0], stream.codec_context.name
+    logger.info("%s: decoded with PyAV (%s/%s)", name, fmt, codec)
+    return DecodedAudio(samples, target_sr, src_sr, n_ch, n_in / src_sr, name, fmt, codec)
+
+
+def _resample_blocks(name: str, blocks: Iterator[np.ndarray], src_sr: int, n_ch: int, target_sr: int,
+                     expected_frames: int, max_duration_s: float | None) -> tuple[np.ndarray, int]:
+    """Resample ``(frames, channels)`` blocks into one preallocated ``(channels, n)`` buffer.
+
+    Also refuses silent input, judged on the source samples (the resampler's edge ringing
+    must not lift a quiet file over the threshold).
+    """
+    ratio = target_sr / src_sr
+    stream = None if ratio == 1 else soxr.ResampleStream(src_sr, target_sr, n_ch, quality="HQ")
+    cap = max(int(math.ceil(expected_frames * ratio)) + 64, 1024)
+    out = np.zeros((n_ch, cap), dtype=np.float32)
+    pos = n_in = 0
+
+    def put(chunk: np.ndarray) -> None:
+        nonlocal out, pos
+        k = chunk.shape[0]
+        if pos + k > out.shape[1]:  # estimate was short (e.g. VBR MP3): grow geometrically
+            grown = np.zeros((n_ch, max(2 * out.shape[1], pos + k)), dtype=np.float32)
+            grown[:, :pos] = out[:, :pos]
+            out = grown
+        out[:, pos:pos + k] = chunk.T
+        pos += k
+
+    peak = 0.0
+    for block in blocks:
+        n_in += block.shape[0]
+        peak = max(peak, float(np.max(np.abs(block), initial=0.0)))
+        if max_duration_s is not None and n_in / src_sr > max_duration_s:
+            _check_duration(name, n_in / src_sr, max_duration_s)
+        put(stream.resample_chunk(np.ascontiguousarray(block)) if stream else block)
+    if stream is not None:
+        put(stream.resample_chunk(np.zeros((0, n_ch), dtype=np.float32), last=True))
+    if n_in:
+        _check_not_silent(name, peak)
+    return out[:, :pos], n_in
+
+
+def _check_channels(name: str, n_ch: int) -> None:
+    # Calls are mono (diarize) or stereo (one party per channel); more is a conference/mixer
+    # export whose channel->party mapping we cannot guess, so refuse instead of guessing.
+    if n_ch < 1:
+        raise AudioError(name, "no audio channels")
+    if n_ch > MAX_CHANNELS:
+        raise AudioError(name, f"has {n_ch} channels; only mono or stereo calls are supported "
+                               "(mix down first, e.g. `sox in.wav out.wav remix 1 2`)")
+
+
+def _check_duration(name: str, duration_s: float, max_duration_s: float | None) -> None:
+    if max_duration_s is not None and duration_s > max_duration_s:
+        raise AudioError(name, f"too long: {_hms(duration_s)} is over the {_hms(max_duration_s)} limit; "
+                               f"raise it with max_duration_s (now {max_duration_s:g} s; None = no limit)")
+
+
+def _check_not_silent(name: str, peak: float) -> None:
+    if peak == 0.0:
+        raise AudioError(name, "silent: every sample is zero (digital silence)")
+    peak_db = 20 * math.log10(peak)
+    if peak_db < SILENCE_PEAK_DBFS:
+        raise AudioError(name, f"silent: peak level {peak_db:.1f} dBFS on every channel "
+                               f"(below {SILENCE_PEAK_DBFS:g} dBFS)")
+
+
+def _hms(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _hex(src: Path | BinaryIO) -> str:
+    if isinstance(src, Path):
+        with src.open("rb") as fh:
+            head = fh.read(8)
+    else:
+        src.seek(0)
+        head = src.read(8)
+    return head.hex(" ")
