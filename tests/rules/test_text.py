@@ -1,0 +1,97 @@
+"""Normalisation and pinyin-aware fuzzy matching."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa_engine.rules.matching import Matcher, PhraseBook, prepare
+from qa_engine.rules.schema import MatchSpec
+from qa_engine.text import cn_numerals_to_digits, normalize, sound_codes, to_simplified
+from qa_engine.types import Utterance
+
+
+def test_traditional_to_simplified() -> None:
+    assert to_simplified("感謝您的來電，請稍等") == "感谢您的来电，请稍等"
+    assert to_simplified("plain ascii") == "plain ascii"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("ＡＢＣ１２３，您好！", "abc123您好"),           # full width -> half width, punctuation dropped
+    ("您好，很高興為您服務。", "您好很高兴为您服务"),  # t2s
+    ("我的号码是一三八 一二三四 五六七八", "我的号码是13812345678"),
+    ("幺零零八六", "10086"),
+    ("三百零五块", "305块"),
+    ("这是第三回了", "这是第三回了"),                # single numerals stay words
+])
+def test_normalize_zh(raw: str, expected: str) -> None:
+    assert normalize(raw, "zh") == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Thank you for calling, I'm Joe!", "thank you for calling im joe"),
+    ("my number is five five five one two three four", "my number is 5551234"),
+    ("call 555 1234", "call 5551234"),
+    ("ＨＥＬＬＯ", "hello"),
+])
+def test_normalize_en(raw: str, expected: str) -> None:
+    assert normalize(raw, "en") == expected
+
+
+def test_cn_numerals() -> None:
+    assert cn_numerals_to_digits("一三八") == "138"
+    assert cn_numerals_to_digits("一下") == "一下"
+
+
+@pytest.mark.parametrize(("a", "b"), [("来电", "来点"), ("再见", "在见"), ("服务", "服物"), ("归", "规")])
+def test_homophones_share_sound_codes(a: str, b: str) -> None:
+    assert sound_codes(a) == sound_codes(b)
+
+
+def test_different_sounds_differ() -> None:
+    assert sound_codes("来电") != sound_codes("再见")
+
+
+def _match(phrase: str, text: str, family: str, threshold: int = 85) -> float | None:
+    book = PhraseBook(family)
+    matcher = Matcher(MatchSpec(phrases=[phrase]), book, threshold)
+    hit = matcher.find(prepare(0, Utterance(0, 1, "agent", text), family))
+    return None if hit is None else hit.similarity
+
+
+def test_pinyin_fuzzy_zh() -> None:
+    assert _match("感谢您的来电", "好的，感谢您的来点，在见", "zh") == pytest.approx(0.95)
+    assert _match("感谢您的来电", "感谢您的来电", "zh") == 1.0
+    assert _match("感谢您的来电", "您好请问有什么事", "zh") is None
+
+
+def test_character_fuzzy_zh_tolerates_one_wrong_character() -> None:
+    sim = _match("很高兴为您服务", "您好很高心为您服务", "zh", threshold=80)
+    assert sim is not None and 0.8 <= sim < 1.0
+
+
+def test_token_fuzzy_en() -> None:
+    sim = _match("thank you for calling", "ok thank you for colling acme", "en")
+    assert sim is not None and sim >= 0.85
+    assert _match("thank you for calling", "you will call us", "en") is None
+
+
+def test_en_matches_whole_words_only() -> None:
+    assert _match("bye", "goodbye", "en") is None
+    assert _match("bye", "ok bye now", "en") == 1.0
+
+
+def test_short_utterance_does_not_match_long_phrase() -> None:
+    assert _match("有没有搞错", "没有", "zh") is None
+
+
+def test_allow_list_blanks_polite_use() -> None:
+    book = PhraseBook("zh")
+    m = Matcher(MatchSpec(phrases=["不知道"], allow=["不知道您"]), book, 85)
+    assert m.find(prepare(0, Utterance(0, 1, "agent", "不知道您方便吗"), "zh")) is None
+    assert m.find(prepare(1, Utterance(0, 1, "agent", "不知道您方便吗？我也不知道"), "zh")) is not None
+
+
+def test_patterns_match_homophones() -> None:
+    book = PhraseBook("zh")
+    m = Matcher(MatchSpec(patterns=["稍(等|候)"]), book, 85)
+    assert m.find(prepare(0, Utterance(0, 1, "agent", "请烧等"), "zh")) is not None
