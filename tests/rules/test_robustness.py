@@ -12,7 +12,8 @@ from qa_engine.types import Transcript, Utterance
 PACKS = {"zh": load_pack("zh-CN"), "en": load_pack("en")}
 SEEDS = ["您好很高兴为您服务", "请稍等", "不知道", "thank you for calling", "sorry",
          "一三八一二三四五六七八", ""]
-text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40) | st.sampled_from(SEEDS)
+ANY_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+text = ANY_TEXT | st.sampled_from(SEEDS)
 utterance = st.builds(
     lambda start, dur, role, t: Utterance(start, start + dur, role, t),
     st.floats(0, 600, allow_nan=False), st.floats(0, 60, allow_nan=False),
