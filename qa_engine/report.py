@@ -33,7 +33,10 @@ def format_report(report: CallReport) -> str:
     if t.agent_channel is not None:
         lines.append(f"agent channel: {t.agent_channel} ({t.agent_channel_reason or 'given'})")
     if report.pack_id is not None:
-        lines.append(f"score {report.score:.0f}  grade {report.grade}  pack {report.pack_id} v{report.pack_version}")
+        lines.append(f"score {report.score:.0f}  grade {report.grade}  "
+                     f"pack {report.pack_id} v{report.pack_version}")
+        if report.category or report.priority:
+            lines.append(f"category {report.category or '-'}  priority {report.priority or '-'}")
         for f in report.findings:
             lines.append(f"  [{f.status:>14}] {f.rule_id}: {f.explanation}")
     lines.append("")
