@@ -235,7 +235,7 @@ class Matcher:
         if self.pattern is not None:
             for m in self.pattern.finditer(codes):
                 if m.end() > m.start() and not self._negated(codes, m.start()):
-                    return Hit(m.start(), m.end(), 1.0, m.group(0))
+                    return Hit(m.start(), m.end(), 1.0, p.norm[m.start():m.end()])  # readable, not codes
         if not self.ids:
             return None
         for pid in self.ids & self.book.candidates(p):
