@@ -50,6 +50,7 @@ class AsrOptions:
     window_s: float = 28.0
     pad_to_30s: bool = True
     gap_s: float = 0.3
+    lead_s: float = 0.0
     word_timestamps: bool = True
     without_timestamps: bool = False
     initial_prompt: str | None = None
@@ -131,7 +132,8 @@ class _Window:
     length: float = 0.0
 
 
-def pack_windows(regions: Sequence[SpeechRegion], window_s: float = 30.0, gap_s: float = 0.3) -> list[_Window]:
+def pack_windows(regions: Sequence[SpeechRegion], window_s: float = 30.0, gap_s: float = 0.3,
+                 lead_s: float = 0.0) -> list[_Window]:
     """Greedy time-ordered packing of each key's regions into windows of at most ``window_s``."""
     by_key: dict[tuple[Hashable, str], list[int]] = defaultdict(list)
     for i, r in enumerate(regions):
@@ -144,12 +146,15 @@ def pack_windows(regions: Sequence[SpeechRegion], window_s: float = 30.0, gap_s:
         for i in idxs:
             audio = regions[i].audio[: int(window_s * SAMPLE_RATE)]
             dur = audio.shape[0] / SAMPLE_RATE
-            if win.parts and win.length + gap_s + dur > window_s:
+            if win.parts and win.length + gap_s + dur > window_s - 0.5:
                 windows.append(win)
                 win = _Window(key, language)
             if win.parts:
                 win.chunks.append(gap)
                 win.length += gap_s
+            elif lead_s > 0:
+                win.chunks.append(np.zeros(int(lead_s * SAMPLE_RATE), dtype=np.float32))
+                win.length += lead_s
             win.parts.append((i, win.length, win.length + dur))
             win.chunks.append(audio.astype(np.float32, copy=False))
             win.length += dur
@@ -183,7 +188,7 @@ class Recognizer:
         """Words for every region, in the input order."""
         opts = self.options
         words: list[list[Word]] = [[] for _ in regions]
-        windows = pack_windows(regions, opts.window_s, opts.gap_s)
+        windows = pack_windows(regions, opts.window_s, opts.gap_s, opts.lead_s)
         by_lang: dict[str, list[_Window]] = defaultdict(list)
         for w in windows:
             by_lang[w.language].append(w)
@@ -191,6 +196,8 @@ class Recognizer:
             for b in range(0, len(wins), max(1, opts.batch_size)):
                 batch = wins[b: b + max(1, opts.batch_size)]
                 for win, segments in zip(batch, self._decode(batch, language), strict=True):
+                    if self._needs_fallback(segments):
+                        segments = self._decode_with_fallback(win, language)
                     self._assign_words(win, segments, regions, words)
         return [RecognisedRegion(r, tuple(ws)) for r, ws in zip(regions, words, strict=True)]
 
@@ -226,6 +233,44 @@ class Recognizer:
             hallucination_silence_threshold=None, hotwords=None,
         )
 
+    def _needs_fallback(self, segments: list[dict[str, Any]]) -> bool:
+        """Greedy batch decoding failed (repetition loop or very unsure): redo the window."""
+        from faster_whisper.transcribe import get_compression_ratio
+
+        o = self.options
+        window_text = " ".join(seg.get("text", "").strip() for seg in segments)
+        if window_text and get_compression_ratio(window_text) > o.compression_ratio_threshold:
+            return True
+        texts = [_squash(seg.get("text", "")) for seg in segments]
+        if any(t and texts.count(t) >= 3 for t in texts):  # a short repetition loop
+            return True
+        for seg in segments:
+            if seg.get("compression_ratio", 0.0) > o.compression_ratio_threshold:
+                return True
+            if seg.get("avg_logprob", 0.0) < o.logprob_threshold and seg.get("no_speech_prob", 0.0) <= o.no_speech_threshold:
+                return True
+        return False
+
+    def _decode_with_fallback(self, win: _Window, language: str) -> list[dict[str, Any]]:
+        """Sequential decoding with Whisper's temperature fallback, for the rare failed window."""
+        o = self.options
+        logger.info("window of %.1f s on %s: greedy decoding failed, retrying with temperature fallback",
+                    win.length, win.key)
+        segments, _ = self.model.transcribe(
+            np.concatenate(win.chunks), language=language, beam_size=max(o.beam_size, 1),
+            temperature=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), word_timestamps=o.word_timestamps, vad_filter=False,
+            condition_on_previous_text=False, compression_ratio_threshold=o.compression_ratio_threshold,
+            log_prob_threshold=o.logprob_threshold, no_speech_threshold=o.no_speech_threshold,
+            initial_prompt=o.initial_prompt,
+        )
+        return [
+            {"text": s.text, "start": s.start, "end": s.end, "avg_logprob": s.avg_logprob,
+             "no_speech_prob": s.no_speech_prob, "compression_ratio": s.compression_ratio,
+             "words": [{"word": w.word, "start": w.start, "end": w.end, "probability": w.probability}
+                       for w in (s.words or [])]}
+            for s in segments
+        ]
+
     def _keep_segment(self, seg: dict[str, Any]) -> bool:
         o = self.options
         if seg.get("no_speech_prob", 0.0) > o.no_speech_threshold and seg.get("avg_logprob", 0.0) < o.logprob_threshold:
@@ -238,6 +283,10 @@ class Recognizer:
                       out: list[list[Word]]) -> None:
         half_gap = self.options.gap_s / 2
         for seg in segments:
+            # A zero-length segment at the end of a window is Whisper repeating itself, not speech.
+            if seg["end"] - seg["start"] < 0.05 and len(_squash(seg.get("text", ""))) > 3:
+                logger.info("dropped zero-length repeated segment: %r", seg.get("text", ""))
+                continue
             if not self._keep_segment(seg):
                 logger.info("dropped likely hallucination: %r", seg.get("text", ""))
                 continue
