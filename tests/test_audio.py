@@ -284,3 +284,28 @@ def test_more_than_two_channels_is_refused(tmp_path):
 def test_decode_bytes_errors_name_the_upload():
     with pytest.raises(AudioError, match=r"^upload\.mp3: file is empty"):
         decode_bytes(b"", "upload.mp3")
+
+
+# --- the shipped synthetic calls -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["en", "zh"])
+def test_shipped_calls_match_their_script(request, name):
+    path = request.getfixturevalue(f"call_{name}_stereo")
+    expected = request.getfixturevalue(f"call_{name}_expected")
+    got = load_audio(path)
+    assert got.source_sample_rate == 8000 and got.channels == 2 and got.duration <= 30.0
+    assert got.duration == pytest.approx(expected["duration"], abs=0.01)
+    energy = channel_energy_db(got.samples, got.sample_rate)
+    for turn in expected["turns"]:
+        if turn["overlaps_previous"]:
+            continue
+        frames = energy[int(turn["start"] / 0.03) + 3: int(turn["end"] / 0.03) - 3]
+        own, other = frames[:, turn["channel"]], frames[:, 1 - turn["channel"]]
+        # the speaker's own channel carries the turn; the other only its ~26-28 dB echo
+        assert np.median(own - other) > 15, turn["text"]
+
+
+def test_shipped_mono_call(call_en_mono, call_en_expected):
+    got = load_audio(call_en_mono)
+    assert got.channels == 1 and got.duration == pytest.approx(call_en_expected["duration"], abs=0.01)
