@@ -56,7 +56,9 @@ class Voice:
 
     @property
     def label(self) -> str:
-        return f"piper {self.name}" if self.engine == "piper" else f"espeak-ng {self.name} -p {self.pitch} -s {self.speed}"
+        if self.engine == "piper":
+            return f"piper {self.name}"
+        return f"espeak-ng {self.name} -p {self.pitch} -s {self.speed}"
 
 
 @dataclass(frozen=True)
