@@ -187,7 +187,8 @@ def _decode(
             result = _decode_soundfile(name, snd, max_duration_s, target_sr)
     except sf.LibsndfileError as sf_exc:
         logger.debug("%s: libsndfile cannot read it (%s); trying PyAV", name, sf_exc)
-        result = _decode_pyav(name, open_src(), kind, max_duration_s, target_sr)
+        result = _decode_pyav(name, open_src(), kind or f"first bytes {head[:8].hex(' ')}", max_duration_s,
+                              target_sr)
     return result
 
 
@@ -224,17 +225,16 @@ def _decode_soundfile(name: str, snd: sf.SoundFile, max_duration_s: float | None
     return DecodedAudio(samples, target_sr, src_sr, n_ch, n_in / src_sr, name, snd.format, snd.subtype)
 
 
-def _decode_pyav(name: str, src: Path | BinaryIO, kind: str | None,
+def _decode_pyav(name: str, src: Path | BinaryIO, kind: str,
                  max_duration_s: float | None, target_sr: int) -> DecodedAudio:
     import av  # heavy import, only needed for formats libsndfile cannot read
 
     try:
         container = av.open(str(src) if isinstance(src, Path) else src, mode="r")
     except av.FFmpegError as exc:
-        if kind:
-            raise AudioError(name, f"corrupt or truncated {kind} file: cannot be decoded ({exc})") from None
-        raise AudioError(name, f"corrupt or unrecognised data: not a known audio format "
-                               f"(first bytes {_hex(src)})") from None
+        if kind.startswith("first bytes"):
+            raise AudioError(name, f"corrupt or unrecognised data: no known audio format ({kind})") from None
+        raise AudioError(name, f"corrupt or truncated {kind} file: cannot be decoded ({exc})") from None
     with container:
         if not container.streams.audio:
             found = ", ".join(s.type for s in container.streams) or "none"
@@ -331,13 +331,3 @@ def _check_not_silent(name: str, peak: float) -> None:
 def _hms(seconds: float) -> str:
     s = int(round(seconds))
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
-def _hex(src: Path | BinaryIO) -> str:
-    if isinstance(src, Path):
-        with src.open("rb") as fh:
-            head = fh.read(8)
-    else:
-        src.seek(0)
-        head = src.read(8)
-    return head.hex(" ")
