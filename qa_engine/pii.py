@@ -33,6 +33,19 @@ _DIGITLIKE = re.compile(
 )
 # cheap test first: two digit units next to each other somewhere in the text
 _PAIR = re.compile(rf"{_UNIT}{_SEP}{_UNIT}", re.IGNORECASE)
+# The same tests without re.IGNORECASE (several times faster), for two common kinds of text:
+# * text with no Latin letter at all (most Chinese): only digit characters can be units.
+#   (?i)[a-z] matches every character that any letter of the number words matches under
+#   re.IGNORECASE (ASCII letters, ſ, K, İ, ı), so when it finds nothing, no word unit exists;
+# * ASCII text: lower-casing keeps every position and re.IGNORECASE on ASCII is exactly
+#   "compare lower-cased", so the lower-case patterns find the same units.
+_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
+_D = r"[0-9０-９零〇○一二三四五六七八九幺]"
+_PAIR_DIGITS = re.compile(rf"{_D}{_SEP}{_D}")
+_DIGIT_CHAR = re.compile(_D)
+_UNIT_LOWER = r"(?:[0-9]|(?<![a-z])(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?![a-z]))"
+_PAIR_LOWER = re.compile(rf"{_UNIT_LOWER}{_SEP}{_UNIT_LOWER}")
+_DIGITLIKE_LOWER = re.compile(r"[0-9]|zero|one|two|three|four|five|six|seven|eight|nine")
 
 
 def _mask_run(m: re.Match[str]) -> str:
@@ -49,7 +62,16 @@ def _mask_run(m: re.Match[str]) -> str:
 
 def mask_text(text: str) -> str:
     """Mask every long number in ``text`` (length preserving)."""
-    if len(text) < MIN_DIGITS or not _PAIR.search(text) or len(_DIGITLIKE.findall(text)) < MIN_DIGITS:
+    if len(text) < MIN_DIGITS:
+        return text
+    if not _LATIN.search(text):
+        if not _PAIR_DIGITS.search(text) or len(_DIGIT_CHAR.findall(text)) < MIN_DIGITS:
+            return text
+    elif text.isascii():
+        low = text.lower()
+        if not _PAIR_LOWER.search(low) or len(_DIGITLIKE_LOWER.findall(low)) < MIN_DIGITS:
+            return text
+    elif not _PAIR.search(text) or len(_DIGITLIKE.findall(text)) < MIN_DIGITS:
         return text
     return _RUN.sub(_mask_run, text)
 
@@ -89,7 +111,8 @@ def _mask_value(v: object) -> object:
 
 def mask_finding(f: Finding) -> Finding:
     """Mask the evidence texts, the explanation and any strings in ``data``."""
-    evidence = tuple(Evidence(e.start, e.end, mask_text(e.text), e.similarity) for e in f.evidence)
+    evidence = tuple(e if (t := mask_text(e.text)) == e.text else Evidence(e.start, e.end, t, e.similarity)
+                     for e in f.evidence)  # Evidence is frozen: an unchanged one is kept as it is
     data = _mask_value(f.data)
     assert isinstance(data, dict)
     return replace(f, evidence=evidence, explanation=mask_text(f.explanation), data=data)

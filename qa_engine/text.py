@@ -46,9 +46,22 @@ _CN_ANY = re.compile(r"[零〇○一幺二两三四五六七八九十百千]")
 _EN_DIGIT_WORDS = frozenset(_EN_DIGITS)
 _EN_DIGIT_RUN = re.compile(r"\b(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b[ \t-]*){2,}")
 _PUNCT = re.compile(r"[^\w\n]+", re.UNICODE)  # keeps newlines: batches are joined with them
-_ZH_SPACE = re.compile(r"(?<=[^\x00-\x7f]) | (?=[^\x00-\x7f])|(?<=\d) (?=\d)")
+# The space-removal patterns start with the space itself (lookbehinds after it) so that re can
+# jump from space to space instead of trying every position; they match the same spaces as
+# "(?<=[^\x00-\x7f]) | (?=[^\x00-\x7f])|(?<=\d) (?=\d)" and "(?<=\d) (?=\d)".
+_ZH_SPACE = re.compile(r" (?:(?<=[^\x00-\x7f] )|(?=[^\x00-\x7f])|(?<=\d )(?=\d))")
 _EN_SPACES = re.compile(r"[ \t]+")
-_DIGIT_GAP = re.compile(r"(?<=\d) (?=\d)")
+_DIGIT_GAP = re.compile(r" (?<=\d )(?=\d)")
+# ASCII text: every non-word character except newline -> space, then runs of spaces -> one
+# space: the same as _PUNCT.sub(" ", text), without a regex step per character.
+_ASCII_PUNCT = {c: " " for c in range(128) if not re.match(r"[\w\n]", chr(c))}
+_SPACE_RUN = re.compile(r"  +")
+# Full-width ASCII forms and the ideographic space -> their compatibility decomposition (one
+# ASCII character each).  NFKC(text) == NFKC(text with some characters replaced by their NFKD
+# forms), and after this the common case (Chinese with full-width punctuation) is already
+# NFKC-normalised, so the quick check answers instead of a full normalisation.
+_WIDE = {c: unicodedata.normalize("NFKD", chr(c)) for c in (*range(0xFF01, 0xFF5F), 0x3000)}
+_COMMON_WIDE = "，？！：；（）　"
 _APOSTROPHE = re.compile(r"['’`´]")
 
 
@@ -124,7 +137,23 @@ def normalize(text: str, language: str = "zh") -> str:
 
 
 def _nfkc(s: str) -> str:
+    if s.isascii():
+        return s
+    for ch in _COMMON_WIDE:  # a few str.replace calls beat a per-character translate
+        if ch in s:
+            s = s.replace(ch, _WIDE[ord(ch)])
+    if unicodedata.is_normalized("NFKC", s):
+        return s
+    s = s.translate(_WIDE)  # the rest of the full-width forms, before the full normalisation
     return s if unicodedata.is_normalized("NFKC", s) else unicodedata.normalize("NFKC", s)
+
+
+def _punct_to_space(s: str) -> str:
+    """``_PUNCT.sub(" ", s)``: runs of characters other than word characters and newlines -> " "."""
+    if s.isascii():
+        s = s.translate(_ASCII_PUNCT)
+        return _SPACE_RUN.sub(" ", s) if "  " in s else s
+    return _PUNCT.sub(" ", s)
 
 
 def normalize_many(texts: list[str], language: str = "zh") -> list[str]:
@@ -135,13 +164,13 @@ def normalize_many(texts: list[str], language: str = "zh") -> list[str]:
     if language_family(language) == "zh":
         s = _nfkc(to_simplified(joined)).lower()
         s = cn_numerals_to_digits(s)
-        s = _PUNCT.sub(" ", s.replace("_", " "))
+        s = _punct_to_space(s.replace("_", " "))
         if " " in s:
             s = _ZH_SPACE.sub("", s)
     else:
         s = _nfkc(joined).lower()
         s = _APOSTROPHE.sub("", s)
-        s = _PUNCT.sub(" ", s.replace("_", " "))
+        s = _punct_to_space(s.replace("_", " "))
         if not _EN_DIGIT_WORDS.isdisjoint(s.split()):
             s = en_number_words_to_digits(_EN_SPACES.sub(" ", s))
         s = _DIGIT_GAP.sub("", s)

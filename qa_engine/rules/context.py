@@ -29,6 +29,10 @@ class Silence:
         return self.end - self.start
 
 
+def _start(p: Prepared) -> float:
+    return p.utt.start
+
+
 class CallContext:
     """What checks see: the transcript plus prepared utterances in time order."""
 
@@ -92,7 +96,7 @@ class CallContext:
             out: list[Silence] = []
             end = None
             last_idx = -1
-            for p in sorted(self.utts, key=lambda q: q.utt.start):
+            for p in sorted(self.utts, key=_start):
                 if end is not None and p.utt.start > end:
                     out.append(Silence(end, p.utt.start, last_idx, p.index))
                 if end is None or p.utt.end >= end:

@@ -84,8 +84,16 @@ class Prefiltered:
         for p in patterns:
             compiled: re.Pattern[str] = compile_fn(p)
             self.parts.append((required_literals(compiled.pattern), compiled))
+        # one search for "any required literal of any pattern": when it fails, no pattern can
+        # match and the per-pattern tests are skipped (only when every pattern has literals)
+        self.gate: re.Pattern[str] | None = None
+        if self.parts and all(alts is not None for alts, _ in self.parts):
+            lits = dict.fromkeys(a for alts, _ in self.parts for a in alts or ())
+            self.gate = re.compile("|".join(re.escape(a) for a in sorted(lits, key=len)))
 
     def finditer(self, text: str) -> Any:
+        if self.gate is not None and self.gate.search(text) is None:
+            return
         for alts, pat in self.parts:
             if alts is not None:
                 for a in alts:

@@ -42,7 +42,7 @@ NEGATIONS = {
 HOMOPHONE_SIMILARITY = 0.95
 
 
-@dataclass
+@dataclass(slots=True)
 class Prepared:
     """One utterance, normalised once per call; ``codes`` has the same length as ``norm``."""
 
@@ -53,6 +53,8 @@ class Prepared:
     family: str
     candidates: frozenset[int] | None = None
     cache: dict[int, Hit | None] = field(default_factory=dict)
+    # per-call scratch space for checks (derived values of this utterance, never results)
+    memo: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def role(self) -> str:
@@ -86,8 +88,13 @@ def grams_of(codes: str, family: str, unigrams: bool = True) -> set[str]:
             grams.update(codes)
         return grams
     keys: set[str] = set()
-    for tok in codes.split():
-        keys.update(_en_keys(tok))
+    add = keys.add
+    for tok in codes.split():  # _en_keys, inlined (this runs for every utterance)
+        if len(tok) < 5:
+            add(tok)
+        else:
+            add("<" + tok[:3])
+            add(tok[-3:] + ">")
     return keys
 
 
@@ -192,6 +199,22 @@ class Matcher:
         self.allow_pattern = (Prefiltered(spec.allow_patterns, lambda p: compile_pattern(p, family))
                               if spec.allow_patterns else None)
         self.negate = spec.negate
+        self._neg_codes = tuple(sound_codes(n) for n in NEGATIONS["zh"]) if self.family == "zh" else ()
+        self._key_gate: re.Pattern[str] | None | bool = False  # built on first use
+
+    def key_gate(self) -> re.Pattern[str] | None:
+        """zh: a regex that finds one of this matcher's phrase index keys (code bigrams, or the
+        code of a one-character phrase) in an utterance's codes.  When it finds none, no phrase
+        of the matcher is among :meth:`PhraseBook.candidates` and the phrases are skipped
+        without computing the utterance's grams.  None for en (token keys need the tokens)."""
+        if self._key_gate is False:
+            gate = None
+            if self.family == "zh":
+                keys = [g for g, pids in self.book.index.items() if not pids.isdisjoint(self.ids)]
+                if keys and all(k and "\n" not in k for k in keys):
+                    gate = re.compile("|".join(re.escape(k) for k in sorted(keys)))
+            self._key_gate = gate
+        return self._key_gate  # type: ignore[return-value]
 
     def find(self, p: Prepared) -> Hit | None:
         """Best hit in the utterance (cached per utterance)."""
@@ -226,17 +249,21 @@ class Matcher:
             return False
         if self.family == "zh":
             before = codes[max(0, start - 2):start]
-            return any(sound_codes(n) in before for n in NEGATIONS["zh"])
+            return any(n in before for n in self._neg_codes)
         words = codes[:start].split()[-2:]
         return any(w in NEGATIONS["en"] for w in words)
 
     def _find(self, codes: str, p: Prepared) -> Hit | None:
         best: Hit | None = None
-        if self.pattern is not None:
-            for m in self.pattern.finditer(codes):
+        pattern = self.pattern
+        if pattern is not None and (pattern.gate is None or pattern.gate.search(codes) is not None):
+            for m in pattern.finditer(codes):
                 if m.end() > m.start() and not self._negated(codes, m.start()):
                     return Hit(m.start(), m.end(), 1.0, p.norm[m.start():m.end()])  # readable, not codes
         if not self.ids:
+            return None
+        gate = self.key_gate()
+        if gate is not None and gate.search(p.codes) is None:  # p.codes: the grams' text
             return None
         for pid in self.ids & self.book.candidates(p):
             ph = self.book.phrases[pid]

@@ -9,6 +9,7 @@ shorter shared stretch asked back as a question (王小明先生是吧 / "John S
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from pydantic import Field
 
@@ -64,6 +65,27 @@ class ConfirmRepeat(Check):
 
     def _units(self, p: Prepared) -> list[str]:
         """Characters (zh codes) or content-bearing words (en) after removing generic phrases."""
+        key = (self, "units")
+        units = p.memo.get(key)
+        if units is None:
+            units = p.memo[key] = self._compute_units(p)
+        return units  # type: ignore[return-value]
+
+    def _unit_grams(self, p: Prepared, n: int) -> set[tuple[str, ...]]:
+        key = (self, "grams", n)
+        grams = p.memo.get(key)
+        if grams is None:
+            grams = p.memo[key] = self._grams(self._units(p), n)
+        return grams  # type: ignore[return-value]
+
+    @staticmethod
+    def _digits(p: Prepared) -> list[str]:
+        digits = p.memo.get("digits")
+        if digits is None:
+            digits = p.memo["digits"] = _DIGITS.findall(p.norm)
+        return digits  # type: ignore[return-value]
+
+    def _compute_units(self, p: Prepared) -> list[str]:
         text = p.codes
         for ig in self.ignore:
             text = text.replace(ig, "\x00")
@@ -77,16 +99,17 @@ class ConfirmRepeat(Check):
 
     def _echo(self, a: Prepared, customers: list[Prepared]) -> float | None:
         e = self.p.echo
-        a_digits = set(_DIGITS.findall(a.norm))
+        a_digits = set(self._digits(a))
         a_units = self._units(a)
         is_question = self.question is not None and self.question.find(a) is not None
         for c in customers:
-            c_digits = {d for d in _DIGITS.findall(c.norm) if len(d) >= e.min_digits}
+            c_digits = {d for d in self._digits(c) if len(d) >= e.min_digits}
             if any(d in ad or ad in d for d in c_digits for ad in a_digits if len(ad) >= e.min_digits):
                 return 1.0
             c_units = self._units(c)
             n = e.short_chars if is_question else e.min_chars
-            if len(c_units) >= n and len(a_units) >= n and self._grams(c_units, n) & self._grams(a_units, n):
+            if (len(c_units) >= n and len(a_units) >= n
+                    and not self._unit_grams(c, n).isdisjoint(self._unit_grams(a, n))):
                 return 0.9
         return None
 
@@ -94,12 +117,15 @@ class ConfirmRepeat(Check):
         if not ctx.customer or not ctx.agent:
             return self.finding("not_applicable")
         lookback = self.p.echo.lookback_turns
+        customer = ctx.customer
+        c_index = [c.index for c in customer]  # increasing: utterances are in call order
         for a in ctx.agent:
             hit = self.matcher.find(a)
             if hit is not None:
                 return self.finding("pass", [ctx.evidence(a, hit)],
                                     data={"how": "phrase", "matched": hit.phrase}, quote=quote(a.utt.text))
-            before = [c for c in ctx.customer if c.index < a.index][-lookback:]
+            k = bisect_left(c_index, a.index)  # == [c for c in customer if c.index < a.index][-lookback:]
+            before = customer[max(0, k - lookback):k]
             sim = self._echo(a, before) if before else None
             if sim is not None:
                 return self.finding("pass", [ctx.evidence(before[-1]), ctx.evidence(a)],
