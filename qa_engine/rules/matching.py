@@ -292,12 +292,13 @@ class Matcher:
         return Hit(al.dest_start, al.dest_end, round(al.score / 100.0, 3), ph.source)
 
     def _match_en(self, ph: _Phrase, text: str) -> Hit | None:
-        padded = f" {text} "
-        start = padded.find(f" {ph.norm} ")
-        while start >= 0:
-            if not self._negated(text, start):
-                return Hit(start, start + len(ph.norm), 1.0, ph.source)
-            start = padded.find(f" {ph.norm} ", start + 1)
+        if ph.norm in text:  # an exact (whole-word) match needs the substring first
+            padded = f" {text} "
+            start = padded.find(f" {ph.norm} ")
+            while start >= 0:
+                if not self._negated(text, start):
+                    return Hit(start, start + len(ph.norm), 1.0, ph.source)
+                start = padded.find(f" {ph.norm} ", start + 1)
         if not ph.fuzzy or len(text) * 100 < len(ph.norm) * self.threshold:
             return None
         al = fuzz.partial_ratio_alignment(ph.norm, text, score_cutoff=self.threshold)
