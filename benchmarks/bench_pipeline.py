@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import platform
 import sys
 import time
@@ -57,6 +58,7 @@ def main() -> int:
     pipeline = Pipeline(PipelineOptions(asr=AsrOptions(), language="en"))
     recognizer: Recognizer = pipeline.recognizer
     model = recognizer.model
+    opts = pipeline.recognizer.options
     rows = []
     files = sorted(audio_dir.glob("*.wav"))
     warm = load_audio(files[0])
@@ -76,17 +78,19 @@ def main() -> int:
                          wo_a=wer(ref_agent, otexts["agent"]), wo_c=wer(ref_cust, otexts["customer"]),
                          agent_ok=agent_ch == 1))
     lines = [
-        f"# pipeline vs baseline — {dt.date.today()} — {platform.node()} — {platform.processor() or platform.machine()}",
-        f"model: {pipeline.recognizer.options.model or 'whisper-base (bundled)'}, device "
-        f"{pipeline.recognizer.options.device}, beam 1; RTF = processing seconds / call seconds (both channels)",
+        f"# pipeline vs baseline — {dt.date.today()} — {platform.node()} — {os.cpu_count()} CPU(s)",
+        f"model: {opts.model or 'whisper-base (bundled)'}, device {opts.device}; ours beam {opts.beam_size}, "
+        "baseline beam 1; RTF = processing seconds / call seconds (both channels)",
         "",
-        "| call | dur s | baseline RTF | ours RTF | speed-up | agent WER base/ours | customer WER base/ours | agent ch detected |",
+        "| call | dur s | baseline RTF | ours RTF | speed-up | agent WER base/ours | customer WER base/ours "
+        "| agent ch detected |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['call']} | {r['dur']:.0f} | {r['tb'] / r['dur']:.4f} | {r['to'] / r['dur']:.4f} | "
-                     f"{r['tb'] / r['to']:.2f}x | {r['wb_a']:.3f} / {r['wo_a']:.3f} | {r['wb_c']:.3f} / {r['wo_c']:.3f} | "
-                     f"{'yes' if r['agent_ok'] else 'NO'} |")
+        lines.append(
+            f"| {r['call']} | {r['dur']:.0f} | {r['tb'] / r['dur']:.4f} | {r['to'] / r['dur']:.4f} | "
+            f"{r['tb'] / r['to']:.2f}x | {r['wb_a']:.3f} / {r['wo_a']:.3f} | "
+            f"{r['wb_c']:.3f} / {r['wo_c']:.3f} | {'yes' if r['agent_ok'] else 'NO'} |")
     n = len(rows)
     tot_d = sum(r["dur"] for r in rows)
     tot_b = sum(r["tb"] for r in rows)

@@ -45,12 +45,12 @@ class AsrOptions:
     device: str = "auto"
     compute_type: str = "auto"
     cpu_threads: int = 0
-    beam_size: int = 1
+    beam_size: int = 3
     batch_size: int = 8
-    window_s: float = 28.0
-    pad_to_30s: bool = True
+    window_s: float = 14.0
+    pad_to_30s: bool = False
     gap_s: float = 0.3
-    lead_s: float = 0.0
+    lead_s: float = 0.3
     word_timestamps: bool = True
     without_timestamps: bool = False
     initial_prompt: str | None = None
@@ -227,7 +227,7 @@ class Recognizer:
             compression_ratio_threshold=o.compression_ratio_threshold, condition_on_previous_text=False,
             prompt_reset_on_temperature=0.5, temperatures=[0.0], initial_prompt=o.initial_prompt,
             prefix=None, suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
-            without_timestamps=self.options.without_timestamps, max_initial_timestamp=0.0, word_timestamps=o.word_timestamps,
+            without_timestamps=o.without_timestamps, max_initial_timestamp=0.0, word_timestamps=o.word_timestamps,
             prepend_punctuations="\"'“¿([{-", append_punctuations="\"'.。,，!！?？:：”)]}、",
             multilingual=False, max_new_tokens=None, clip_timestamps="0",
             hallucination_silence_threshold=None, hotwords=None,
@@ -247,7 +247,8 @@ class Recognizer:
         for seg in segments:
             if seg.get("compression_ratio", 0.0) > o.compression_ratio_threshold:
                 return True
-            if seg.get("avg_logprob", 0.0) < o.logprob_threshold and seg.get("no_speech_prob", 0.0) <= o.no_speech_threshold:
+            unsure = seg.get("avg_logprob", 0.0) < o.logprob_threshold
+            if unsure and seg.get("no_speech_prob", 0.0) <= o.no_speech_threshold:
                 return True
         return False
 
@@ -281,7 +282,7 @@ class Recognizer:
 
     def _assign_words(self, win: _Window, segments: list[dict[str, Any]], regions: Sequence[SpeechRegion],
                       out: list[list[Word]]) -> None:
-        half_gap = self.options.gap_s / 2
+        kept: list[dict[str, Any]] = []
         for seg in segments:
             # A zero-length segment at the end of a window is Whisper repeating itself, not speech.
             if seg["end"] - seg["start"] < 0.05 and len(_squash(seg.get("text", ""))) > 3:
@@ -290,15 +291,35 @@ class Recognizer:
             if not self._keep_segment(seg):
                 logger.info("dropped likely hallucination: %r", seg.get("text", ""))
                 continue
-            seg_words = seg.get("words") or [
-                {"start": seg["start"], "end": seg["end"], "word": seg["text"], "probability": 1.0}]
-            for w in seg_words:
-                mid = (w["start"] + w["end"]) / 2
-                idx, w0, w1 = min(win.parts, key=lambda p: 0.0 if p[1] - half_gap <= mid < p[2] + half_gap
-                                  else min(abs(mid - p[1]), abs(mid - p[2])))
-                region = regions[idx]
-                dur = w1 - w0
-                start = region.start + min(max(w["start"] - w0, 0.0), dur)
-                end = region.start + min(max(w["end"] - w0, 0.0), dur)
-                if w["word"].strip():
-                    out[idx].append(Word(round(start, 3), round(max(end, start), 3), w["word"], float(w["probability"])))
+            kept.extend(seg.get("words") or [
+                {"start": seg["start"], "end": seg["end"], "word": seg["text"], "probability": 1.0}])
+        half_gap = self.options.gap_s / 2
+        for w in drop_repeated_runs(kept):
+            mid = (w["start"] + w["end"]) / 2
+            idx, w0, w1 = min(win.parts, key=lambda p: 0.0 if p[1] - half_gap <= mid < p[2] + half_gap
+                              else min(abs(mid - p[1]), abs(mid - p[2])))
+            region = regions[idx]
+            dur = w1 - w0
+            start = region.start + min(max(w["start"] - w0, 0.0), dur)
+            end = region.start + min(max(w["end"] - w0, 0.0), dur)
+            if w["word"].strip():
+                out[idx].append(Word(round(start, 3), round(max(end, start), 3), w["word"], float(w["probability"])))
+
+
+def drop_repeated_runs(words: list[dict[str, Any]], n: int = 6) -> list[dict[str, Any]]:
+    """Remove word runs of length >= ``n`` that repeat an earlier run in the same window.
+
+    Whisper sometimes re-reads the start of a window at its end; real speech almost never
+    repeats six words in a row within a few seconds.
+    """
+    keys = [_squash(w["word"]) for w in words]
+    seen: set[tuple[str, ...]] = set()
+    drop = [False] * len(words)
+    for i in range(len(words) - n + 1):
+        gram = tuple(keys[i: i + n])
+        if gram in seen:
+            for j in range(i, i + n):
+                drop[j] = True
+        else:
+            seen.add(gram)
+    return [w for w, d in zip(words, drop, strict=True) if not d]

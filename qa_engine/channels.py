@@ -63,6 +63,34 @@ def drop_bleed(spans: dict[int, list[Span]], energy_db: np.ndarray, frame_s: flo
     return BleedReport(kept, dropped)
 
 
+def gate_crosstalk(samples: np.ndarray, energy_db: np.ndarray, frame_s: float, sample_rate: int,
+                   below_db: float = 10.0, hangover_frames: int = 2) -> np.ndarray:
+    """Mute each channel's frames where another channel is louder by ``below_db`` (its echo).
+
+    A VAD region can hold both a party's own words and, a moment later, the other party's
+    echo; Whisper would transcribe both. Muting frame by frame (with a short hangover so word
+    edges survive) leaves each channel with its own voice only.
+    """
+    n_ch = samples.shape[0]
+    if n_ch < 2:
+        return samples
+    gated = np.array(samples, dtype=np.float32, copy=True)
+    frame = int(round(frame_s * sample_rate))
+    for ch in range(n_ch):
+        others = np.delete(energy_db, ch, axis=1).max(axis=1)
+        keep = energy_db[:, ch] >= others - below_db
+        if hangover_frames > 0:  # dilate: keep a frame if a neighbour is kept
+            k = keep.copy()
+            for shift in range(1, hangover_frames + 1):
+                k[shift:] |= keep[:-shift]
+                k[:-shift] |= keep[shift:]
+            keep = k
+        mask = np.repeat(keep, frame)
+        n = min(mask.size, gated.shape[1])
+        gated[ch, :n] *= mask[:n]
+    return gated
+
+
 def _plain(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.lower())
 

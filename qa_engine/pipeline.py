@@ -13,14 +13,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import __version__
 from .asr import AsrOptions, Recognizer, SpeechRegion
 from .audio import DecodedAudio, channel_energy_db, load_audio
-from .channels import dedupe_crosstalk, detect_agent_channel, drop_bleed
+from .channels import dedupe_crosstalk, detect_agent_channel, drop_bleed, gate_crosstalk
 from .errors import AudioError, QaEngineError
-from .types import CallReport, Role, Span, Transcript, Utterance, Word
+from .types import CallReport, Role, Transcript, Utterance, Word
 from .vad import SAMPLE_RATE, VadOptions, detect_speech
 
 logger = logging.getLogger(__name__)
@@ -40,6 +38,8 @@ class PipelineOptions:
     pack: str | None = None
     max_duration_s: float | None = 4 * 3600.0
     mask_pii: bool = True
+    mix_channels: bool = False
+    gate_db: float | None = 20.0
 
 
 @dataclass(frozen=True)
@@ -98,28 +98,32 @@ class Pipeline:
         if call.agent_channel is not None and not 0 <= call.agent_channel < audio.channels:
             raise AudioError(audio.path, f"--agent-channel {call.agent_channel} does not exist: the file has "
                                          f"{audio.channels} channel(s), numbered from 0")
-        spans = {ch: detect_speech(audio.samples[ch], self.options.vad) for ch in range(audio.channels)}
-        timer.step("vad", spans)
         energy = channel_energy_db(audio.samples, audio.sample_rate, FRAME_S)
+        samples = audio.samples
+        if audio.channels > 1 and self.options.gate_db is not None:
+            samples = gate_crosstalk(samples, energy, FRAME_S, audio.sample_rate, below_db=self.options.gate_db)
+            timer.step("gate", None)
+        spans = {ch: detect_speech(samples[ch], self.options.vad) for ch in range(audio.channels)}
+        timer.step("vad", spans)
         if audio.channels > 1:
             bleed = drop_bleed(spans, energy, FRAME_S)
             spans = bleed.kept
             timer.step("bleed", bleed)
+        region_channels = [ch for ch, ss in spans.items() for _ in ss]
         regions = [
-            SpeechRegion((ch,), s.start, audio.samples[ch, int(s.start * SAMPLE_RATE): int(s.end * SAMPLE_RATE)],
-                         language)
+            SpeechRegion(("call",) if self.options.mix_channels else (ch,), s.start,
+                         samples[ch, int(s.start * SAMPLE_RATE): int(s.end * SAMPLE_RATE)], language)
             for ch, ss in spans.items() for s in ss
         ]
         recognised = self.recognizer.recognise(regions)
         timer.step("asr", recognised)
         utterances = []
-        for rr in recognised:
+        for rr, ch in zip(recognised, region_channels, strict=True):
             if not rr.words:
                 continue
             words = rr.words
             if language == "zh":
                 words = tuple(replace(w, word=_to_simplified(w.word)) for w in words)
-            ch = rr.region.key[0]
             utterances.append(Utterance(start=words[0].start, end=words[-1].end, role="unknown",
                                         text=_join_words(words, language), words=words, channel=ch))
         utterances.sort(key=lambda u: (u.start, u.end))
@@ -193,8 +197,3 @@ def _to_simplified(text: str) -> str:
     from .text import to_simplified
 
     return to_simplified(text)
-
-
-def speech_seconds(spans: dict[int, list[Span]]) -> float:
-    """Total speech duration over channels (for real-time-factor reporting)."""
-    return float(np.sum([s.duration for ss in spans.values() for s in ss])) if spans else 0.0

@@ -23,8 +23,8 @@ class VadOptions:
 
     threshold: float = 0.5
     min_speech_ms: int = 150
-    min_silence_ms: int = 500
-    speech_pad_ms: int = 150
+    min_silence_ms: int = 300
+    speech_pad_ms: int = 400
     max_speech_s: float = 20.0
 
 

@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--compute-type", default="auto", help="e.g. int8, float16, int8_float16 (default: auto)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for ASR (0: all cores)")
-    p.add_argument("--beam-size", type=int, default=1)
+    p.add_argument("--beam-size", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=8, help="30 s windows decoded per batch")
     p.add_argument("--max-duration", type=float, default=4 * 3600.0, metavar="SECONDS",
                    help="refuse recordings longer than this (default: 4 h)")
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     failed = 0
     try:
-        for call, result in pipeline.score_many(calls):
+        for _call, result in pipeline.score_many(calls):
             if isinstance(result, QaEngineError):
                 failed += 1
                 sys.stderr.write(f"qa-engine: error: {result}\n")
