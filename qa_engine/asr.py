@@ -201,6 +201,15 @@ class Recognizer:
                     self._assign_words(win, segments, regions, words)
         return [RecognisedRegion(r, tuple(ws)) for r, ws in zip(regions, words, strict=True)]
 
+    def detect_language(self, audio: np.ndarray, allowed: Sequence[str] = ("zh", "en")) -> tuple[str, float]:
+        """Whisper's language guess on up to 30 s of speech, restricted to ``allowed`` languages."""
+        if audio.size == 0:
+            return allowed[0], 0.0
+        _, _, probs = self.model.detect_language(audio=np.ascontiguousarray(audio[: 30 * SAMPLE_RATE]))
+        scores = {lang: p for lang, p in probs if lang in allowed}
+        best = max(allowed, key=lambda lang: scores.get(lang, 0.0))
+        return best, float(scores.get(best, 0.0))
+
     def _decode(self, batch: list[_Window], language: str) -> list[list[dict[str, Any]]]:
         from faster_whisper import BatchedInferencePipeline
         from faster_whisper.audio import pad_or_trim

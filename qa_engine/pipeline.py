@@ -13,12 +13,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import __version__
 from .asr import AsrOptions, Recognizer, SpeechRegion
 from .audio import DecodedAudio, channel_energy_db, load_audio
 from .channels import dedupe_crosstalk, detect_agent_channel, drop_bleed, gate_crosstalk
 from .errors import AudioError, QaEngineError
-from .types import CallReport, Role, Transcript, Utterance, Word
+from .types import CallReport, Role, Span, Transcript, Utterance, Word
 from .vad import SAMPLE_RATE, VadOptions, detect_speech
 
 logger = logging.getLogger(__name__)
@@ -94,7 +96,7 @@ class Pipeline:
         timer = _Timer(self.hook)
         audio = self._decode(call.source)
         timer.step("decode", audio)
-        language = _language_code(call.language or self.options.language or self._pack_language() or DEFAULT_LANGUAGE)
+        requested = call.language or self.options.language or self._pack_language() or DEFAULT_LANGUAGE
         if call.agent_channel is not None and not 0 <= call.agent_channel < audio.channels:
             raise AudioError(audio.path, f"--agent-channel {call.agent_channel} does not exist: the file has "
                                          f"{audio.channels} channel(s), numbered from 0")
@@ -105,6 +107,11 @@ class Pipeline:
             timer.step("gate", None)
         spans = {ch: detect_speech(samples[ch], self.options.vad) for ch in range(audio.channels)}
         timer.step("vad", spans)
+        if requested == "auto":
+            language = self._detect_language(samples, spans)
+            timer.step("language", language)
+        else:
+            language = _language_code(requested)
         if audio.channels > 1:
             bleed = drop_bleed(spans, energy, FRAME_S)
             spans = bleed.kept
@@ -133,6 +140,15 @@ class Pipeline:
         transcript = self._assign_roles(audio, utterances, language, call)
         timer.step("assemble", transcript)
         return transcript, timer.timings
+
+    def _detect_language(self, samples: np.ndarray, spans: dict[int, list[Span]]) -> str:
+        """Only when asked (--language auto): Whisper base often mistakes Mandarin, so we prefer a given one."""
+        speech = [samples[ch, int(s.start * SAMPLE_RATE): int(s.end * SAMPLE_RATE)] for ch, ss in spans.items()
+                  for s in ss]
+        audio = np.concatenate(speech) if speech else np.zeros(0, dtype=np.float32)
+        language, probability = self.recognizer.detect_language(audio)
+        logger.info("detected language %s (p=%.2f)", language, probability)
+        return language
 
     def _decode(self, source: str | Path | DecodedAudio) -> DecodedAudio:
         if isinstance(source, DecodedAudio):

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("audio", nargs="+", help="audio files (WAV, FLAC, OGG/Opus, MP3; any rate; mono or stereo)")
     p.add_argument("--agent-channel", type=int, default=None, metavar="N",
                    help="channel (0-based) that carries the agent; detected when omitted")
-    p.add_argument("--language", default=None, help="zh or en (default: the pack's language, else zh)")
+    p.add_argument("--language", default=None, help="zh, en, or auto to detect (default: the pack's language, else zh)")
     p.add_argument("--pack", default=None, help="rule pack id or path (default: from the language)")
     p.add_argument("--model", default=None, help="CTranslate2 Whisper model path or name (default: bundled base)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
