@@ -1,0 +1,1 @@
+"""The FastAPI service (routers per resource) lives here; it is built on qa_engine.pipeline."""

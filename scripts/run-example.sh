@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/qa-engine score examples/call_zh_stereo.flac "$@"
+exec .venv/bin/qa-engine score tests/data/call_zh_stereo.flac "$@"
