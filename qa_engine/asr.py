@@ -303,7 +303,7 @@ class Recognizer:
             kept.extend(seg.get("words") or [
                 {"start": seg["start"], "end": seg["end"], "word": seg["text"], "probability": 1.0}])
         half_gap = self.options.gap_s / 2
-        for w in drop_repeated_runs(kept):
+        for w in drop_repeated_runs(kept, n=6 if win.language == "zh" else 4):
             mid = (w["start"] + w["end"]) / 2
             idx, w0, w1 = min(win.parts, key=lambda p: 0.0 if p[1] - half_gap <= mid < p[2] + half_gap
                               else min(abs(mid - p[1]), abs(mid - p[2])))
@@ -315,11 +315,12 @@ class Recognizer:
                 out[idx].append(Word(round(start, 3), round(max(end, start), 3), w["word"], float(w["probability"])))
 
 
-def drop_repeated_runs(words: list[dict[str, Any]], n: int = 6) -> list[dict[str, Any]]:
+def drop_repeated_runs(words: list[dict[str, Any]], n: int = 4) -> list[dict[str, Any]]:
     """Remove word runs of length >= ``n`` that repeat an earlier run in the same window.
 
     Whisper sometimes re-reads the start of a window at its end; real speech almost never
-    repeats six words in a row within a few seconds.
+    repeats a run of four English words (six Mandarin tokens, mostly single characters)
+    within a few seconds.
     """
     keys = [_squash(w["word"]) for w in words]
     seen: set[tuple[str, ...]] = set()
