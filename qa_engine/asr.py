@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import ModelError
 from .models import resolve_model
-from .types import Word
+from .types import Span, Word
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +134,11 @@ class _Window:
 
 def pack_windows(regions: Sequence[SpeechRegion], window_s: float = 30.0, gap_s: float = 0.3,
                  lead_s: float = 0.0) -> list[_Window]:
-    """Greedy time-ordered packing of each key's regions into windows of at most ``window_s``."""
+    """Greedy time-ordered packing of each key's regions into windows of at most ``window_s``.
+
+    A region longer than a window (less its lead-in silence) is truncated: split long speech
+    first with :func:`split_long_spans`.
+    """
     by_key: dict[tuple[Hashable, str], list[int]] = defaultdict(list)
     for i, r in enumerate(regions):
         by_key[(r.key, r.language)].append(i)
@@ -144,7 +148,7 @@ def pack_windows(regions: Sequence[SpeechRegion], window_s: float = 30.0, gap_s:
         idxs.sort(key=lambda i: regions[i].start)
         win = _Window(key, language)
         for i in idxs:
-            audio = regions[i].audio[: int(window_s * SAMPLE_RATE)]
+            audio = regions[i].audio[: int(max(window_s - lead_s, 0.0) * SAMPLE_RATE)]
             dur = audio.shape[0] / SAMPLE_RATE
             if win.parts and win.length + gap_s + dur > window_s - 0.5:
                 windows.append(win)
@@ -161,6 +165,28 @@ def pack_windows(regions: Sequence[SpeechRegion], window_s: float = 30.0, gap_s:
         if win.parts:
             windows.append(win)
     return windows
+
+
+def split_long_spans(spans: Sequence[Span], energy_db: np.ndarray, frame_s: float, max_s: float) -> list[Span]:
+    """Cut spans longer than ``max_s`` at their quietest frame, so that no speech is truncated.
+
+    Each cut falls in the second half of the next ``max_s`` stretch (pieces of ``max_s / 2`` to
+    ``max_s``); ``energy_db`` is the channel's per-frame level (one value per ``frame_s``).
+    """
+    max_s = max(max_s, frame_s)  # each piece advances by at least one frame
+    out: list[Span] = []
+    for span in spans:
+        start = span.start
+        while span.end - start > max_s:
+            f0 = int((start + max_s / 2) / frame_s)
+            f1 = int((start + max_s) / frame_s)
+            level = energy_db[f0:f1]
+            cut = (f0 + int(np.argmin(level))) * frame_s if level.size else start + max_s
+            cut = min(max(cut, start + frame_s), start + max_s)
+            out.append(Span(start, cut))
+            start = cut
+        out.append(Span(start, span.end))
+    return out
 
 
 def _squash(text: str) -> str:
@@ -312,7 +338,8 @@ class Recognizer:
             start = region.start + min(max(w["start"] - w0, 0.0), dur)
             end = region.start + min(max(w["end"] - w0, 0.0), dur)
             if w["word"].strip():
-                out[idx].append(Word(round(start, 3), round(max(end, start), 3), w["word"], float(w["probability"])))
+                out[idx].append(Word(round(float(start), 3), round(float(max(end, start)), 3), w["word"],
+                                     float(w["probability"])))
 
 
 def drop_repeated_runs(words: list[dict[str, Any]], n: int = 4) -> list[dict[str, Any]]:

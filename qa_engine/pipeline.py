@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .asr import AsrOptions, Recognizer, SpeechRegion
+from .asr import AsrOptions, Recognizer, SpeechRegion, split_long_spans
 from .audio import DecodedAudio, channel_energy_db, load_audio
 from .channels import dedupe_crosstalk, detect_agent_channel, drop_bleed, gate_crosstalk
 from .errors import AudioError, QaEngineError
@@ -116,6 +116,10 @@ class Pipeline:
             bleed = drop_bleed(spans, energy, FRAME_S)
             spans = bleed.kept
             timer.step("bleed", bleed)
+        # VAD regions may be longer than an ASR window (max_speech_s > window_s): split them
+        # at a pause rather than let the window packer truncate their tail.
+        max_region_s = self.options.asr.window_s - self.options.asr.lead_s - 0.5
+        spans = {ch: split_long_spans(ss, energy[:, ch], FRAME_S, max_region_s) for ch, ss in spans.items()}
         region_channels = [ch for ch, ss in spans.items() for _ in ss]
         regions = [
             SpeechRegion(("call",) if self.options.mix_channels else (ch,), s.start,

@@ -52,3 +52,56 @@ def call_zh_expected(data_dir: Path) -> dict[str, Any]:
 
 
 # --- ASR model fixtures go below (session-scoped Whisper base; owned by the pipeline tests) ---
+
+
+@pytest.fixture(scope="session")
+def recognizer() -> Any:
+    """Whisper base (bundled), loaded once per test session with the default options."""
+    from qa_engine.asr import AsrOptions, Recognizer
+
+    return Recognizer(AsrOptions())
+
+
+@pytest.fixture(scope="session")
+def pipeline_en(recognizer: Any) -> Any:
+    from qa_engine.pipeline import Pipeline, PipelineOptions
+
+    return Pipeline(PipelineOptions(language="en"), recognizer=recognizer)
+
+
+@pytest.fixture(scope="session")
+def pipeline_zh(recognizer: Any) -> Any:
+    from qa_engine.pipeline import Pipeline, PipelineOptions
+
+    return Pipeline(PipelineOptions(language="zh"), recognizer=recognizer)
+
+
+@pytest.fixture(scope="session")
+def en_stereo_result(pipeline_en: Any, call_en_stereo: Path) -> Any:
+    """(transcript, timings) of call_en_stereo, transcribed once per session."""
+    from qa_engine.pipeline import CallInput
+
+    return pipeline_en.transcribe(CallInput(call_en_stereo))
+
+
+@pytest.fixture(scope="session")
+def zh_stereo_result(pipeline_zh: Any, call_zh_stereo: Path) -> Any:
+    """(transcript, timings) of call_zh_stereo, transcribed once per session."""
+    from qa_engine.pipeline import CallInput
+
+    return pipeline_zh.transcribe(CallInput(call_zh_stereo))
+
+
+@pytest.fixture(scope="session")
+def en_mono_result(pipeline_en: Any, call_en_mono: Path) -> Any:
+    """(transcript, timings) of call_en_mono, transcribed once per session."""
+    from qa_engine.pipeline import CallInput
+
+    return pipeline_en.transcribe(CallInput(call_en_mono))
+
+
+@pytest.fixture(scope="session")
+def en_stereo_report(pipeline_en: Any, en_stereo_result: Any) -> Any:
+    """The score path's report for call_en_stereo (rules run on the cached transcript)."""
+    transcript, timings = en_stereo_result
+    return pipeline_en.score_transcript(transcript, timings)
