@@ -50,8 +50,9 @@ def pack_markdown(pack: Pack) -> str:
                 lines.append(f"- phrases: {_examples(list(match['phrases']))}")
             if match.get("allow"):
                 lines.append(f"- allowed (not violations): {_examples(list(match['allow']))}")
-            if match.get("patterns"):
-                lines.append(f"- {len(match['patterns'])} pattern(s)")
+            n = len(match.get("patterns") or []) + len(match.get("exact_patterns") or [])
+            if n:
+                lines.append(f"- {n} pattern(s)")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

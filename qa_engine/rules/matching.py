@@ -194,6 +194,10 @@ class Matcher:
         family = self.family
         self.pattern = (Prefiltered(spec.patterns, lambda p: compile_pattern(p, family))
                         if spec.patterns else None)
+        # matched on the normalised text itself: no homophones (see MatchSpec.exact_patterns)
+        self.exact_pattern = (Prefiltered(spec.exact_patterns,
+                                          lambda p: re.compile(to_simplified(p) if family == "zh" else p))
+                              if spec.exact_patterns else None)
         allow = [normalize(a, self.family) for a in spec.allow]
         self.allow = [sound_codes(a) if self.family == "zh" else a for a in allow if a]
         self.allow_pattern = (Prefiltered(spec.allow_patterns, lambda p: compile_pattern(p, family))
@@ -260,6 +264,14 @@ class Matcher:
             for m in pattern.finditer(codes):
                 if m.end() > m.start() and not self._negated(codes, m.start()):
                     return Hit(m.start(), m.end(), 1.0, p.norm[m.start():m.end()])  # readable, not codes
+        exact = self.exact_pattern
+        if exact is not None:
+            # norm and codes have the same length: carry the allow mask over to the text
+            text = p.norm if codes is p.codes else "".join(
+                "\x00" if c == "\x00" else n for c, n in zip(codes, p.norm, strict=True))
+            for m in exact.finditer(text):
+                if m.end() > m.start() and not self._negated(codes, m.start()):
+                    return Hit(m.start(), m.end(), 1.0, p.norm[m.start():m.end()])
         if not self.ids:
             return None
         gate = self.key_gate()

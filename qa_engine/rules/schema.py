@@ -26,7 +26,10 @@ class MatchSpec(StrictModel):
 
     ``phrases`` are matched fuzzily (character level for Chinese with pinyin sounds, token
     level for English) at ``threshold`` (0-100).  ``patterns`` are regular expressions on the
-    normalised text (Chinese characters in them also match their homophones).  ``allow``
+    normalised text (Chinese characters in them also match their homophones).
+    ``exact_patterns`` are the same without homophones: for short function words whose
+    homophones are everyday words (又 ~ 有, 呢 ~ 了), where sound matching does more harm than
+    good.  For English they behave like ``patterns``.  ``allow``
     phrases/patterns mark polite or quoted uses: a hit inside an allowed span does not count.
     ``negate``: a hit right after a negation word (不/没/not/never) does not count.
     """
@@ -35,10 +38,11 @@ class MatchSpec(StrictModel):
     patterns: list[str] = Field(default_factory=list)
     allow: list[str] = Field(default_factory=list)
     allow_patterns: list[str] = Field(default_factory=list)
+    exact_patterns: list[str] = Field(default_factory=list)
     threshold: int | None = Field(default=None, ge=50, le=100)
     negate: bool = False
 
-    @field_validator("patterns", "allow_patterns")
+    @field_validator("patterns", "allow_patterns", "exact_patterns")
     @classmethod
     def _compiles(cls, value: list[str]) -> list[str]:
         for p in value:
@@ -50,8 +54,8 @@ class MatchSpec(StrictModel):
 
     @model_validator(mode="after")
     def _not_empty(self) -> MatchSpec:
-        if not self.phrases and not self.patterns:
-            raise ValueError("give at least one entry in 'phrases' or 'patterns'")
+        if not self.phrases and not self.patterns and not self.exact_patterns:
+            raise ValueError("give at least one entry in 'phrases', 'patterns' or 'exact_patterns'")
         return self
 
 

@@ -1,7 +1,8 @@
 """``hold_etiquette``: every long silence the agent causes is announced and thanked.
 
 A silence of ``min_silence_s`` or more inside the call is an agent hold unless the customer
-caused it (我找一下订单号 / "let me grab my card" just before it).  Each hold needs an
+caused it (我找一下订单号 / "let me grab my card" just before it, with no hold announced by
+the agent after those words).  Each hold needs an
 announcement in the agent's turns just before (请稍等 / "please hold") and thanks in the
 agent's turns just after (感谢您的耐心等待 / "thank you for holding").
 """
@@ -60,10 +61,14 @@ class HoldEtiquette(Check):
         self.customer_hold = self.env.matcher(self.p.customer_hold)
 
     def _customer_caused(self, ctx: CallContext, s: Silence) -> bool:
+        """The customer's own "let me find it" is among the last turns before the silence, and
+        the agent did not announce a hold of their own after it (我帮您查一下，请稍等)."""
         last = [p for p in ctx.utts if p.utt.start < s.start][-3:]
         for p in reversed(last):
             if p.role == "customer" and self.customer_hold.find(p) is not None:
                 return True
+            if p.role == "agent" and self.announce.find(p) is not None:
+                return False
         return False
 
     def _announced(self, ctx: CallContext, s: Silence) -> Prepared | None:

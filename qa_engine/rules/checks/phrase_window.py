@@ -54,7 +54,7 @@ class PhraseInWindow(Check):
             return self.finding("not_applicable")
         utts = ctx.window(p.role, p.window)
         found = ctx.first_hit(self.matcher, utts)
-        example = (p.match.phrases or p.match.patterns)[0]
+        example = (p.match.phrases or p.match.patterns or p.match.exact_patterns)[0]
         where = self.WHERE.get(self.env.family, self.WHERE["en"])[p.window.anchor]
         if found is None:
             return self.finding("fail", [ctx.evidence(u) for u in utts[:2]], where=where, example=example)
