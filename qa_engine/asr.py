@@ -342,6 +342,15 @@ class Recognizer:
                                      float(w["probability"])))
 
 
+_NUMBER_TOKENS = frozenset(
+    "zero oh one two three four five six seven eight nine ten double triple".split()
+    + list("零〇一幺二两三四五六七八九十"))
+
+
+def _is_number(token: str) -> bool:
+    return token.isdigit() or token in _NUMBER_TOKENS
+
+
 def drop_repeated_runs(words: list[dict[str, Any]], n: int = 4) -> list[dict[str, Any]]:
     """Remove word runs of length >= ``n`` that repeat an earlier run in the same window.
 
@@ -354,6 +363,8 @@ def drop_repeated_runs(words: list[dict[str, Any]], n: int = 4) -> list[dict[str
     drop = [False] * len(words)
     for i in range(len(words) - n + 1):
         gram = tuple(keys[i: i + n])
+        if all(_is_number(k) for k in gram):  # people do repeat numbers back ("4 7 3 9 1, 4 7 3 9 1")
+            continue
         if gram in seen:
             for j in range(i, i + n):
                 drop[j] = True

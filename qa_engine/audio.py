@@ -316,7 +316,7 @@ def _check_channels(name: str, n_ch: int) -> None:
 def _check_duration(name: str, duration_s: float, max_duration_s: float | None) -> None:
     if max_duration_s is not None and duration_s > max_duration_s:
         raise AudioError(name, f"too long: {_hms(duration_s)} is over the {_hms(max_duration_s)} limit; "
-                               f"raise it with max_duration_s (now {max_duration_s:g} s; None = no limit)")
+                               f"raise the limit (--max-duration SECONDS / max_duration_s; now {max_duration_s:g} s)")
 
 
 def _check_not_silent(name: str, peak: float) -> None:

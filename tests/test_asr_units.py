@@ -269,3 +269,12 @@ def test_resolve_device() -> None:
     assert resolve_device("auto", "auto") == ("cpu", "int8")
     with pytest.raises(ModelError, match="no CUDA device"):
         resolve_device("cuda", "auto")
+
+
+def test_drop_repeated_runs_keeps_numbers_read_back_twice() -> None:
+    """A customer repeating a number is speech, not Whisper re-reading the window."""
+    from qa_engine.asr import drop_repeated_runs
+
+    text = "my number is four seven three nine one four seven three nine one".split()
+    words = [{"word": f" {t}", "start": float(i), "end": i + 0.5, "probability": 1.0} for i, t in enumerate(text)]
+    assert [w["word"].strip() for w in drop_repeated_runs(words)] == text
