@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
@@ -45,11 +46,12 @@ class AsrOptions:
     device: str = "auto"
     compute_type: str = "auto"
     cpu_threads: int = 0
-    beam_size: int = 3
-    batch_size: int = 8
-    window_s: float = 14.0
+    beam_size: int = 1
+    batch_size: int = 16
+    bucket_s: float = 5.0
+    window_s: float = 20.0
     pad_to_30s: bool = False
-    gap_s: float = 0.3
+    gap_s: float = 0.1
     lead_s: float = 0.3
     word_timestamps: bool = True
     without_timestamps: bool = False
@@ -134,10 +136,12 @@ class _Window:
 
 def pack_windows(regions: Sequence[SpeechRegion], window_s: float = 30.0, gap_s: float = 0.3,
                  lead_s: float = 0.0) -> list[_Window]:
-    """Greedy time-ordered packing of each key's regions into windows of at most ``window_s``.
+    """Time-ordered packing of each key's regions into windows of at most ``window_s``.
 
-    A region longer than a window (less its lead-in silence) is truncated: split long speech
-    first with :func:`split_long_spans`.
+    The windows of one key are balanced (about equal length) rather than filled greedily:
+    a short last window gives Whisper too little context and decodes worst. A region longer
+    than a window (less its lead-in silence) is truncated: split long speech first with
+    :func:`split_long_spans`.
     """
     by_key: dict[tuple[Hashable, str], list[int]] = defaultdict(list)
     for i, r in enumerate(regions):
@@ -146,11 +150,17 @@ def pack_windows(regions: Sequence[SpeechRegion], window_s: float = 30.0, gap_s:
     gap = np.zeros(int(gap_s * SAMPLE_RATE), dtype=np.float32)
     for (key, language), idxs in by_key.items():
         idxs.sort(key=lambda i: regions[i].start)
+        limit = max(window_s - lead_s, 0.0)
+        durations = [min(regions[i].audio.shape[0] / SAMPLE_RATE, limit) for i in idxs]
+        total = sum(durations) + gap_s * max(len(idxs) - 1, 0)
+        n_windows = max(1, int(np.ceil(total / max(window_s - 0.5 - lead_s, 1e-3))))
+        target = lead_s + total / n_windows
         win = _Window(key, language)
         for i in idxs:
-            audio = regions[i].audio[: int(max(window_s - lead_s, 0.0) * SAMPLE_RATE)]
+            audio = regions[i].audio[: int(limit * SAMPLE_RATE)]
             dur = audio.shape[0] / SAMPLE_RATE
-            if win.parts and win.length + gap_s + dur > window_s - 0.5:
+            over_target = win.length + gap_s + dur / 2 > target and len(windows) < n_windows - 1
+            if win.parts and (win.length + gap_s + dur > window_s - 0.5 or over_target):
                 windows.append(win)
                 win = _Window(key, language)
             if win.parts:
@@ -189,6 +199,23 @@ def split_long_spans(spans: Sequence[Span], energy_db: np.ndarray, frame_s: floa
     return out
 
 
+def batch_windows(windows: Sequence[_Window], batch_size: int,
+                  bucket_s: float = 5.0) -> list[tuple[str, list[_Window]]]:
+    """Batches of one language and similar length (a batch is padded to its longest window, and
+    the encoder's cost grows faster than linearly with length: a short window padded to a long
+    one wastes most of its compute)."""
+    groups: dict[tuple[str, int], list[_Window]] = defaultdict(list)
+    for w in windows:
+        bucket = int(np.ceil(w.length / bucket_s)) if bucket_s > 0 else 0
+        groups[(w.language, bucket)].append(w)
+    size = max(1, batch_size)
+    return [(language, wins[b: b + size]) for (language, _), wins in groups.items() for b in range(0, len(wins), size)]
+
+
+# A unit of 2-6 characters (not only digits) repeated three times or more in a row.
+_STUTTER = re.compile(r"(\D.{1,5}?)\1{2,}")
+
+
 def _squash(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum() or ch == ".").replace(".", "")
 
@@ -215,16 +242,11 @@ class Recognizer:
         opts = self.options
         words: list[list[Word]] = [[] for _ in regions]
         windows = pack_windows(regions, opts.window_s, opts.gap_s, opts.lead_s)
-        by_lang: dict[str, list[_Window]] = defaultdict(list)
-        for w in windows:
-            by_lang[w.language].append(w)
-        for language, wins in by_lang.items():
-            for b in range(0, len(wins), max(1, opts.batch_size)):
-                batch = wins[b: b + max(1, opts.batch_size)]
-                for win, segments in zip(batch, self._decode(batch, language), strict=True):
-                    if self._needs_fallback(segments):
-                        segments = self._decode_with_fallback(win, language)
-                    self._assign_words(win, segments, regions, words)
+        for language, batch in batch_windows(windows, opts.batch_size, opts.bucket_s):
+            for win, segments in zip(batch, self._decode(batch, language), strict=True):
+                if self._needs_fallback(segments):
+                    segments = self._decode_with_fallback(win, language)
+                self._assign_words(win, segments, regions, words)
         return [RecognisedRegion(r, tuple(ws)) for r, ws in zip(regions, words, strict=True)]
 
     def detect_language(self, audio: np.ndarray, allowed: Sequence[str] = ("zh", "en")) -> tuple[str, float]:
@@ -276,6 +298,8 @@ class Recognizer:
         window_text = " ".join(seg.get("text", "").strip() for seg in segments)
         if window_text and get_compression_ratio(window_text) > o.compression_ratio_threshold:
             return True
+        if _STUTTER.search(_squash(window_text)):  # 按键按键按键: a loop inside one segment
+            return True
         texts = [_squash(seg.get("text", "")) for seg in segments]
         if any(t and texts.count(t) >= 3 for t in texts):  # a short repetition loop
             return True
@@ -293,7 +317,7 @@ class Recognizer:
         logger.info("window of %.1f s on %s: greedy decoding failed, retrying with temperature fallback",
                     win.length, win.key)
         segments, _ = self.model.transcribe(
-            np.concatenate(win.chunks), language=language, beam_size=max(o.beam_size, 1),
+            np.concatenate(win.chunks), language=language, beam_size=max(o.beam_size, 5),
             temperature=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), word_timestamps=o.word_timestamps, vad_filter=False,
             condition_on_previous_text=False, compression_ratio_threshold=o.compression_ratio_threshold,
             log_prob_threshold=o.logprob_threshold, no_speech_threshold=o.no_speech_threshold,
@@ -329,7 +353,7 @@ class Recognizer:
             kept.extend(seg.get("words") or [
                 {"start": seg["start"], "end": seg["end"], "word": seg["text"], "probability": 1.0}])
         half_gap = self.options.gap_s / 2
-        for w in drop_repeated_runs(kept, n=6 if win.language == "zh" else 4):
+        for w in drop_repeated_runs(kept, n=8 if win.language == "zh" else 6):
             mid = (w["start"] + w["end"]) / 2
             idx, w0, w1 = min(win.parts, key=lambda p: 0.0 if p[1] - half_gap <= mid < p[2] + half_gap
                               else min(abs(mid - p[1]), abs(mid - p[2])))
@@ -351,12 +375,12 @@ def _is_number(token: str) -> bool:
     return token.isdigit() or token in _NUMBER_TOKENS
 
 
-def drop_repeated_runs(words: list[dict[str, Any]], n: int = 4) -> list[dict[str, Any]]:
+def drop_repeated_runs(words: list[dict[str, Any]], n: int = 6) -> list[dict[str, Any]]:
     """Remove word runs of length >= ``n`` that repeat an earlier run in the same window.
 
     Whisper sometimes re-reads the start of a window at its end; real speech almost never
-    repeats a run of four English words (six Mandarin tokens, mostly single characters)
-    within a few seconds.
+    repeats a run of six English words (eight Mandarin tokens, mostly single characters)
+    within a few seconds. Shorter runs do recur ("thank you for calling" opens and closes a call).
     """
     keys = [_squash(w["word"]) for w in words]
     seen: set[tuple[str, ...]] = set()

@@ -24,8 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--compute-type", default="auto", help="e.g. int8, float16, int8_float16 (default: auto)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for ASR (0: all cores)")
-    p.add_argument("--beam-size", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=8, help="30 s windows decoded per batch")
+    p.add_argument("--beam-size", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=16, help="speech windows (up to 20 s) decoded per batch")
     p.add_argument("--max-duration", type=float, default=4 * 3600.0, metavar="SECONDS",
                    help="refuse recordings longer than this (default: 4 h)")
     p.add_argument("--no-mask", action="store_true", help="do not mask phone/ID/card numbers in the output")
