@@ -278,3 +278,25 @@ def test_drop_repeated_runs_keeps_numbers_read_back_twice() -> None:
     text = "my number is four seven three nine one four seven three nine one".split()
     words = [{"word": f" {t}", "start": float(i), "end": i + 0.5, "probability": 1.0} for i, t in enumerate(text)]
     assert [w["word"].strip() for w in drop_repeated_runs(words)] == text
+
+
+def test_pack_windows_balances_windows_instead_of_leaving_a_short_tail() -> None:
+    """Greedy filling would give 19 s + 3 s; balanced packing gives two windows of similar length."""
+    from qa_engine.asr import pack_windows
+
+    regions = [_region(("a",), 10.0 * i, 2.0) for i in range(11)]  # 22 s of speech in 2 s regions
+    windows = pack_windows(regions, window_s=20.0, gap_s=0.0, lead_s=0.0)
+    assert len(windows) == 2
+    lengths = sorted(w.length for w in windows)
+    assert lengths[0] >= 10.0 and lengths[1] <= 12.0
+    order = [i for w in windows for i, _, _ in w.parts]
+    assert order == list(range(11))  # time order kept across windows
+
+
+def test_stutter_loops_trigger_the_fallback_but_backchannels_do_not() -> None:
+    from qa_engine.asr import _STUTTER, _squash
+
+    assert _STUTTER.search(_squash("好的，按键，按键，按键"))
+    assert _STUTTER.search(_squash("no no no no"))
+    for text in ("对对对", "4444 5555", "1212121", "thank you thank you thank you", "Hello world"):
+        assert not _STUTTER.search(_squash(text)), text
