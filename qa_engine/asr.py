@@ -49,6 +49,7 @@ class AsrOptions:
     beam_size: int = 1
     batch_size: int = 16
     bucket_s: float = 5.0
+    retry_min_s: float = 1.0
     window_s: float = 20.0
     pad_to_30s: bool = False
     gap_s: float = 0.1
@@ -241,13 +242,28 @@ class Recognizer:
         """Words for every region, in the input order."""
         opts = self.options
         words: list[list[Word]] = [[] for _ in regions]
-        windows = pack_windows(regions, opts.window_s, opts.gap_s, opts.lead_s)
+        self._decode_windows(pack_windows(regions, opts.window_s, opts.gap_s, opts.lead_s), regions, words)
+        # Whisper sometimes skips a turn in the middle of a packed window. A VAD region of
+        # some length that got no words is decoded once more on its own (all such regions in
+        # one batch).
+        skipped = [i for i, r in enumerate(regions) if not words[i] and r.end - r.start >= opts.retry_min_s]
+        if skipped:
+            logger.info("%d speech region(s) got no words; decoding them on their own", len(skipped))
+            alone = [replace(regions[i], key=("alone", i)) for i in skipped]
+            retry_words: list[list[Word]] = [[] for _ in alone]
+            self._decode_windows(pack_windows(alone, opts.window_s, opts.gap_s, opts.lead_s), alone, retry_words)
+            for i, ws in zip(skipped, retry_words, strict=True):
+                words[i] = ws
+        return [RecognisedRegion(r, tuple(ws)) for r, ws in zip(regions, words, strict=True)]
+
+    def _decode_windows(self, windows: list[_Window], regions: Sequence[SpeechRegion],
+                        words: list[list[Word]]) -> None:
+        opts = self.options
         for language, batch in batch_windows(windows, opts.batch_size, opts.bucket_s):
             for win, segments in zip(batch, self._decode(batch, language), strict=True):
                 if self._needs_fallback(segments):
                     segments = self._decode_with_fallback(win, language)
                 self._assign_words(win, segments, regions, words)
-        return [RecognisedRegion(r, tuple(ws)) for r, ws in zip(regions, words, strict=True)]
 
     def detect_language(self, audio: np.ndarray, allowed: Sequence[str] = ("zh", "en")) -> tuple[str, float]:
         """Whisper's language guess on up to 30 s of speech, restricted to ``allowed`` languages."""
