@@ -261,7 +261,7 @@ class Recognizer:
         opts = self.options
         for language, batch in batch_windows(windows, opts.batch_size, opts.bucket_s):
             for win, segments in zip(batch, self._decode(batch, language), strict=True):
-                if self._needs_fallback(segments):
+                if self._needs_fallback(segments, win.length):
                     segments = self._decode_with_fallback(win, language)
                 self._assign_words(win, segments, regions, words)
 
@@ -306,7 +306,7 @@ class Recognizer:
             hallucination_silence_threshold=None, hotwords=None,
         )
 
-    def _needs_fallback(self, segments: list[dict[str, Any]]) -> bool:
+    def _needs_fallback(self, segments: list[dict[str, Any]], length_s: float = 30.0) -> bool:
         """Greedy batch decoding failed (repetition loop or very unsure): redo the window."""
         from faster_whisper.transcribe import get_compression_ratio
 
@@ -322,7 +322,8 @@ class Recognizer:
         for seg in segments:
             if seg.get("compression_ratio", 0.0) > o.compression_ratio_threshold:
                 return True
-            unsure = seg.get("avg_logprob", 0.0) < o.logprob_threshold
+            # An unsure short window ("Um...") is not worth a second, sequential decoding.
+            unsure = seg.get("avg_logprob", 0.0) < o.logprob_threshold and length_s >= 4.0
             if unsure and seg.get("no_speech_prob", 0.0) <= o.no_speech_threshold:
                 return True
         return False
@@ -333,7 +334,7 @@ class Recognizer:
         logger.info("window of %.1f s on %s: greedy decoding failed, retrying with temperature fallback",
                     win.length, win.key)
         segments, _ = self.model.transcribe(
-            np.concatenate(win.chunks), language=language, beam_size=max(o.beam_size, 5),
+            np.concatenate(win.chunks), language=language, beam_size=o.beam_size,
             temperature=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), word_timestamps=o.word_timestamps, vad_filter=False,
             condition_on_previous_text=False, compression_ratio_threshold=o.compression_ratio_threshold,
             log_prob_threshold=o.logprob_threshold, no_speech_threshold=o.no_speech_threshold,
