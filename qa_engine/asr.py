@@ -251,18 +251,21 @@ class Recognizer:
             logger.info("%d speech region(s) got no words; decoding them on their own", len(skipped))
             alone = [replace(regions[i], key=("alone", i)) for i in skipped]
             retry_words: list[list[Word]] = [[] for _ in alone]
-            self._decode_windows(pack_windows(alone, opts.window_s, opts.gap_s, opts.lead_s), alone, retry_words)
+            self._decode_windows(pack_windows(alone, opts.window_s, opts.gap_s, opts.lead_s), alone, retry_words,
+                                 fallback=False)
             for i, ws in zip(skipped, retry_words, strict=True):
                 words[i] = ws
         return [RecognisedRegion(r, tuple(ws)) for r, ws in zip(regions, words, strict=True)]
 
     def _decode_windows(self, windows: list[_Window], regions: Sequence[SpeechRegion],
-                        words: list[list[Word]]) -> None:
+                        words: list[list[Word]], fallback: bool = True) -> None:
+        """Decode windows in batches; a failed window is redone with temperature fallback, or,
+        when ``fallback`` is off (a lone retried region: often a cough or noise), dropped."""
         opts = self.options
         for language, batch in batch_windows(windows, opts.batch_size, opts.bucket_s):
             for win, segments in zip(batch, self._decode(batch, language), strict=True):
                 if self._needs_fallback(segments, win.length):
-                    segments = self._decode_with_fallback(win, language)
+                    segments = self._decode_with_fallback(win, language) if fallback else []
                 self._assign_words(win, segments, regions, words)
 
     def detect_language(self, audio: np.ndarray, allowed: Sequence[str] = ("zh", "en")) -> tuple[str, float]:
@@ -287,9 +290,12 @@ class Recognizer:
         ])
         metadata = [{"offset": 0.0, "duration": w.length, "segments": []} for w in batch]
         pipeline = BatchedInferencePipeline(model)
-        return pipeline.forward(features, tokenizer, metadata, self._transcription_options(tokenizer))
+        # Even fast talkers stay under ~8 tokens/s (timestamps included); a cap stops a
+        # repetition loop from running to Whisper's 448-token limit on a short window.
+        max_new_tokens = min(int(10 * max(w.length for w in batch)) + 16, 400)
+        return pipeline.forward(features, tokenizer, metadata, self._transcription_options(tokenizer, max_new_tokens))
 
-    def _transcription_options(self, tokenizer: Any) -> Any:
+    def _transcription_options(self, tokenizer: Any, max_new_tokens: int | None = None) -> Any:
         from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
 
         o = self.options
@@ -302,7 +308,7 @@ class Recognizer:
             prefix=None, suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
             without_timestamps=o.without_timestamps, max_initial_timestamp=0.0, word_timestamps=o.word_timestamps,
             prepend_punctuations="\"'“¿([{-", append_punctuations="\"'.。,，!！?？:：”)]}、",
-            multilingual=False, max_new_tokens=None, clip_timestamps="0",
+            multilingual=False, max_new_tokens=max_new_tokens, clip_timestamps="0",
             hallucination_silence_threshold=None, hotwords=None,
         )
 
