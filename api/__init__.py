@@ -1,1 +1,1 @@
-"""The FastAPI service (routers per resource) lives here; it is built on qa_engine.pipeline."""
+"""The FastAPI service over the qa_engine library: routers per resource, SQLAlchemy storage, API-key auth."""

@@ -16,6 +16,9 @@ COMMAND_MODULES = (
     "qa_engine.commands.score",
     "qa_engine.commands.check",
     "qa_engine.commands.packs",
+    "qa_engine.commands.users",
+    "qa_engine.commands.db",
+    "qa_engine.commands.serve",
 )
 
 

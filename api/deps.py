@@ -1,0 +1,60 @@
+"""Request dependencies: ``SessionDep`` (database), ``CurrentUser`` (API key), ``EngineDep`` (scoring)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .engine import ScoringEngine
+from .models import User
+from .security import hash_api_key
+from .settings import Settings
+
+bearer = HTTPBearer(auto_error=False, description="an API key from `qa-engine users create`")
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.session_factory() as session:
+        yield session
+
+
+def get_engine(request: Request) -> ScoringEngine:
+    engine: ScoringEngine = request.app.state.scoring_engine
+    return engine
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+EngineDep = Annotated[ScoringEngine, Depends(get_engine)]
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(status_code=status.HTTP_401_UNAUTHORIZED, detail=message,
+                         headers={"WWW-Authenticate": "Bearer"})
+
+
+def get_current_user(session: SessionDep,
+                     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+    """The user whose API key is in ``Authorization: Bearer KEY``; 401 when it is missing or unknown."""
+    if credentials is None:
+        raise _unauthorized("missing API key: send the header 'Authorization: Bearer KEY' "
+                            "(create a key with 'qa-engine users create NAME --role ROLE')")
+    if credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise _unauthorized("malformed Authorization header: expected 'Bearer KEY'")
+    user = session.scalar(select(User).where(User.api_key_hash == hash_api_key(credentials.credentials)))
+    if user is None:
+        raise _unauthorized("invalid API key")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]

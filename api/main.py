@@ -1,0 +1,46 @@
+"""The application factory: ``create_app(settings)`` opens the database, migrates it and mounts the routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from qa_engine import __version__
+
+from .db import make_engine, make_session_factory
+from .engine import ScoringEngine
+from .migrate import upgrade
+from .routers import calls, health
+from .settings import Settings
+
+API_PREFIX = "/api/v1"
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    """Build the service: creates the data dir, runs migrations (unless ``migrate=False``), mounts routers."""
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db_engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(db_engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        db_engine.dispose()
+
+    app = FastAPI(title="qa-engine", version=__version__, lifespan=lifespan,
+                  openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs", redoc_url=None)
+    app.state.settings = settings
+    app.state.db_engine = db_engine
+    app.state.session_factory = make_session_factory(db_engine)
+    app.state.scoring_engine = ScoringEngine()
+    app.include_router(health.router, prefix=API_PREFIX)
+    app.include_router(calls.router, prefix=API_PREFIX)
+    logger.info("qa-engine service ready (mode=%s, db=%s)", settings.mode,
+                db_engine.url.render_as_string(hide_password=True))
+    return app

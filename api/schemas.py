@@ -1,0 +1,86 @@
+"""Pydantic schemas at the API edge (Base / Create / Public, in the full-stack template's style)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+CallStatus = Literal["queued", "processing", "done", "failed"]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+
+
+class CallBase(BaseModel):
+    call_id: str
+    agent: str
+    team: str | None = None
+    started_at: datetime | None = None
+    language: str | None = None
+    pack: str | None = None
+
+
+class CallCreated(BaseModel):
+    """Answer to ``POST /calls``."""
+
+    id: str
+    status: CallStatus
+
+
+class CallSummary(CallBase):
+    """One row of ``GET /calls``."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    status: CallStatus
+    created_at: datetime
+    score: float | None = None
+    grade: str | None = None
+    error: str | None = None
+
+
+class CallPublic(CallSummary):
+    """``GET /calls/{id}``: the summary plus, when done, the report document."""
+
+    report: dict[str, Any] | None = None
+
+
+class CallList(BaseModel):
+    items: list[CallSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+#: Request body of ``POST /calls`` (JSON), for the OpenAPI document; validated by qa_engine.transcript.
+TRANSCRIPT_BODY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["language", "utterances"],
+    "properties": {
+        "call_id": {"type": "string"},
+        "language": {"type": "string", "minLength": 1, "examples": ["zh", "en"]},
+        "duration": {"type": "number"},
+        "agent": {"type": "string", "description": "the agent's user name (default: the caller, for agents)"},
+        "team": {"type": "string", "description": "default: the agent's team"},
+        "started_at": {"type": "string", "format": "date-time"},
+        "pack": {"type": "string", "description": "rule pack id (default: from the language)"},
+        "utterances": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["role", "start", "end", "text"],
+                "properties": {
+                    "role": {"type": "string", "enum": ["agent", "customer", "unknown"]},
+                    "start": {"type": "number"},
+                    "end": {"type": "number"},
+                    "text": {"type": "string"},
+                },
+            },
+        },
+    },
+}

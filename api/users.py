@@ -1,0 +1,31 @@
+"""User management shared by the CLI (``qa-engine users create``) and, later, admin endpoints."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qa_engine.errors import QaEngineError
+
+from .models import ROLES, User
+from .security import generate_api_key, hash_api_key
+
+
+def create_user(session: Session, name: str, role: str, team: str | None = None) -> tuple[User, str]:
+    """Add a user with a new API key; returns the user and the key (shown once, stored hashed).
+
+    Raises:
+        QaEngineError: bad role, empty name, or the name is taken.
+    """
+    name = name.strip()
+    if not name:
+        raise QaEngineError("user name must not be empty")
+    if role not in ROLES:
+        raise QaEngineError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if session.scalar(select(User).where(User.name == name)) is not None:
+        raise QaEngineError(f"user {name!r} already exists")
+    key = generate_api_key()
+    user = User(name=name, role=role, team=team or None, api_key_hash=hash_api_key(key))
+    session.add(user)
+    session.commit()
+    return user, key

@@ -1,0 +1,34 @@
+"""``qa-engine serve``: run the QA service (FastAPI under uvicorn); migrations run on start."""
+
+from __future__ import annotations
+
+import argparse
+
+from .users import add_database_args
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("serve", help="run the QA service (HTTP API)",
+                              description="Run the QA service. Settings also come from QA_ENGINE_* variables.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    add_database_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.main import create_app
+    from api.settings import load_settings
+
+    from ..errors import QaEngineError
+
+    if not 0 <= args.port <= 65535:
+        raise QaEngineError(f"--port must be between 0 and 65535, got {args.port}")
+    app = create_app(load_settings(args.data_dir, args.db))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+__all__ = ["register", "run"]
