@@ -70,6 +70,7 @@ class SpeechRegion:
     start: float
     audio: np.ndarray = field(repr=False)
     language: str
+    channel: int = 0
 
     @property
     def end(self) -> float:
@@ -284,7 +285,8 @@ class Recognizer:
 
         model = self.model
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
-        frames = 3000 if self.options.pad_to_30s else int(np.ceil(max(w.length for w in batch) + 0.5)) * 100
+        longest = max(w.length for w in batch)
+        frames = 3000 if self.options.pad_to_30s else int(np.ceil(longest + 0.5)) * 100
         features = np.stack([
             pad_or_trim(model.feature_extractor(np.concatenate(w.chunks))[..., :-1], frames) for w in batch
         ])
@@ -292,7 +294,7 @@ class Recognizer:
         pipeline = BatchedInferencePipeline(model)
         # Even fast talkers stay under ~8 tokens/s (timestamps included); a cap stops a
         # repetition loop from running to Whisper's 448-token limit on a short window.
-        max_new_tokens = min(int(10 * max(w.length for w in batch)) + 16, 400)
+        max_new_tokens = min(int(10 * longest) + 16, 400)
         return pipeline.forward(features, tokenizer, metadata, self._transcription_options(tokenizer, max_new_tokens))
 
     def _transcription_options(self, tokenizer: Any, max_new_tokens: int | None = None) -> Any:

@@ -40,7 +40,6 @@ class PipelineOptions:
     pack: str | None = None
     max_duration_s: float | None = 4 * 3600.0
     mask_pii: bool = True
-    mix_channels: bool = False
     gate_db: float | None = 20.0
 
 
@@ -74,6 +73,11 @@ def _language_code(language: str) -> str:
     if lang.startswith(("zh", "cmn")):
         return "zh"
     return lang.split("-")[0].split("_")[0]
+
+
+def _span_audio(samples: np.ndarray, channel: int, span: Span) -> np.ndarray:
+    """The 16 kHz samples of one channel inside ``span``."""
+    return samples[channel, int(span.start * SAMPLE_RATE): int(span.end * SAMPLE_RATE)]
 
 
 def _join_words(words: Iterable[Word], language: str) -> str:
@@ -120,23 +124,20 @@ class Pipeline:
         # at a pause rather than let the window packer truncate their tail.
         max_region_s = self.options.asr.window_s - self.options.asr.lead_s - 0.5
         spans = {ch: split_long_spans(ss, energy[:, ch], FRAME_S, max_region_s) for ch, ss in spans.items()}
-        region_channels = [ch for ch, ss in spans.items() for _ in ss]
-        regions = [
-            SpeechRegion(("call",) if self.options.mix_channels else (ch,), s.start,
-                         samples[ch, int(s.start * SAMPLE_RATE): int(s.end * SAMPLE_RATE)], language)
-            for ch, ss in spans.items() for s in ss
-        ]
+        regions = [SpeechRegion((ch,), s.start, _span_audio(samples, ch, s), language, channel=ch)
+                   for ch, ss in spans.items() for s in ss]
         recognised = self.recognizer.recognise(regions)
         timer.step("asr", recognised)
         utterances = []
-        for rr, ch in zip(recognised, region_channels, strict=True):
+        for rr in recognised:
             if not rr.words:
                 continue
             words = rr.words
             if language == "zh":
                 words = tuple(replace(w, word=_to_simplified(w.word)) for w in words)
             utterances.append(Utterance(start=words[0].start, end=words[-1].end, role="unknown",
-                                        text=_join_words(words, language), words=words, channel=ch))
+                                        text=_join_words(words, language), words=words,
+                                        channel=rr.region.channel))
         utterances.sort(key=lambda u: (u.start, u.end))
         if audio.channels > 1:
             loud = {ch: energy[:, ch] for ch in range(audio.channels)}
@@ -147,8 +148,7 @@ class Pipeline:
 
     def _detect_language(self, samples: np.ndarray, spans: dict[int, list[Span]]) -> str:
         """Only when asked (--language auto): Whisper base often mistakes Mandarin, so we prefer a given one."""
-        speech = [samples[ch, int(s.start * SAMPLE_RATE): int(s.end * SAMPLE_RATE)] for ch, ss in spans.items()
-                  for s in ss]
+        speech = [_span_audio(samples, ch, s) for ch, ss in spans.items() for s in ss]
         audio = np.concatenate(speech) if speech else np.zeros(0, dtype=np.float32)
         language, probability = self.recognizer.detect_language(audio)
         logger.info("detected language %s (p=%.2f)", language, probability)
