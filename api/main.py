@@ -13,7 +13,7 @@ from qa_engine import __version__
 from .db import make_engine, make_session_factory
 from .engine import ScoringEngine
 from .migrate import upgrade
-from .routers import calls, health
+from .routers import calls, health, ops, packs, reviews, scorecards, webhooks
 from .settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -41,6 +41,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.scoring_engine = ScoringEngine()
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(calls.router, prefix=API_PREFIX)
+    app.include_router(reviews.router, prefix=API_PREFIX)
+    app.include_router(scorecards.router, prefix=API_PREFIX)
+    app.include_router(packs.router, prefix=API_PREFIX)
+    app.include_router(webhooks.router, prefix=API_PREFIX)
+    app.include_router(ops.router)  # /healthz, /readyz, /metrics: at the root, where probes look
     logger.info("qa-engine service ready (mode=%s, db=%s)", settings.mode,
                 db_engine.url.render_as_string(hide_password=True))
     return app

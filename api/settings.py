@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The shipped secret: fine on a laptop, refused in ``prod`` mode.
@@ -21,7 +21,15 @@ class Settings(BaseSettings):
         mode: ``dev`` (default) or ``prod``. In ``prod`` unsafe defaults are refused.
         data_dir: where the embedded SQLite database (and, later, audio files) live; created on start.
         db_url: SQLAlchemy URL; default ``sqlite:///DATA_DIR/qa-engine.db`` (WAL journal).
-        secret_key: server secret (webhook signatures, later); must be changed outside ``dev``.
+        secret_key: server secret; must be changed outside ``dev``.
+        workers: background workers started by ``serve`` (0: none; run ``qa-engine worker`` instead).
+        max_queue: queued jobs accepted before uploads answer 503 with Retry-After.
+        max_upload_mb: largest accepted upload.
+        max_audio_duration_s: longest accepted recording.
+        model, device, compute_type, cpu_threads: the speech model the workers load (defaults: bundled, auto).
+        keep_raw_transcripts: also store unmasked transcripts (off: only PII-masked text is stored).
+        webhook_timeout_s, webhook_max_attempts, webhook_backoff_s: webhook delivery (backoff doubles).
+        log_format: ``json`` (one object per line) or ``text``.
     """
 
     model_config = SettingsConfigDict(env_prefix="QA_ENGINE_", env_file=".env", env_file_encoding="utf-8",
@@ -31,6 +39,23 @@ class Settings(BaseSettings):
     data_dir: Path = DEFAULT_DATA_DIR
     db_url: str | None = None
     secret_key: str = DEFAULT_SECRET_KEY
+    # processing
+    workers: int = Field(default=1, ge=0, le=64)
+    max_queue: int = Field(default=200, ge=1)
+    max_upload_mb: float = Field(default=200.0, gt=0)
+    max_audio_duration_s: float = Field(default=4 * 3600.0, gt=0)
+    model: str | None = None
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: str | None = None
+    cpu_threads: int = Field(default=0, ge=0)
+    # privacy
+    keep_raw_transcripts: bool = False
+    # webhooks
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_max_attempts: int = Field(default=6, ge=1)
+    webhook_backoff_s: float = Field(default=2.0, gt=0)
+    # logs
+    log_format: Literal["json", "text"] = "json"
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

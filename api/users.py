@@ -7,15 +7,19 @@ from sqlalchemy.orm import Session
 
 from qa_engine.errors import QaEngineError
 
-from .models import ROLES, User
+from .models import ROLES, User, UserTeam
 from .security import generate_api_key, hash_api_key
 
 
-def create_user(session: Session, name: str, role: str, team: str | None = None) -> tuple[User, str]:
+def create_user(session: Session, name: str, role: str, team: str | None = None,
+                extra_teams: list[str] | tuple[str, ...] = ()) -> tuple[User, str]:
     """Add a user with a new API key; returns the user and the key (shown once, stored hashed).
 
+    ``team`` is an agent's team or a supervisor's (first) team; ``extra_teams`` are further teams a
+    supervisor supervises.
+
     Raises:
-        QaEngineError: bad role, empty name, or the name is taken.
+        QaEngineError: bad role, empty name, the name is taken, or an agent given several teams.
     """
     name = name.strip()
     if not name:
@@ -24,8 +28,13 @@ def create_user(session: Session, name: str, role: str, team: str | None = None)
         raise QaEngineError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     if session.scalar(select(User).where(User.name == name)) is not None:
         raise QaEngineError(f"user {name!r} already exists")
+    extra = [t.strip() for t in extra_teams if t.strip() and t.strip() != team]
+    if extra and role != "supervisor":
+        raise QaEngineError(f"only a supervisor can have several teams ({name!r} is an {role})")
     key = generate_api_key()
     user = User(name=name, role=role, team=team or None, api_key_hash=hash_api_key(key))
     session.add(user)
+    session.flush()
+    session.add_all(UserTeam(user_id=user.id, team=t) for t in dict.fromkeys(extra))
     session.commit()
     return user, key

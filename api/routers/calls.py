@@ -6,31 +6,24 @@ A call the user may not see answers 404, exactly like a call that does not exist
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from sqlalchemy import ColumnElement, false, func, select, true
+from sqlalchemy import func, select
 
 from qa_engine.errors import QaEngineError
-from qa_engine.report import report_to_dict
 from qa_engine.transcript import transcript_from_dict
 
+from ..access import as_utc, get_visible_call, visible_to
 from ..deps import CurrentUser, EngineDep, SessionDep
+from ..events import call_scored
 from ..models import Call, User, new_call_id
 from ..schemas import TRANSCRIPT_BODY_SCHEMA, CallCreated, CallList, CallPublic, CallSummary
+from ..store import store_report
 
 router = APIRouter(prefix="/calls", tags=["calls"])
 BODY_SOURCE = "body"
-
-
-def visible_to(user: User) -> ColumnElement[bool]:
-    """The calls ``user`` may see: admin all, supervisor their team's, agent their own."""
-    if user.role == "admin":
-        return true()
-    if user.role == "supervisor":
-        return Call.team == user.team if user.team else false()
-    return Call.agent == user.name
 
 
 def _unprocessable(message: str) -> HTTPException:
@@ -78,14 +71,7 @@ def _started_at(doc: dict[str, Any]) -> datetime | None:
     except ValueError:
         raise _unprocessable(f"{BODY_SOURCE}: field 'started_at' must be an ISO 8601 date-time "
                              f"(e.g. 2025-01-31T09:30:00+08:00), got {value!r}") from None
-    return _as_utc(parsed)
-
-
-def _as_utc(moment: datetime | None) -> datetime | None:
-    """Stored and returned in UTC (SQLite keeps no offset; a naive time is taken as UTC)."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return as_utc(parsed)
 
 
 def _resolve_agent(session: SessionDep, user: User, doc: dict[str, Any]) -> tuple[str, str | None]:
@@ -124,10 +110,11 @@ def create_call(doc: TranscriptDocument, session: SessionDep, user: CurrentUser,
         report = engine.score(transcript, pack_id)
     except QaEngineError as exc:
         raise _unprocessable(str(exc)) from None
-    call = Call(id=call_pk, call_id=transcript.call_id, agent=agent, team=team, status="done",
-                report=report_to_dict(report), started_at=started_at, language=transcript.language,
-                pack=report.pack_id)
+    call = Call(id=call_pk, call_id=transcript.call_id, agent=agent, team=team, started_at=started_at,
+                source="transcript")
     session.add(call)
+    store_report(session, call, report)
+    call_scored(session, call)
     session.commit()
     return CallCreated(id=call.id, status="done")
 
@@ -135,17 +122,15 @@ def create_call(doc: TranscriptDocument, session: SessionDep, user: CurrentUser,
 def _summary_fields(call: Call) -> dict[str, Any]:
     report = call.report or {}
     return {"id": call.id, "call_id": call.call_id, "agent": call.agent, "team": call.team,
-            "started_at": _as_utc(call.started_at), "language": call.language, "pack": call.pack, "status": call.status,
-            "created_at": _as_utc(call.created_at), "error": call.error,
+            "started_at": as_utc(call.started_at), "language": call.language, "pack": call.pack, "status": call.status,
+            "created_at": as_utc(call.created_at), "error": call.error,
             "score": report.get("score"), "grade": report.get("grade")}
 
 
 @router.get("/{call_id}", response_model=CallPublic, responses={404: {"description": "no such call (or not yours)"}})
 def read_call(call_id: str, session: SessionDep, user: CurrentUser) -> CallPublic:
     """Status and, when done, the full report (transcript, findings, score, grade, category)."""
-    call = session.scalar(select(Call).where(Call.id == call_id, visible_to(user)))
-    if call is None:
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=f"call {call_id!r} not found")
+    call = get_visible_call(session, user, call_id)
     return CallPublic(**_summary_fields(call), report=call.report if call.status == "done" else None)
 
 

@@ -16,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                   description="Create a user. The API key is shown once and stored hashed.")
     create.add_argument("name", help="user name (for an agent: the name calls are filed under)")
     create.add_argument("--role", required=True, choices=ROLES)
-    create.add_argument("--team", default=None, help="the agent's team, or the team a supervisor sees")
+    create.add_argument("--team", action="append", default=None, metavar="TEAM",
+                        help="the agent's team, or a team a supervisor sees (repeat for several teams)")
     add_database_args(create)
     create.set_defaults(func=run_create)
 
@@ -40,8 +41,9 @@ def run_create(args: argparse.Namespace) -> int:
     try:
         upgrade(engine)
         with make_session_factory(engine)() as session:
-            user, key = create_user(session, args.name, args.role, args.team)
-            team = f" in team {user.team!r}" if user.team else ""
+            teams = args.team or []
+            user, key = create_user(session, args.name, args.role, teams[0] if teams else None, teams[1:])
+            team = f" in team{'s' if len(teams) > 1 else ''} {', '.join(map(repr, teams))}" if teams else ""
             sys.stdout.write(f"created {user.role} {user.name!r}{team}; API key (shown once):\n{key}\n")
     finally:
         engine.dispose()

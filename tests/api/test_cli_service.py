@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from api.migrate import alembic_config
 from api.settings import DEFAULT_SECRET_KEY, Settings, load_settings
 from qa_engine.errors import QaEngineError
 
@@ -44,7 +46,8 @@ def test_db_upgrade_creates_the_tables(tmp_path: Path) -> None:
     conn = sqlite3.connect(db)
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"users", "calls", "alembic_version"} <= tables
-    assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == head
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert qa_engine("db", "upgrade", "--db", f"sqlite:///{db}").returncode == 0  # idempotent
 
