@@ -6,12 +6,40 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from qa_engine.errors import QaEngineError
 
 
 class Base(DeclarativeBase):
     """Declarative base of every table (``api.models``)."""
+
+
+class DatabaseUnavailableError(QaEngineError, OperationalError):
+    """No connection to the configured database could be made (server down, wrong host, port, name or password).
+
+    Still an :class:`~sqlalchemy.exc.OperationalError` for code that handles database errors, and a
+    :class:`~qa_engine.errors.QaEngineError` so the CLI prints one line instead of a traceback.
+    """
+
+    def __init__(self, message: str, orig: BaseException) -> None:
+        OperationalError.__init__(self, None, None, orig)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _explain_connect_error(context: ExceptionContext) -> None:
+    """Turn a failed connect into :class:`DatabaseUnavailableError` naming the URL (password hidden)."""
+    if context.connection is not None or context.is_pre_ping:
+        return
+    reason = "; ".join(line.strip() for line in str(context.original_exception).splitlines() if line.strip())
+    url = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "?"
+    raise DatabaseUnavailableError(f"cannot connect to the database {url}: {reason} "
+                                   "(check --db / QA_ENGINE_DB_URL)", context.original_exception)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -22,16 +50,57 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Drivers the service is tested with; a plain ``postgresql://`` (or ``postgres://``) URL gets psycopg 3.
+_DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+
+
+def normalize_url(url: str) -> str:
+    """``url`` with the driver the service ships with filled in (``postgresql://`` -> ``postgresql+psycopg://``).
+
+    SQLAlchemy would pick psycopg2 for a bare ``postgresql://`` URL, which is not installed; users copy URLs from
+    ``psql``/libpq docs and cloud consoles that never name a driver. An explicit driver is kept as given.
+
+    Raises:
+        ValueError: ``url`` is not a database URL, or not one of the supported databases (SQLite, PostgreSQL).
+    """
+    parsed = parse_url(url)
+    backend = parsed.drivername.split("+", 1)[0]
+    if backend not in ("sqlite", "postgresql", "postgres"):
+        raise ValueError(f"database URL: unsupported database {backend!r}; qa-engine runs on SQLite "
+                         "(sqlite:////path/qa-engine.db) or PostgreSQL (postgresql://user:password@host:5432/dbname)")
+    driver = _DEFAULT_DRIVERS.get(parsed.drivername)
+    if driver is None:
+        return url
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def parse_url(url: str) -> URL:
+    """Parse a SQLAlchemy URL; a clear ``ValueError`` for anything else."""
+    try:
+        return make_url(url)
+    except ArgumentError:
+        # The value is not echoed: it may hold a password.
+        raise ValueError("database URL: not a URL; expected sqlite:////path/qa-engine.db or "
+                         "postgresql://user:password@host:5432/dbname") from None
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; for a SQLite file its folder is created first."""
-    parsed = make_url(url)
+    parsed = make_url(normalize_url(url))
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseUnavailableError(f"cannot create the database folder {folder}: {exc.strerror} "
+                                               "(check --data-dir / --db)", exc) from exc
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(parsed, pool_pre_ping=True)
+    event.listen(engine, "handle_error", _explain_connect_error)
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The shipped secret: fine on a laptop, refused in ``prod`` mode.
@@ -20,7 +20,8 @@ class Settings(BaseSettings):
     Attributes:
         mode: ``dev`` (default) or ``prod``. In ``prod`` unsafe defaults are refused.
         data_dir: where the embedded SQLite database (and, later, audio files) live; created on start.
-        db_url: SQLAlchemy URL; default ``sqlite:///DATA_DIR/qa-engine.db`` (WAL journal).
+        db_url: SQLAlchemy URL; default ``sqlite:///DATA_DIR/qa-engine.db`` (WAL journal). A plain
+            ``postgresql://user:pw@host/db`` URL is used with psycopg 3 (``postgresql+psycopg://``).
         secret_key: server secret; must be changed outside ``dev``.
         workers: background workers started by ``serve`` (0: none; run ``qa-engine worker`` instead).
         max_queue: queued jobs accepted before uploads answer 503 with Retry-After.
@@ -56,6 +57,16 @@ class Settings(BaseSettings):
     webhook_backoff_s: float = Field(default=2.0, gt=0)
     # logs
     log_format: Literal["json", "text"] = "json"
+
+    @field_validator("db_url")
+    @classmethod
+    def _complete_db_url(cls, value: str | None) -> str | None:
+        """Accept ``postgresql://`` URLs as users write them (the psycopg 3 driver is filled in)."""
+        if not value:
+            return None
+        from .db import normalize_url
+
+        return normalize_url(value)
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

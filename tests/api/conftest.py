@@ -1,15 +1,27 @@
-"""Service fixtures: a real SQLite database in tmp_path, a TestClient, users with API keys."""
+"""Service fixtures: a real database (SQLite in tmp_path, and PostgreSQL), a TestClient, users with API keys.
+
+Every test that uses ``settings`` (hence ``client``, ``make_user``, ``upload``) runs twice: ``[sqlite]`` and
+``[postgresql]``. The PostgreSQL variant needs ``QA_ENGINE_TEST_PG_URL`` (a server URL whose user may create
+databases; ``bash scripts/test.sh`` starts a private server and sets it) and is skipped without it. Each PostgreSQL
+test gets a fresh database cloned from a template migrated once per session, dropped afterwards.
+"""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
 
+from api.db import make_engine
 from api.main import create_app
+from api.migrate import upgrade
 from api.settings import Settings
 from api.users import create_user
 
@@ -28,9 +40,74 @@ ZH_TRANSCRIPT: dict[str, Any] = {
 }
 
 
+PG_URL_VAR = "QA_ENGINE_TEST_PG_URL"
+BACKENDS = ("sqlite", "postgresql")
+
+
+class PostgresDatabases:
+    """Creates one database per test on the server behind ``admin_url``, cloned from a migrated template."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.engine = make_engine(admin_url)
+        self.prefix = f"qa_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        self.template = f"{self.prefix}_tmpl"
+        self._ddl(f'CREATE DATABASE "{self.template}"')
+        template_engine = make_engine(self.url(self.template))
+        try:
+            upgrade(template_engine)
+        finally:
+            template_engine.dispose()  # CREATE DATABASE ... TEMPLATE needs the template without connections
+
+    def url(self, database: str) -> str:
+        return make_url(self.admin_url).set(database=database).render_as_string(hide_password=False)
+
+    def create(self, migrated: bool = True) -> str:
+        """A fresh database (migrated, or empty); returns its URL."""
+        name = f"{self.prefix}_{uuid.uuid4().hex[:10]}"
+        self._ddl(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{self.template}"' if migrated else ""))
+        return self.url(name)
+
+    def drop(self, url: str) -> None:
+        self._ddl(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+    def close(self) -> None:
+        self._ddl(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+        self.engine.dispose()
+
+    def _ddl(self, statement: str) -> None:
+        with self.engine.connect() as conn:
+            autocommit: Connection = conn.execution_options(isolation_level="AUTOCOMMIT")
+            autocommit.execute(text(statement))
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[PostgresDatabases]:
+    """The PostgreSQL server of the test run; skips (with the reason) when none is configured."""
+    admin_url = os.environ.get(PG_URL_VAR)
+    if not admin_url:
+        pytest.skip(f"PostgreSQL variant: {PG_URL_VAR} is not set (bash scripts/test.sh starts a private server "
+                    "and sets it; or: eval \"$(bash scripts/postgres.sh start)\")")
+    databases = PostgresDatabases(admin_url)
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database for one test: an SQLite file in tmp_path, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'qa-engine.db'}"
+        return
+    databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
+    url = databases.create()
+    yield url
+    databases.drop(url)
+
+
 @pytest.fixture()
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data")
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", db_url=db_url)
 
 
 @pytest.fixture()
