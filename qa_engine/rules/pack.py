@@ -26,7 +26,7 @@ from .schema import PackSpec, RuleSpec
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Pack", "load_pack", "list_packs", "packs_dir", "default_pack_id", "parse_pack"]
+__all__ = ["Pack", "load_pack", "list_packs", "packs_dir", "default_pack_id", "parse_pack", "parse_pack_text"]
 
 DEFAULT_PACKS = {"zh": "zh-CN", "en": "en"}
 
@@ -145,6 +145,32 @@ def parse_pack(doc: Any, source: str) -> Pack:
                 spec=spec)
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe loader that refuses anchors/aliases (``*name``): an uploaded pack cannot expand into a huge document."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed here; write the values out",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def parse_pack_text(text: str, source: str, *, allow_aliases: bool = True) -> Pack:
+    """Parse and validate a pack from YAML text (a file's content or an upload); errors name ``source``.
+
+    ``allow_aliases=False`` refuses YAML aliases, for text that comes from outside (the service's uploads).
+    """
+    loader = yaml.SafeLoader if allow_aliases else _NoAliasLoader
+    try:
+        doc = yaml.load(text, Loader=loader)  # noqa: S506 - both loaders are SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        raise PackError(f"{source}: invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    return parse_pack(doc, source)
+
+
 _CACHE: dict[tuple[str, float], Pack] = {}
 
 
@@ -157,14 +183,10 @@ def _load_file(path: Path) -> Pack:
     if key in _CACHE:
         return _CACHE[key]
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-        raise PackError(f"{path}: invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PackError(f"{path}: cannot read ({exc})") from None
-    pack = parse_pack(doc, str(path))
+    pack = parse_pack_text(text, str(path))
     pack.source = path
     _CACHE[key] = pack
     return pack
