@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "qa_engine.commands.users",
     "qa_engine.commands.db",
     "qa_engine.commands.serve",
+    "qa_engine.commands.worker",
+    "qa_engine.commands.batch",
 )
 
 
