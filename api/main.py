@@ -16,13 +16,19 @@ from .engine import ScoringEngine
 from .migrate import upgrade
 from .routers import calls, health, ops, packs, reviews, scorecards, webhooks
 from .settings import Settings
+from .worker import PipelineProvider, PipelineSource
 
 API_PREFIX = "/api/v1"
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
-    """Build the service: creates the data dir, runs migrations (unless ``migrate=False``), mounts routers."""
+def create_app(settings: Settings | None = None, *, migrate: bool = True,
+               pipeline: PipelineSource | None = None) -> FastAPI:
+    """Build the service: creates the data dir, runs migrations (unless ``migrate=False``), mounts routers.
+
+    ``pipeline`` (a speech pipeline or a factory) replaces the one built from the settings on the first
+    audio job; tests pass their session-wide pipeline so the model is loaded once.
+    """
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db_engine = make_engine(settings.database_url)
@@ -44,6 +50,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.db_engine = db_engine
     app.state.session_factory = make_session_factory(db_engine)
     app.state.scoring_engine = ScoringEngine()
+    app.state.pipelines = PipelineProvider(settings, pipeline)
     metrics.install(app)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(calls.router, prefix=API_PREFIX)

@@ -25,10 +25,15 @@ class CallBase(BaseModel):
 
 
 class CallCreated(BaseModel):
-    """Answer to ``POST /calls``."""
+    """Answer to ``POST /calls``: 201 scored (transcript), 202 queued (audio), 200 an existing call (duplicate).
+
+    ``duplicate`` is true when the same recording was already scored with the same pack version: ``id`` is
+    then that call (200) or a new call that got a copy of its report (201).
+    """
 
     id: str
     status: CallStatus
+    duplicate: bool = False
 
 
 class CallSummary(CallBase):
@@ -38,15 +43,20 @@ class CallSummary(CallBase):
 
     id: str
     status: CallStatus
+    source: Literal["audio", "transcript"] = "transcript"
     created_at: datetime
     score: float | None = None
     grade: str | None = None
+    category: str | None = None
+    duration: float | None = None
     error: str | None = None
 
 
 class CallPublic(CallSummary):
-    """``GET /calls/{id}``: the summary plus, when done, the report document."""
+    """``GET /calls/{id}``: the summary plus, when done, the report document (and the audio's address)."""
 
+    agent_channel: int | None = None
+    audio_url: str | None = None
     report: dict[str, Any] | None = None
 
 
@@ -82,5 +92,25 @@ TRANSCRIPT_BODY_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+    },
+}
+
+
+#: Request body of ``POST /calls`` as a form: the recording plus its metadata (queued for ASR, answers 202).
+AUDIO_FORM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary",
+                 "description": "the recording: WAV, FLAC, OGG/Opus, MP3 ... (stereo: one party per channel)"},
+        "agent": {"type": "string", "description": "the agent's user name (default: the caller, for agents)"},
+        "call_id": {"type": "string", "description": "your id for the call (default: the file name)"},
+        "team": {"type": "string", "description": "default: the agent's team"},
+        "started_at": {"type": "string", "format": "date-time"},
+        "agent_channel": {"type": "integer", "minimum": 0,
+                          "description": "the agent's channel, from 0 (default: detected from the wording)"},
+        "language": {"type": "string", "examples": ["zh", "en", "auto"],
+                     "description": "default: the pack's language"},
+        "pack": {"type": "string", "description": "rule pack id (default: the team's pack, else by language)"},
     },
 }

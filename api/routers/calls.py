@@ -1,107 +1,65 @@
-"""``/api/v1/calls``: upload a transcript to score, read one call, list calls; every query is role-scoped.
+"""``/api/v1/calls``: upload a call (transcript or audio), read it, play its audio, list, delete.
 
-A call the user may not see answers 404, exactly like a call that does not exist.
+Every query is role-scoped: a call the user may not see answers 404, exactly like one that does not exist.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from sqlalchemy import func, select
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy import delete, func, select
 
 from qa_engine.errors import QaEngineError
-from qa_engine.transcript import transcript_from_dict
+from qa_engine.transcript import transcript_from_dict, transcript_to_dict
 
-from ..access import as_utc, get_visible_call, visible_to
-from ..deps import CurrentUser, EngineDep, SessionDep
+from .. import call_fields, uploads
+from ..access import as_utc, get_visible_call, require_role, visible_to
+from ..audit import record
+from ..background import wake_workers
+from ..call_query import ALLOWED_SORTS, CallFilters, order_by
+from ..deps import CurrentUser, EngineDep, SessionDep, SettingsDep
+from ..engine import ScoringEngine
 from ..events import call_scored
-from ..models import Call, User, new_call_id
-from ..schemas import TRANSCRIPT_BODY_SCHEMA, CallCreated, CallList, CallPublic, CallSummary
+from ..models import Call, Job, User, new_call_id
+from ..schemas import AUDIO_FORM_SCHEMA, TRANSCRIPT_BODY_SCHEMA, CallCreated, CallList, CallPublic, CallSummary
+from ..storage import remove_audio
 from ..store import store_report
 
 router = APIRouter(prefix="/calls", tags=["calls"])
 BODY_SOURCE = "body"
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such call (or not yours)"}}
 
 
-def _unprocessable(message: str) -> HTTPException:
-    return HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail=message)
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-async def transcript_document(request: Request) -> dict[str, Any]:
-    """The JSON request body, parsed; 415 for another content type, 422 for malformed JSON."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        raise HTTPException(status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                            detail=f"POST /calls takes application/json (a transcript document), got "
-                                   f"{content_type or 'no content type'}; audio upload is not available yet")
+async def _json_document(request: Request) -> dict[str, Any]:
+    """The JSON request body, parsed; 422 for malformed JSON."""
     raw = await request.body()
     try:
         doc = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise _unprocessable(f"{BODY_SOURCE}: not UTF-8 text") from None
+        raise call_fields.unprocessable(f"{BODY_SOURCE}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise _unprocessable(f"{BODY_SOURCE}: malformed JSON at line {exc.lineno} column {exc.colno}: "
-                             f"{exc.msg}") from None
+        raise call_fields.unprocessable(f"{BODY_SOURCE}: malformed JSON at line {exc.lineno} column {exc.colno}: "
+                                        f"{exc.msg}") from None
     if not isinstance(doc, dict):
-        raise _unprocessable(f"{BODY_SOURCE}: expected a JSON object at the top level")
+        raise call_fields.unprocessable(f"{BODY_SOURCE}: expected a JSON object at the top level")
     return doc
 
 
-TranscriptDocument = Annotated[dict[str, Any], Depends(transcript_document)]
-
-
-def _optional_str(doc: dict[str, Any], field: str) -> str | None:
-    value = doc.get(field)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise _unprocessable(f"{BODY_SOURCE}: field '{field}' must be a non-empty string, got {value!r}")
-    return value.strip()
-
-
-def _started_at(doc: dict[str, Any]) -> datetime | None:
-    value = _optional_str(doc, "started_at")
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise _unprocessable(f"{BODY_SOURCE}: field 'started_at' must be an ISO 8601 date-time "
-                             f"(e.g. 2025-01-31T09:30:00+08:00), got {value!r}") from None
-    return as_utc(parsed)
-
-
-def _resolve_agent(session: SessionDep, user: User, doc: dict[str, Any]) -> tuple[str, str | None]:
-    """The call's agent and team, checked against what ``user`` may upload."""
-    agent_name = _optional_str(doc, "agent") or (user.name if user.role == "agent" else None)
-    team = _optional_str(doc, "team")
-    if agent_name is None:
-        raise _unprocessable(f"{BODY_SOURCE}: missing field 'agent' (the agent's user name)")
-    if user.role == "agent" and agent_name != user.name:
-        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN,
-                            detail=f"field 'agent': an agent can only upload their own calls ({user.name!r})")
-    agent = session.scalar(select(User).where(User.name == agent_name))
-    if user.role == "supervisor" and (agent is None or agent.team != user.team or (team and team != user.team)):
-        raise _unprocessable(f"{BODY_SOURCE}: field 'agent': no agent named {agent_name!r} in team {user.team!r}")
-    if agent is None:
-        raise _unprocessable(f"{BODY_SOURCE}: field 'agent': no user named {agent_name!r} "
-                             "(create one with 'qa-engine users create NAME --role agent')")
-    return agent_name, team or agent.team
-
-
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CallCreated,
-             openapi_extra={"requestBody": {"required": True,
-                                            "content": {"application/json": {"schema": TRANSCRIPT_BODY_SCHEMA}}}},
-             responses={415: {"description": "not application/json"},
-                        422: {"description": "malformed JSON, invalid transcript, unknown agent or pack"}})
-def create_call(doc: TranscriptDocument, session: SessionDep, user: CurrentUser, engine: EngineDep) -> CallCreated:
-    """Score a transcript (no ASR) and store the call with its report; answers 201 with status ``done``."""
-    agent, team = _resolve_agent(session, user, doc)
-    started_at = _started_at(doc)
-    pack_id = _optional_str(doc, "pack")
+def _score_transcript(doc: dict[str, Any], session: SessionDep, user: User, engine: ScoringEngine) -> CallCreated:
+    """Score a transcript at once (no ASR) and store the call with its report."""
+    agent, team = call_fields.resolve_agent(session, user, doc, BODY_SOURCE)
+    started_at = call_fields.started_at(doc, BODY_SOURCE)
+    pack_id = call_fields.optional_str(doc, "pack", BODY_SOURCE, 64)
     call_pk = new_call_id()
     if doc.get("call_id") in (None, ""):
         doc = {**doc, "call_id": call_pk}
@@ -109,9 +67,11 @@ def create_call(doc: TranscriptDocument, session: SessionDep, user: CurrentUser,
         transcript = transcript_from_dict(doc, source=BODY_SOURCE)
         report = engine.score(transcript, pack_id)
     except QaEngineError as exc:
-        raise _unprocessable(str(exc)) from None
+        raise call_fields.unprocessable(str(exc)) from None
+    content = {k: v for k, v in transcript_to_dict(transcript).items() if k != "call_id"}
+    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
     call = Call(id=call_pk, call_id=transcript.call_id, agent=agent, team=team, started_at=started_at,
-                source="transcript")
+                source="transcript", content_hash=hashlib.sha256(canonical).hexdigest())
     session.add(call)
     store_report(session, call, report)
     call_scored(session, call)
@@ -119,34 +79,124 @@ def create_call(doc: TranscriptDocument, session: SessionDep, user: CurrentUser,
     return CallCreated(id=call.id, status="done")
 
 
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CallCreated,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": TRANSCRIPT_BODY_SCHEMA},
+                 "multipart/form-data": {"schema": AUDIO_FORM_SCHEMA}}}},
+             responses={200: {"model": CallCreated, "description": "duplicate: this recording was already "
+                                                                   "uploaded and scored with this pack version"},
+                        202: {"model": CallCreated, "description": "audio accepted and queued for processing"},
+                        413: {"description": "upload larger than QA_ENGINE_MAX_UPLOAD_MB"},
+                        415: {"description": "neither application/json nor multipart/form-data, or not audio"},
+                        422: {"description": "malformed body, unreadable audio header, unknown agent or pack"},
+                        503: {"description": "processing queue full (see Retry-After)"}})
+async def create_call(request: Request, session: SessionDep, user: CurrentUser, engine: EngineDep,
+                      settings: SettingsDep) -> JSONResponse:
+    """Upload a call: a transcript (JSON) is scored at once (201); a recording (form) is queued (202)."""
+    content_type = _content_type(request)
+    if content_type == "application/json":
+        doc = await _json_document(request)
+        created = await run_in_threadpool(_score_transcript, doc, session, user, engine)
+        return JSONResponse(created.model_dump(), status_code=status.HTTP_201_CREATED)
+    if content_type == "multipart/form-data":
+        await run_in_threadpool(uploads.check_capacity, session, settings, request.headers.get("content-length"))
+        form = await uploads.read_form(request, settings)
+        try:
+            fields, upload = uploads.split_form(form)
+            accepted = await run_in_threadpool(uploads.accept_audio, session, user, engine, settings, fields, upload)
+        finally:
+            await form.close()
+        if accepted.http_status == status.HTTP_202_ACCEPTED:
+            wake_workers(request.app)
+        body = CallCreated(id=accepted.call_id, status=accepted.status,  # type: ignore[arg-type]
+                           duplicate=accepted.duplicate)
+        return JSONResponse(body.model_dump(), status_code=accepted.http_status)
+    raise HTTPException(status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                        detail=f"POST /calls takes application/json (a transcript document) or multipart/form-data "
+                               f"(a recording in the part 'file'), got {content_type or 'no content type'}")
+
+
 def _summary_fields(call: Call) -> dict[str, Any]:
-    report = call.report or {}
     return {"id": call.id, "call_id": call.call_id, "agent": call.agent, "team": call.team,
-            "started_at": as_utc(call.started_at), "language": call.language, "pack": call.pack, "status": call.status,
-            "created_at": as_utc(call.created_at), "error": call.error,
-            "score": report.get("score"), "grade": report.get("grade")}
+            "started_at": as_utc(call.started_at), "language": call.language, "pack": call.pack,
+            "status": call.status, "source": call.source, "created_at": as_utc(call.created_at),
+            "error": call.error, "score": call.score, "grade": call.grade, "category": call.category,
+            "duration": call.duration}
 
 
-@router.get("/{call_id}", response_model=CallPublic, responses={404: {"description": "no such call (or not yours)"}})
-def read_call(call_id: str, session: SessionDep, user: CurrentUser) -> CallPublic:
-    """Status and, when done, the full report (transcript, findings, score, grade, category)."""
+@router.get("/{call_id}", response_model=CallPublic, responses=NOT_FOUND)
+def read_call(call_id: str, request: Request, session: SessionDep, user: CurrentUser) -> CallPublic:
+    """Status and, when done, the full report (transcript, findings, score, grade, category); ``error`` if failed."""
     call = get_visible_call(session, user, call_id)
-    return CallPublic(**_summary_fields(call), report=call.report if call.status == "done" else None)
+    audio_url = str(request.url_for("read_call_audio", call_id=call.id).path) if call.audio_path else None
+    return CallPublic(**_summary_fields(call), agent_channel=call.agent_channel, audio_url=audio_url,
+                      report=call.report if call.status == "done" else None)
 
 
-@router.get("", response_model=CallList)
+@router.get("/{call_id}/audio", response_class=FileResponse,
+            responses={**NOT_FOUND, 206: {"description": "the requested byte range"},
+                       416: {"description": "range not satisfiable"}})
+def read_call_audio(call_id: str, request: Request, session: SessionDep, user: CurrentUser) -> FileResponse:
+    """The original recording, with HTTP range support (players seek with ``Range: bytes=a-b``); access is audited."""
+    call = get_visible_call(session, user, call_id)
+    if not call.audio_path or not Path(call.audio_path).is_file():
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND,
+                            detail=f"call {call_id!r} has no audio (it was scored from a transcript)"
+                            if not call.audio_path else f"the audio of call {call_id!r} is no longer stored")
+    record(session, user.name, "audio.read", call_pk=call.id, detail=request.headers.get("range") or "full")
+    session.commit()
+    return FileResponse(call.audio_path, media_type=call.audio_content_type or "application/octet-stream",
+                        filename=call.audio_filename or f"{call.id}.audio", content_disposition_type="inline")
+
+
+@router.delete("/{call_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses={**NOT_FOUND, 403: {"description": "only an admin deletes calls"}})
+def delete_call(call_id: str, session: SessionDep, user: CurrentUser) -> Response:
+    """Delete a call with its findings, reviews, queued jobs and (if no other call shares it) its audio. Admin."""
+    require_role(user, "admin")
+    call = get_visible_call(session, user, call_id)
+    audio_path = call.audio_path
+    record(session, user.name, "call.delete", call_pk=call.id,
+           before={k: v for k, v in _summary_fields(call).items() if k in ("call_id", "agent", "team", "status",
+                                                                             "score", "grade", "source")})
+    session.execute(delete(Job).where(Job.call_pk == call.id, Job.status == "queued"))
+    session.delete(call)
+    session.flush()
+    shared = audio_path is not None and session.scalar(
+        select(func.count()).select_from(Call).where(Call.audio_path == audio_path))
+    session.commit()
+    if audio_path and not shared:
+        remove_audio(audio_path)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("", response_model=CallList, responses={422: {"description": "bad filter, sort or page"}})
 def list_calls(session: SessionDep, user: CurrentUser,
                agent: Annotated[str | None, Query(max_length=128)] = None,
                team: Annotated[str | None, Query(max_length=128)] = None,
+               status_: Annotated[str | None, Query(alias="status", max_length=16,
+                                                    description="queued, processing, done or failed")] = None,
+               grade: Annotated[str | None, Query(max_length=32)] = None,
+               category: Annotated[str | None, Query(max_length=64)] = None,
+               failed_rule: Annotated[str | None, Query(max_length=64,
+                                                        description="calls where this rule failed")] = None,
+               date_from: Annotated[str | None, Query(alias="from", max_length=40,
+                                                      description="started (else uploaded) at or after: "
+                                                                  "date or ISO 8601 date-time")] = None,
+               date_to: Annotated[str | None, Query(alias="to", max_length=40,
+                                                    description="started before the end of this day / at or "
+                                                                "before this date-time")] = None,
+               min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
+               max_score: Annotated[float | None, Query(ge=0, le=100)] = None,
+               sort: Annotated[str, Query(max_length=32, description=f"one of {ALLOWED_SORTS}")] = "-created_at",
                limit: Annotated[int, Query(ge=1, le=200)] = 50,
                offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> CallList:
-    """The calls the user may see, newest first, optionally filtered by agent and team."""
-    where = [visible_to(user)]
-    if agent is not None:
-        where.append(Call.agent == agent)
-    if team is not None:
-        where.append(Call.team == team)
+    """The calls the user may see, filtered, sorted (newest first by default) and paged."""
+    filters = CallFilters(agent=agent, team=team, status=status_, grade=grade, category=category,
+                          failed_rule=failed_rule, date_from=date_from, date_to=date_to, min_score=min_score,
+                          max_score=max_score)
+    where = [visible_to(user), *filters.conditions()]
+    ordering = order_by(sort)
     total = session.scalar(select(func.count()).select_from(Call).where(*where)) or 0
-    rows = session.scalars(select(Call).where(*where).order_by(Call.created_at.desc(), Call.id)
-                           .limit(limit).offset(offset)).all()
+    rows = session.scalars(select(Call).where(*where).order_by(*ordering).limit(limit).offset(offset)).all()
     return CallList(items=[CallSummary(**_summary_fields(c)) for c in rows], total=total, limit=limit, offset=offset)
