@@ -235,5 +235,22 @@ def test_rescore_skips_calls_in_another_language(client: TestClient, admin: dict
     assert result["selected"] == 1 and result["skipped_language"] == 1 and result["rescored"] == 0
 
 
+def test_rescore_through_the_worker(client: TestClient, admin: dict[str, str],
+                                    make_user: Callable[..., dict[str, str]], upload: Callable[..., str]) -> None:
+    from api.worker import Worker
+
+    make_user("alice", "agent", "t1")
+    call_id = upload(admin, agent="alice")
+    assert _post_pack(client, admin, MAGIC_PACK.format(version="2.0.0")).status_code == 201
+    job_id = client.post("/api/v1/packs/zh-CN/rescore", json={"team": "t1"}, headers=admin).json()["job_id"]
+    app = client.app
+    worker = Worker(app.state.session_factory, app.state.settings, app.state.scoring_engine,  # type: ignore[attr-defined]
+                    app.state.pipelines)  # type: ignore[attr-defined]
+    assert worker.drain() == 1
+    job = client.get(f"/api/v1/jobs/{job_id}", headers=admin).json()
+    assert job["status"] == "done" and job["result"]["rescored"] == 1 and job["finished_at"] is not None
+    assert client.get(f"/api/v1/calls/{call_id}", headers=admin).json()["report"]["pack"]["version"] == "2.0.0"
+
+
 def test_version_key_orders_numerically() -> None:
     assert sorted(["1.10", "1.9", "2", "1.9.1"], key=version_key) == ["1.9", "1.9.1", "1.10", "2"]

@@ -1,0 +1,227 @@
+"""Webhooks: subscriptions (admin), events queued with the report, signed POSTs to a real local HTTP server,
+retries with backoff, the delivery log."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.models import WebhookDelivery, utcnow
+from api.settings import Settings
+from api.webhooks import WebhookDispatcher, backoff_delay, verify
+
+from .conftest import ZH_TRANSCRIPT
+
+RUDE = {"role": "agent", "start": 9.5, "end": 11.0, "text": "这个不归我管，号码13812345678你自己去查。"}
+
+
+class Receiver:
+    """A real HTTP server on 127.0.0.1 that records each POST and answers from a script of status codes."""
+
+    def __init__(self, codes: list[int] | None = None) -> None:
+        self.codes = list(codes or [])
+        self.requests: list[dict[str, Any]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                receiver.requests.append({"headers": dict(self.headers), "body": body, "path": self.path})
+                code = receiver.codes.pop(0) if receiver.codes else 200
+                self.send_response(code)
+                self.end_headers()
+                self.wfile.write(b"nope" if code >= 300 else b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture()
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture()
+def admin(make_user: Callable[..., dict[str, str]]) -> dict[str, str]:
+    make_user("alice", "agent", "t1")
+    return make_user("root", "admin")
+
+
+def _dispatcher(client: TestClient, settings: Settings, **overrides: Any) -> WebhookDispatcher:
+    tuned = settings.model_copy(update={"webhook_backoff_s": 10.0, "webhook_timeout_s": 2.0, **overrides})
+    return WebhookDispatcher(client.app.state.session_factory, tuned, poll_s=0.05)  # type: ignore[attr-defined]
+
+
+def _subscribe(client: TestClient, admin: dict[str, str], url: str, events: list[str], **extra: Any) -> dict[str, Any]:
+    response = client.post("/api/v1/webhooks", json={"url": url, "events": events, **extra}, headers=admin)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _deliveries(client: TestClient, admin: dict[str, str], hook_id: int) -> list[dict[str, Any]]:
+    response = client.get(f"/api/v1/webhooks/{hook_id}/deliveries?payload=true", headers=admin)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+@pytest.mark.parametrize("body", [
+    {"url": "ftp://example.com/x", "events": ["call.scored"]},
+    {"url": "not a url", "events": ["call.scored"]},
+    {"url": "http:///nohost", "events": ["call.scored"]},
+    {"url": "http://user:pw@example.com/", "events": ["call.scored"]},
+    {"url": "https://example.com/", "events": []},
+    {"url": "https://example.com/", "events": ["call.deleted"]},
+    {"url": "https://example.com/", "events": ["call.scored"], "secret": "short"},
+])
+def test_bad_subscriptions_are_422(client: TestClient, admin: dict[str, str], body: dict[str, Any]) -> None:
+    response = client.post("/api/v1/webhooks", json=body, headers=admin)
+    assert response.status_code == 422, response.text
+
+
+def test_only_admins_manage_webhooks(client: TestClient, make_user: Callable[..., dict[str, str]]) -> None:
+    sue = make_user("sue", "supervisor", "t1")
+    body = {"url": "https://example.com/", "events": ["call.scored"]}
+    assert client.post("/api/v1/webhooks", json=body, headers=sue).status_code == 403
+    assert client.get("/api/v1/webhooks", headers=sue).status_code == 403
+    assert client.get("/api/v1/webhooks").status_code == 401
+
+
+def test_scored_and_critical_events_are_signed_and_delivered(client: TestClient, settings: Settings,
+                                                               admin: dict[str, str], receiver: Receiver,
+                                                               upload: Callable[..., str]) -> None:
+    hook = _subscribe(client, admin, receiver.url, ["call.scored", "finding.critical"])
+    secret = hook["secret"]
+    assert len(secret) >= 32
+    listed = client.get("/api/v1/webhooks", headers=admin).json()["items"]
+    assert [h["id"] for h in listed] == [hook["id"]] and "secret" not in listed[0]
+    call_id = upload(admin, agent="alice", utterances=[*ZH_TRANSCRIPT["utterances"], RUDE])
+    queued = _deliveries(client, admin, hook["id"])
+    assert sorted(d["event"] for d in queued) == ["call.scored", "finding.critical"]
+    assert all(d["status"] == "pending" and d["call_id"] == call_id for d in queued)
+
+    assert _dispatcher(client, settings).run_once() == 2
+    assert len(receiver.requests) == 2
+    for request in receiver.requests:
+        headers = request["headers"]
+        assert verify(secret, headers["X-QA-Timestamp"], request["body"], headers["X-QA-Signature"])
+        assert not verify("another-secret-of-some-length", headers["X-QA-Timestamp"], request["body"],
+                          headers["X-QA-Signature"])
+        doc = json.loads(request["body"])
+        assert doc["event"] == headers["X-QA-Event"] and headers["Content-Type"] == "application/json"
+        assert doc["id"] == call_id and doc["agent"] == "alice" and doc["team"] == "t1"
+        assert "forbidden_phrases" in [f["rule_id"] for f in doc["failed_rules"]]
+        assert "13812345678" not in request["body"].decode("utf-8")  # masked text only
+    critical = next(json.loads(r["body"]) for r in receiver.requests
+                    if r["headers"]["X-QA-Event"] == "finding.critical")
+    assert critical["finding"]["rule_id"] == "forbidden_phrases" and critical["finding"]["severity"] == "critical"
+    log = _deliveries(client, admin, hook["id"])
+    assert all(d["status"] == "delivered" and d["attempts"] == 1 and d["last_status_code"] == 200 for d in log)
+    assert {str(d["id"]) for d in log} == {r["headers"]["X-QA-Delivery"] for r in receiver.requests}
+
+
+def test_failed_posts_are_retried_with_backoff(client: TestClient, settings: Settings, admin: dict[str, str],
+                                                upload: Callable[..., str]) -> None:
+    flaky = Receiver([500, 500, 200])
+    try:
+        hook = _subscribe(client, admin, flaky.url, ["call.scored"], secret="s" * 20)
+        upload(admin, agent="alice")
+        dispatcher = _dispatcher(client, settings)
+        now = utcnow()
+        assert dispatcher.run_once(now) == 1
+        first = _deliveries(client, admin, hook["id"])[0]
+        assert (first["status"], first["attempts"], first["last_status_code"]) == ("pending", 1, 500)
+        assert "HTTP 500" in first["last_error"]
+        assert dispatcher.run_once(now + timedelta(seconds=9)) == 0  # backoff 10 s not over yet
+        assert dispatcher.run_once(now + timedelta(seconds=10)) == 1
+        assert _deliveries(client, admin, hook["id"])[0]["attempts"] == 2
+        assert dispatcher.run_once(now + timedelta(seconds=29)) == 0  # then 20 s
+        assert dispatcher.run_once(now + timedelta(seconds=30)) == 1
+        done = _deliveries(client, admin, hook["id"])[0]
+        assert (done["status"], done["attempts"], done["last_status_code"], done["last_error"]) == \
+            ("delivered", 3, 200, None)
+        assert len(flaky.requests) == 3
+        assert len({r["headers"]["X-QA-Delivery"] for r in flaky.requests}) == 1  # the same delivery each time
+    finally:
+        flaky.close()
+
+
+def test_gives_up_after_max_attempts_and_logs_connection_errors(client: TestClient, settings: Settings,
+                                                                  admin: dict[str, str],
+                                                                  upload: Callable[..., str]) -> None:
+    closed = Receiver()
+    url = closed.url
+    closed.close()  # nothing listens there any more
+    hook = _subscribe(client, admin, url, ["call.scored"])
+    upload(admin, agent="alice")
+    dispatcher = _dispatcher(client, settings, webhook_max_attempts=2)
+    now = utcnow()
+    assert dispatcher.run_once(now) == 1
+    assert dispatcher.run_once(now + timedelta(seconds=10)) == 1
+    assert dispatcher.run_once(now + timedelta(days=1)) == 0
+    [failed] = _deliveries(client, admin, hook["id"])
+    assert (failed["status"], failed["attempts"], failed["last_status_code"]) == ("failed", 2, None)
+    assert "ConnectError" in failed["last_error"]
+    only_failed = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries?status=failed", headers=admin).json()
+    assert only_failed["total"] == 1
+
+
+def test_backoff_doubles_and_is_capped(settings: Settings) -> None:
+    tuned = settings.model_copy(update={"webhook_backoff_s": 2.0})
+    assert [backoff_delay(tuned, n) for n in (1, 2, 3, 4)] == [2.0, 4.0, 8.0, 16.0]
+    assert backoff_delay(tuned, 40) == 3600.0
+
+
+def test_deleted_webhook_gets_no_more_events(client: TestClient, settings: Settings, admin: dict[str, str],
+                                             receiver: Receiver, upload: Callable[..., str]) -> None:
+    hook = _subscribe(client, admin, receiver.url, ["call.scored"])
+    only_critical = _subscribe(client, admin, receiver.url, ["finding.critical"])
+    upload(admin, agent="alice")  # a clean call: no critical finding
+    assert client.delete(f"/api/v1/webhooks/{hook['id']}", headers=admin).status_code == 204
+    assert client.delete(f"/api/v1/webhooks/{hook['id']}", headers=admin).status_code == 404
+    [cancelled] = _deliveries(client, admin, hook["id"])  # the log stays readable
+    assert (cancelled["status"], cancelled["last_error"]) == ("failed", "webhook deleted")
+    upload(admin, agent="alice")
+    assert _dispatcher(client, settings).run_once() == 0
+    assert receiver.requests == [] and _deliveries(client, admin, only_critical["id"]) == []
+    assert client.get("/api/v1/webhooks", headers=admin).json()["items"][0]["id"] == only_critical["id"]
+    removed = client.get("/api/v1/webhooks?include_removed=true", headers=admin).json()["items"]
+    assert [h["active"] for h in removed] == [False, True]
+
+
+def test_dispatcher_thread_delivers_in_the_background(client: TestClient, settings: Settings, admin: dict[str, str],
+                                                      receiver: Receiver, upload: Callable[..., str]) -> None:
+    _subscribe(client, admin, receiver.url, ["call.scored"])
+    dispatcher = _dispatcher(client, settings)
+    dispatcher.start()
+    try:
+        upload(admin, agent="alice")
+        deadline = time.monotonic() + 10
+        while not receiver.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        dispatcher.stop()
+    assert len(receiver.requests) == 1
+    with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
+        assert session.scalar(select(WebhookDelivery.status)) == "delivered"
