@@ -132,3 +132,96 @@ def test_unknown_agent_is_422(client: TestClient, make_user: Callable[..., Heade
     assert response.status_code == 422 and "nobody" in response.json()["detail"]
     no_agent = client.post("/api/v1/calls", json=ZH_TRANSCRIPT, headers=admin)
     assert no_agent.status_code == 422 and "'agent'" in no_agent.json()["detail"]
+
+
+NO_GREETING = {**ZH_TRANSCRIPT, "utterances": [{**ZH_TRANSCRIPT["utterances"][0], "text": "喂，说吧。"},
+                                               *ZH_TRANSCRIPT["utterances"][1:]]}
+COMPLAINT = {**ZH_TRANSCRIPT, "utterances": [ZH_TRANSCRIPT["utterances"][0],
+                                             {**ZH_TRANSCRIPT["utterances"][1], "text": "我要投诉，你们太差了，等了三天。"},
+                                             *ZH_TRANSCRIPT["utterances"][2:]]}
+
+
+def test_list_filters_sort_and_pages(client: TestClient, make_user: Callable[..., Headers],
+                                     upload: Callable[..., str]) -> None:
+    admin = make_user("root", "admin")
+    make_user("alice", "agent", "t1")
+    make_user("carol", "agent", "t2")
+    good = upload(admin, agent="alice", started_at="2025-03-01T09:00:00+00:00")
+    rude = upload(admin, agent="alice", started_at="2025-03-02T23:30:00-02:00", utterances=NO_GREETING["utterances"])
+    angry = upload(admin, agent="carol", started_at="2025-03-03T08:00:00+08:00", utterances=COMPLAINT["utterances"])
+    undated = upload(admin, agent="carol")  # no start time: filtered and sorted by its upload time
+
+    def ids(**params: Any) -> list[str]:
+        response = client.get("/api/v1/calls", params=params, headers=admin)
+        assert response.status_code == 200, response.text
+        return [c["id"] for c in response.json()["items"]]
+
+    assert ids() == [undated, angry, rude, good]  # newest upload first
+    # scores: angry 65, rude 76.5, good = undated 94.1 (ties in id order)
+    assert ids(sort="score") == [angry, rude, *sorted([good, undated])]
+    assert ids(sort="-score") == [*sorted([good, undated], reverse=True), rude, angry]
+    # in UTC: good 03-01T09:00, angry 03-03T00:00, rude 03-03T01:30, undated: now
+    assert ids(sort="started_at") == [good, angry, rude, undated]
+    assert ids(sort="-started_at") == [undated, rude, angry, good]
+    assert ids(failed_rule="greeting") == [rude]
+    assert set(ids(failed_rule="apology_on_complaint")) == {angry}
+    assert ids(category="投诉") == [angry]
+    assert set(ids(grade="合格")) == {rude, angry}
+    assert set(ids(min_score=90)) == {good, undated} and ids(max_score=70) == [angry]
+    assert set(ids(status="done")) == {good, rude, angry, undated} and ids(status="queued") == []
+    # date range on started_at (UTC): rude started 2025-03-03T01:30Z, angry 2025-03-03T00:00Z
+    assert set(ids(**{"from": "2025-03-03", "to": "2025-03-03"})) == {rude, angry}
+    assert ids(**{"from": "2025-03-01", "to": "2025-03-01"}) == [good]
+    assert ids(**{"from": "2025-03-03T00:30:00Z", "to": "2025-03-03T01:30:00Z"}) == [rude]
+    assert ids(agent="carol", sort="created_at") == [angry, undated]
+    assert ids(limit=2, offset=1) == [angry, rude]
+
+    def refused(**params: Any) -> str:
+        response = client.get("/api/v1/calls", params=params, headers=admin)
+        assert response.status_code == 422, (params, response.text)
+        return json.dumps(response.json()["detail"], ensure_ascii=False)
+
+    assert "allowed: created_at, -created_at" in refused(sort="loudness")
+    assert "'from'" in refused(**{"from": "last week"})
+    assert "'from' must be before 'to'" in refused(**{"from": "2025-03-04", "to": "2025-03-01"})
+    assert "'status'" in refused(status="lost")
+    assert "min_score" in refused(min_score=80, max_score=20)
+    refused(limit=500)
+    refused(offset=-1)
+    refused(limit="ten")
+
+
+def test_supervisor_with_several_teams(client: TestClient, make_user: Callable[..., Headers],
+                                       upload: Callable[..., str]) -> None:
+    from api.users import create_user
+
+    with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
+        _sup, key = create_user(session, "sam", "supervisor", "t1", ["t2"])
+    sam = {"Authorization": f"Bearer {key}"}
+    t1 = upload(make_user("alice", "agent", "t1"))
+    t2 = upload(make_user("carol", "agent", "t2"))
+    t3 = upload(make_user("dave", "agent", "t3"))
+    listed = client.get("/api/v1/calls", headers=sam).json()
+    assert {c["id"] for c in listed["items"]} == {t1, t2} and listed["total"] == 2
+    assert client.get(f"/api/v1/calls/{t2}", headers=sam).status_code == 200
+    assert client.get(f"/api/v1/calls/{t3}", headers=sam).status_code == 404
+    assert client.get("/api/v1/calls", params={"team": "t3"}, headers=sam).json()["items"] == []
+    upload(sam, agent="carol")  # uploads for an agent of their second team
+    refused = client.post("/api/v1/calls", json={**ZH_TRANSCRIPT, "agent": "dave"}, headers=sam)
+    assert refused.status_code == 422 and "'agent'" in refused.json()["detail"]
+
+
+def test_transcript_call_has_no_audio_and_only_admins_delete(client: TestClient, make_user: Callable[..., Headers],
+                                                              upload: Callable[..., str]) -> None:
+    alice, sue, root = make_user("alice", "agent", "t1"), make_user("sue", "supervisor", "t1"), make_user("root",
+                                                                                                          "admin")
+    call_id = upload(alice)
+    call = client.get(f"/api/v1/calls/{call_id}", headers=alice).json()
+    assert call["source"] == "transcript" and call["audio_url"] is None
+    no_audio = client.get(f"/api/v1/calls/{call_id}/audio", headers=alice)
+    assert no_audio.status_code == 404 and "no audio" in no_audio.json()["detail"]
+    assert client.delete(f"/api/v1/calls/{call_id}", headers=alice).status_code == 403
+    assert client.delete(f"/api/v1/calls/{call_id}", headers=sue).status_code == 403
+    assert client.delete(f"/api/v1/calls/{call_id}", headers=root).status_code == 204
+    assert client.get(f"/api/v1/calls/{call_id}", headers=alice).status_code == 404
+    assert client.get("/api/v1/calls", headers=root).json()["total"] == 0
