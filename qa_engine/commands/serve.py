@@ -12,6 +12,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description="Run the QA service. Settings also come from QA_ENGINE_* variables.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="job workers in this process (default: $QA_ENGINE_WORKERS or 1; 0: run 'qa-engine worker' "
+                        "processes instead)")
     add_database_args(p)
     p.set_defaults(func=run)
 
@@ -26,7 +29,12 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise QaEngineError(f"--port must be between 0 and 65535, got {args.port}")
-    app = create_app(load_settings(args.data_dir, args.db))
+    if args.workers is not None and not 0 <= args.workers <= 64:
+        raise QaEngineError(f"--workers must be between 0 and 64, got {args.workers}")
+    settings = load_settings(args.data_dir, args.db)
+    if args.workers is not None:
+        settings = settings.model_copy(update={"workers": args.workers})
+    app = create_app(settings)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 

@@ -136,8 +136,8 @@ def test_unknown_agent_is_422(client: TestClient, make_user: Callable[..., Heade
 
 NO_GREETING = {**ZH_TRANSCRIPT, "utterances": [{**ZH_TRANSCRIPT["utterances"][0], "text": "喂，说吧。"},
                                                *ZH_TRANSCRIPT["utterances"][1:]]}
-COMPLAINT = {**ZH_TRANSCRIPT, "utterances": [ZH_TRANSCRIPT["utterances"][0],
-                                             {**ZH_TRANSCRIPT["utterances"][1], "text": "我要投诉，你们太差了，等了三天。"},
+COMPLAINT_TURN = {**ZH_TRANSCRIPT["utterances"][1], "text": "我要投诉，你们太差了，等了三天。"}
+COMPLAINT = {**ZH_TRANSCRIPT, "utterances": [ZH_TRANSCRIPT["utterances"][0], COMPLAINT_TURN,
                                              *ZH_TRANSCRIPT["utterances"][2:]]}
 
 

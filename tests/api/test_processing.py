@@ -8,6 +8,9 @@ so every step is deterministic. The speech model is the session's ``pipeline_zh`
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import threading
 import wave
 from collections.abc import Callable, Iterator
@@ -303,6 +306,20 @@ def test_interrupted_jobs_are_resumed_then_given_up(service: Service) -> None:
         assert job is not None and job.status == "failed" and job.attempts == 3
     failed_call = service.call(alice, call_id)
     assert failed_call["status"] == "failed" and "interrupted 3 times" in failed_call["error"]
+
+
+def test_worker_command_drains_the_queue(service_factory: Callable[..., Service], db_url: str) -> None:
+    service = service_factory()
+    alice = service.user("alice", "agent", "t1")
+    call_id = service.upload(alice, silent_wav()).json()["id"]
+    script = Path(sys.executable).with_name("qa-engine")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_ENGINE_")}
+    proc = subprocess.run([str(script), "worker", "--once", "--data-dir", str(service.settings.data_dir),
+                           "--db", db_url], capture_output=True, text=True, timeout=120, check=False, env=env)
+    assert proc.returncode == 0, proc.stderr
+    failed = service.call(alice, call_id)
+    assert failed["status"] == "failed" and "silent" in failed["error"]
+    assert service.count(Job, Job.status == "queued") == 0
 
 
 def test_openapi_shows_both_upload_types(service: Service) -> None:
