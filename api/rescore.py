@@ -74,10 +74,13 @@ def run_rescore_job(session: Session, engine: ScoringEngine, job: Job) -> dict[s
     """Re-score the calls selected by ``job.payload``; returns a summary stored as the job's result.
 
     Raises:
-        PackError: the pack version in the payload does not exist (the job fails with that message).
+        QaEngineError: the payload names no pack, or a pack version that does not exist (the job fails with that).
     """
     payload = job.payload or {}
-    pack = get_pack(session, engine, str(payload.get("pack_id")), payload.get("version"))
+    pack_id = payload.get("pack_id")
+    if not isinstance(pack_id, str):
+        raise QaEngineError(f"rescore job {job.id}: the payload names no 'pack_id'")
+    pack = get_pack(session, engine, pack_id, payload.get("version"))
     family = language_family(pack.language)
     ids = select_calls(session, payload)
     summary: dict[str, Any] = {"pack": {"id": pack.id, "version": pack.version}, "selected": len(ids),

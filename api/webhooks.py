@@ -118,10 +118,13 @@ class WebhookDispatcher:
         self.session_factory = session_factory
         self.settings = settings
         self.poll_s = poll_s
-        self.client = client or httpx.Client(timeout=settings.webhook_timeout_s, follow_redirects=False,
-                                             headers={"User-Agent": f"qa-engine-webhooks/{__version__}"})
+        self.client = client or self._new_client()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def _new_client(self) -> httpx.Client:
+        return httpx.Client(timeout=self.settings.webhook_timeout_s, follow_redirects=False,
+                            headers={"User-Agent": f"qa-engine-webhooks/{__version__}"})
 
     def start(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -132,12 +135,13 @@ class WebhookDispatcher:
         logger.info("webhook dispatcher started")
 
     def stop(self, timeout: float | None = None) -> None:
-        """Stop polling; an attempt in flight finishes first (at most the HTTP timeout)."""
+        """Stop polling (idempotent); an attempt in flight finishes first (at most the HTTP timeout)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout if timeout is not None else self.settings.webhook_timeout_s + 5)
-            self._thread = None
-        self.client.close()
+        if self._thread is None:
+            return
+        self._thread.join(timeout if timeout is not None else self.settings.webhook_timeout_s + 5)
+        self._thread = None
+        self.client.close()  # run_once() afterwards opens a new one
         logger.info("webhook dispatcher stopped")
 
     def _loop(self) -> None:
@@ -210,6 +214,8 @@ class WebhookDispatcher:
     def _post(self, url: str, secret: str, event: str, delivery_id: int, payload: dict[str, Any],
               now: datetime) -> tuple[int | None, str | None]:
         """POST one delivery; (status code, None) when delivered, else (code or None, why)."""
+        if self.client.is_closed:
+            self.client = self._new_client()
         body = encode_body(payload)
         timestamp = str(int(now.timestamp()))
         headers = {"Content-Type": "application/json", "X-QA-Event": event, "X-QA-Delivery": str(delivery_id),

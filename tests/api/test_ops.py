@@ -20,6 +20,12 @@ from api.models import Job
 from api.settings import Settings
 
 
+@pytest.fixture()
+def settings(settings: Settings) -> Settings:
+    """No background workers: the jobs the metrics test queues must stay queued."""
+    return settings.model_copy(update={"workers": 0})
+
+
 def _samples(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     response = client.get("/metrics")
     assert response.status_code == 200

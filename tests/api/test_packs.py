@@ -12,6 +12,7 @@ from sqlalchemy import select
 from api.models import AuditEntry, Call, FindingRow, Job, WebhookDelivery
 from api.pack_store import resolve_pack, version_key
 from api.rescore import run_rescore_job
+from api.settings import Settings
 from qa_engine.errors import PackError
 
 from .conftest import ZH_TRANSCRIPT
@@ -50,6 +51,12 @@ YAML = {"Content-Type": "application/yaml"}
 
 def _post_pack(client: TestClient, headers: dict[str, str], text: str, path: str = "/api/v1/packs") -> Any:
     return client.post(path, content=text.encode("utf-8"), headers={**headers, **YAML})
+
+
+@pytest.fixture()
+def settings(settings: Settings) -> Settings:
+    """No background workers: the tests run rescore jobs themselves, when they choose."""
+    return settings.model_copy(update={"workers": 0})
 
 
 @pytest.fixture()

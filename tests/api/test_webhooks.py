@@ -67,6 +67,14 @@ def admin(make_user: Callable[..., dict[str, str]]) -> dict[str, str]:
     return make_user("root", "admin")
 
 
+@pytest.fixture()
+def quiet(client: TestClient) -> None:
+    """Stop the app's own dispatcher so the test decides when deliveries are attempted (and with which clock)."""
+    dispatcher = client.app.state.webhook_dispatcher  # type: ignore[attr-defined]
+    assert isinstance(dispatcher, WebhookDispatcher)
+    dispatcher.stop()
+
+
 def _dispatcher(client: TestClient, settings: Settings, **overrides: Any) -> WebhookDispatcher:
     tuned = settings.model_copy(update={"webhook_backoff_s": 10.0, "webhook_timeout_s": 2.0, **overrides})
     return WebhookDispatcher(client.app.state.session_factory, tuned, poll_s=0.05)  # type: ignore[attr-defined]
@@ -108,6 +116,7 @@ def test_only_admins_manage_webhooks(client: TestClient, make_user: Callable[...
     assert client.get("/api/v1/webhooks").status_code == 401
 
 
+@pytest.mark.usefixtures("quiet")
 def test_scored_and_critical_events_are_signed_and_delivered(client: TestClient, settings: Settings,
                                                                admin: dict[str, str], receiver: Receiver,
                                                                upload: Callable[..., str]) -> None:
@@ -141,6 +150,7 @@ def test_scored_and_critical_events_are_signed_and_delivered(client: TestClient,
     assert {str(d["id"]) for d in log} == {r["headers"]["X-QA-Delivery"] for r in receiver.requests}
 
 
+@pytest.mark.usefixtures("quiet")
 def test_failed_posts_are_retried_with_backoff(client: TestClient, settings: Settings, admin: dict[str, str],
                                                 upload: Callable[..., str]) -> None:
     flaky = Receiver([500, 500, 200])
@@ -167,6 +177,7 @@ def test_failed_posts_are_retried_with_backoff(client: TestClient, settings: Set
         flaky.close()
 
 
+@pytest.mark.usefixtures("quiet")
 def test_gives_up_after_max_attempts_and_logs_connection_errors(client: TestClient, settings: Settings,
                                                                   admin: dict[str, str],
                                                                   upload: Callable[..., str]) -> None:
@@ -193,6 +204,7 @@ def test_backoff_doubles_and_is_capped(settings: Settings) -> None:
     assert backoff_delay(tuned, 40) == 3600.0
 
 
+@pytest.mark.usefixtures("quiet")
 def test_deleted_webhook_gets_no_more_events(client: TestClient, settings: Settings, admin: dict[str, str],
                                              receiver: Receiver, upload: Callable[..., str]) -> None:
     hook = _subscribe(client, admin, receiver.url, ["call.scored"])
@@ -210,18 +222,29 @@ def test_deleted_webhook_gets_no_more_events(client: TestClient, settings: Setti
     assert [h["active"] for h in removed] == [False, True]
 
 
-def test_dispatcher_thread_delivers_in_the_background(client: TestClient, settings: Settings, admin: dict[str, str],
-                                                      receiver: Receiver, upload: Callable[..., str]) -> None:
+def test_the_service_delivers_in_the_background(client: TestClient, admin: dict[str, str], receiver: Receiver,
+                                                upload: Callable[..., str]) -> None:
     _subscribe(client, admin, receiver.url, ["call.scored"])
+    upload(admin, agent="alice")  # the app's own dispatcher (started with the service) sends it
+    deadline = time.monotonic() + 10
+    while not receiver.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(receiver.requests) == 1
+
+
+def test_dispatcher_thread_starts_and_stops(client: TestClient, settings: Settings, admin: dict[str, str],
+                                            receiver: Receiver, upload: Callable[..., str], quiet: None) -> None:
+    _subscribe(client, admin, receiver.url, ["call.scored"])
+    upload(admin, agent="alice")
     dispatcher = _dispatcher(client, settings)
     dispatcher.start()
     try:
-        upload(admin, agent="alice")
         deadline = time.monotonic() + 10
         while not receiver.requests and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         dispatcher.stop()
+        dispatcher.stop()  # idempotent
     assert len(receiver.requests) == 1
     with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
         assert session.scalar(select(WebhookDelivery.status)) == "delivered"
