@@ -170,7 +170,7 @@ def write_chart(path: Path, records: Sequence[FileRecord]) -> None:
     agents = sorted(scores)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, max(4.0, 0.35 * max(len(agents), len(fails), 1) + 2)))
     if agents:
-        left.boxplot([scores[a] for a in agents], vert=False)
+        left.boxplot([scores[a] for a in agents], orientation="horizontal")
         for i, a in enumerate(agents, start=1):  # every call as a dot: a box of one call is invisible
             left.scatter(scores[a], [i] * len(scores[a]), s=14, alpha=0.6, color="#1f77b4")
         left.set_yticks(range(1, len(agents) + 1), agents)

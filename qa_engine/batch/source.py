@@ -98,13 +98,13 @@ def _field_values(raw: dict[str, Any], where: str, base: Path, problems: list[st
             return None
         return str(value).strip()
 
+    before_path = len(problems)
     path = text("path")
-    if path_required:
-        if path is None:
-            problems.append(f"{where}: path: missing (the audio file, relative to the manifest)")
-        else:
-            p = Path(path)
-            out["path"] = p if p.is_absolute() else base / p
+    if path_required and path is not None:
+        p = Path(path)
+        out["path"] = p if p.is_absolute() else base / p
+    elif path_required and len(problems) == before_path:  # not already reported as the wrong type
+        problems.append(f"{where}: path: missing (the audio file, relative to the manifest)")
     for name in ("call_id", "agent", "team"):
         out[name] = text(name)
     started = text("started_at")
@@ -179,8 +179,10 @@ def read_manifest(manifest: Path) -> list[BatchItem]:
         if values is not None:
             items.append(_item(values, values["path"], where))
     if problems:
+        prefix = len(str(manifest)) + 1
+        problems.sort(key=lambda p: int(p[prefix:].split(":", 1)[0]) if p[prefix:].split(":", 1)[0].isdigit() else 0)
         raise ManifestError(problems)
-    if not items and not problems:
+    if not items:
         raise ManifestError([f"{manifest}: no entries"])
     return items
 
