@@ -28,6 +28,7 @@ from ..engine import ScoringEngine
 from ..events import call_scored
 from ..models import Call, Job, User, new_call_id
 from ..schemas import AUDIO_FORM_SCHEMA, TRANSCRIPT_BODY_SCHEMA, CallCreated, CallList, CallPublic, CallSummary
+from ..settings import Settings
 from ..storage import remove_audio
 from ..store import store_report
 
@@ -55,8 +56,9 @@ async def _json_document(request: Request) -> dict[str, Any]:
     return doc
 
 
-def _score_transcript(doc: dict[str, Any], session: SessionDep, user: User, engine: ScoringEngine) -> CallCreated:
-    """Score a transcript at once (no ASR) and store the call with its report."""
+def _score_transcript(doc: dict[str, Any], session: SessionDep, user: User, engine: ScoringEngine,
+                      settings: Settings) -> CallCreated:
+    """Score a transcript at once (no ASR) and store the call with its (masked) report; raw text only if configured."""
     agent, team = call_fields.resolve_agent(session, user, doc, BODY_SOURCE)
     started_at = call_fields.started_at(doc, BODY_SOURCE)
     pack_id = call_fields.optional_str(doc, "pack", BODY_SOURCE, 64)
@@ -73,7 +75,7 @@ def _score_transcript(doc: dict[str, Any], session: SessionDep, user: User, engi
     call = Call(id=call_pk, call_id=transcript.call_id, agent=agent, team=team, started_at=started_at,
                 source="transcript", content_hash=hashlib.sha256(canonical).hexdigest())
     session.add(call)
-    store_report(session, call, report)
+    store_report(session, call, report, raw_transcript=transcript if settings.keep_raw_transcripts else None)
     call_scored(session, call)
     session.commit()
     return CallCreated(id=call.id, status="done")
@@ -96,7 +98,7 @@ async def create_call(request: Request, session: SessionDep, user: CurrentUser, 
     content_type = _content_type(request)
     if content_type == "application/json":
         doc = await _json_document(request)
-        created = await run_in_threadpool(_score_transcript, doc, session, user, engine)
+        created = await run_in_threadpool(_score_transcript, doc, session, user, engine, settings)
         return JSONResponse(created.model_dump(), status_code=status.HTTP_201_CREATED)
     if content_type == "multipart/form-data":
         await run_in_threadpool(uploads.check_capacity, session, settings, request.headers.get("content-length"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -225,3 +226,25 @@ def test_transcript_call_has_no_audio_and_only_admins_delete(client: TestClient,
     assert client.delete(f"/api/v1/calls/{call_id}", headers=root).status_code == 204
     assert client.get(f"/api/v1/calls/{call_id}", headers=alice).status_code == 404
     assert client.get("/api/v1/calls", headers=root).json()["total"] == 0
+
+
+def test_raw_transcripts_are_kept_only_when_configured(tmp_path: Path, db_url: str) -> None:
+    from sqlalchemy import select
+
+    from api.main import create_app
+    from api.models import Call
+    from api.settings import Settings
+    from api.users import create_user
+
+    for keep in (False, True):
+        settings = Settings(data_dir=tmp_path / f"data-{keep}", db_url=db_url, workers=0, keep_raw_transcripts=keep)
+        with TestClient(create_app(settings)) as client:
+            with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
+                _user, key = create_user(session, f"alice{keep}", "agent", "t1")
+            created = client.post("/api/v1/calls", json=ZH_TRANSCRIPT, headers={"Authorization": f"Bearer {key}"})
+            assert created.status_code == 201
+            with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
+                call = session.scalar(select(Call).where(Call.id == created.json()["id"]))
+                assert call is not None and "13812345678" not in json.dumps(call.report, ensure_ascii=False)
+                raw = json.dumps(call.raw_transcript, ensure_ascii=False)
+                assert ("13812345678" in raw) is keep and (call.raw_transcript is None) is not keep
