@@ -16,6 +16,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -110,14 +111,16 @@ def backoff_delay(settings: Settings, attempts: int) -> float:
 class WebhookDispatcher:
     """Delivers due webhook events; ``start()`` runs :meth:`run_once` in a daemon thread until ``stop()``.
 
-    Several dispatchers (processes) may run: a delivery is claimed with a conditional update before it is sent.
+    Due deliveries are sent ``concurrency`` at a time. Several dispatchers (processes) may run: a delivery is
+    claimed with a conditional update before it is sent, so none is sent twice at once.
     """
 
     def __init__(self, session_factory: Callable[[], Session], settings: Settings, *, poll_s: float = 1.0,
-                 client: httpx.Client | None = None) -> None:
+                 concurrency: int = 8, client: httpx.Client | None = None) -> None:
         self.session_factory = session_factory
         self.settings = settings
         self.poll_s = poll_s
+        self.concurrency = max(1, concurrency)
         self.client = client or self._new_client()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -156,11 +159,18 @@ class WebhookDispatcher:
     def run_once(self, now: datetime | None = None) -> int:
         """Attempt every delivery due at ``now`` (default: the clock); returns how many were attempted."""
         moment = as_utc(now) or utcnow()
-        attempted = 0
-        for delivery_id in self._claim(moment):
-            self._attempt(delivery_id, moment)
-            attempted += 1
-        return attempted
+        claimed = self._claim(moment)
+        if claimed and self.client.is_closed:  # stopped earlier: a fresh client for this pass
+            self.client = self._new_client()
+        if len(claimed) <= 1:
+            for delivery_id in claimed:
+                self._attempt(delivery_id, moment)
+            return len(claimed)
+        # in parallel: one slow or unreachable receiver must not hold up everybody else's events
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(claimed)),
+                                thread_name_prefix="webhook-post") as pool:
+            list(pool.map(lambda delivery_id: self._attempt(delivery_id, moment), claimed))
+        return len(claimed)
 
     def _claim(self, now: datetime) -> list[int]:
         """Ids of due deliveries this dispatcher now owns (pushed ahead so no other dispatcher takes them)."""
@@ -214,8 +224,6 @@ class WebhookDispatcher:
     def _post(self, url: str, secret: str, event: str, delivery_id: int, payload: dict[str, Any],
               now: datetime) -> tuple[int | None, str | None]:
         """POST one delivery; (status code, None) when delivered, else (code or None, why)."""
-        if self.client.is_closed:
-            self.client = self._new_client()
         body = encode_body(payload)
         timestamp = str(int(now.timestamp()))
         headers = {"Content-Type": "application/json", "X-QA-Event": event, "X-QA-Delivery": str(delivery_id),

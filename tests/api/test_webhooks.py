@@ -27,7 +27,7 @@ RUDE = {"role": "agent", "start": 9.5, "end": 11.0, "text": "这个不归我管�
 class Receiver:
     """A real HTTP server on 127.0.0.1 that records each POST and answers from a script of status codes."""
 
-    def __init__(self, codes: list[int] | None = None) -> None:
+    def __init__(self, codes: list[int] | None = None, delay_s: float = 0.0) -> None:
         self.codes = list(codes or [])
         self.requests: list[dict[str, Any]] = []
         receiver = self
@@ -37,9 +37,13 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 receiver.requests.append({"headers": dict(self.headers), "body": body, "path": self.path})
                 code = receiver.codes.pop(0) if receiver.codes else 200
-                self.send_response(code)
-                self.end_headers()
-                self.wfile.write(b"nope" if code >= 300 else b"ok")
+                time.sleep(delay_s)
+                try:
+                    self.send_response(code)
+                    self.end_headers()
+                    self.wfile.write(b"nope" if code >= 300 else b"ok")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the dispatcher gave up waiting (the timeout test)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -196,6 +200,23 @@ def test_gives_up_after_max_attempts_and_logs_connection_errors(client: TestClie
     assert "ConnectError" in failed["last_error"]
     only_failed = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries?status=failed", headers=admin).json()
     assert only_failed["total"] == 1
+
+
+@pytest.mark.usefixtures("quiet")
+def test_a_slow_receiver_times_out_without_holding_up_others(client: TestClient, settings: Settings,
+                                                              admin: dict[str, str], receiver: Receiver,
+                                                              upload: Callable[..., str]) -> None:
+    slow = Receiver(delay_s=2.0)
+    try:
+        stuck = _subscribe(client, admin, slow.url, ["call.scored"])
+        fine = _subscribe(client, admin, receiver.url, ["call.scored"])
+        upload(admin, agent="alice")
+        assert _dispatcher(client, settings, webhook_timeout_s=0.5).run_once() == 2
+    finally:
+        slow.close()
+    [timed_out] = _deliveries(client, admin, stuck["id"])
+    assert timed_out["status"] == "pending" and "Timeout" in timed_out["last_error"]
+    assert _deliveries(client, admin, fine["id"])[0]["status"] == "delivered"
 
 
 def test_backoff_doubles_and_is_capped(settings: Settings) -> None:
