@@ -162,7 +162,7 @@ def show_pack(pack_id: str, session: SessionDep, engine: EngineDep, _user: Curre
     pack = _load(session, engine, pack_id, version)
     return PackDetail(id=pack.id, version=pack.version, language=pack.language, name=pack.name,
                       description=pack.description, grades=dict(pack.grades),
-                      rules=[r.model_dump(mode="json", exclude_defaults=True) for r in pack.rules],
+                      rules=[r.model_dump(mode="json", exclude_none=True) for r in pack.rules],
                       versions=[PackVersionPublic(**e.public()) for e in versions_of(session, pack_id)])
 
 

@@ -75,7 +75,8 @@ def test_list_and_show_bundled_packs(client: TestClient, admin: dict[str, str]) 
     body = shown.json()
     assert body["language"] == "zh"
     assert "greeting" in [r["id"] for r in body["rules"]]
-    assert "phrases" in next(r for r in body["rules"] if r["id"] == "greeting")["match"]
+    greeting = next(r for r in body["rules"] if r["id"] == "greeting")
+    assert "phrases" in greeting["match"] and greeting["severity"] == "major" and greeting["weight"] == 15
     docs = client.get("/api/v1/packs/zh-CN/docs", headers=admin)
     assert docs.status_code == 200 and docs.headers["content-type"].startswith("text/markdown")
     assert "greeting" in docs.text
