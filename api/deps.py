@@ -43,7 +43,7 @@ def _unauthorized(message: str) -> HTTPException:
                          headers={"WWW-Authenticate": "Bearer"})
 
 
-def get_current_user(session: SessionDep,
+def get_current_user(request: Request, session: SessionDep,
                      credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
     """The user whose API key is in ``Authorization: Bearer KEY``; 401 when it is missing or unknown."""
     if credentials is None:
@@ -54,6 +54,7 @@ def get_current_user(session: SessionDep,
     user = session.scalar(select(User).where(User.api_key_hash == hash_api_key(credentials.credentials)))
     if user is None:
         raise _unauthorized("invalid API key")
+    request.state.user_name = user.name  # for the access log
     return user
 
 
