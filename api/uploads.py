@@ -133,8 +133,9 @@ def accept_audio(session: Session, user: User, engine: ScoringEngine, settings: 
     agent_channel = call_fields.agent_channel(fields, SOURCE)
     call_label = call_fields.optional_str(fields, "call_id", SOURCE)
     try:
-        pack = resolve_pack(session, engine, pack_id=call_fields.optional_str(fields, "pack", SOURCE, 64),
-                            team=team, language=None if language in (None, "auto") else language)
+        pack_id = call_fields.optional_str(fields, "pack", SOURCE, 64)
+        pack = resolve_pack(session, engine, pack_id=pack_id, team=team,
+                            language=None if language in (None, "auto") else language)
     except PackError as exc:
         raise call_fields.unprocessable(f"{SOURCE}: {exc}") from None
     filename = _display_name(upload.filename)
@@ -168,7 +169,7 @@ def accept_audio(session: Session, user: User, engine: ScoringEngine, settings: 
         session.commit()
         return Accepted(call_pk, "done", status.HTTP_201_CREATED, duplicate=True)
     jobs.enqueue(session, "score_audio", call_pk=call_pk, created_by=user.name,
-                 payload={"filename": filename, "bytes": staged.size})
+                 payload={"filename": filename, "bytes": staged.size, "pack_given": pack_id is not None})
     session.commit()
     return Accepted(call_pk, "queued", status.HTTP_202_ACCEPTED)
 

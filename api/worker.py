@@ -208,6 +208,7 @@ class Worker:
                 jobs.finish(job, "done", result={"copied_from": twin.id})
                 session.commit()
                 return "done"
+        session.commit()  # hold no transaction open during decoding and ASR (minutes on long calls)
         t0 = time.perf_counter()
         audio = load_audio(call.audio_path, max_duration_s=self.settings.max_audio_duration_s)
         decode_s = time.perf_counter() - t0
@@ -215,6 +216,9 @@ class Worker:
         transcript, timings = pipeline.transcribe(CallInput(audio, call_id=call.call_id,
                                                             agent_channel=call.agent_channel,
                                                             language=call.language or pack.language))
+        if call.language == "auto" and not (job.payload or {}).get("pack_given"):
+            # the language was detected: score with that language's pack (the team's, else the default)
+            pack = resolve_pack(session, self.engine, pack_id=None, team=call.team, language=transcript.language)
         report = score_transcript(transcript, pack, mask_pii=True)
         all_timings = {**timings, "decode": decode_s, **report.timings}
         all_timings["total"] = sum(all_timings.values())
