@@ -39,6 +39,7 @@ COMPLAINT_LABELS = frozenset({"投诉", "complaint"})
 APOLOGY_RULE = "apology_on_complaint"
 UNCLASSIFIED = "unclassified"
 TOP = 5
+CHUNK = 500  # ids per IN list (well under SQLite's bound-parameter limit)
 
 
 @dataclass
@@ -125,7 +126,7 @@ def fetch(session: Session, where: Sequence[Any], date_from: date | None, date_t
     """Scored calls matching ``where`` between the dates (inclusive), with their scored findings."""
     conditions = [Call.status == "done", *where]
     lo = datetime.combine(date_from, time.min, tzinfo=UTC) if date_from else None
-    hi = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC) if date_to else None
+    hi = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC) if date_to and date_to < date.max else None
     if lo is not None or hi is not None:  # narrows the fetch; the exact test is in_dates below
         conditions.append(or_(and_(Call.started_at.is_not(None), *_range(Call.started_at, lo, hi)),
                               and_(Call.started_at.is_(None), *_range(Call.created_at, lo, hi))))
@@ -137,15 +138,12 @@ def fetch(session: Session, where: Sequence[Any], date_from: date | None, date_t
         if in_dates(moment, date_from, date_to):
             calls[row.id] = CallFacts(row.id, row.agent, row.team, moment, row.score, row.grade, row.category,
                                       row.duration, row.pack, row.language)
-    if calls:
-        findings = (select(FindingRow.call_pk, FindingRow.rule_id, FindingRow.status, FindingRow.severity)
-                    .join(Call, Call.id == FindingRow.call_pk)
-                    .where(FindingRow.weight > 0, *conditions)
-                    .order_by(FindingRow.call_pk, FindingRow.rule_id))
+    ids = list(calls)
+    for chunk in range(0, len(ids), CHUNK):  # by id: the calls' index, not a scan of every finding
+        findings = select(FindingRow.call_pk, FindingRow.rule_id, FindingRow.status, FindingRow.severity).where(
+            FindingRow.call_pk.in_(ids[chunk:chunk + CHUNK]), FindingRow.weight > 0)
         for call_pk, rule_id, finding_status, severity in session.execute(findings):
-            facts = calls.get(call_pk)
-            if facts is not None:
-                facts.findings.append((rule_id, finding_status, severity))
+            calls[call_pk].findings.append((rule_id, finding_status, severity))
     return sorted(calls.values(), key=lambda c: (c.moment, c.id))
 
 

@@ -42,12 +42,29 @@ def get_finding(session: Session, call: Call, rule_id: str) -> FindingRow:
 
 
 def call_pack(session: Session, engine: ScoringEngine, call: Call) -> Pack:
-    """The pack the call was scored with (its caps and grade bands); 409 when it can no longer be loaded."""
+    """The pack version the call was scored with (its caps and grade bands).
+
+    Falls back to the pack's current version when that version is gone; 409 when the pack cannot be loaded at all.
+    """
+    try:
+        return resolve_pack(session, engine, pack_id=call.pack, team=call.team, language=call.language,
+                            version=call.pack_version)
+    except PackError as exc:
+        if call.pack is None or call.pack_version is None:
+            raise HTTPException(status_code=status.HTTP_409_CONFLICT,
+                                detail=f"cannot recompute the score of call {call.id!r}: {exc}") from None
+        logger.warning("call %s: pack %s v%s unavailable (%s); recomputing with its current version",
+                       call.id, call.pack, call.pack_version, exc)
     try:
         return resolve_pack(session, engine, pack_id=call.pack, team=call.team, language=call.language)
     except PackError as exc:
         raise HTTPException(status_code=status.HTTP_409_CONFLICT,
                             detail=f"cannot recompute the score of call {call.id!r}: {exc}") from None
+
+
+def lock_call(session: Session, call: Call) -> None:
+    """Reload ``call`` holding its row lock (PostgreSQL) so concurrent reviews of one call apply one after another."""
+    session.refresh(call, with_for_update=True)
 
 
 def _snapshot(call: Call, row: FindingRow) -> dict[str, Any]:
@@ -87,6 +104,8 @@ def set_finding_status(session: Session, engine: ScoringEngine, call: Call, row:
                        actor: str, action: str, detail: str | None) -> None:
     """Set ``row`` to ``new_status`` (marking it reviewed), recompute the call and record the audit entry."""
     pack = call_pack(session, engine, call)
+    lock_call(session, call)
+    session.refresh(row)
     before = _snapshot(call, row)
     row.status = new_status
     row.reviewed = True
@@ -123,5 +142,5 @@ def calibration(session: Session, where: list[Any], date_from: date | None,
     return [(rule_id, n, agreed) for rule_id, (n, agreed) in sorted(counts.items())]
 
 
-__all__ = ["OPPOSITE", "calibration", "call_pack", "conflict", "get_finding", "open_dispute", "recompute",
-           "set_finding_status"]
+__all__ = ["OPPOSITE", "calibration", "call_pack", "conflict", "get_finding", "lock_call", "open_dispute",
+           "recompute", "set_finding_status"]

@@ -8,10 +8,10 @@ writes an audit entry in the same transaction.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, HTTPException, Query, status
-from sqlalchemy import func, select
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from ..access import as_utc, get_visible_call, require_role, visible_to
@@ -33,11 +33,12 @@ from ..review_schemas import (
     ReviewPublic,
     ReviewState,
 )
-from ..reviews import OPPOSITE, calibration, conflict, get_finding, open_dispute, set_finding_status
+from ..reviews import OPPOSITE, calibration, conflict, get_finding, lock_call, open_dispute, set_finding_status
 
 router = APIRouter(tags=["reviews"])
 SUPERVISORS = ("supervisor", "admin")
 Responses = dict[int | str, dict[str, Any]]
+ReviewId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a review id")]
 NOT_VISIBLE: Responses = {404: {"description": "no such call or finding (or not yours)"}}
 
 
@@ -90,6 +91,8 @@ def dispute_finding(call_id: str, rule_id: str, body: DisputeCreate, session: Se
     if call.agent != user.name:
         raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="only the call's agent may dispute it")
     row = get_finding(session, call, rule_id)
+    lock_call(session, call)  # one open dispute per finding, even with two requests at once
+    session.refresh(row)
     if row.status not in OPPOSITE:
         raise conflict(f"finding {rule_id!r} is {row.status}: there is no result to dispute")
     if open_dispute(session, call, rule_id) is not None:
@@ -148,7 +151,7 @@ def _visible_review(session: Session, user: User, review_id: int) -> tuple[Revie
 
 
 @router.get("/reviews/{review_id}", response_model=ReviewPublic, responses={404: {"description": "no such review"}})
-def read_review(review_id: int, session: SessionDep, user: CurrentUser) -> ReviewPublic:
+def read_review(review_id: ReviewId, session: SessionDep, user: CurrentUser) -> ReviewPublic:
     return review_public(_visible_review(session, user, review_id)[0])
 
 
@@ -156,13 +159,17 @@ def _resolve(review_id: int, body: Resolution, session: Session, user: User, eng
              accept: bool) -> ReviewOutcome:
     review, call = _visible_review(session, user, review_id)
     require_role(user, *SUPERVISORS)
-    if review.kind != "dispute" or review.state != "open":
-        raise conflict(f"review {review_id} is not an open dispute (it is a {review.kind}, {review.state})")
+    # a conditional update, so two supervisors deciding at once cannot both apply the dispute
+    decided = session.execute(update(Review).where(Review.id == review.id, Review.kind == "dispute",
+                                                   Review.state == "open")
+                              .values(state="accepted" if accept else "rejected", resolved_by=user.name,
+                                      resolution_comment=body.comment, resolved_at=utcnow()))
+    if cast(CursorResult[Any], decided).rowcount != 1:
+        message = f"review {review_id} is not an open dispute (it is a {review.kind}, {review.state})"
+        session.rollback()
+        raise conflict(message)
+    session.refresh(review)
     row = get_finding(session, call, review.rule_id)
-    review.state = "accepted" if accept else "rejected"
-    review.resolved_by = user.name
-    review.resolution_comment = body.comment
-    review.resolved_at = utcnow()
     # a rejection keeps the status but marks the finding reviewed: a human confirmed it (calibration counts it)
     set_finding_status(session, engine, call, row, review.requested_status if accept else row.status,
                        actor=user.name, action="dispute.accepted" if accept else "dispute.rejected",
@@ -177,14 +184,14 @@ RESOLVE_RESPONSES: Responses = {404: {"description": "no such review (or not you
 
 
 @router.post("/reviews/{review_id}/accept", response_model=ReviewOutcome, responses=RESOLVE_RESPONSES)
-def accept_dispute(review_id: int, body: Resolution, session: SessionDep, user: CurrentUser,
+def accept_dispute(review_id: ReviewId, body: Resolution, session: SessionDep, user: CurrentUser,
                    engine: EngineDep) -> ReviewOutcome:
     """Accept a dispute: the finding takes the requested status and the score is recomputed."""
     return _resolve(review_id, body, session, user, engine, accept=True)
 
 
 @router.post("/reviews/{review_id}/reject", response_model=ReviewOutcome, responses=RESOLVE_RESPONSES)
-def reject_dispute(review_id: int, body: Resolution, session: SessionDep, user: CurrentUser,
+def reject_dispute(review_id: ReviewId, body: Resolution, session: SessionDep, user: CurrentUser,
                    engine: EngineDep) -> ReviewOutcome:
     """Reject a dispute: the finding and the score stay as they are."""
     return _resolve(review_id, body, session, user, engine, accept=False)

@@ -159,6 +159,7 @@ def test_roles_and_scoping(client: TestClient, team: dict[str, Headers], upload:
     assert client.get(f"{API}/reviews/{review}", headers=tom).status_code == 404
     assert client.get(f"{API}/reviews/{review}", headers=alice).json()["state"] == "open"
     assert client.post(f"{API}/reviews/99999/accept", json={}, headers=root).status_code == 404
+    assert client.post(f"{API}/reviews/{2**70}/accept", json={}, headers=root).status_code == 422
     assert client.post(f"{API}/reviews/{review}/accept", json={}, headers=root).json()["score"] == 100.0
     # nothing changed by the refused attempts: one dispute, one audit entry per real action
     assert [e["action"] for e in client.get(f"{API}/calls/{call}/audit", headers=alice).json()] == [
