@@ -23,6 +23,8 @@ from .models import Call, Job, utcnow
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
+#: The kinds the service's workers run. Other kinds (``batch`` run records) are only recorded here.
+QUEUE_KINDS = ("score_audio", "rescore")
 HEARTBEAT_S = 10.0
 STALE_AFTER_S = 60.0
 
@@ -33,7 +35,8 @@ def worker_name(index: int = 0) -> str:
 
 
 def queued_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Job).where(Job.status == "queued")) or 0
+    return session.scalar(select(func.count()).select_from(Job).where(Job.status == "queued",
+                                                                       Job.kind.in_(QUEUE_KINDS))) or 0
 
 
 def enqueue(session: Session, kind: str, *, call_pk: str | None = None, payload: dict[str, Any] | None = None,
@@ -47,7 +50,8 @@ def enqueue(session: Session, kind: str, *, call_pk: str | None = None, payload:
 def claim_next(session: Session, worker: str) -> Job | None:
     """Claim the oldest queued job for ``worker`` (commits); None when the queue is empty."""
     for _ in range(5):  # another worker may win the race for the first candidates
-        candidates = session.scalars(select(Job.id).where(Job.status == "queued").order_by(Job.id).limit(4)).all()
+        candidates = session.scalars(select(Job.id).where(Job.status == "queued", Job.kind.in_(QUEUE_KINDS))
+                                     .order_by(Job.id).limit(4)).all()
         if not candidates:
             return None
         for job_id in candidates:
@@ -118,7 +122,10 @@ def recover_interrupted(session: Session, *, stale_after_s: float = STALE_AFTER_
             continue
         previous_worker = job.worker
         call = session.get(Call, job.call_pk) if job.call_pk else None
-        if job.attempts >= max_attempts:
+        if job.kind not in QUEUE_KINDS:  # e.g. a killed batch run: its files are re-claimed by the next run
+            finish(job, "failed", error="interrupted (its process stopped)")
+            failed += 1
+        elif job.attempts >= max_attempts:
             reason = f"interrupted {job.attempts} times (worker stopped while processing); giving up"
             finish(job, "failed", error=reason)
             if call is not None and call.status in ("queued", "processing"):

@@ -27,6 +27,7 @@ from ..deps import CurrentUser, EngineDep, SessionDep, SettingsDep
 from ..engine import ScoringEngine
 from ..events import call_scored
 from ..models import Call, Job, User, new_call_id
+from ..pack_store import resolve_pack
 from ..schemas import AUDIO_FORM_SCHEMA, TRANSCRIPT_BODY_SCHEMA, CallCreated, CallList, CallPublic, CallSummary
 from ..settings import Settings
 from ..storage import remove_audio
@@ -67,7 +68,8 @@ def _score_transcript(doc: dict[str, Any], session: SessionDep, user: User, engi
         doc = {**doc, "call_id": call_pk}
     try:
         transcript = transcript_from_dict(doc, source=BODY_SOURCE)
-        report = engine.score(transcript, pack_id)
+        pack = resolve_pack(session, engine, pack_id=pack_id, team=team, language=transcript.language)
+        report = engine.score(transcript, pack=pack)
     except QaEngineError as exc:
         raise call_fields.unprocessable(str(exc)) from None
     content = {k: v for k, v in transcript_to_dict(transcript).items() if k != "call_id"}

@@ -17,6 +17,7 @@ from qa_engine.rules import Pack
 from qa_engine.rules.docs import pack_markdown
 from qa_engine.rules.pack import parse_pack_text
 
+from .. import background, jobs
 from ..access import as_utc, require_role, supervised_teams
 from ..audit import record
 from ..deps import CurrentUser, EngineDep, SessionDep
@@ -253,16 +254,16 @@ def _rescore_teams(session: SessionDep, user: User, team: str | None) -> list[st
 
 @router.post("/packs/{pack_id}/rescore", status_code=status.HTTP_202_ACCEPTED, response_model=JobAccepted,
              responses={404: {"description": "no such pack or version"}})
-def rescore(pack_id: str, body: RescoreRequest, session: SessionDep, engine: EngineDep,
+def rescore(pack_id: str, body: RescoreRequest, request: Request, session: SessionDep, engine: EngineDep,
             user: CurrentUser) -> JobAccepted:
     """Queue a background job that scores stored transcripts again with this pack (no ASR); poll ``/jobs/{id}``."""
     teams = _rescore_teams(session, user, body.team)
     pack = _load(session, engine, pack_id, body.version)
-    job = Job(kind=JOB_KIND, status="queued", created_by=user.name,
-              payload=rescore_payload(pack_id, pack.version, teams, body.start, body.end))
-    session.add(job)
+    job = jobs.enqueue(session, JOB_KIND, created_by=user.name,
+                       payload=rescore_payload(pack_id, pack.version, teams, body.start, body.end))
     record(session, user.name, "pack.rescore", after=job.payload)
     session.commit()
+    background.wake_workers(request.app)
     return JobAccepted(job_id=job.id, status=job.status)
 
 

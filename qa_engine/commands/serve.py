@@ -22,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from api.logging_config import configure_logging
     from api.main import create_app
     from api.settings import load_settings
 
@@ -32,10 +33,12 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and not 0 <= args.workers <= 64:
         raise QaEngineError(f"--workers must be between 0 and 64, got {args.workers}")
     settings = load_settings(args.data_dir, args.db)
+    configure_logging(settings.log_format, "INFO")
     if args.workers is not None:
         settings = settings.model_copy(update={"workers": args.workers})
     app = create_app(settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    # our logging set-up stays in place; the service's middleware writes the access log
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     return 0
 
 

@@ -28,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from api.db import make_engine, make_session_factory
     from api.engine import ScoringEngine
+    from api.logging_config import configure_logging
     from api.migrate import upgrade
     from api.settings import load_settings
     from api.worker import PipelineProvider, Worker
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.poll <= 0:
         raise QaEngineError(f"--poll must be a positive number of seconds, got {args.poll}")
     settings = load_settings(args.data_dir, args.db)
+    configure_logging(settings.log_format, "INFO")
     db_engine = make_engine(settings.database_url)
     try:
         upgrade(db_engine)
