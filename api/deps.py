@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,3 +59,7 @@ def get_current_user(request: Request, session: SessionDep,
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+#: A numeric row id in a path: bounded to the 32-bit range every database accepts (bigger ids are a 422, not a 500).
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a numeric id")]

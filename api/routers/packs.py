@@ -20,7 +20,7 @@ from qa_engine.rules.pack import parse_pack_text
 from .. import background, jobs
 from ..access import as_utc, require_role, supervised_teams
 from ..audit import record
-from ..deps import CurrentUser, EngineDep, SessionDep
+from ..deps import CurrentUser, EngineDep, RowId, SessionDep
 from ..engine import MAX_VERSION_LENGTH, check_pack_id
 from ..models import Job, PackVersion, TeamPack, User, utcnow
 from ..pack_schemas import (
@@ -275,7 +275,7 @@ def _job_public(job: Job) -> dict[str, Any]:
 
 
 @router.get("/jobs/{job_id}", response_model=JobPublic, responses={404: {"description": "no such job (or not yours)"}})
-def read_job(job_id: int, session: SessionDep, user: CurrentUser) -> JobPublic:
+def read_job(job_id: RowId, session: SessionDep, user: CurrentUser) -> JobPublic:
     """A background job's state and result (its creator and admins only)."""
     query = select(Job).where(Job.id == job_id)
     if user.role != "admin":

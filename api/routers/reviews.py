@@ -10,14 +10,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from ..access import as_utc, get_visible_call, require_role, visible_to
 from ..analysis import check_dates, require_team
 from ..audit import record
-from ..deps import CurrentUser, EngineDep, SessionDep
+from ..deps import CurrentUser, EngineDep, RowId, SessionDep
 from ..models import AuditEntry, Call, FindingRow, Review, User, utcnow
 from ..review_schemas import (
     AuditPublic,
@@ -38,7 +38,7 @@ from ..reviews import OPPOSITE, calibration, conflict, get_finding, lock_call, o
 router = APIRouter(tags=["reviews"])
 SUPERVISORS = ("supervisor", "admin")
 Responses = dict[int | str, dict[str, Any]]
-ReviewId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a review id")]
+ReviewId = RowId
 NOT_VISIBLE: Responses = {404: {"description": "no such call or finding (or not yours)"}}
 
 

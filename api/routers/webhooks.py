@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from ..access import as_utc, require_role
 from ..audit import record
-from ..deps import CurrentUser, SessionDep
+from ..deps import CurrentUser, RowId, SessionDep
 from ..models import Webhook, WebhookDelivery
 from ..webhook_schemas import DeliveryList, DeliveryPublic, WebhookCreate, WebhookCreated, WebhookList, WebhookPublic
 
@@ -56,13 +56,13 @@ def list_webhooks(session: SessionDep, user: CurrentUser, include_removed: bool 
 
 
 @router.get("/{webhook_id}", response_model=WebhookPublic)
-def read_webhook(webhook_id: int, session: SessionDep, user: CurrentUser) -> WebhookPublic:
+def read_webhook(webhook_id: RowId, session: SessionDep, user: CurrentUser) -> WebhookPublic:
     require_role(user, "admin")
     return _public(_get(session, webhook_id))
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_webhook(webhook_id: int, session: SessionDep, user: CurrentUser) -> Response:
+def delete_webhook(webhook_id: RowId, session: SessionDep, user: CurrentUser) -> Response:
     """Stop sending to this webhook (admin); deliveries still pending are marked failed."""
     require_role(user, "admin")
     hook = _get(session, webhook_id)
@@ -78,7 +78,7 @@ def delete_webhook(webhook_id: int, session: SessionDep, user: CurrentUser) -> R
 
 
 @router.get("/{webhook_id}/deliveries", response_model=DeliveryList)
-def list_deliveries(webhook_id: int, session: SessionDep, user: CurrentUser,
+def list_deliveries(webhook_id: RowId, session: SessionDep, user: CurrentUser,
                     state: Annotated[Literal["pending", "delivered", "failed"] | None, Query(alias="status")] = None,
                     payload: bool = False,
                     limit: Annotated[int, Query(ge=1, le=200)] = 50,
