@@ -1,4 +1,7 @@
-"""SQLAlchemy 2 engine and sessions; SQLite gets WAL, foreign keys and a busy timeout."""
+"""SQLAlchemy 2 engine and sessions; SQLite gets WAL, foreign keys and a busy timeout.
+
+Errors a user can act on (database unreachable, a value a column cannot hold) are explained by ``api.db_errors``.
+"""
 
 from __future__ import annotations
 
@@ -6,40 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import URL, ExceptionContext, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from qa_engine.errors import QaEngineError
+from .db_errors import DatabaseUnavailableError, explain_errors
+
+__all__ = ["Base", "DatabaseUnavailableError", "make_engine", "make_session_factory", "normalize_url", "parse_url"]
 
 
 class Base(DeclarativeBase):
     """Declarative base of every table (``api.models``)."""
-
-
-class DatabaseUnavailableError(QaEngineError, OperationalError):
-    """No connection to the configured database could be made (server down, wrong host, port, name or password).
-
-    Still an :class:`~sqlalchemy.exc.OperationalError` for code that handles database errors, and a
-    :class:`~qa_engine.errors.QaEngineError` so the CLI prints one line instead of a traceback.
-    """
-
-    def __init__(self, message: str, orig: BaseException) -> None:
-        OperationalError.__init__(self, None, None, orig)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
-
-
-def _explain_connect_error(context: ExceptionContext) -> None:
-    """Turn a failed connect into :class:`DatabaseUnavailableError` naming the URL (password hidden)."""
-    if context.connection is not None or context.is_pre_ping:
-        return
-    reason = "; ".join(line.strip() for line in str(context.original_exception).splitlines() if line.strip())
-    url = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "?"
-    raise DatabaseUnavailableError(f"cannot connect to the database {url}: {reason} "
-                                   "(check --db / QA_ENGINE_DB_URL)", context.original_exception)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -99,7 +79,7 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(parsed, pool_pre_ping=True)
-    event.listen(engine, "handle_error", _explain_connect_error)
+    event.listen(engine, "handle_error", explain_errors)
     return engine
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from api.db import DatabaseUnavailableError, make_engine
+from api.db_errors import DatabaseValueError
 from api.main import create_app
 from api.migrate import alembic_config
+from api.models import User
 from api.settings import Settings, load_settings
 from qa_engine.errors import QaEngineError
 
@@ -104,3 +107,18 @@ def test_each_postgresql_test_gets_its_own_empty_database(settings: Settings, cl
         assert session.execute(text("SELECT count(*) FROM calls")).scalar_one() == 0
     if settings.database_url.startswith("postgresql"):
         assert client.app.state.db_engine.dialect.name == "postgresql"  # type: ignore[attr-defined]
+
+
+def test_values_a_column_cannot_hold_are_422_naming_the_field(settings: Settings, client: TestClient,
+                                                              make_user: Callable[..., dict[str, str]]) -> None:
+    """PostgreSQL refuses NUL in text (SQLite stores it): a 422 naming the field, never a 500."""
+    admin = make_user("root", "admin")
+    response = client.get("/api/v1/calls", params={"agent": "a\x00b"}, headers=admin)
+    if settings.database_url.startswith("postgresql"):
+        assert response.status_code == 422, response.text
+        assert "agent: text cannot contain NUL" in response.text
+    else:
+        assert response.status_code == 200 and response.json()["items"] == []
+    with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
+        with pytest.raises(DatabaseValueError, match="id: number out of range"):
+            session.get(User, 2**63)
