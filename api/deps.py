@@ -1,4 +1,4 @@
-"""Request dependencies: ``SessionDep`` (database), ``CurrentUser`` (API key), ``EngineDep`` (scoring)."""
+"""Request dependencies: ``SessionDep`` (database), ``CurrentUser`` (API key or UI session), ``EngineDep``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from .engine import ScoringEngine
 from .models import User
 from .security import hash_api_key
 from .settings import Settings
+from .ui import session as ui_session
 
 bearer = HTTPBearer(auto_error=False, description="an API key from `qa-engine users create`")
 
@@ -45,7 +46,9 @@ def _unauthorized(message: str) -> HTTPException:
 
 def get_current_user(request: Request, session: SessionDep,
                      credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
-    """The user whose API key is in ``Authorization: Bearer KEY``; 401 when it is missing or unknown."""
+    """The user whose API key is in ``Authorization: Bearer KEY`` (or whose UI session cookie is sent); else 401."""
+    if credentials is None and ui_session.COOKIE in request.cookies:
+        return _session_user(request, session)
     if credentials is None:
         raise _unauthorized("missing API key: send the header 'Authorization: Bearer KEY' "
                             "(create a key with 'qa-engine users create NAME --role ROLE')")
@@ -55,6 +58,22 @@ def get_current_user(request: Request, session: SessionDep,
     if user is None:
         raise _unauthorized("invalid API key")
     request.state.user_name = user.name  # for the access log
+    return user
+
+
+def _session_user(request: Request, session: Session) -> User:
+    """The web UI's signed-in user; unsafe methods also need the session's CSRF token in a header (403 without)."""
+    secret = get_settings(request).secret_key
+    cookie = request.cookies[ui_session.COOKIE]
+    data = ui_session.decode(secret, cookie)
+    user = session.get(User, data.user_id) if data else None
+    if user is None:
+        raise _unauthorized("session expired or invalid: sign in again")
+    if request.method not in ui_session.SAFE_METHODS and not ui_session.csrf_ok(
+            secret, cookie, request.headers.get(ui_session.CSRF_HEADER)):
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN,
+                            detail=f"missing or wrong {ui_session.CSRF_HEADER} header for a signed-in session")
+    request.state.user_name = user.name
     return user
 
 

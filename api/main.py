@@ -16,6 +16,7 @@ from .engine import ScoringEngine
 from .migrate import upgrade
 from .routers import calls, health, ops, packs, reviews, scorecards, webhooks
 from .settings import Settings
+from .ui import routes as ui_routes
 from .worker import PipelineProvider, PipelineSource
 
 API_PREFIX = "/api/v1"
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     app.include_router(packs.router, prefix=API_PREFIX)
     app.include_router(webhooks.router, prefix=API_PREFIX)
     app.include_router(ops.router)  # /healthz, /readyz, /metrics: at the root, where probes look
+    app.include_router(ui_routes.router)  # the web UI: /ui/... (and / redirects there)
     logger.info("qa-engine service ready (mode=%s, db=%s)", settings.mode,
                 db_engine.url.render_as_string(hide_password=True))
     return app

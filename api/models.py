@@ -59,6 +59,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     team: Mapped[str | None] = mapped_column(String(128), index=True, default=None)
     api_key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)  # web sign-in (scrypt), optional
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

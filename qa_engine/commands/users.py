@@ -1,8 +1,10 @@
-"""``qa-engine users create NAME --role ROLE``: add a service user and print their new API key (last line)."""
+"""``qa-engine users create NAME --role ROLE``: add a service user and print their new API key (last line);
+``qa-engine users set-password NAME``: set the password used to sign in to the web UI."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 
 ROLES = ("agent", "supervisor", "admin")
@@ -18,8 +20,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--team", action="append", default=None, metavar="TEAM",
                         help="the agent's team, or a team a supervisor sees (repeat for several teams)")
+    create.add_argument("--password-stdin", action="store_true",
+                        help="also set a web sign-in password, read from the first line of standard input")
     add_database_args(create)
     create.set_defaults(func=run_create)
+    setpw = users_sub.add_parser("set-password", help="set a user's web sign-in password",
+                                 description="Set the password a user signs in to the web UI with. It is read "
+                                             "from standard input (first line) or prompted for on a terminal.")
+    setpw.add_argument("name", help="user name")
+    add_database_args(setpw)
+    setpw.set_defaults(func=run_set_password)
+
+
+def read_password(prompt: bool) -> str:
+    """The password: prompted twice on a terminal, else the first line of standard input."""
+    if prompt and sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != first:
+            raise SystemExit("qa-engine: error: the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 def add_database_args(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +62,9 @@ def run_create(args: argparse.Namespace) -> int:
         upgrade(engine)
         with make_session_factory(engine)() as session:
             teams = args.team or []
-            user, key = create_user(session, args.name, args.role, teams[0] if teams else None, teams[1:])
+            password = read_password(prompt=False) if args.password_stdin else None
+            user, key = create_user(session, args.name, args.role, teams[0] if teams else None, teams[1:],
+                                    password=password)
             team = f" in team{'s' if len(teams) > 1 else ''} {', '.join(map(repr, teams))}" if teams else ""
             sys.stdout.write(f"created {user.role} {user.name!r}{team}; API key (shown once):\n{key}\n")
     finally:
@@ -50,4 +72,23 @@ def run_create(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["add_database_args", "register", "run_create"]
+def run_set_password(args: argparse.Namespace) -> int:
+    from api.db import make_engine, make_session_factory
+    from api.migrate import upgrade
+    from api.settings import load_settings
+    from api.users import set_password
+
+    settings = load_settings(args.data_dir, args.db)
+    password = read_password(prompt=True)
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        with make_session_factory(engine)() as session:
+            user = set_password(session, args.name, password)
+            sys.stdout.write(f"password set for {user.role} {user.name!r}\n")
+    finally:
+        engine.dispose()
+    return 0
+
+
+__all__ = ["add_database_args", "read_password", "register", "run_create", "run_set_password"]

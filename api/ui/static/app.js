@@ -1,0 +1,475 @@
+/* qa-engine web UI: every figure comes from /api/v1 with the session cookie (same role scoping as the API). */
+"use strict";
+(() => {
+const QA = window.QA || {messages: {}, lang: "zh", user: {}};
+const API = "/api/v1";
+const $ = (sel, root = document) => root.querySelector(sel);
+const t = (key, values) => {
+  let text = QA.messages[key] ?? key;
+  for (const [k, v] of Object.entries(values || {})) text = text.replaceAll(`{${k}}`, v);
+  return text;
+};
+const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+const csrf = () => $('meta[name="csrf-token"]')?.content || "";
+
+class ApiError extends Error { constructor(status, detail) { super(detail); this.status = status; } }
+
+async function api(path, options = {}) {
+  const headers = {"Accept": "application/json", ...(options.headers || {})};
+  if (options.method && options.method !== "GET") headers["X-CSRF-Token"] = csrf();
+  let body = options.body;
+  if (options.json !== undefined) { headers["Content-Type"] = "application/json"; body = JSON.stringify(options.json); }
+  const response = await fetch(API + path, {...options, headers, body, credentials: "same-origin"});
+  if (response.status === 401) { location.href = "/ui/login?next=" + encodeURIComponent(location.pathname); throw new ApiError(401, ""); }
+  const type = response.headers.get("content-type") || "";
+  const data = type.includes("json") ? await response.json() : await response.text();
+  if (!response.ok) {
+    const detail = typeof data === "object" ? (Array.isArray(data.detail) ? data.detail.map((d) => d.msg).join("; ") : data.detail) : data;
+    throw new ApiError(response.status, detail || response.statusText);
+  }
+  return data;
+}
+
+function toast(message, kind = "ok") {
+  const box = $("#toast");
+  box.textContent = message; box.className = `show ${kind}`;
+  clearTimeout(toast.timer); toast.timer = setTimeout(() => { box.className = ""; }, 4000);
+}
+
+const fmtScore = (s) => (s === null || s === undefined ? "–" : Number(s).toFixed(1));
+const fmtTime = (sec) => { sec = Math.max(0, Number(sec) || 0); const m = Math.floor(sec / 60); return `${m}:${String(Math.floor(sec % 60)).padStart(2, "0")}`; };
+const locale = () => (QA.lang === "zh" ? "zh-CN" : "en-GB");
+const fmtDate = (iso) => (iso ? new Date(iso).toLocaleString(locale(), {dateStyle: "medium", timeStyle: "short"}) : "–");
+const gradeClass = (g) => ({"优秀": "g-a", "良好": "g-b", "合格": "g-c", "不合格": "g-d", "excellent": "g-a", "good": "g-b", "pass": "g-c", "fail": "g-d"}[String(g || "").toLowerCase()] || "g-n");
+const gradeBadge = (g) => (g ? `<span class="badge ${gradeClass(g)}">${esc(g)}</span>` : "–");
+const statusBadge = (s) => `<span class="badge st-${esc(s)}">${esc(t("status." + s))}</span>`;
+const isoDay = (d) => d.toISOString().slice(0, 10);
+const empty = (text) => `<div class="empty"><span class="empty-icon" aria-hidden="true">○</span><p>${esc(text)}</p></div>`;
+const failure = (el, err) => { el.innerHTML = `<p class="alert" role="alert">${esc(t("common.error"))}: ${esc(err.message)}</p>`; };
+
+/* ---------- charts: hand-written SVG ---------- */
+function barChart(el, rows, {max, unit = "", color = "var(--brand)"} = {}) {
+  if (!rows.length) { el.innerHTML = empty(t("common.no_data")); return; }
+  const top = max ?? Math.max(...rows.map((r) => r.value), 1);
+  el.innerHTML = `<ul class="bars">${rows.map((r) => `<li><span class="bar-label" title="${esc(r.title || r.label)}">${esc(r.label)}</span>
+    <span class="bar-track"><span class="bar-fill" style="width:${Math.max(2, (100 * r.value) / top)}%;background:${r.color || color}"></span></span>
+    <span class="bar-value">${esc(r.text ?? r.value + unit)}</span></li>`).join("")}</ul>`;
+}
+
+function lineChart(el, points, {min = 0, max = 100, label = ""} = {}) {
+  if (!points.length) { el.innerHTML = empty(t("common.no_data")); return; }
+  const W = 560, H = 200, L = 36, R = 12, T = 12, B = 28;
+  const x = (i) => L + (points.length === 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (points.length - 1));
+  const y = (v) => T + (H - T - B) * (1 - (v - min) / (max - min || 1));
+  const grid = [0, 25, 50, 75, 100].map((v) => { const val = min + ((max - min) * v) / 100; return `<line x1="${L}" x2="${W - R}" y1="${y(val)}" y2="${y(val)}" class="grid"/><text x="${L - 6}" y="${y(val) + 4}" class="axis" text-anchor="end">${Math.round(val)}</text>`; }).join("");
+  const valid = points.map((p, i) => ({...p, i})).filter((p) => p.value !== null && p.value !== undefined);
+  const path = valid.map((p, k) => `${k ? "L" : "M"}${x(p.i).toFixed(1)},${y(p.value).toFixed(1)}`).join(" ");
+  const area = valid.length ? `${path} L${x(valid[valid.length - 1].i)},${y(min)} L${x(valid[0].i)},${y(min)} Z` : "";
+  const every = Math.ceil(points.length / 8);
+  const labels = points.map((p, i) => (i % every === 0 ? `<text x="${x(i)}" y="${H - 8}" class="axis" text-anchor="middle">${esc(p.label)}</text>` : "")).join("");
+  const dots = valid.map((p) => `<circle cx="${x(p.i)}" cy="${y(p.value)}" r="3.5" class="dot"><title>${esc(p.label)}: ${esc(p.text ?? p.value)}</title></circle>`).join("");
+  el.innerHTML = `<svg viewBox="0 0 ${W} ${H}" class="line-chart" role="img" aria-label="${esc(label)}">${grid}<path d="${area}" class="area"/><path d="${path}" class="line"/>${dots}${labels}</svg>`;
+}
+
+function donut(el, rows) {
+  const total = rows.reduce((a, r) => a + r.value, 0);
+  if (!total) { el.innerHTML = empty(t("common.no_data")); return; }
+  const colors = ["#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#64748b"];
+  let angle = -Math.PI / 2; const r = 60, c = 80;
+  const arcs = rows.map((row, i) => {
+    const a = (2 * Math.PI * row.value) / total; const end = angle + a;
+    const large = a > Math.PI ? 1 : 0;
+    const p = (ang) => `${(c + r * Math.cos(ang)).toFixed(2)},${(c + r * Math.sin(ang)).toFixed(2)}`;
+    const d = rows.length === 1 ? `M${c},${c - r} A${r},${r} 0 1 1 ${c - 0.01},${c - r}` : `M${p(angle)} A${r},${r} 0 ${large} 1 ${p(end)}`;
+    angle = end; return `<path d="${d}" stroke="${row.color || colors[i % colors.length]}" stroke-width="26" fill="none"><title>${esc(row.label)}: ${row.value}</title></path>`;
+  }).join("");
+  const legend = rows.map((row, i) => `<li><span class="sw" style="background:${row.color || colors[i % colors.length]}"></span>${esc(row.label)} <strong>${row.value}</strong> <span class="muted">${Math.round((100 * row.value) / total)}%</span></li>`).join("");
+  el.innerHTML = `<div class="donut"><svg viewBox="0 0 160 160" role="img" aria-label="${esc(rows.map((r) => `${r.label} ${r.value}`).join(", "))}">${arcs}<text x="80" y="86" text-anchor="middle" class="donut-total">${total}</text></svg><ul class="legend-list">${legend}</ul></div>`;
+}
+
+const GRADE_COLORS = {"优秀": "#10b981", "良好": "#0ea5e9", "合格": "#f59e0b", "不合格": "#ef4444"};
+const gradeRows = (grades) => Object.entries(grades).filter(([, n]) => n).map(([g, n]) => ({label: g, value: n, color: GRADE_COLORS[g]}));
+
+function table(columns, rows, emptyText) {
+  if (!rows.length) return empty(emptyText || t("common.no_data"));
+  return `<div class="table-wrap"><table><thead><tr>${columns.map((c) => `<th scope="col" class="${c.cls || ""}">${esc(c.label)}</th>`).join("")}</tr></thead>
+    <tbody>${rows.map((r) => `<tr>${columns.map((c) => `<td class="${c.cls || ""}">${c.html(r)}</td>`).join("")}</tr>`).join("")}</tbody></table></div>`;
+}
+
+const callColumns = (withAgent = true) => [
+  {label: t("field.call_id"), html: (c) => `<a href="/ui/calls/${esc(c.id)}" class="call-link">${esc(c.call_id)}</a>`},
+  ...(withAgent ? [{label: t("field.agent"), html: (c) => esc(c.agent)}, {label: t("field.team"), html: (c) => esc(c.team || "–")}] : []),
+  {label: t("field.started_at"), html: (c) => esc(fmtDate(c.started_at || c.created_at))},
+  {label: t("field.duration"), html: (c) => (c.duration ? fmtTime(c.duration) : "–"), cls: "num"},
+  {label: t("field.category"), html: (c) => esc(c.category || "–")},
+  {label: t("field.status"), html: (c) => statusBadge(c.status)},
+  {label: t("field.score"), html: (c) => `<strong>${fmtScore(c.score)}</strong>`, cls: "num"},
+  {label: t("field.grade"), html: (c) => gradeBadge(c.grade)},
+];
+
+async function fetchCalls(query, maxPages = 5) {
+  const items = []; let offset = 0;
+  for (let page = 0; page < maxPages; page++) {
+    const data = await api(`/calls?${new URLSearchParams({...query, limit: 200, offset})}`);
+    items.push(...data.items); offset += data.items.length;
+    if (offset >= data.total || !data.items.length) break;
+  }
+  return items;
+}
+
+const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+function groupAverage(calls, key) {
+  const groups = new Map();
+  for (const c of calls) { if (c.score === null) continue; const k = c[key] || "–"; if (!groups.has(k)) groups.set(k, []); groups.get(k).push(c.score); }
+  return [...groups.entries()].map(([k, xs]) => ({label: k, value: mean(xs), n: xs.length})).sort((a, b) => b.value - a.value);
+}
+
+/* ---------- pages ---------- */
+const pages = {};
+
+pages.dashboard = async () => {
+  const now = new Date(); const today = isoDay(now);
+  const monday = new Date(now); monday.setUTCDate(now.getUTCDate() - ((now.getUTCDay() + 6) % 7));
+  const since = new Date(now); since.setUTCDate(now.getUTCDate() - 29);
+  try {
+    const calls = await fetchCalls({from: isoDay(since), status: "done", sort: "-started_at"});
+    const day = (c) => (c.started_at || c.created_at).slice(0, 10);
+    const todays = calls.filter((c) => day(c) === today), week = calls.filter((c) => day(c) >= isoDay(monday));
+    $("#kpi-today").textContent = todays.length;
+    $("#kpi-today-avg").textContent = t("dash.avg", {score: fmtScore(mean(todays.map((c) => c.score).filter((s) => s !== null)))});
+    $("#kpi-week").textContent = week.length;
+    $("#kpi-week-avg").textContent = t("dash.avg", {score: fmtScore(mean(week.map((c) => c.score).filter((s) => s !== null)))});
+    $("#kpi-failing").textContent = week.filter((c) => c.grade === "不合格").length;
+    const days = [];
+    for (let i = 29; i >= 0; i--) { const d = new Date(now); d.setUTCDate(now.getUTCDate() - i); days.push(isoDay(d)); }
+    lineChart($("#trend"), days.map((d) => { const xs = calls.filter((c) => day(c) === d && c.score !== null).map((c) => c.score); const m = mean(xs); return {label: d.slice(5), value: m, text: m === null ? "–" : `${fmtScore(m)} (${xs.length})`}; }), {label: t("dash.trend")});
+    const grades = {}; for (const c of week) if (c.grade) grades[c.grade] = (grades[c.grade] || 0) + 1;
+    donut($("#grades"), gradeRows(grades));
+    const scoreBars = (rows) => rows.slice(0, 8).map((r) => ({label: r.label, value: r.value, text: `${fmtScore(r.value)} · ${t("dash.n_calls", {n: r.n})}`, color: r.value >= 80 ? "var(--ok)" : r.value >= 60 ? "var(--warn)" : "var(--bad)"}));
+    barChart($("#by-team"), scoreBars(groupAverage(week, "team")), {max: 100});
+    barChart($("#by-agent"), scoreBars(groupAverage(week, "agent")), {max: 100});
+    $("#recent").innerHTML = table(callColumns(QA.user.role !== "agent"), calls.slice(0, 8), t("calls.none"));
+  } catch (err) { failure($("#recent"), err); }
+  try {
+    const open = await api("/reviews?state=open&kind=dispute&limit=1");
+    $("#kpi-disputes").textContent = open.total;
+  } catch (err) { $("#kpi-disputes").textContent = "–"; }
+  try {
+    let rows;
+    if (QA.user.role === "agent") {
+      const card = await api(`/scorecards/agents/${encodeURIComponent(QA.user.name)}?period=week&from=${isoDay(monday)}`);
+      rows = card.total.rules.filter((r) => r.failed).sort((a, b) => b.failed - a.failed).map((r) => ({label: r.rule_id, value: r.failed}));
+    } else {
+      const weekly = await api("/analysis/weekly");
+      rows = weekly.problems.map((p) => ({label: p.summary || p.rule_id, title: p.rule_id, value: p.failures, text: `${p.failures} · ${Math.round(p.share_of_calls * 100)}%`}));
+    }
+    barChart($("#failed-rules"), rows.slice(0, 8), {color: "var(--bad)"});
+  } catch (err) { failure($("#failed-rules"), err); }
+};
+
+pages.calls = async () => {
+  const form = $("#filters"); let offset = 0; const limit = 20;
+  const params = new URLSearchParams(location.search);
+  for (const [k, v] of params) { const input = form.elements.namedItem(k); if (input) input.value = v; }
+  offset = Number(params.get("offset") || 0);
+  async function load() {
+    const query = {};
+    for (const el of form.elements) if (el.name && el.value) query[el.name] = el.value;
+    history.replaceState(null, "", `?${new URLSearchParams({...query, ...(offset ? {offset} : {})})}`);
+    const box = $("#calls-table"); box.setAttribute("aria-busy", "true");
+    try {
+      const data = await api(`/calls?${new URLSearchParams({...query, limit, offset})}`);
+      box.innerHTML = table(callColumns(QA.user.role !== "agent"), data.items, t("calls.none"));
+      $("#calls-total").textContent = t("calls.total", {n: data.total});
+      const pages = Math.max(1, Math.ceil(data.total / limit));
+      $("#page-info").textContent = t("calls.page", {page: Math.floor(offset / limit) + 1, pages});
+      $("#prev").disabled = offset === 0; $("#next").disabled = offset + limit >= data.total;
+    } catch (err) { failure(box, err); }
+    box.removeAttribute("aria-busy");
+  }
+  form.addEventListener("submit", (e) => { e.preventDefault(); offset = 0; load(); });
+  form.addEventListener("reset", () => setTimeout(() => { offset = 0; load(); }));
+  $("#prev").addEventListener("click", () => { offset = Math.max(0, offset - limit); load(); });
+  $("#next").addEventListener("click", () => { offset += limit; load(); });
+  load();
+  const toggle = $("#upload-toggle");
+  toggle.addEventListener("click", () => { const box = $("#upload"); box.classList.toggle("hidden"); toggle.setAttribute("aria-expanded", String(!box.classList.contains("hidden"))); if (!box.classList.contains("hidden")) $("#up-file").focus(); });
+  $("#upload-form").addEventListener("submit", (e) => { e.preventDefault(); upload(e.target, load); });
+};
+
+function upload(form, done) {
+  const data = new FormData();
+  for (const el of form.elements) {
+    if (!el.name) continue;
+    if (el.type === "file") { if (el.files[0]) data.append("file", el.files[0]); }
+    else if (el.name === "started_at" && el.value) data.append("started_at", new Date(el.value).toISOString());
+    else if (el.value) data.append(el.name, el.value);
+  }
+  const box = $("#upload-progress"), bar = $("#upload-bar"), state = $("#upload-state");
+  box.classList.remove("hidden"); bar.style.width = "0%"; state.textContent = t("upload.sending");
+  const xhr = new XMLHttpRequest();
+  xhr.open("POST", `${API}/calls`); xhr.setRequestHeader("X-CSRF-Token", csrf()); xhr.setRequestHeader("Accept", "application/json");
+  xhr.upload.onprogress = (e) => { if (e.lengthComputable) { const pct = Math.round((100 * e.loaded) / e.total); bar.style.width = `${pct * 0.5}%`; state.textContent = t("upload.sending_pct", {pct}); } };
+  xhr.onload = async () => {
+    let body = {}; try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+    if (xhr.status >= 400) { state.textContent = `${t("common.error")}: ${body.detail || xhr.statusText}`; box.classList.add("error"); return; }
+    bar.style.width = "55%";
+    const started = Date.now();
+    for (;;) {
+      const call = await api(`/calls/${body.id}`);
+      state.innerHTML = `${statusBadge(call.status)} ${esc(t("upload.elapsed", {s: Math.round((Date.now() - started) / 1000)}))}`;
+      if (call.status === "processing") bar.style.width = "75%";
+      if (call.status === "done" || call.status === "failed") {
+        bar.style.width = "100%";
+        state.innerHTML = call.status === "done" ? `${statusBadge("done")} <a href="/ui/calls/${esc(call.id)}">${esc(t("upload.open_call"))}</a> · ${fmtScore(call.score)} ${gradeBadge(call.grade)}` : `${statusBadge("failed")} ${esc(call.error || "")}`;
+        done(); return;
+      }
+      await new Promise((r) => setTimeout(r, 1500));
+    }
+  };
+  xhr.onerror = () => { state.textContent = t("common.error"); };
+  xhr.send(data);
+}
+
+pages.call = async () => {
+  const id = document.body.dataset.call;
+  let call;
+  try { call = await api(`/calls/${encodeURIComponent(id)}`); } catch (err) { failure($("#call-status"), err); return; }
+  $("#call-title").textContent = `${t("call.title")} ${call.call_id}`;
+  document.title = `${call.call_id} · ${document.title}`;
+  $("#call-meta").innerHTML = [call.agent, call.team, fmtDate(call.started_at || call.created_at), call.duration ? fmtTime(call.duration) : null, call.category, call.report?.priority]
+    .filter(Boolean).map(esc).join(" · ");
+  renderScore(call);
+  const player = $("#player");
+  if (call.audio_url) { player.src = call.audio_url; player.classList.remove("hidden"); } else { $("#no-audio").classList.remove("hidden"); }
+  if (call.status !== "done") {
+    $("#call-status").innerHTML = `<p class="alert info">${statusBadge(call.status)} ${esc(call.error || t("call.pending"))}</p>`;
+    if (call.status !== "failed") setTimeout(() => location.reload(), 3000);
+    return;
+  }
+  const report = call.report;
+  const duration = call.duration || report.duration || Math.max(1, ...report.utterances.map((u) => u.end));
+  const seek = (start) => {
+    if (!call.audio_url) { toast(t("call.no_audio"), "warn"); return; }
+    const go = () => { player.currentTime = Number(start); player.play().catch(() => {}); };
+    if (player.readyState >= 1) go(); else { player.addEventListener("loadedmetadata", go, {once: true}); player.load(); }
+    highlight(start);
+  };
+  renderTimeline(report, duration, seek);
+  renderTranscript(report, seek);
+  const reviews = await api(`/calls/${encodeURIComponent(id)}/reviews`);
+  renderFindings(call, reviews, seek);
+  renderHistory(call, reviews);
+  player.addEventListener("timeupdate", () => {
+    const cursor = $("#cursor"); if (cursor) cursor.style.left = `${(100 * player.currentTime) / duration}%`;
+  });
+};
+
+function renderScore(call) {
+  const auto = call.report && call.report.score !== call.score ? `<span class="muted small">${esc(t("call.auto_score", {score: fmtScore(call.report.score)}))}</span>` : "";
+  $("#scorebox").innerHTML = `<div class="score-ring ${gradeClass(call.grade)}"><span class="score" id="score-value">${fmtScore(call.score)}</span><span class="small">${esc(t("field.score"))}</span></div><div>${gradeBadge(call.grade)}<br>${auto}</div>`;
+}
+
+function highlight(start) {
+  document.querySelectorAll(".utt.playing").forEach((el) => el.classList.remove("playing"));
+  const utt = [...document.querySelectorAll(".utt")].find((el) => Number(el.dataset.start) <= start + 0.01 && start < Number(el.dataset.end));
+  if (utt) { utt.classList.add("playing"); utt.scrollIntoView({block: "nearest"}); }
+}
+
+function renderTimeline(report, duration, seek) {
+  const pct = (s) => `${Math.min(100, (100 * s) / duration)}%`;
+  const lane = (role) => report.utterances.filter((u) => (role === "agent" ? u.role === "agent" : u.role !== "agent"))
+    .map((u) => `<span class="seg ${esc(u.role)}" style="left:${pct(u.start)};width:${pct(u.end - u.start)}" title="${esc(fmtTime(u.start))} ${esc(u.text)}"></span>`).join("");
+  const markers = report.findings.filter((f) => f.status === "fail" && f.evidence?.length)
+    .map((f) => `<button type="button" class="marker" style="left:${pct(f.evidence[0].start)}" data-start="${f.evidence[0].start}" aria-label="${esc(t("call.marker_label", {rule: f.rule_id, time: fmtTime(f.evidence[0].start)}))}" title="${esc(f.rule_id)}"></button>`).join("");
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((x) => `<span class="tick" style="left:${x * 100}%">${fmtTime(x * duration)}</span>`).join("");
+  $("#timeline").innerHTML = `<div class="lane"><span class="lane-label">${esc(t("role.speaker.agent"))}</span><div class="track">${lane("agent")}</div></div>
+    <div class="lane"><span class="lane-label">${esc(t("role.speaker.customer"))}</span><div class="track">${lane("customer")}</div></div>
+    <div class="lane markers"><span class="lane-label">${esc(t("call.findings"))}</span><div class="track">${markers}<span id="cursor" class="cursor"></span></div></div><div class="ticks">${ticks}</div>`;
+  $("#timeline").addEventListener("click", (e) => { const m = e.target.closest(".marker"); if (m) seek(Number(m.dataset.start)); });
+}
+
+function renderTranscript(report, seek) {
+  $("#transcript").innerHTML = report.utterances.map((u) => `<div class="utt ${esc(u.role)}" data-start="${u.start}" data-end="${u.end}">
+    <button type="button" class="utt-time" data-start="${u.start}" aria-label="${esc(t("call.play_from", {time: fmtTime(u.start)}))}">${fmtTime(u.start)}</button>
+    <span class="utt-role">${esc(t("role.speaker." + u.role))}</span><p class="utt-text">${esc(u.text)}</p></div>`).join("") || empty(t("common.no_data"));
+  $("#transcript").addEventListener("click", (e) => { const b = e.target.closest(".utt-time"); if (b) seek(Number(b.dataset.start)); });
+}
+
+function renderFindings(call, reviews, seek) {
+  const order = {fail: 0, pass: 1, not_applicable: 2};
+  const findings = [...call.report.findings].sort((a, b) => order[a.status] - order[b.status]);
+  const openDispute = (rule) => reviews.find((r) => r.rule_id === rule && r.kind === "dispute" && r.state === "open");
+  const role = QA.user.role;
+  $("#findings").innerHTML = findings.map((f) => {
+    const evidence = (f.evidence || []).map((ev) => `<li><button type="button" class="evidence" data-start="${ev.start}" data-rule="${esc(f.rule_id)}">
+      <span class="ev-time">▶ ${fmtTime(ev.start)}</span> <span class="ev-text">${esc(ev.text)}</span></button></li>`).join("");
+    const dispute = openDispute(f.rule_id);
+    let actions = "";
+    if ((role === "supervisor" || role === "admin") && f.status !== "not_applicable") {
+      actions = `<details class="action"><summary>${esc(t("review.override"))}</summary><form class="override-form stack" data-rule="${esc(f.rule_id)}">
+        <fieldset><legend>${esc(t("review.new_status"))}</legend><label><input type="radio" name="status" value="pass" ${f.status === "fail" ? "checked" : ""}> ${esc(t("finding.pass"))}</label> <label><input type="radio" name="status" value="fail" ${f.status === "pass" ? "checked" : ""}> ${esc(t("finding.fail"))}</label></fieldset>
+        <label for="ov-${esc(f.rule_id)}">${esc(t("review.comment"))}</label><textarea id="ov-${esc(f.rule_id)}" name="comment" required rows="2"></textarea>
+        <div><button class="primary" type="submit">${esc(t("review.override_submit"))}</button></div></form></details>`;
+    } else if (role === "agent" && call.agent === QA.user.name && f.status !== "not_applicable") {
+      actions = dispute ? `<p class="small muted">${esc(t("review.dispute_open"))}</p>` : `<details class="action"><summary>${esc(t("review.dispute"))}</summary><form class="dispute-form stack" data-rule="${esc(f.rule_id)}">
+        <label for="dp-${esc(f.rule_id)}">${esc(t("review.dispute_reason"))}</label><textarea id="dp-${esc(f.rule_id)}" name="comment" required rows="2"></textarea>
+        <div><button class="primary" type="submit">${esc(t("review.dispute_submit"))}</button></div></form></details>`;
+    }
+    return `<article class="finding f-${esc(f.status)}" id="finding-${esc(f.rule_id)}">
+      <header><span class="badge fs-${esc(f.status)}">${esc(t("finding." + f.status))}</span> <h3>${esc(f.rule_id)}</h3>
+      <span class="muted small">${esc(t("severity." + f.severity))} · ${esc(t("finding.weight", {w: f.weight}))}</span>${dispute ? ` <span class="badge st-queued">${esc(t("review.disputed"))}</span>` : ""}</header>
+      <p class="explanation">${esc(f.explanation)}</p>${evidence ? `<ul class="evidence-list" aria-label="${esc(t("call.evidence"))}">${evidence}</ul>` : ""}${actions}</article>`;
+  }).join("");
+  const box = $("#findings");
+  box.addEventListener("click", (e) => { const b = e.target.closest(".evidence"); if (b) seek(Number(b.dataset.start)); });
+  box.addEventListener("submit", async (e) => {
+    e.preventDefault(); const form = e.target; const rule = form.dataset.rule;
+    const comment = form.elements.comment.value.trim();
+    const isOverride = form.classList.contains("override-form");
+    const json = isOverride ? {status: form.elements.status.value, comment} : {comment};
+    try {
+      await api(`/calls/${encodeURIComponent(call.id)}/findings/${encodeURIComponent(rule)}/${isOverride ? "override" : "dispute"}`, {method: "POST", json});
+      toast(t(isOverride ? "review.override_done" : "review.dispute_done")); setTimeout(() => location.reload(), 600);
+    } catch (err) { toast(`${t("common.error")}: ${err.message}`, "bad"); }
+  });
+}
+
+function renderHistory(call, reviews) {
+  const role = QA.user.role;
+  const box = $("#history");
+  box.innerHTML = reviews.length ? `<ol class="history">${reviews.map((r) => {
+    const decide = r.kind === "dispute" && r.state === "open" && (role === "supervisor" || role === "admin")
+      ? `<form class="decide stack" data-review="${r.id}"><label for="rc-${r.id}">${esc(t("review.resolution"))}</label><textarea id="rc-${r.id}" name="comment" rows="2"></textarea>
+        <div class="row-buttons"><button class="primary" type="submit" name="decision" value="accept">${esc(t("review.accept"))}</button><button class="ghost danger" type="submit" name="decision" value="reject">${esc(t("review.reject"))}</button></div></form>` : "";
+    return `<li class="review r-${esc(r.state)}"><div><span class="badge st-${r.state === "open" ? "queued" : r.state === "rejected" ? "failed" : "done"}">${esc(t("review.kind." + r.kind))} · ${esc(t("review.state." + r.state))}</span>
+      <strong>${esc(r.rule_id)}</strong> → ${esc(t("finding." + r.requested_status))} <span class="muted small">${esc(r.author)} · ${esc(fmtDate(r.created_at))}</span></div>
+      <p>${esc(r.comment)}</p>${r.resolved_by && r.kind === "dispute" ? `<p class="small muted">${esc(t("review.resolved_by", {name: r.resolved_by}))}${r.resolution_comment ? `: ${esc(r.resolution_comment)}` : ""}</p>` : ""}${decide}</li>`;
+  }).join("")}</ol>` : empty(t("review.none"));
+  box.addEventListener("submit", async (e) => {
+    e.preventDefault(); const form = e.target; const decision = e.submitter?.value || "accept";
+    try {
+      await api(`/reviews/${form.dataset.review}/${decision}`, {method: "POST", json: {comment: form.elements.comment.value.trim() || null}});
+      toast(t(decision === "accept" ? "review.accepted" : "review.rejected")); setTimeout(() => location.reload(), 600);
+    } catch (err) { toast(`${t("common.error")}: ${err.message}`, "bad"); }
+  });
+}
+
+pages.me = async () => {
+  const me = encodeURIComponent(QA.user.name);
+  async function scorecard(period) {
+    try {
+      const card = await api(`/scorecards/agents/${me}?period=${period}`);
+      $("#me-calls").textContent = card.total.calls; $("#me-avg").textContent = fmtScore(card.total.average_score);
+      lineChart($("#me-trend"), card.trend.map((b) => ({label: b.period, value: b.average_score, text: `${fmtScore(b.average_score)} (${b.calls})`})), {label: t("me.trend")});
+      barChart($("#me-rules"), card.total.rules.filter((r) => r.pass_rate !== null).sort((a, b) => a.pass_rate - b.pass_rate)
+        .map((r) => ({label: r.rule_id, value: Math.round(r.pass_rate * 100), text: `${Math.round(r.pass_rate * 100)}%`, color: r.pass_rate >= 0.8 ? "var(--ok)" : r.pass_rate >= 0.6 ? "var(--warn)" : "var(--bad)"})), {max: 100});
+    } catch (err) { if (err.status === 404) { $("#me-calls").textContent = "0"; lineChart($("#me-trend"), []); barChart($("#me-rules"), []); } else failure($("#me-trend"), err); }
+  }
+  document.querySelectorAll("[data-period]").forEach((b) => b.addEventListener("click", () => {
+    document.querySelectorAll("[data-period]").forEach((x) => x.setAttribute("aria-pressed", String(x === b))); scorecard(b.dataset.period);
+  }));
+  scorecard("week");
+  try {
+    const open = await api("/reviews?state=open&kind=dispute&limit=200");
+    $("#me-disputes").textContent = open.total;
+    $("#me-dispute-list").innerHTML = table([
+      {label: t("review.rule"), html: (r) => `<a href="/ui/calls/${esc(r.call)}#finding-${esc(r.rule_id)}">${esc(r.rule_id)}</a>`},
+      {label: t("review.requested"), html: (r) => esc(t("finding." + r.requested_status))},
+      {label: t("review.comment"), html: (r) => esc(r.comment)},
+      {label: t("review.opened"), html: (r) => esc(fmtDate(r.created_at))}], open.items, t("me.no_disputes"));
+  } catch (err) { failure($("#me-dispute-list"), err); }
+  try {
+    const mine = await api(`/calls?agent=${me}&limit=20`);
+    $("#me-call-list").innerHTML = table(callColumns(false), mine.items, t("calls.none"));
+  } catch (err) { failure($("#me-call-list"), err); }
+};
+
+pages.packs = async () => {
+  const teams = QA.user.teams || [];
+  try {
+    const rows = await Promise.all(teams.map((team) => api(`/teams/${encodeURIComponent(team)}/pack`)));
+    $("#team-packs").innerHTML = table([{label: t("field.team"), html: (r) => esc(r.team)},
+      {label: t("packs.active"), html: (r) => (r.pack_id ? `<button type="button" class="link show-pack" data-pack="${esc(r.pack_id)}">${esc(r.pack_id)}</button> ${esc(r.version || t("packs.latest"))}` : esc(t("packs.default")))},
+      {label: t("packs.set_by"), html: (r) => esc(r.set_by || "–")}], rows, t("packs.no_teams"));
+  } catch (err) { failure($("#team-packs"), err); }
+  let list;
+  try { list = await api("/packs"); } catch (err) { failure($("#pack-list"), err); return; }
+  $("#pack-list").innerHTML = `<ul class="pack-list">${list.items.map((p) => `<li><button type="button" class="show-pack pack-item" data-pack="${esc(p.id)}"><strong>${esc(p.id)}</strong>
+    <span class="muted small">v${esc(p.latest)} · ${esc(p.language)} · ${esc(t("packs.versions", {n: p.versions.length}))}</span></button></li>`).join("")}</ul>`;
+  async function show(id) {
+    document.querySelectorAll(".pack-item").forEach((b) => b.classList.toggle("active", b.dataset.pack === id));
+    try {
+      const pack = await api(`/packs/${encodeURIComponent(id)}`);
+      const docs = await api(`/packs/${encodeURIComponent(id)}/docs`);
+      $("#pack-doc-title").textContent = `${pack.name || pack.id} · v${pack.version}`;
+      const sections = splitDocs(docs);
+      $("#pack-rules").innerHTML = `<p class="muted">${esc(pack.description || "")}</p><p>${Object.entries(pack.grades).map(([g, s]) => `${gradeBadge(g)} ≥ ${s}`).join(" ")}</p>` +
+        pack.rules.map((r) => `<details class="rule"><summary><code>${esc(r.id)}</code> ${esc(r.summary || "")} <span class="muted small">${esc(t("severity." + (r.severity || "major")))} · ${esc(t("finding.weight", {w: r.weight ?? 0}))}</span></summary>
+        <div class="rule-doc">${markdown(sections[r.id] || "")}</div></details>`).join("");
+    } catch (err) { failure($("#pack-rules"), err); }
+  }
+  document.addEventListener("click", (e) => { const b = e.target.closest(".show-pack"); if (b) show(b.dataset.pack); });
+  if (list.items.length) show(list.items[0].id);
+  const upload = $("#pack-upload");
+  if (upload) upload.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const res = await api("/packs", {method: "POST", body: $("#pack-yaml").value, headers: {"Content-Type": "application/yaml"}});
+      toast(t("packs.uploaded", {id: res.id, version: res.version})); setTimeout(() => location.reload(), 800);
+    } catch (err) { toast(`${t("common.error")}: ${err.message}`, "bad"); }
+  });
+};
+
+function splitDocs(md) {
+  const out = {}; let current = null;
+  for (const line of md.split("\n")) {
+    const m = line.match(/^#{2,3}\s+`?([\w.-]+)`?/);
+    if (m) { current = m[1]; out[current] = ""; continue; }
+    if (current) out[current] += line + "\n";
+  }
+  return out;
+}
+
+function markdown(md) {
+  const inline = (s) => esc(s).replace(/`([^`]+)`/g, "<code>$1</code>").replace(/\*\*([^*]+)\*\*/g, "<strong>$1</strong>");
+  let html = "", inList = false;
+  for (const raw of md.split("\n")) {
+    const line = raw.trimEnd();
+    if (/^\s*[-*]\s+/.test(line)) { if (!inList) { html += "<ul>"; inList = true; } html += `<li>${inline(line.replace(/^\s*[-*]\s+/, ""))}</li>`; continue; }
+    if (inList) { html += "</ul>"; inList = false; }
+    if (line.startsWith("#")) html += `<h4>${inline(line.replace(/^#+\s*/, ""))}</h4>`;
+    else if (line) html += `<p>${inline(line)}</p>`;
+  }
+  return html + (inList ? "</ul>" : "");
+}
+
+pages.analysis = async () => {
+  const form = $("#an-form");
+  async function load() {
+    const query = {}; if (form.elements.week.value) query.week = form.elements.week.value; if (form.elements.team.value) query.team = form.elements.team.value;
+    const qs = new URLSearchParams(query);
+    $("#an-csv").href = `${API}/analysis/weekly?${new URLSearchParams({...query, format: "csv"})}`;
+    try {
+      const w = await api(`/analysis/weekly?${qs}`);
+      if (!form.elements.week.value) form.elements.week.value = w.week;
+      $("#an-range").textContent = t("an.range", {week: w.week, start: w.start, end: w.end});
+      $("#an-calls").textContent = w.calls; $("#an-calls-prev").textContent = t("an.prev", {value: w.previous.calls});
+      $("#an-avg").textContent = fmtScore(w.average_score); $("#an-avg-prev").textContent = t("an.prev", {value: fmtScore(w.previous.average_score)});
+      const aht = (s) => (s === null || s === undefined ? "–" : fmtTime(s));
+      $("#an-aht").textContent = aht(w.average_handle_time_s); $("#an-aht-prev").textContent = t("an.prev", {value: aht(w.previous.average_handle_time_s)});
+      $("#an-complaints").textContent = `${Math.round(w.hotspots.complaint_share * 100)}%`;
+      $("#an-apology").textContent = t("an.apology", {missed: w.hotspots.apology_missed, n: w.hotspots.apology_applicable});
+      barChart($("#an-problems"), w.problems.slice(0, 10).map((p) => ({label: p.summary || p.rule_id, title: p.rule_id, value: p.failures, text: `${p.failures} (${t("an.before", {n: p.previous_failures})})`})), {color: "var(--bad)"});
+      donut($("#an-categories"), w.categories.map((c) => ({label: c.label, value: c.calls})));
+      barChart($("#an-agents"), w.hotspots.lowest_agents.map((g) => ({label: g.name, value: g.average_score ?? 0, text: `${fmtScore(g.average_score)} · ${t("dash.n_calls", {n: g.calls})}`, color: (g.average_score ?? 0) >= 80 ? "var(--ok)" : (g.average_score ?? 0) >= 60 ? "var(--warn)" : "var(--bad)"})), {max: 100});
+      donut($("#an-grades"), gradeRows(w.grades));
+    } catch (err) { failure($("#an-problems"), err); }
+  }
+  form.addEventListener("submit", (e) => { e.preventDefault(); load(); });
+  load();
+};
+
+document.addEventListener("DOMContentLoaded", () => { const page = pages[document.body.dataset.page]; if (page) page(); });
+window.qaUi = {api, t};
+})();
