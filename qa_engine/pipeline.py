@@ -41,6 +41,10 @@ class PipelineOptions:
     max_duration_s: float | None = 4 * 3600.0
     mask_pii: bool = True
     gate_db: float | None = 20.0
+    # mono calls: diarizer builtin | pyannote | none (roles unknown), its config file, speaker count (None: estimate)
+    diarizer: str = "builtin"
+    diarizer_config: str | None = None
+    speakers: int | None = 2
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class CallInput:
     call_id: str | None = None
     agent_channel: int | None = None
     language: str | None = None
+    agent_speaker: int | None = None  # mono calls: which diarized speaker (0-based, by first words) is the agent
 
 
 class _Timer:
@@ -170,7 +175,7 @@ class Pipeline:
                       call: CallInput) -> Transcript:
         call_id = call.call_id or Path(audio.path).stem
         if audio.channels == 1:
-            return Transcript(call_id, language, audio.duration, tuple(utterances))
+            return self._label_mono(audio, utterances, language, call_id, call)
         if call.agent_channel is not None:
             agent, reason = call.agent_channel, "given (--agent-channel)"
         else:
@@ -184,6 +189,19 @@ class Pipeline:
             roles.append(replace(u, role=role))
         return Transcript(call_id, language, audio.duration, tuple(roles), agent_channel=agent,
                           agent_channel_reason=reason)
+
+    def _label_mono(self, audio: DecodedAudio, utterances: list[Utterance], language: str, call_id: str,
+                    call: CallInput) -> Transcript:
+        """Diarize a mono call and label its speakers agent/customer (qa_engine.diarize)."""
+        from .diarize import MonoOptions, label_mono_call
+        from .rules import load_pack
+
+        opts = MonoOptions(self.options.diarizer, self.options.diarizer_config, self.options.speakers)
+        pack = load_pack(self.options.pack, language=language) if opts.diarizer != "none" else None
+        transcript, _ = label_mono_call(audio.samples[0], utterances, call_id=call_id, language=language,
+                                        duration=audio.duration, options=opts, pack=pack,
+                                        agent_speaker=call.agent_speaker, name=str(audio.path))
+        return transcript
 
     # -- scoring ---------------------------------------------------------------------------
     def score(self, call: CallInput) -> CallReport:

@@ -24,8 +24,16 @@ def transcript_to_dict(transcript: Transcript) -> dict[str, Any]:
         "duration": round(transcript.duration, 3),
         "agent_channel": transcript.agent_channel,
         "agent_channel_reason": transcript.agent_channel_reason,
+        **_agent_speaker_fields(transcript),
         "utterances": [_utterance_to_dict(u) for u in transcript.utterances],
     }
+
+
+def _agent_speaker_fields(transcript: Transcript) -> dict[str, Any]:
+    """Only diarized mono calls carry these (older documents and stereo calls stay as they were)."""
+    if transcript.agent_speaker is None:
+        return {}
+    return {"agent_speaker": transcript.agent_speaker, "agent_confidence": transcript.agent_confidence}
 
 
 def _utterance_to_dict(u: Utterance) -> dict[str, Any]:
@@ -94,7 +102,13 @@ def transcript_from_dict(doc: Any, source: str = "transcript") -> Transcript:
         utterances=tuple(utts),
         agent_channel=agent_channel if isinstance(agent_channel, int) else None,
         agent_channel_reason=doc.get("agent_channel_reason"),
+        agent_speaker=doc.get("agent_speaker") if isinstance(doc.get("agent_speaker"), str) else None,
+        agent_confidence=_optional_num(doc.get("agent_confidence"), source, "agent_confidence"),
     )
+
+
+def _optional_num(value: Any, where: str, field: str) -> float | None:
+    return None if value is None else _num(value, where, field)
 
 
 def _word_from_dict(raw: Any, where: str) -> Word:

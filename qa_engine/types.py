@@ -59,6 +59,9 @@ class Transcript:
     utterances: tuple[Utterance, ...]
     agent_channel: int | None = None
     agent_channel_reason: str | None = None
+    # mono calls (diarized): the agent's speaker label ("spk0"...) and how sure the detection is (0.5-1.0)
+    agent_speaker: str | None = None
+    agent_confidence: float | None = None
 
     def by_role(self, role: Role) -> list[Utterance]:
         """Utterances spoken by ``role``, in time order."""

@@ -18,6 +18,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("audio", nargs="+", help="audio files (WAV, FLAC, OGG/Opus, MP3; any rate; mono or stereo)")
     p.add_argument("--agent-channel", type=int, default=None, metavar="N",
                    help="channel (0-based) that carries the agent; detected when omitted")
+    p.add_argument("--agent-speaker", type=int, default=None, metavar="N",
+                   help="mono calls: the diarized speaker (0-based, in order of first words) who is the agent; "
+                        "detected when omitted")
+    p.add_argument("--speakers", type=int, default=2, metavar="N",
+                   help="mono calls: number of speakers (default 2; 0: estimate; 1: no diarization, roles unknown)")
+    p.add_argument("--diarizer", default="builtin", choices=["builtin", "pyannote", "none"],
+                   help="mono calls: speaker diarization backend (pyannote needs the [pyannote] extra)")
+    p.add_argument("--diarizer-config", default=None, metavar="PATH",
+                   help="pyannote pipeline config (config.yaml) with local checkpoints; never fetched from a hub")
     p.add_argument("--language", default=None, help="zh, en, or auto to detect (default: the pack's language, else zh)")
     p.add_argument("--pack", default=None, help="rule pack id or path (default: from the language)")
     p.add_argument("--model", default=None, help="CTranslate2 Whisper model path or name (default: bundled base)")
@@ -37,13 +46,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.agent_channel is not None and args.agent_channel < 0:
         raise QaEngineError("--agent-channel must be 0 or more")
+    if args.speakers < 0:
+        raise QaEngineError("--speakers must be 0 (estimate), 1 (no diarization) or more")
+    if args.agent_speaker is not None and args.agent_speaker < 0:
+        raise QaEngineError("--agent-speaker must be 0 or more")
+    if args.diarizer == "pyannote" and not args.diarizer_config:
+        raise QaEngineError("--diarizer pyannote needs --diarizer-config PATH (a local pipeline config)")
     options = PipelineOptions(
         asr=AsrOptions(model=args.model, device=args.device, compute_type=args.compute_type,
                        cpu_threads=args.threads, beam_size=args.beam_size, batch_size=args.batch_size),
         language=args.language, pack=args.pack, max_duration_s=args.max_duration, mask_pii=not args.no_mask,
+        diarizer=args.diarizer, diarizer_config=args.diarizer_config, speakers=args.speakers or None,
     )
     pipeline = Pipeline(options)
-    calls = [CallInput(source=a, agent_channel=args.agent_channel, language=args.language) for a in args.audio]
+    calls = [CallInput(source=a, agent_channel=args.agent_channel, language=args.language,
+                       agent_speaker=args.agent_speaker) for a in args.audio]
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     failed = 0
     try:
