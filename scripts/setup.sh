@@ -12,7 +12,7 @@ if command -v "$py" >/dev/null 2>&1 && ! "$py" -c 'import ensurepip, venv' >/dev
 fi
 command -v gcc >/dev/null 2>&1 || need_apt+=(build-essential)
 # The web UI's end-to-end tests (tests/ui) drive Debian's Chromium; Playwright never downloads a browser.
-[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium fonts-noto-cjk)
 # Regenerating the test audio (scripts/make_test_audio.py) needs espeak-ng; the tests themselves do not.
 if [ "${QA_ENGINE_SETUP_TTS:-0}" = 1 ]; then command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng); fi
 if [ ${#need_apt[@]} -gt 0 ]; then

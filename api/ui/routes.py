@@ -15,7 +15,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 
 from ..access import get_visible_call, supervised_teams, visible_to
 from ..deps import SessionDep, SettingsDep
@@ -52,7 +52,7 @@ def _teams(session: SessionDep, user: User) -> list[str]:
     if user.role == "supervisor":
         return supervised_teams(session, user)
     if user.role == "admin":
-        return sorted(t for t in session.scalars(select(distinct(Call.team)).where(visible_to(user))) if t)
+        return sorted(t for t in session.scalars(select(Call.team).where(visible_to(user)).distinct()) if t)
     return [user.team] if user.team else []
 
 

@@ -1,0 +1,157 @@
+"""A real qa-engine server (uvicorn in a thread, SQLite in a temp folder) with users, calls and one recording,
+and headless Chromium from Debian driven by Playwright (never a downloaded browser).
+
+The server is shared by the module's tests: calls are uploaded once through the HTTP API (transcripts scored
+at once; the recording scored by a worker run here with the session's ``pipeline_zh``).
+"""
+
+from __future__ import annotations
+
+import copy
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from api.background import make_worker
+from api.main import create_app
+from api.settings import Settings
+from api.users import create_user
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+AUDIO = Path(__file__).parents[1] / "data" / "call_zh_stereo.flac"
+#: Screenshots of the main pages, in Chinese and English (linked from the README).
+SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+PASSWORDS = {"sue": "sue-password", "alice": "alice-password", "bob": "bob-password", "carl": "carl-password",
+             "root": "root-password"}
+
+GOOD: dict[str, Any] = {
+    "language": "zh",
+    "utterances": [
+        {"role": "agent", "start": 0.0, "end": 3.0, "text": "您好，很高兴为您服务，请问有什么可以帮您？"},
+        {"role": "customer", "start": 3.5, "end": 6.0, "text": "我想查一下我的话费，号码是13812345678。"},
+        {"role": "agent", "start": 6.5, "end": 9.0, "text": "好的，您的号码是13812345678对吗？请稍等。"},
+        {"role": "agent", "start": 12.0, "end": 15.0,
+         "text": "感谢您的耐心等待，您本月话费是八十元。还有什么可以帮您？"},
+        {"role": "customer", "start": 15.5, "end": 16.5, "text": "没有了，谢谢。"},
+        {"role": "agent", "start": 17.0, "end": 19.0, "text": "感谢您的来电，祝您生活愉快，再见。"},
+    ],
+}
+BAD: dict[str, Any] = {
+    "language": "zh",
+    "utterances": [
+        {"role": "agent", "start": 0.0, "end": 2.0, "text": "喂，什么事？"},
+        {"role": "customer", "start": 2.5, "end": 7.0, "text": "我要投诉，宽带坏了等了三天都没人来修，太差了！"},
+        {"role": "agent", "start": 7.5, "end": 11.0, "text": "这个我不清楚，不归我们部门管，你去问别人吧。"},
+        {"role": "customer", "start": 11.5, "end": 13.0, "text": "你们怎么回事？"},
+        {"role": "agent", "start": 13.5, "end": 15.0, "text": "这是规定，我也没办法。"},
+    ],
+}
+
+
+@dataclass
+class UiServer:
+    url: str
+    app: Any
+    keys: dict[str, str] = field(default_factory=dict)
+    calls: dict[str, str] = field(default_factory=dict)  # label -> call id
+
+    def headers(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[user]}"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _transcript(base: dict[str, Any], call_id: str, agent: str, started: datetime) -> dict[str, Any]:
+    doc = copy.deepcopy(base)
+    doc.update(call_id=call_id, agent=agent, started_at=started.isoformat())
+    return doc
+
+
+def _seed(server: UiServer) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        plan = [("alice-good", GOOD, "alice", now - timedelta(hours=1)),
+                ("alice-bad", BAD, "alice", now - timedelta(hours=3)),
+                ("alice-old", GOOD, "alice", now - timedelta(days=9)),
+                ("bob-bad", BAD, "bob", now - timedelta(hours=2)),
+                ("bob-good", GOOD, "bob", now - timedelta(days=2)),
+                ("carol-good", GOOD, "carol", now - timedelta(hours=5))]
+        for label, base, agent, started in plan:
+            uploader = "root" if agent == "carol" else "sue"
+            response = http.post("/api/v1/calls", headers=server.headers(uploader),
+                                 json=_transcript(base, f"{label}-{now:%H%M}", agent, started))
+            assert response.status_code == 201, response.text
+            server.calls[label] = response.json()["id"]
+        response = http.post("/api/v1/calls", headers=server.headers("sue"),
+                             files={"file": ("call_zh_stereo.flac", AUDIO.read_bytes(), "audio/flac")},
+                             data={"agent": "alice", "agent_channel": "0", "language": "zh", "call_id": "alice-audio",
+                                   "started_at": (now - timedelta(minutes=30)).isoformat()})
+        assert response.status_code == 202, response.text
+        server.calls["alice-audio"] = response.json()["id"]
+    assert make_worker(server.app).run_once()
+
+
+@pytest.fixture(scope="module")
+def ui_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[UiServer]:
+    data_dir = tmp_path_factory.mktemp("ui") / "data"
+    settings = Settings(data_dir=data_dir, workers=0)
+    app = create_app(settings, pipeline=lambda: request.getfixturevalue("pipeline_zh"))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the UI test server did not start"
+        time.sleep(0.05)
+    ui = UiServer(url=f"http://127.0.0.1:{port}", app=app)
+    with app.state.session_factory() as session:
+        for name, role, team, extra in [("sue", "supervisor", "t1", ()), ("carl", "supervisor", "t2", ()),
+                                        ("alice", "agent", "t1", ()), ("bob", "agent", "t1", ()),
+                                        ("carol", "agent", "t2", ()), ("root", "admin", None, ())]:
+            _user, key = create_user(session, name, role, team, extra, password=PASSWORDS.get(name))
+            ui.keys[name] = key
+    _seed(ui)
+    try:
+        yield ui
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not installed (bash scripts/setup.sh installs the Debian package)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """docs/screenshots/, emptied of old PNGs once per session."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):
+        old.unlink()
+    return SCREENSHOTS

@@ -1,0 +1,206 @@
+"""End to end in headless Chromium: sign-in, role scoping on every page, the call page's player and
+findings, a dispute opened by an agent and accepted by a supervisor, and screenshots in zh and en."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .conftest import PASSWORDS, UiServer
+
+VIEWPORT = {"width": 1440, "height": 900}
+
+
+@pytest.fixture()
+def context(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+def sign_in(context: Any, server: UiServer, name: str, lang: str = "zh") -> Any:
+    page = context.new_page()
+    page.goto(f"{server.url}/ui/login?lang={lang}")
+    page.get_by_label("用户名" if lang == "zh" else "User name").fill(name)
+    page.get_by_label("密码" if lang == "zh" else "Password", exact=True).fill(PASSWORDS[name])
+    page.locator("#signin").click()
+    page.wait_for_url(lambda url: "/ui/login" not in url)
+    return page
+
+
+def shot(page: Any, folder: Path, name: str) -> None:
+    page.wait_for_load_state("networkidle")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def test_wrong_password_is_refused_and_pages_need_sign_in(context: Any, ui_server: UiServer,
+                                                          screenshots: Path) -> None:
+    page = context.new_page()
+    page.goto(f"{ui_server.url}/ui/calls")
+    assert "/ui/login" in page.url  # not signed in: sent to the sign-in page
+    shot(page, screenshots, "login-zh")
+    page.get_by_label("用户名").fill("sue")
+    page.get_by_label("密码", exact=True).fill("not-her-password")
+    page.locator("#signin").click()
+    assert page.get_by_role("alert").inner_text().strip() == "用户名、密码或 API 密钥不正确。"
+    # an API key signs in too
+    page.locator("details summary").click()
+    page.get_by_label("API 密钥").fill(ui_server.keys["sue"])
+    page.locator("#signin").click()
+    page.wait_for_url(f"{ui_server.url}/ui/calls")
+    assert page.locator(".who strong").inner_text() == "sue"
+
+
+def test_session_cookie_is_httponly_and_unsafe_api_calls_need_the_csrf_header(context: Any,
+                                                                              ui_server: UiServer) -> None:
+    sign_in(context, ui_server, "sue")
+    cookie = next(c for c in context.cookies() if c["name"] == "qa_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    jar = {"qa_session": cookie["value"]}
+    call = ui_server.calls["bob-bad"]
+    with httpx.Client(base_url=ui_server.url, cookies=jar) as http:
+        assert http.get(f"/api/v1/calls/{call}").status_code == 200  # the cookie authenticates API reads
+        forged = http.post(f"/api/v1/calls/{call}/findings/greeting/override",
+                           json={"status": "pass", "comment": "cross-site"})
+        assert forged.status_code == 403 and "X-CSRF-Token" in forged.json()["detail"]
+    with httpx.Client(base_url=ui_server.url, cookies={"qa_session": cookie["value"][:-2] + "xx"}) as http:
+        assert http.get("/api/v1/calls").status_code == 401  # a tampered cookie is no session
+
+
+def test_agent_sees_only_own_calls_everywhere(context: Any, ui_server: UiServer, screenshots: Path) -> None:
+    page = sign_in(context, ui_server, "alice")
+    assert page.url.endswith("/ui/me")
+    page.wait_for_selector("#me-call-list table")
+    mine = page.locator("#me-call-list .call-link").all_inner_texts()
+    assert mine and all(text.startswith("alice-") for text in mine), mine
+    shot(page, screenshots, "agent-page-zh")
+
+    page.goto(f"{ui_server.url}/ui/calls")
+    page.wait_for_selector("#calls-table table")
+    listed = page.locator("#calls-table .call-link").all_inner_texts()
+    assert len(listed) == 4 and all(text.startswith("alice-") for text in listed), listed
+    assert page.locator("#calls-total").inner_text() == "共 4 通"
+
+    page.goto(f"{ui_server.url}/ui/")
+    page.wait_for_selector("#recent table")
+    assert all(t.startswith("alice-") for t in page.locator("#recent .call-link").all_inner_texts())
+    assert "bob" not in page.locator("#by-agent").inner_text()
+
+    response = page.goto(f"{ui_server.url}/ui/calls/{ui_server.calls['bob-bad']}")
+    assert response is not None and response.status == 404
+    assert page.locator("h1").inner_text() == "找不到该通话"
+    other = page.request.get(f"{ui_server.url}/api/v1/calls/{ui_server.calls['bob-bad']}/audio")
+    assert other.status == 404
+
+
+def test_supervisor_clicks_failed_evidence_and_the_player_seeks_there(context: Any, ui_server: UiServer,
+                                                                      screenshots: Path) -> None:
+    page = sign_in(context, ui_server, "sue")
+    assert page.url.endswith("/ui/")
+    page.wait_for_selector("#recent table")
+    page.wait_for_selector("#failed-rules .bars")
+    shot(page, screenshots, "dashboard-zh")
+    agents = page.locator("#by-agent").inner_text()
+    assert "alice" in agents and "bob" in agents and "carol" not in agents  # team t2 is not sue's
+
+    page.goto(f"{ui_server.url}/ui/calls")
+    page.wait_for_selector("#calls-table table")
+    assert "carol" not in page.locator("#calls-table").inner_text()
+    page.locator("#f-agent").fill("bob")
+    page.get_by_role("button", name="应用").click()
+    page.wait_for_function("document.querySelectorAll('#calls-table .call-link').length === 2")
+    page.locator("#f-agent").fill("")
+    page.get_by_role("button", name="应用").click()
+    page.wait_for_function("document.querySelectorAll('#calls-table .call-link').length === 6")
+    shot(page, screenshots, "calls-zh")
+
+    page.goto(f"{ui_server.url}/ui/calls/{ui_server.calls['alice-audio']}")
+    page.wait_for_selector(".finding")
+    page.wait_for_function("document.querySelector('#player').readyState >= 1")
+    report = httpx.get(f"{ui_server.url}/api/v1/calls/{ui_server.calls['alice-audio']}",
+                       headers=ui_server.headers("sue")).json()["report"]
+    with_evidence = [f for f in report["findings"] if f["evidence"]]
+    target = next((f for f in with_evidence if f["status"] == "fail"), with_evidence[-1])
+    start = target["evidence"][-1]["start"]
+    assert start > 1.0, "pick evidence away from the start so a seek is visible"
+    page.locator(f"#finding-{target['rule_id']} .evidence").last.click()
+    page.wait_for_function(f"Math.abs(document.querySelector('#player').currentTime - {start}) < 0.6")
+    position = page.evaluate("document.querySelector('#player').currentTime")
+    assert abs(position - start) < 0.6, (position, start)
+    assert page.locator(".utt.playing").count() == 1
+    page.evaluate("document.querySelector('#player').pause()")
+    assert page.locator("#timeline .seg.agent").count() > 0 and page.locator("#timeline .seg.customer").count() > 0
+    shot(page, screenshots, "call-zh")
+
+
+def test_agent_disputes_and_supervisor_accepts(browser: Any, ui_server: UiServer, screenshots: Path) -> None:
+    call = ui_server.calls["alice-bad"]
+    before = httpx.get(f"{ui_server.url}/api/v1/calls/{call}", headers=ui_server.headers("alice")).json()
+    greeting = next(f for f in before["report"]["findings"] if f["rule_id"] == "greeting")
+    assert greeting["status"] == "fail"
+
+    agent_ctx = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = sign_in(agent_ctx, ui_server, "alice")
+        page.goto(f"{ui_server.url}/ui/calls/{call}")
+        finding = page.locator("#finding-greeting")
+        finding.get_by_text("申诉", exact=True).click()
+        finding.get_by_label("申诉理由").fill("我说了“您好”，只是录音开头被截断了。")
+        finding.get_by_role("button", name="提交申诉").click()
+        page.wait_for_selector("#finding-greeting >> text=申诉处理中")
+        assert "待裁定" in page.locator("#history").inner_text()
+        page.goto(f"{ui_server.url}/ui/me")
+        page.wait_for_selector("#me-dispute-list table")
+        assert page.locator("#me-disputes").inner_text() == "1"
+    finally:
+        agent_ctx.close()
+
+    sup_ctx = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = sign_in(sup_ctx, ui_server, "sue")
+        page.goto(f"{ui_server.url}/ui/calls/{call}")
+        page.wait_for_selector("#history form.decide")
+        page.get_by_label("裁定说明（可选）").fill("同意，开头确有问候。")
+        page.get_by_role("button", name="接受申诉").click()
+        page.wait_for_selector("#history >> text=已接受")
+        shown = float(page.locator("#score-value").inner_text())
+    finally:
+        sup_ctx.close()
+    after = httpx.get(f"{ui_server.url}/api/v1/calls/{call}", headers=ui_server.headers("sue")).json()
+    assert after["score"] is not None and before["score"] is not None and after["score"] > before["score"]
+    assert shown == pytest.approx(after["score"], abs=0.05)
+    assert next(f for f in after["report"]["findings"] if f["rule_id"] == "greeting")["status"] == "pass"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_main_pages_render_in_both_languages(browser: Any, ui_server: UiServer, screenshots: Path,
+                                             lang: str) -> None:
+    ctx = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = sign_in(ctx, ui_server, "root", lang=lang)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        expected = {"zh": ("质检总览", "通话列表", "周质检分析", "质检规则包", "实时监听"),
+                    "en": ("Quality dashboard", "Calls", "Weekly analysis", "Rule packs", "Live monitor")}[lang]
+        for path, title, ready in zip(["/ui/", "/ui/calls", "/ui/analysis", "/ui/packs", "/ui/live"], expected,
+                                      ["#recent table", "#calls-table table", "#an-problems .bars",
+                                       "#pack-rules details", "main .empty"], strict=True):
+            page.goto(f"{ui_server.url}{path}")
+            page.wait_for_selector(ready)
+            assert page.locator("h1").first.inner_text() == title
+            shot(page, screenshots, f"{path.strip('/').split('/')[-1] or 'dashboard'}-{lang}-admin")
+        page.goto(f"{ui_server.url}/ui/calls/{ui_server.calls['alice-audio']}")
+        page.wait_for_selector(".finding")
+        shot(page, screenshots, f"call-{lang}-admin")
+        assert not errors, errors
+        html = page.content()
+        assert ("Findings" in html) == (lang == "en") and ("质检结果" in html) == (lang == "zh")
+    finally:
+        ctx.close()
