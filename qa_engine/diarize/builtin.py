@@ -79,7 +79,7 @@ class BuiltinDiarizer:
         if opts.center:  # remove what every window of the call shares (line, codec, room): speakers stand out
             emb = emb - emb.mean(axis=0)
             emb = emb / (np.linalg.norm(emb, axis=1, keepdims=True) + 1e-12)
-        labels, k = self._cluster(emb, wins)
+        labels, k = self._cluster(emb, wins, raw)
         if opts.speakers != 1:
             self._check_two_voices(raw, labels, k, name)
         turns = self._turns(emb, labels, k, wins, spans, hop_s) if k > 1 else \
@@ -89,7 +89,7 @@ class BuiltinDiarizer:
         return Diarization(relabel_by_first_appearance(turns), k, self.backend,
                            similarity=float(sims.max()) if k > 1 else None)
 
-    def _cluster(self, emb: np.ndarray, wins: list[_Window]) -> tuple[np.ndarray, int]:
+    def _cluster(self, emb: np.ndarray, wins: list[_Window], raw: np.ndarray) -> tuple[np.ndarray, int]:
         """Cluster segments of a few consecutive windows (steadier than single windows), then refine."""
         opts = self.options
         seg_of = np.zeros(len(wins), dtype=int)
@@ -101,8 +101,11 @@ class BuiltinDiarizer:
         seg_emb = np.stack([emb[seg_of == s].mean(axis=0) for s in range(seg + 1)])
         if opts.speakers == 1:
             return np.zeros(len(wins), dtype=int), 1
-        seg_labels = agglomerative(seg_emb, opts.speakers, 1.0 - opts.merge_threshold, opts.max_speakers) \
-            if opts.speakers is not None else agglomerative(seg_emb, None, opts.merge_threshold, opts.max_speakers)
+        if opts.speakers is not None:
+            seg_labels = agglomerative(seg_emb, opts.speakers, 0.0, opts.max_speakers)
+        else:  # estimate on raw embeddings: centring makes any two groups look far apart
+            seg_raw = np.stack([raw[seg_of == s].mean(axis=0) for s in range(seg + 1)])
+            seg_labels = agglomerative(seg_raw, None, opts.merge_threshold, opts.max_speakers)
         k = int(seg_labels.max()) + 1
         labels = refine(emb, seg_labels[seg_of], k)
         if opts.speakers is None:  # drop clusters too small to be a party of the call

@@ -50,7 +50,7 @@ class DiarizationOptions:
     max_speakers: int = 8
     step_s: float = 0.25
     segment_windows: int = 4
-    merge_threshold: float = 0.35
+    merge_threshold: float = 0.5
     switch_penalty: float = 0.35
     pause_switch_penalty: float = 0.05
     min_turn_s: float = 0.3
