@@ -107,7 +107,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture()
 def settings(tmp_path: Path, db_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", db_url=db_url)
+    # no background job workers: tests that queue jobs drive the worker themselves (deterministic)
+    return Settings(data_dir=tmp_path / "data", db_url=db_url, workers=0)
 
 
 @pytest.fixture()
