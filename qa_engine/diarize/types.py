@@ -53,7 +53,6 @@ class DiarizationOptions:
     merge_threshold: float = 0.5
     switch_penalty: float = 0.35
     pause_switch_penalty: float = 0.05
-    min_turn_s: float = 0.3
     min_speaker_share: float = 0.04
     max_similarity: float = 0.9
     threads: int = 1
