@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from qa_engine import __version__
 
-from . import background, metrics
+from . import audiohook, background, metrics
 from .db import make_engine, make_session_factory
 from .engine import ScoringEngine
 from .migrate import upgrade
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     app.include_router(scorecards.router, prefix=API_PREFIX)
     app.include_router(packs.router, prefix=API_PREFIX)
     app.include_router(webhooks.router, prefix=API_PREFIX)
+    app.include_router(audiohook.router, prefix=API_PREFIX)  # /audiohook/ws (live tap) and /live (feed)
     app.include_router(ops.router)  # /healthz, /readyz, /metrics: at the root, where probes look
     app.include_router(ui_routes.router)  # the web UI: /ui/... (and / redirects there)
     logger.info("qa-engine service ready (mode=%s, db=%s)", settings.mode,

@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "qa_engine.commands.serve",
     "qa_engine.commands.worker",
     "qa_engine.commands.batch",
+    "qa_engine.commands.audiohook",
+    "qa_engine.commands.tap",
 )
 
 

@@ -1,0 +1,175 @@
+"""Glue between one AudioHook session and the rest of the service: live call, recording, stored call.
+
+Who the call belongs to (documented in docs/audiohook.md):
+
+- ``agent``: ``customConfig.agent``, else ``customConfig.agentName``, else ``audiohook:<client name>``;
+- ``team``: ``customConfig.team``, else the team given to ``qa-engine audiohook add-client --team``;
+- language: ``customConfig.language``, else the open message's ``language`` (``zh-CN`` -> zh), else zh;
+- pack: ``customConfig.pack``, else the team's active pack / the language's default;
+- channels: ``internal`` is the agent, ``external`` the customer (AudioHook's naming); the stored
+  recording has the agent on channel 0.
+
+At the end (``close`` or a dropped connection) the received audio is stored like an upload and a
+``score_audio`` job is queued, so the worker scores it with the full pipeline: one way to score a call.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI
+
+from qa_engine.errors import PackError
+from qa_engine.live import LiveCall
+from qa_engine.types import Role
+
+from .. import jobs
+from ..background import wake_workers
+from ..models import Call, new_call_id
+from ..pack_store import resolve_pack
+from ..storage import commit_staged
+from .clients import AudiohookClient
+from .hub import LiveCallInfo, LiveHub
+from .protocol import Media, ProtocolError
+from .recorder import CallRecorder
+
+logger = logging.getLogger(__name__)
+ROLES: dict[str, Role] = {"internal": "agent", "external": "customer"}
+
+
+def _text(config: dict[str, Any], *names: str, limit: int = 128) -> str | None:
+    for name in names:
+        value = config.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:limit]
+    return None
+
+
+def _language(code: str | None) -> str:
+    if not code:
+        return "zh"
+    low = code.lower()
+    return "zh" if low.startswith(("zh", "cmn")) else low.split("-")[0].split("_")[0]
+
+
+class LiveSession:
+    """Implements :class:`~api.audiohook.session.SessionHandler` for the service."""
+
+    def __init__(self, app: FastAPI, hub: LiveHub, client: AudiohookClient, session_id: str,
+                 send_event: Any = None) -> None:
+        self.app, self.hub, self.client, self.session_id = app, hub, client, session_id
+        self.settings = app.state.settings
+        self.send_event = send_event
+        self.info: LiveCallInfo | None = None
+        self.call: LiveCall | None = None
+        self.recorder: CallRecorder | None = None
+        self.media: Media | None = None
+        self.stored_channels: list[str] = []
+        self.pack_id: str | None = None
+        self.pack_given = False
+        self.close_reason: str | None = None
+        self.send_transcripts = False
+        self.call_pk: str | None = None
+        self._final_lock = threading.Lock()
+        self._finalised = False
+
+    # -- SessionHandler ----------------------------------------------------------------------
+    def opened(self, params: dict[str, Any], media: Media | None) -> None:
+        config = params.get("customConfig") or {}
+        agent = _text(config, "agent", "agentName") or f"audiohook:{self.client.name}"
+        team = _text(config, "team") or self.client.team
+        language = _language(_text(config, "language", limit=16) or (params.get("language")
+                                                                     if isinstance(params.get("language"), str)
+                                                                     else None))
+        self.send_transcripts = config.get("sendTranscripts") is True
+        self.pack_id = _text(config, "pack", limit=64)
+        self.pack_given = self.pack_id is not None
+        with self.app.state.session_factory() as db:
+            try:
+                pack = resolve_pack(db, self.app.state.scoring_engine, pack_id=self.pack_id, team=team,
+                                    language=language)
+            except PackError as exc:
+                raise ProtocolError(f"customConfig.pack: {exc}") from None
+        self.pack_id = pack.id
+        self.info = LiveCallInfo(self.session_id, str(params["conversationId"]), agent, team, language)
+        self.media = media
+        if media is None:  # a connection probe, or no format we can take: nothing to record
+            return
+        roles = [ROLES[name] for name in media.channels]
+        # stored agent first (as most recordings are): the same call uploaded as a file then decodes the same
+        self.stored_channels = sorted(media.channels, key=lambda name: name != "internal")
+        order = [media.channels.index(name) for name in self.stored_channels]
+        self.recorder = CallRecorder(self.settings.data_dir, len(roles), media.rate,
+                                     self.settings.max_audio_duration_s, order)
+        self.call = LiveCall(self.session_id, roles, language, pack, self.hub.transcriber, self._event)
+        self.hub.add(self.info)
+
+    def audio(self, pcm: np.ndarray, raw: bytes) -> None:
+        if self.call is None or self.recorder is None:
+            return
+        self.recorder.write(raw)
+        self.call.add_audio(pcm)
+
+    def gap(self, seconds: float) -> None:
+        if self.call is not None and self.recorder is not None:
+            self.recorder.silence(seconds)
+            self.call.skip(seconds)
+
+    def closed(self, reason: str) -> None:
+        self.close_reason = reason
+
+    # -- events and the end of the call -------------------------------------------------------
+    def _event(self, event: dict[str, Any]) -> None:
+        if self.info is not None:
+            self.hub.publish(self.info, event)
+        if self.send_event is not None and event["type"] == "transcript":
+            self.send_event(event)
+
+    def finalise(self, wait_asr_s: float = 30.0) -> str | None:
+        """Store the recording and queue its scoring (once; blocking: run it in a thread). Returns the call pk."""
+        with self._final_lock:
+            if self._finalised:
+                return self.call_pk
+            self._finalised = True
+        try:
+            return self._finalise(wait_asr_s)
+        finally:
+            if self.info is not None:
+                self.info.state = "ended"
+                self.hub.publish(self.info, {"type": "call_ended", "call": self.session_id,
+                                             "call_id": self.call_pk, "reason": self.close_reason})
+                self.hub.remove(self.session_id)
+
+    def _finalise(self, wait_asr_s: float) -> str | None:
+        if self.call is None or self.recorder is None or self.info is None or self.media is None:
+            return None
+        self.call.finish()
+        if not self.call.wait_idle(wait_asr_s):
+            logger.warning("live call %s: live transcripts still pending at the end of the call", self.session_id)
+        staged = self.recorder.finish()
+        if staged is None:
+            return None
+        path = commit_staged(self.settings.data_dir, staged)
+        agent_channel = self.stored_channels.index("internal") if "internal" in self.stored_channels else None
+        info = self.info
+        with self.app.state.session_factory() as db:
+            call = Call(id=new_call_id(), call_id=info.conversation_id, agent=info.agent, team=info.team,
+                        language=info.language, pack=self.pack_id, source="audio", status="queued",
+                        content_hash=staged.sha256, audio_path=str(path), audio_filename=f"{info.conversation_id}.wav",
+                        audio_content_type="audio/wav", audio_bytes=staged.size,
+                        agent_channel=agent_channel if len(self.media.channels) > 1 else None,
+                        duration=self.recorder.duration)
+            db.add(call)
+            jobs.enqueue(db, "score_audio", call_pk=call.id, created_by=f"audiohook:{self.client.name}",
+                         payload={"live_session": self.session_id, "reason": self.close_reason,
+                                  "pack_given": self.pack_given, "truncated": self.recorder.truncated})
+            db.commit()
+            self.call_pk = call.id
+        info.call_pk = self.call_pk
+        wake_workers(self.app)
+        logger.info("live call %s (conversation %s) stored as call %s (%.1f s, %s)", self.session_id,
+                    info.conversation_id, self.call_pk, self.recorder.duration, self.close_reason)
+        return self.call_pk

@@ -1,0 +1,82 @@
+"""Supervisor live feed: the live calls, their transcripts and alerts, as they happen (Server-Sent Events).
+
+Role-scoped like every call read: admin all, supervisors their teams' calls, agents their own
+(``LiveCallInfo.agent`` == their name). Authentication is the API's: ``Authorization: Bearer KEY`` or
+the web UI's session cookie (EventSource sends cookies), so the UI's live page can consume it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from ..access import supervised_teams
+from ..audiohook.hub import LiveCallInfo, Visible, get_hub
+from ..deps import CurrentUser, SessionDep
+from ..models import User
+
+router = APIRouter(prefix="/live", tags=["live"])
+KEEPALIVE_S = 15.0
+
+
+def visibility(user: User, teams: list[str]) -> Visible:
+    """Who may see which live call (the rules of :func:`api.access.visible_to`, on live calls)."""
+    if user.role == "admin":
+        return lambda _info: True
+    if user.role == "supervisor":
+        allowed = set(teams)
+        return lambda info: info.team is not None and info.team in allowed
+    name = user.name
+    return lambda info: info.agent == name
+
+
+def _scope(session: SessionDep, user: User) -> Visible:
+    return visibility(user, supervised_teams(session, user) if user.role == "supervisor" else [])
+
+
+@router.get("/calls", summary="Live calls you may see, with their recent transcript and alerts")
+def live_calls(request: Request, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    hub = get_hub(request.app)
+    calls = hub.visible_calls(_scope(session, user))
+    return {"calls": [c.summary() for c in calls], "asr_backlog": hub.transcriber.backlog,
+            "asr_lag_s": round(hub.transcriber.lag_s(), 3)}
+
+
+def _sse(event: dict[str, Any]) -> str:
+    return f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+
+
+@router.get("/events", summary="Server-Sent Events: call_started, transcript, alert, call_ended",
+            response_class=StreamingResponse)
+async def live_events(request: Request, session: SessionDep, user: CurrentUser) -> StreamingResponse:
+    hub = get_hub(request.app)
+    visible = _scope(session, user)
+    session.close()  # the stream may last hours: hold no database connection
+
+    async def stream() -> AsyncIterator[str]:
+        sub = hub.subscribe(visible)
+        try:
+            snapshot: list[LiveCallInfo] = hub.visible_calls(visible)
+            yield _sse({"type": "snapshot", "calls": [c.summary() for c in snapshot]})
+            while True:
+                try:
+                    event = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_S)
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    yield ": keep-alive\n\n"
+                    continue
+                if sub.dropped:
+                    yield _sse({"type": "dropped", "count": sub.dropped})
+                    sub.dropped = 0
+                yield _sse(event)
+        finally:
+            hub.unsubscribe(sub)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -1,0 +1,118 @@
+"""One background thread that transcribes finished utterances of every live call, oldest first.
+
+Why one thread and batches: on a small CPU, Whisper decoding is the bottleneck; decoding the
+utterances that are waiting (from any call) in one batch keeps throughput up when many calls
+are live, and a single queue keeps the order fair. The queue is bounded by time, not count:
+when the oldest waiting utterance is older than ``lag_warn_s`` the lag is reported, and nothing
+is ever dropped (the stream catches up when speech pauses).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..asr import Recognizer, SpeechRegion
+from ..types import Word
+from .segmenter import Segment
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class UtteranceJob:
+    """A finished segment waiting for ASR, and whom to tell."""
+
+    segment: Segment
+    channel: int
+    language: str
+    offset: float  # call time of the segment's stream start (discarded audio shifts it)
+    done: Callable[[UtteranceJob, tuple[Word, ...]], None]
+    speech_end_wall: float  # wall clock when the end of speech arrived
+    queued_wall: float = field(default_factory=time.monotonic)
+    context: Any = None
+
+
+class LiveTranscriber:
+    """Decodes :class:`UtteranceJob` s in batches on its own thread (start on first use)."""
+
+    def __init__(self, recognizer: Callable[[], Recognizer], *, batch_size: int = 8, lag_warn_s: float = 3.0) -> None:
+        self._recognizer_source = recognizer
+        self._recognizer: Recognizer | None = None
+        self.batch_size = batch_size
+        self.lag_warn_s = lag_warn_s
+        self._queue: deque[UtteranceJob] = deque()
+        self._cond = threading.Condition()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self.busy_s = 0.0
+        self.decoded = 0
+
+    def submit(self, job: UtteranceJob) -> None:
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="live-asr", daemon=True)
+                self._thread.start()
+            self._queue.append(job)
+            self._cond.notify()
+
+    @property
+    def backlog(self) -> int:
+        return len(self._queue)
+
+    def lag_s(self) -> float:
+        """How long the oldest waiting utterance has waited (0 when the queue is empty)."""
+        with self._cond:
+            return time.monotonic() - self._queue[0].queued_wall if self._queue else 0.0
+
+    def warm_up(self) -> None:
+        """Load the model now (the first live call should not wait for it)."""
+        self._get_recognizer()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _get_recognizer(self) -> Recognizer:
+        if self._recognizer is None:
+            self._recognizer = self._recognizer_source()
+        return self._recognizer
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._stop:
+                    self._cond.wait()
+                if self._stop and not self._queue:
+                    return
+                batch = [self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))]
+                lag = time.monotonic() - batch[0].queued_wall
+            if lag > self.lag_warn_s:
+                logger.warning("live ASR is %.1f s behind (%d utterance(s) waiting)", lag, self.backlog)
+            t0 = time.perf_counter()
+            try:
+                results = self._decode(batch)
+            except Exception:  # one bad batch must not stop live transcription for every call
+                logger.exception("live ASR failed on a batch of %d utterance(s)", len(batch))
+                results = [() for _ in batch]
+            self.busy_s += time.perf_counter() - t0
+            self.decoded += len(batch)
+            for job, words in zip(batch, results, strict=True):
+                try:
+                    job.done(job, words)
+                except Exception:
+                    logger.exception("live call callback failed")
+
+    def _decode(self, batch: list[UtteranceJob]) -> list[tuple[Word, ...]]:
+        recognizer = self._get_recognizer()
+        regions = [SpeechRegion(("live", i), job.offset + job.segment.start, job.segment.audio, job.language,
+                                channel=job.channel) for i, job in enumerate(batch)]
+        return [rr.words for rr in recognizer.recognise(regions)]
