@@ -191,14 +191,17 @@ def test_zh_report_masks_phone_numbers_unless_asked_not_to(recognizer: Any, pipe
 # --- Mono -------------------------------------------------------------------------------
 
 
-def test_en_mono_is_accepted_with_unknown_roles(en_mono_result: Any) -> None:
+def test_en_mono_is_diarized_into_agent_and_customer(en_mono_result: Any) -> None:
     t, timings = en_mono_result
-    assert t.agent_channel is None and t.agent_channel_reason is None
-    assert {u.role for u in t.utterances} == {"unknown"}
+    assert t.agent_channel is None
+    assert t.agent_speaker is not None and t.agent_confidence is not None
+    assert "detected from wording" in (t.agent_channel_reason or "")
+    assert {u.role for u in t.utterances} == {"agent", "customer"}
     assert {u.channel for u in t.utterances} == {0}
-    text = _role_text(t, "unknown")
-    for phrase in ("thank you for calling", "laptop", "anything else", "goodbye"):
-        assert phrase in text, (phrase, text)
+    agent = _role_text(t, "agent")
+    for phrase in ("thank you for calling", "anything else", "goodbye"):
+        assert phrase in agent, (phrase, agent)
+    assert "laptop" in _role_text(t, "agent") + _role_text(t, "customer")
     assert "gate" not in timings and "bleed" not in timings  # single-channel path
 
 
