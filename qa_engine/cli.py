@@ -42,11 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Name of the plain stderr log handler every command starts with.
+CLI_LOG_HANDLER = "qa-engine-cli"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # the service's configure_logging replaces this one
+        handler.set_name(handler.get_name() or CLI_LOG_HANDLER)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2

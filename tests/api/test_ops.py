@@ -18,6 +18,7 @@ from api.logging_config import configure_logging
 from api.main import create_app
 from api.models import Job
 from api.settings import Settings
+from qa_engine.cli import CLI_LOG_HANDLER
 
 
 @pytest.fixture()
@@ -155,6 +156,19 @@ def test_text_logs() -> None:
     configure_logging("text", "DEBUG", stream=stream)
     logging.getLogger("api.webhooks").debug("sent", extra={"delivery_id": 3})
     assert stream.getvalue().rstrip().endswith("DEBUG api.webhooks: sent delivery_id=3")
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_service_logging_replaces_the_cli_handler() -> None:
+    """``qa-engine serve`` starts with the CLI's plain handler; the service's must replace it (no doubled lines)."""
+    cli_stream, stream = io.StringIO(), io.StringIO()
+    cli_handler = logging.StreamHandler(cli_stream)
+    cli_handler.set_name(CLI_LOG_HANDLER)
+    logging.getLogger().addHandler(cli_handler)
+    configure_logging("json", "INFO", stream=stream)
+    logging.getLogger("api.main").info("ready")
+    assert cli_stream.getvalue() == ""
+    assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == ["ready"]
 
 
 def test_openapi_documents_every_part(client: TestClient) -> None:
