@@ -58,6 +58,36 @@ BAD: dict[str, Any] = {
     ],
 }
 
+#: A pack for team t2 whose forbidden-phrase rule lists words the agent says at about 25 s into
+#: tests/data/call_zh_stereo.flac ("好的，感谢您的来电，再见！"): a real failed finding on real audio.
+STRICT_PACK = """\
+pack: zh-ui-strict
+version: "1.0.0"
+language: zh
+name: 严格结束语测试包
+description: 测试用：把“感谢您的来电”列为禁语，让真实录音产生一条带证据的不合格项。
+grades: {优秀: 90, 良好: 80, 合格: 60, 不合格: 0}
+rules:
+  - id: greeting
+    type: phrase_in_window
+    summary: 坐席在开场白中使用标准问候语
+    weight: 50
+    severity: major
+    role: agent
+    window: {anchor: first_agent_turns, turns: 2, within_s: 15}
+    match:
+      threshold: 80
+      phrases: [您好很高兴为您服务, 请问有什么可以帮您]
+  - id: forbidden_closing
+    type: forbidden
+    summary: 坐席不得说“感谢您的来电”（测试用禁语）
+    weight: 50
+    severity: critical
+    role: agent
+    match:
+      phrases: [感谢您的来电]
+"""
+
 
 @dataclass
 class UiServer:
@@ -104,7 +134,25 @@ def _seed(server: UiServer) -> None:
                                    "started_at": (now - timedelta(minutes=30)).isoformat()})
         assert response.status_code == 202, response.text
         server.calls["alice-audio"] = response.json()["id"]
-    assert make_worker(server.app).run_once()
+        _seed_failing_audio(http, server, now)
+    assert make_worker(server.app).drain() == 2
+
+
+def _seed_failing_audio(http: httpx.Client, server: UiServer, now: datetime) -> None:
+    """Team t2 gets a pack that forbids a phrase the agent really says in the recording, so the call scored
+    from it has a failed finding with evidence in the audio (carl, t2's supervisor, sees it; sue does not)."""
+    response = http.post("/api/v1/packs", headers={**server.headers("root"), "Content-Type": "application/yaml"},
+                         content=STRICT_PACK.encode("utf-8"))
+    assert response.status_code == 201, response.text
+    response = http.put("/api/v1/teams/t2/pack", headers=server.headers("root"),
+                        json={"pack_id": "zh-ui-strict", "version": None})
+    assert response.status_code == 200, response.text
+    response = http.post("/api/v1/calls", headers=server.headers("root"),
+                         files={"file": ("call_zh_stereo.flac", AUDIO.read_bytes(), "audio/flac")},
+                         data={"agent": "carol", "agent_channel": "0", "language": "zh", "call_id": "carol-audio",
+                               "started_at": (now - timedelta(minutes=20)).isoformat()})
+    assert response.status_code == 202, response.text
+    server.calls["carol-audio"] = response.json()["id"]
 
 
 @pytest.fixture(scope="module")

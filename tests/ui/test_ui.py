@@ -204,3 +204,55 @@ def test_main_pages_render_in_both_languages(browser: Any, ui_server: UiServer, 
         assert ("Findings" in html) == (lang == "en") and ("质检结果" in html) == (lang == "zh")
     finally:
         ctx.close()
+
+
+def test_supervisor_clicks_a_failed_finding_and_hears_that_moment(browser: Any, ui_server: UiServer,
+                                                                  screenshots: Path) -> None:
+    """The acceptance test of the call page: a real recording scored by the worker with team t2's pack fails
+    ``forbidden_closing`` on words the agent says at ~25 s; carl (t2's supervisor) clicks that finding's evidence,
+    then its timeline marker, and each time the player jumps there and plays."""
+    call = ui_server.calls["carol-audio"]
+    body = httpx.get(f"{ui_server.url}/api/v1/calls/{call}", headers=ui_server.headers("carl")).json()
+    assert (body["status"], body["report"]["pack"]["id"]) == ("done", "zh-ui-strict"), body["status"]
+    failed = next(f for f in body["report"]["findings"] if f["rule_id"] == "forbidden_closing")
+    assert failed["status"] == "fail" and failed["evidence"], failed
+    evidence = failed["evidence"][0]
+    start = evidence["start"]
+    assert "感谢" in evidence["text"] and 20.0 < start < body["duration"] - 1.0, evidence
+    assert httpx.get(f"{ui_server.url}/api/v1/calls/{call}",
+                     headers=ui_server.headers("sue")).status_code == 404  # team t2 is not sue's
+
+    ctx = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = sign_in(ctx, ui_server, "carl")
+        page.goto(f"{ui_server.url}/ui/calls/{call}")
+        page.wait_for_selector("#finding-forbidden_closing .evidence")
+        page.wait_for_function("document.querySelector('#player').readyState >= 1")
+        assert page.evaluate("document.querySelector('#player').paused")
+        finding = page.locator("#finding-forbidden_closing")
+        assert "f-fail" in (finding.get_attribute("class") or "")
+        assert finding.locator(".badge.fs-fail").inner_text() == "未通过"
+
+        def hears(expected: float) -> None:
+            """The player sits at ``expected`` and plays on from there (its clock moves forward)."""
+            page.wait_for_function(
+                f"(p => !p.paused && p.currentTime >= {expected} - 0.3 && p.currentTime < {expected} + 1.0)"
+                "(document.querySelector('#player'))")
+            first = page.evaluate("document.querySelector('#player').currentTime")
+            assert abs(first - expected) < 0.6, (first, expected)
+            page.wait_for_function(f"document.querySelector('#player').currentTime > {first} + 0.2")
+            assert not page.evaluate("document.querySelector('#player').paused")
+            playing = page.locator(".utt.playing")
+            assert playing.count() == 1 and "感谢" in playing.inner_text()
+
+        finding.locator(".evidence").first.click()
+        hears(start)
+        page.evaluate("(p => { p.pause(); p.currentTime = 0; })(document.querySelector('#player'))")
+        marker = page.locator("#timeline .marker")
+        assert marker.count() == 1 and "forbidden_closing" in (marker.get_attribute("aria-label") or "")
+        marker.click()
+        hears(start)
+        page.evaluate("document.querySelector('#player').pause()")
+        shot(page, screenshots, "call-failed-zh")
+    finally:
+        ctx.close()
