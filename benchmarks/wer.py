@@ -28,9 +28,15 @@ def edit_distance(ref: list[str], hyp: list[str]) -> int:
     return prev[-1]
 
 
-def wer(reference: str, hypothesis: str) -> float:
+def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(word edits, reference words): summed over calls they give the pooled WER."""
     ref, hyp = normalise_en(reference), normalise_en(hypothesis)
-    return edit_distance(ref, hyp) / max(1, len(ref))
+    return edit_distance(ref, hyp), len(ref)
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    errors, n = word_errors(reference, hypothesis)
+    return errors / max(1, n)
 
 
 def cer_zh(reference: str, hypothesis: str) -> float:

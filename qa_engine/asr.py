@@ -53,7 +53,8 @@ class AsrOptions:
     window_s: float = 20.0
     pad_to_30s: bool = False
     gap_s: float = 0.1
-    lead_s: float = 0.3
+    # 0.15 s lead-in silence: on the six real calls 0.3 s gave no lower WER and costs encoder time.
+    lead_s: float = 0.15
     word_timestamps: bool = True
     without_timestamps: bool = False
     initial_prompt: str | None = None

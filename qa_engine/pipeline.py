@@ -21,7 +21,7 @@ from .audio import DecodedAudio, channel_energy_db, load_audio
 from .channels import dedupe_crosstalk, detect_agent_channel, drop_bleed, gate_crosstalk
 from .errors import AudioError, QaEngineError
 from .types import CallReport, Role, Span, Transcript, Utterance, Word
-from .vad import SAMPLE_RATE, VadOptions, detect_speech
+from .vad import SAMPLE_RATE, VadOptions, detect_speech_channels
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class Pipeline:
         if audio.channels > 1 and self.options.gate_db is not None:
             samples = gate_crosstalk(samples, energy, FRAME_S, audio.sample_rate, below_db=self.options.gate_db)
             timer.step("gate", None)
-        spans = {ch: detect_speech(samples[ch], self.options.vad) for ch in range(audio.channels)}
+        spans = detect_speech_channels(samples, self.options.vad)
         timer.step("vad", spans)
         if requested == "auto":
             language = self._detect_language(samples, spans)

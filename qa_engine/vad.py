@@ -6,6 +6,8 @@ utterance, and short enough (``max_speech_s``) to pack into Whisper's 30 s windo
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,3 +46,18 @@ def detect_speech(samples: np.ndarray, options: VadOptions | None = None) -> lis
         ),
     )
     return [Span(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]
+
+
+def detect_speech_channels(samples: np.ndarray, options: VadOptions | None = None) -> dict[int, list[Span]]:
+    """Speech spans of every channel of a (channels, samples) array.
+
+    Silero runs single-threaded (onnxruntime releases the GIL), so the channels of a stereo call
+    are detected in parallel threads: on two cores this halves the VAD step's wall time.
+    """
+    n = samples.shape[0]
+    workers = min(n, os.cpu_count() or 1)
+    if workers <= 1:
+        return {ch: detect_speech(samples[ch], options) for ch in range(n)}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        found = list(pool.map(lambda ch: detect_speech(samples[ch], options), range(n)))
+    return dict(enumerate(found))

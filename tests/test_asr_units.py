@@ -300,3 +300,22 @@ def test_stutter_loops_trigger_the_fallback_but_backchannels_do_not() -> None:
     assert _STUTTER.search(_squash("no no no no"))
     for text in ("对对对", "4444 5555", "1212121", "thank you thank you thank you", "Hello world"):
         assert not _STUTTER.search(_squash(text)), text
+
+
+# --- VAD over channels ----------------------------------------------------------------------
+
+
+def test_detect_speech_channels_matches_one_channel_at_a_time(call_en_stereo: Path) -> None:
+    # the channels are detected in parallel threads: same spans as detecting each one alone
+    from qa_engine.audio import load_audio
+    from qa_engine.vad import VadOptions, detect_speech, detect_speech_channels
+
+    samples = load_audio(call_en_stereo).samples
+    options = VadOptions()
+    together = detect_speech_channels(samples, options)
+    assert sorted(together) == [0, 1]
+    for ch in (0, 1):
+        alone = detect_speech(samples[ch], options)
+        assert alone, "the shipped call has speech on both channels"
+        assert together[ch] == alone
+    assert together[0] != together[1]  # each channel got its own spans, not a copy
