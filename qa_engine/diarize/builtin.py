@@ -16,7 +16,15 @@ from ..vad import SAMPLE_RATE, VadOptions, detect_speech
 from .cluster import agglomerative, centroids, refine, viterbi
 from .embedder import WINDOW_FRAMES, DVectorEmbedder, Embedder
 from .features import log_mel
-from .types import Diarization, DiarizationError, DiarizationOptions, SpeakerTurn, relabel_by_first_appearance
+from .types import (
+    Diarization,
+    DiarizationError,
+    DiarizationOptions,
+    OneSpeakerError,
+    SpeakerTurn,
+    relabel_by_first_appearance,
+)
+from .voices import check_two_voices
 
 logger = logging.getLogger(__name__)
 
@@ -80,14 +88,16 @@ class BuiltinDiarizer:
             emb = emb - emb.mean(axis=0)
             emb = emb / (np.linalg.norm(emb, axis=1, keepdims=True) + 1e-12)
         labels, k = self._cluster(emb, wins, raw)
+        evidence = None
         if opts.speakers != 1:
-            self._check_two_voices(raw, labels, k, name)
+            centre_s = np.array([(w.frame + WINDOW_FRAMES / 2) * hop_s for w in wins])
+            evidence = self._check_two_voices(raw, emb, labels, k, centre_s, name)
         turns = self._turns(emb, labels, k, wins, spans, hop_s) if k > 1 else \
             [SpeakerTurn(s.start, s.end, 0) for s in spans]
         cents = centroids(raw, labels, k)
         sims = cents @ cents.T - 2 * np.eye(k)
         return Diarization(relabel_by_first_appearance(turns), k, self.backend,
-                           similarity=float(sims.max()) if k > 1 else None)
+                           similarity=float(sims.max()) if k > 1 else None, voice_evidence=evidence)
 
     def _cluster(self, emb: np.ndarray, wins: list[_Window], raw: np.ndarray) -> tuple[np.ndarray, int]:
         """Cluster segments of a few consecutive windows (steadier than single windows), then refine."""
@@ -116,20 +126,31 @@ class BuiltinDiarizer:
                 k = len(keep)
         return labels, k
 
-    def _check_two_voices(self, emb: np.ndarray, labels: np.ndarray, k: int, name: str) -> None:
+    def _check_two_voices(self, raw: np.ndarray, emb: np.ndarray, labels: np.ndarray, k: int,
+                          centre_s: np.ndarray, name: str) -> float | None:
+        """Raise OneSpeakerError when the speakers found are one voice; the two-voice evidence otherwise."""
         opts = self.options
         hint = ("check that the recording holds both parties, or use --speakers 1 to score it "
                 "without agent/customer roles")
         if k < 2:
-            raise DiarizationError(f"{name}: only one speaker heard; {hint}")
+            raise OneSpeakerError(f"{name}: only one speaker heard; {hint}")
+        check = None
+        if k == 2 and opts.min_voice_evidence is not None:
+            check = check_two_voices(raw, emb, labels, centre_s, opts.min_voice_evidence, opts.max_time_drift)
+            logger.debug("%s: two-voice evidence %.2f (persistence %.2f, separation %.2f, drift %.2f)", name,
+                         check.evidence, check.persistence, check.separation, check.drift)
+        evidence = check.evidence if check else None
         share = np.bincount(labels, minlength=k) / len(labels)
-        cents = centroids(emb, labels, k)
+        cents = centroids(raw, labels, k)
         sims = cents @ cents.T - 2 * np.eye(k)
         logger.debug("%s: speaker shares %s, closest voices cos %.2f", name, np.round(share, 3), sims.max())
         if share.min() < opts.min_speaker_share or sims.max() > opts.max_similarity:
-            raise DiarizationError(f"{name}: only one speaker heard (the second voice found is "
-                                   f"{100 * share.min():.0f}% of the speech, voice similarity {sims.max():.2f}); "
-                                   f"{hint}")
+            raise OneSpeakerError(f"{name}: only one speaker heard (the second voice found is "
+                                  f"{100 * share.min():.0f}% of the speech, voice similarity {sims.max():.2f}); "
+                                  f"{hint}", evidence)
+        if check and check.one_voice:
+            raise OneSpeakerError(f"{name}: only one speaker heard ({check.reason}); {hint}", evidence)
+        return evidence
 
     def _turns(self, emb: np.ndarray, labels: np.ndarray, k: int, wins: list[_Window], spans: list[Span],
                hop_s: float) -> list[SpeakerTurn]:

@@ -11,6 +11,14 @@ class DiarizationError(QaEngineError):
     """The speakers of a mono call cannot be separated (e.g. only one voice is heard)."""
 
 
+class OneSpeakerError(DiarizationError):
+    """Only one voice is heard where two speakers were asked for; ``evidence``: the two-voice evidence, if measured."""
+
+    def __init__(self, message: str, evidence: float | None = None) -> None:
+        super().__init__(message)
+        self.evidence = evidence
+
+
 @dataclass(frozen=True)
 class SpeakerTurn:
     """A stretch of time in which one speaker (0-based index in order of first appearance) talks."""
@@ -26,12 +34,14 @@ class SpeakerTurn:
 
 @dataclass(frozen=True)
 class Diarization:
-    """Who spoke when; ``similarity`` is the cosine similarity of the two closest speakers' voices."""
+    """Who spoke when; ``similarity`` is the cosine similarity of the two closest speakers' voices,
+    ``voice_evidence`` the built-in two-voice evidence (see ``voices.py``) when two speakers were checked."""
 
     turns: tuple[SpeakerTurn, ...]
     speakers: int
     backend: str
     similarity: float | None = None
+    voice_evidence: float | None = None
 
     def speech_s(self, speaker: int) -> float:
         return sum(t.duration for t in self.turns if t.speaker == speaker)
@@ -42,8 +52,9 @@ class DiarizationOptions:
     """How to split a mono call into speakers.
 
     ``speakers``: the number of speakers (2 for a call); None estimates it (``max_speakers`` at most)
-    from ``merge_threshold``. ``min_speaker_share``/``max_similarity`` decide when a file with a
-    forced speaker count really holds one voice only (an error rather than a made-up second speaker).
+    from ``merge_threshold``. ``min_speaker_share``/``max_similarity`` and, for two speakers,
+    ``min_voice_evidence``/``max_time_drift`` (``voices.py``; None turns that check off) decide when a
+    file really holds one voice only (an error rather than a made-up second speaker).
     """
 
     speakers: int | None = 2
@@ -55,6 +66,8 @@ class DiarizationOptions:
     pause_switch_penalty: float = 0.05
     min_speaker_share: float = 0.04
     max_similarity: float = 0.9
+    min_voice_evidence: float | None = 0.8
+    max_time_drift: float = 0.35
     threads: int = 1
     center: bool = True
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from qa_engine.diarize import DiarizationError, DiarizationOptions, diarization_error
+from qa_engine.diarize import DiarizationError, DiarizationOptions, OneSpeakerError, diarization_error
 from qa_engine.diarize.builtin import BuiltinDiarizer
 
 from .conftest import expected_turns, load_mono_16k
@@ -27,6 +27,8 @@ def test_two_tts_voices_are_separated(audio: str, expected: str, diarizer: Any,
     # the agent opens both calls: speaker 0 is whoever speaks first
     assert result.turns[0].speaker == 0 and result.turns[0].start < 1.0
     assert result.similarity is not None and result.similarity < 0.8
+    # the two voices take turns: well above the one-speaker check's bar (0.8)
+    assert result.voice_evidence is not None and result.voice_evidence > 1.0
 
 
 def test_estimated_speaker_count_is_two(diarizer: Any, en_mono_16k: np.ndarray) -> None:
@@ -51,3 +53,25 @@ def test_a_second_voice_too_small_to_be_a_party_is_a_clear_error(diarizer: Any, 
 def test_silence_is_a_clear_error(diarizer: Any) -> None:
     with pytest.raises(DiarizationError, match="no speech"):
         diarizer(np.zeros(16000 * 3, dtype=np.float32), "silence.wav")
+
+
+@pytest.mark.parametrize("audio", ["en_one_voice_16k", "zh_one_voice_16k"])
+def test_one_voice_reading_both_parties_is_a_clear_error(audio: str, diarizer: Any,
+                                                         request: pytest.FixtureRequest) -> None:
+    samples = request.getfixturevalue(audio)
+    with pytest.raises(OneSpeakerError, match=rf"^{audio}: only one speaker heard \(.*\); .*--speakers 1") as exc:
+        diarizer(samples, audio)
+    assert "\n" not in str(exc.value)
+    # without the voice-similarity bar the two-voice evidence alone still says one voice
+    no_similarity = BuiltinDiarizer(DiarizationOptions(max_similarity=1.0), embedder=diarizer.embedder)
+    with pytest.raises(OneSpeakerError, match="do not take turns like two parties") as exc:
+        no_similarity(samples, audio)
+    assert exc.value.evidence is not None and exc.value.evidence < 0.8
+
+
+def test_without_the_checks_one_voice_is_split_in_two(diarizer: Any, en_one_voice_16k: np.ndarray) -> None:
+    """What the checks prevent: a made-up second speaker (and roles invented from it)."""
+    unchecked = BuiltinDiarizer(DiarizationOptions(max_similarity=1.0, min_voice_evidence=None),
+                                embedder=diarizer.embedder)
+    result = unchecked(en_one_voice_16k, "joe")
+    assert result.speakers == 2 and result.voice_evidence is None

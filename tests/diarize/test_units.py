@@ -10,6 +10,7 @@ import pytest
 from qa_engine.diarize import SpeakerTurn, detect_agent_speaker, diarization_error, split_by_speaker, word_speakers
 from qa_engine.diarize.cluster import agglomerative, viterbi
 from qa_engine.diarize.features import log_mel, mel_filterbank
+from qa_engine.diarize.voices import check_two_voices, drift, persistence
 from qa_engine.rules import load_pack
 from qa_engine.transcript import transcript_from_dict, transcript_to_dict
 from qa_engine.types import Transcript, Utterance, Word
@@ -119,3 +120,36 @@ def test_pyannote_annotation_becomes_speaker_turns_in_order_of_first_words() -> 
     turns = annotation_to_turns(ann)
     assert [(t.start, t.end, t.speaker) for t in turns] == [
         (0.5, 2.8, 0), (3.0, 5.5, 1), (5.0, 5.2, 0), (6.0, 7.0, 0)]
+
+
+def _voice_windows(labels: np.ndarray, gap: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Unit embeddings around two directions ``gap`` apart (label 0/1), windows every 0.25 s."""
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal(32)
+    other = base + gap * rng.standard_normal(32)
+    emb = np.where(labels[:, None] == 0, base, other) + 0.8 * rng.standard_normal((len(labels), 32))
+    return emb / np.linalg.norm(emb, axis=1, keepdims=True), np.arange(len(labels)) * 0.25
+
+
+def test_two_voices_taking_turns_persist_and_pass_the_check() -> None:
+    labels = np.repeat(np.arange(10) % 2, 20)  # 5 s turns, alternating (1 s apart: same turn 4 times in 5)
+    emb, times = _voice_windows(labels, gap=1.5)
+    assert persistence(emb, labels, times) > 0.5
+    check = check_two_voices(emb, emb, labels, times, min_evidence=0.8, max_drift=0.35)
+    assert not check.one_voice and check.evidence > 0.8
+
+
+def test_one_voice_split_window_by_window_does_not_persist() -> None:
+    labels = np.random.default_rng(1).integers(0, 2, 200)  # the split follows the content, not turns
+    emb, times = _voice_windows(labels, gap=0.6)
+    assert abs(persistence(emb, labels, times)) < 0.2
+    check = check_two_voices(emb, emb, labels, times, min_evidence=0.8, max_drift=0.35)
+    assert check.one_voice and "take turns" in check.reason
+
+
+def test_a_voice_changing_over_the_call_is_drift_not_a_second_speaker() -> None:
+    labels = np.repeat([0, 1], 100)  # first half sounds one way, second half another
+    emb, times = _voice_windows(labels, gap=0.3)
+    assert drift(labels) > 0.7 and drift(np.repeat(np.arange(20) % 2, 10)) < 0.05
+    check = check_two_voices(emb, emb, labels, times, min_evidence=0.0, max_drift=0.35)
+    assert check.one_voice and "follow time" in check.reason
