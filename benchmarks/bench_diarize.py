@@ -5,7 +5,10 @@ down to mono (references: derived/*.rttm), the pyannote 2-speaker telephone samp
 (4 speakers, overlap). Both systems share VAD, windows, clustering and smoothing; only the window
 embedding differs (d-vector ONNX vs MFCC mean/std). With ``--roles`` each mixed-down call is also
 scored through the pipeline: agent speaker right?, share of reference agent words labelled agent,
-and greeting/closing findings compared with the stereo original's.
+and greeting/closing findings compared with the stereo original's. The one-speaker table runs the
+default diarizer (2 speakers, checks on) on two-voice files (which must pass) and one-voice files
+(which must raise OneSpeakerError): each SpokenWOZ channel alone, one TTS voice reading both parties
+of the test calls, and short single-speaker clips from the evaluation set.
 
     .venv/bin/python benchmarks/bench_diarize.py [--eval DIR] [--roles] [--out FILE]
 """
@@ -24,7 +27,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from qa_engine.diarize import DiarizationError, DiarizationOptions, diarization_error, read_rttm
+from qa_engine.diarize import DiarizationError, DiarizationOptions, OneSpeakerError, diarization_error, read_rttm
 from qa_engine.diarize.builtin import BuiltinDiarizer
 from qa_engine.diarize.embedder import MfccEmbedder
 
@@ -39,7 +42,7 @@ def mono_16k(path: Path) -> np.ndarray:
 
 def items(root: Path) -> list[tuple[str, str, Path, list, int | None]]:
     """(group, id, audio, reference segments, speakers given to the diarizer)."""
-    out = []
+    out: list[tuple[str, str, Path, list, int | None]] = []
     calls = root / "audio_en" / "spokenwoz_stereo_calls"
     for c in CALLS:
         ref = read_rttm(calls / "derived" / f"{c}.rttm")[c]
@@ -57,7 +60,9 @@ def items(root: Path) -> list[tuple[str, str, Path, list, int | None]]:
 
 
 def run_der(root: Path) -> tuple[list[str], dict[str, list[float]]]:
-    systems = {"dvector": BuiltinDiarizer(), "mfcc": BuiltinDiarizer(embedder=MfccEmbedder())}
+    # the one-speaker check is off here (it has its own table): DER of every file, meetings included
+    off = DiarizationOptions(min_voice_evidence=None)
+    systems = {"dvector": BuiltinDiarizer(off), "mfcc": BuiltinDiarizer(off, embedder=MfccEmbedder())}
     rows = ["| set | file | ref spk | dvector DER % (miss/fa/conf) | spk | mfcc DER % | spk | dvector s |",
             "|---|---|---:|---:|---:|---:|---:|---:|"]
     per_group: dict[str, list[float]] = {}
@@ -66,7 +71,7 @@ def run_der(root: Path) -> tuple[list[str], dict[str, list[float]]]:
         cells: list[str] = []
         dv_time = 0.0
         for sys_name, base in systems.items():
-            d = BuiltinDiarizer(DiarizationOptions(speakers=speakers), embedder=base.embedder)
+            d = BuiltinDiarizer(DiarizationOptions(speakers=speakers, min_voice_evidence=None), embedder=base.embedder)
             t0 = time.perf_counter()
             try:
                 res = d(x, name)
@@ -83,6 +88,73 @@ def run_der(root: Path) -> tuple[list[str], dict[str, list[float]]]:
                 dv_time = took
         rows.append(f"| {group} | {name} | {len({s[2] for s in ref})} | " + " | ".join(cells) + f" | {dv_time:.1f} |")
     return rows, per_group
+
+
+def _one_voice_tts() -> list[tuple[str, np.ndarray]]:
+    """The shipped test calls' scripts read by one voice each (scripts/make_test_audio.py), 16 kHz."""
+    import dataclasses
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "make_test_audio.py"
+    spec = importlib.util.spec_from_file_location("make_test_audio", path)
+    assert spec and spec.loader
+    mta = importlib.util.module_from_spec(spec)
+    sys.modules["make_test_audio"] = mta
+    spec.loader.exec_module(mta)
+    out = []
+    for call in (mta.EN, mta.ZH):
+        for role, voice in call.voices.items():
+            one = dataclasses.replace(call, voices={r: voice for r in call.voices}, turns=tuple(
+                dataclasses.replace(t, gap_s=max(t.gap_s, 0.45)) for t in call.turns))
+            _, mono, _ = mta.build(one)
+            out.append((f"{call.language} script, {role} voice ({voice.label}) reads both",
+                        soxr.resample(mono, mta.SR, 16000).astype(np.float32)))
+    return out
+
+
+def run_one_speaker(root: Path) -> list[str]:
+    """Decision of the default diarizer (2 speakers asked) on files with two voices and with one."""
+    calls = root / "audio_en" / "spokenwoz_stereo_calls" / "audio"
+    tests = Path(__file__).resolve().parents[1] / "tests" / "data"
+    cases: list[tuple[str, str, int, np.ndarray]] = []
+    for c in CALLS:
+        cases.append(("spokenwoz mono", c, 2, mono_16k(calls / f"{c}.wav")))
+    cases.append(("pyannote 2spk", "sample", 2, mono_16k(root / "audio_en" / "pyannote_sample_2spk" / "sample.wav")))
+    cases.append(("test call", "call_en_mono", 2, mono_16k(tests / "call_en_mono.wav")))
+    cases.append(("test call", "call_zh_stereo mixed", 2, mono_16k(tests / "call_zh_stereo.flac")))
+    for f in ("dev00", "dev01"):
+        cases.append(("AMI 30s (meeting)", f, 2, mono_16k(root / "audio_en" / "ami_debug_30s" / f"{f}.wav")))
+    for c in CALLS:
+        x, sr = sf.read(calls / f"{c}.wav", dtype="float32", always_2d=True)
+        for ch, who in ((0, "customer"), (1, "agent")):
+            cases.append(("spokenwoz one channel", f"{c} ch{ch} ({who})", 1,
+                          soxr.resample(x[:, ch], sr, 16000).astype(np.float32)))
+    for name, x in _one_voice_tts():
+        cases.append(("one TTS voice", name, 1, x))
+    clips = [root / "audio_en" / "librispeech_wenet" / "librispeech-1995-1837-0001.wav",
+             root / "audio_en" / "faster_whisper" / "jfk.flac",
+             root / "audio_zh" / "aishell_wenet" / "aishell-BAC009S0724W0121.wav",
+             *sorted((root / "audio_zh" / "firered_examples").glob("*.wav")),
+             *sorted((root / "audio_zh" / "ramc_conversation_clips").glob("*.wav"))]
+    for clip in clips:
+        cases.append(("short clip", clip.stem, 1, mono_16k(clip)))
+    diarizer = BuiltinDiarizer()
+    rows = ["| set | file | voices | audio s | two-voice evidence | decision | right |",
+            "|---|---|---:|---:|---:|---|---|"]
+    for group, name, voices, x in cases:
+        evidence: float | None = None
+        try:
+            res = diarizer(x, name)
+            decision, evidence = f"{res.speakers} speakers", res.voice_evidence
+        except OneSpeakerError as exc:
+            decision, evidence = "one speaker: " + str(exc).split(" heard (", 1)[-1].split(");", 1)[0], exc.evidence
+        except DiarizationError as exc:
+            decision = f"error: {exc}"
+        right = (voices == 1) == decision.startswith("one speaker")
+        score = "-" if evidence is None else f"{evidence:.2f}"
+        rows.append(f"| {group} | {name} | {voices} | {len(x) / 16000:.1f} | {score} | {decision} | "
+                    f"{'yes' if right else 'NO'} |")
+    return rows
 
 
 def run_roles(root: Path) -> list[str]:
@@ -133,6 +205,7 @@ def main() -> None:
     ap.add_argument("--eval", type=Path, default=DEFAULT_EVAL)
     ap.add_argument("--roles", action="store_true", help="also transcribe and score (Whisper base; minutes on CPU)")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--no-one-speaker", action="store_true", help="skip the one-speaker detection table")
     args = ap.parse_args()
     if not (args.eval / "MANIFEST.md").exists():
         sys.exit(f"no evaluation data at {args.eval}")
@@ -142,8 +215,13 @@ def main() -> None:
     lines = [f"# Diarization benchmark {dt.date.today()}", "",
              f"Machine: {platform.machine()}, {platform.processor() or platform.system()}; CPU, onnxruntime 1 thread.",
              "DER with a 0.25 s collar, overlap scored (a single-speaker system misses overlapped speech); "
-             "the reference speaker count is given to both systems (the built-in estimate is weak on AMI).",
+             "the reference speaker count is given to both systems (the built-in estimate is weak on AMI); "
+             "the one-speaker check is off for this table.",
              "", *summary, "", *der_rows]
+    if not args.no_one_speaker:
+        lines += ["", "## One-speaker detection (default diarizer, 2 speakers asked; bar: evidence 0.80, drift 0.35)",
+                  "", "Evidence = persistence of the split 1 s apart + silhouette (qa_engine/diarize/voices.py). "
+                  "'-': not measured (fewer than two clusters).", "", *run_one_speaker(args.eval)]
     if args.roles:
         lines += ["", "## Roles on the mixed-down SpokenWOZ calls (pipeline, Whisper base, CPU)", "",
                   *run_roles(args.eval)]
