@@ -66,7 +66,8 @@ function lineChart(el, points, {min = 0, max = 100, label = ""} = {}) {
   const path = valid.map((p, k) => `${k ? "L" : "M"}${x(p.i).toFixed(1)},${y(p.value).toFixed(1)}`).join(" ");
   const area = valid.length ? `${path} L${x(valid[valid.length - 1].i)},${y(min)} L${x(valid[0].i)},${y(min)} Z` : "";
   const every = Math.ceil(points.length / 8);
-  const labels = points.map((p, i) => (i % every === 0 ? `<text x="${x(i)}" y="${H - 8}" class="axis" text-anchor="middle">${esc(p.label)}</text>` : "")).join("");
+  const anchor = (i) => (points.length > 1 && i === points.length - 1 ? "end" : points.length > 1 && i === 0 ? "start" : "middle");  // edge labels stay inside the chart
+  const labels = points.map((p, i) => (i % every === 0 ? `<text x="${x(i)}" y="${H - 8}" class="axis" text-anchor="${anchor(i)}">${esc(p.label)}</text>` : "")).join("");
   const dots = valid.map((p) => `<circle cx="${x(p.i)}" cy="${y(p.value)}" r="3.5" class="dot"><title>${esc(p.label)}: ${esc(p.text ?? p.value)}</title></circle>`).join("");
   el.innerHTML = `<svg viewBox="0 0 ${W} ${H}" class="line-chart" role="img" aria-label="${esc(label)}">${grid}<path d="${area}" class="area"/><path d="${path}" class="line"/>${dots}${labels}</svg>`;
 }
