@@ -254,5 +254,11 @@ def test_supervisor_clicks_a_failed_finding_and_hears_that_moment(browser: Any, 
         hears(start)
         page.evaluate("document.querySelector('#player').pause()")
         shot(page, screenshots, "call-failed-zh")
+        page.goto(f"{ui_server.url}/ui/calls/{call}?lang=en")
+        page.wait_for_selector("#finding-forbidden_closing .evidence")
+        assert page.locator("#finding-forbidden_closing .badge.fs-fail").inner_text() == "Fail"
+        label = page.locator("#timeline .marker").get_attribute("aria-label")
+        assert label == f"forbidden_closing failed at {int(start) // 60}:{int(start) % 60:02d}: play", label
+        shot(page, screenshots, "call-failed-en")
     finally:
         ctx.close()
