@@ -22,6 +22,7 @@ from ..analysis_schemas import Period, Scorecard, WeeklyAnalysis
 from ..deps import CurrentUser, EngineDep, SessionDep
 from ..engine import ScoringEngine
 from ..models import Call, User
+from ..pack_store import get_pack
 
 router = APIRouter(tags=["scorecards"])
 Format = Literal["json", "csv"]
@@ -82,12 +83,15 @@ def team_scorecard(team: str, session: SessionDep, user: CurrentUser, period: Pe
     return _scorecard(session, user, "team", team, period, date_from, date_to, fmt)
 
 
-def _summaries(engine: ScoringEngine, calls: list[analysis.CallFacts]) -> dict[str, str]:
-    """Rule summaries from the packs the calls were scored with (a pack that no longer loads is skipped)."""
+def _summaries(session: Session, engine: ScoringEngine, calls: list[analysis.CallFacts]) -> dict[str, str]:
+    """Rule summaries from the packs the calls were scored with, uploaded ones included (newest version).
+
+    A pack that no longer loads is skipped.
+    """
     summaries: dict[str, str] = {}
     for pack_id, language in sorted({(c.pack, c.language) for c in calls}, key=str):
         try:
-            pack = engine.pack(pack_id, language)
+            pack = get_pack(session, engine, pack_id) if pack_id else engine.pack(None, language)
         except PackError:
             continue
         for rule in pack.rules:
@@ -113,5 +117,5 @@ def weekly_analysis(session: SessionDep, user: CurrentUser, engine: EngineDep,
         where.append(Call.team == team)
     calls = analysis.fetch(session, where, monday, monday + timedelta(days=6))
     previous = analysis.fetch(session, where, monday - timedelta(days=7), monday - timedelta(days=1))
-    report = analysis.weekly(calls, previous, monday, team, _summaries(engine, calls))
+    report = analysis.weekly(calls, previous, monday, team, _summaries(session, engine, calls))
     return _csv(weekly_csv(report), f"weekly-{report.week}.csv") if fmt == "csv" else report

@@ -190,3 +190,38 @@ def test_weekly_analysis_scoping_and_csv(client: TestClient, people: dict[str, H
     assert by_key[("category", "投诉")]["count"] == "1"
     assert by_key[("hotspot", "apology_missed")]["count"] == "1"
     assert by_key[("hotspot_agent", "bob")]["value"] == str(round((80.0 + 59.0) / 2, 2))
+
+
+UPLOADED_PACK = """\
+pack: zh-team-t2
+version: "2.0.0"
+language: zh
+name: 二组质检包
+grades: {合格: 60, 不合格: 0}
+rules:
+  - id: say_thanks_first
+    type: phrase_in_window
+    summary: 坐席开场先致谢（上传包的规则）
+    weight: 100
+    severity: major
+    role: agent
+    window: {anchor: first_agent_turns, turns: 1, within_s: 5}
+    match:
+      threshold: 90
+      phrases: [感谢您的耐心等待非常荣幸]
+"""
+
+
+def test_weekly_analysis_names_rules_of_uploaded_packs(client: TestClient, people: dict[str, Headers],
+                                                       upload: Callable[..., str]) -> None:
+    created = client.post(f"{API}/packs", content=UPLOADED_PACK.encode("utf-8"),
+                          headers={**people["root"], "Content-Type": "application/yaml"})
+    assert created.status_code == 201, created.text
+    chosen = client.put(f"{API}/teams/t2/pack", json={"pack_id": "zh-team-t2", "version": None},
+                        headers=people["root"])
+    assert chosen.status_code == 200, chosen.text
+    upload(people["tom"], agent="carol", started_at="2026-11-18T10:00:00+00:00")
+    body = client.get(f"{API}/analysis/weekly", params={"week": "2026-W47", "team": "t2"},
+                      headers=people["root"]).json()
+    assert [(p["rule_id"], p["summary"]) for p in body["problems"]] == [
+        ("say_thanks_first", "坐席开场先致谢（上传包的规则）")]
