@@ -53,8 +53,8 @@ def test_wrong_password_is_refused_and_pages_need_sign_in(context: Any, ui_serve
     # an API key signs in too
     page.locator("details summary").click()
     page.get_by_label("API 密钥").fill(ui_server.keys["sue"])
-    page.locator("#signin").click()
-    page.wait_for_url(f"{ui_server.url}/ui/calls")
+    with page.expect_navigation(url=f"{ui_server.url}/ui/calls", wait_until="domcontentloaded", timeout=60_000):
+        page.locator("#signin").click()
     assert page.locator(".who strong").inner_text() == "sue"
 
 
