@@ -8,6 +8,7 @@ test gets a fresh database cloned from a template migrated once per session, dro
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,19 +26,9 @@ from api.migrate import upgrade
 from api.settings import Settings
 from api.users import create_user
 
-ZH_TRANSCRIPT: dict[str, Any] = {
-    "call_id": "zh-001",
-    "language": "zh",
-    "utterances": [
-        {"role": "agent", "start": 0.0, "end": 3.0, "text": "您好，很高兴为您服务，请问有什么可以帮您？"},
-        {"role": "customer", "start": 3.5, "end": 6.0, "text": "我想查一下我的话费，号码是13812345678。"},
-        {"role": "agent", "start": 6.5, "end": 9.0, "text": "好的，您的号码是13812345678对吗？请稍等。"},
-        {"role": "agent", "start": 12.0, "end": 15.0,
-         "text": "感谢您的耐心等待，您本月话费是八十元。还有什么可以帮您？"},
-        {"role": "customer", "start": 15.5, "end": 16.5, "text": "没有了，谢谢。"},
-        {"role": "agent", "start": 17.0, "end": 19.0, "text": "感谢您的来电，祝您生活愉快，再见。"},
-    ],
-}
+#: A call that passes the zh pack (shared with the UI tests and the API benchmark).
+GOOD_ZH = Path(__file__).parents[1] / "data" / "transcript_zh_good.json"
+ZH_TRANSCRIPT: dict[str, Any] = {"call_id": "zh-001", **json.loads(GOOD_ZH.read_text("utf-8"))}
 
 
 PG_URL_VAR = "QA_ENGINE_TEST_PG_URL"

@@ -8,6 +8,7 @@ at once; the recording scored by a worker run here with the session's ``pipeline
 from __future__ import annotations
 
 import copy
+import json
 import socket
 import threading
 import time
@@ -35,18 +36,7 @@ SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 PASSWORDS = {"sue": "sue-password", "alice": "alice-password", "bob": "bob-password", "carl": "carl-password",
              "root": "root-password"}
 
-GOOD: dict[str, Any] = {
-    "language": "zh",
-    "utterances": [
-        {"role": "agent", "start": 0.0, "end": 3.0, "text": "您好，很高兴为您服务，请问有什么可以帮您？"},
-        {"role": "customer", "start": 3.5, "end": 6.0, "text": "我想查一下我的话费，号码是13812345678。"},
-        {"role": "agent", "start": 6.5, "end": 9.0, "text": "好的，您的号码是13812345678对吗？请稍等。"},
-        {"role": "agent", "start": 12.0, "end": 15.0,
-         "text": "感谢您的耐心等待，您本月话费是八十元。还有什么可以帮您？"},
-        {"role": "customer", "start": 15.5, "end": 16.5, "text": "没有了，谢谢。"},
-        {"role": "agent", "start": 17.0, "end": 19.0, "text": "感谢您的来电，祝您生活愉快，再见。"},
-    ],
-}
+GOOD: dict[str, Any] = json.loads((Path(__file__).parents[1] / "data" / "transcript_zh_good.json").read_text("utf-8"))
 BAD: dict[str, Any] = {
     "language": "zh",
     "utterances": [
