@@ -128,7 +128,20 @@ function groupAverage(calls, key) {
 /* ---------- pages ---------- */
 const pages = {};
 
+/* The alerts panel follows the live feed (live.js draws the items, as on the live monitor page). */
+function dashboardAlerts() {
+  const list = $("#dash-alerts"), panel = $("#dash-live"), status = $("#dash-live-status");
+  if (!list || !window.qaLive) return;
+  const alerts = window.qaLive.alertList(list, {limit: 10, liveLink: QA.user.role !== "agent"});
+  window.qaLive.connect({
+    alert: alerts.alert, ended: alerts.ended,
+    open: () => { panel.dataset.feed = "open"; status.hidden = true; },
+    error: (state) => { panel.dataset.feed = state === EventSource.CLOSED ? "closed" : "reconnecting"; status.hidden = false; },
+  });
+}
+
 pages.dashboard = async () => {
+  dashboardAlerts();
   const now = new Date(); const today = isoDay(now);
   const monday = new Date(now); monday.setUTCDate(now.getUTCDate() - ((now.getUTCDay() + 6) % 7));
   const since = new Date(now); since.setUTCDate(now.getUTCDate() - 29);
