@@ -52,7 +52,9 @@ def _sse(event: dict[str, Any]) -> str:
 
 
 @router.get("/events", summary="Server-Sent Events: call_started, transcript, alert, call_ended",
-            response_class=StreamingResponse)
+            response_class=StreamingResponse,
+            responses={200: {"description": "an endless event stream (keep-alive comments between events)",
+                             "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
 async def live_events(request: Request, session: SessionDep, user: CurrentUser) -> StreamingResponse:
     hub = get_hub(request.app)
     visible = _scope(session, user)
