@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--language", default=None, help="zh or en for files whose metadata does not say (default: "
                                                     "the pack's language)")
     p.add_argument("--workers", type=int, default=2, metavar="N", help="CPU worker processes (default: 2)")
+    p.add_argument("--speakers", type=int, default=2, metavar="N",
+                   help="mono recordings: number of speakers (default 2; 0: estimate; 1: no diarization, roles "
+                        "unknown — for one-party recordings)")
     p.add_argument("--since", default=None, metavar="DATE",
                    help="only calls started (or files modified) after DATE: ISO date/time (local time) or 36h, 2d")
     p.add_argument("--dry-run", action="store_true", help="list what would be scored; write nothing")
@@ -67,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         raise QaEngineError("--lease must be more than 0 seconds")
     if args.address and args.engine != "ray":
         raise QaEngineError("--address is for --engine ray")
+    if args.speakers < 0:
+        raise QaEngineError("--speakers must be 0 (estimate), 1 (no diarization) or more")
     settings = load_settings(args.data_dir, args.db)
     report_dir = args.report_dir
     if report_dir is None and not args.dry_run:
@@ -79,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         pipeline=PipelineOptions(
             asr=AsrOptions(model=args.model, device=args.device, compute_type=args.compute_type,
                            cpu_threads=args.threads, batch_size=args.batch_size),
-            max_duration_s=args.max_duration),
+            max_duration_s=args.max_duration, speakers=args.speakers or None),
     )
     engine = make_engine(settings.database_url)
     try:

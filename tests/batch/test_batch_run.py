@@ -24,6 +24,8 @@ from qa_engine.pipeline import CallInput, Pipeline, PipelineOptions
 
 
 def _run(source: Path, sessions: Any, tmp_path: Path, recognizer: Any, **kw: Any) -> dict[str, Any]:
+    # the source clips are one voice each (one party's side): no diarization (--speakers 1)
+    kw.setdefault("pipeline", PipelineOptions(speakers=1))
     options = BatchOptions(source=source, workers=1, report_dir=tmp_path / "report", lease_s=5.0, **kw)
     return run_batch(options, sessions, data_dir=tmp_path / "data", recognizer=recognizer)
 
@@ -93,7 +95,7 @@ def test_since_scores_only_newer_files(source: Path, sessions: Any, tmp_path: Pa
 
 def test_cross_call_batching_gives_the_same_words(recognizer: Any, data_dir: Path) -> None:
     """Two calls' regions in one recognise() come back as each call alone would get them."""
-    pipeline = Pipeline(PipelineOptions(language="en"), recognizer=recognizer)
+    pipeline = Pipeline(PipelineOptions(language="en", speakers=1), recognizer=recognizer)
     captured: list[Any] = []
 
     class Capture:
@@ -103,7 +105,7 @@ def test_cross_call_batching_gives_the_same_words(recognizer: Any, data_dir: Pat
             captured.append(list(regions))
             return recognizer.recognise(regions)
 
-    capturing = Pipeline(PipelineOptions(language="en"), recognizer=Capture())  # type: ignore[arg-type]
+    capturing = Pipeline(PipelineOptions(language="en", speakers=1), recognizer=Capture())  # type: ignore[arg-type]
     clips = [data_dir / "clips" / "en_agent_greeting.flac", data_dir / "call_en_mono.wav"]
     alone = [capturing.transcribe(CallInput(c))[0] for c in clips]
     together = recognise_many(recognizer, captured)

@@ -41,7 +41,8 @@ def test_sigkill_then_restart_scores_each_good_file_once(tmp_path: Path) -> None
     _variants(src)
     data = tmp_path / "data"
     db = data / "qa-engine.db"
-    args = [*CLI, "batch", str(src), "--data-dir", str(data), "--workers", "1", "--lease", "2", "--no-audio-copy"]
+    args = [*CLI, "batch", str(src), "--data-dir", str(data), "--workers", "1", "--lease", "2", "--no-audio-copy",
+            "--speakers", "1"]  # the clips are one voice each
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 180
