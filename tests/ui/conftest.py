@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -150,6 +151,25 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureR
     data_dir = tmp_path_factory.mktemp("ui") / "data"
     settings = Settings(data_dir=data_dir, workers=0)
     app = create_app(settings, pipeline=lambda: request.getfixturevalue("pipeline_zh"))
+    with running_server(app) as url:
+        ui = UiServer(url=url, app=app)
+        _add_users(ui)
+        _seed(ui)
+        yield ui
+
+
+def _add_users(ui: UiServer) -> None:
+    with ui.app.state.session_factory() as session:
+        for name, role, team, extra in [("sue", "supervisor", "t1", ()), ("carl", "supervisor", "t2", ()),
+                                        ("alice", "agent", "t1", ()), ("bob", "agent", "t1", ()),
+                                        ("carol", "agent", "t2", ()), ("root", "admin", None, ())]:
+            _user, key = create_user(session, name, role, team, extra, password=PASSWORDS.get(name))
+            ui.keys[name] = key
+
+
+@contextmanager
+def running_server(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a thread on a free loopback port; yields its base URL, stops it after."""
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -158,16 +178,8 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureR
     while not server.started:
         assert time.monotonic() < deadline and thread.is_alive(), "the UI test server did not start"
         time.sleep(0.05)
-    ui = UiServer(url=f"http://127.0.0.1:{port}", app=app)
-    with app.state.session_factory() as session:
-        for name, role, team, extra in [("sue", "supervisor", "t1", ()), ("carl", "supervisor", "t2", ()),
-                                        ("alice", "agent", "t1", ()), ("bob", "agent", "t1", ()),
-                                        ("carol", "agent", "t2", ()), ("root", "admin", None, ())]:
-            _user, key = create_user(session, name, role, team, extra, password=PASSWORDS.get(name))
-            ui.keys[name] = key
-    _seed(ui)
     try:
-        yield ui
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

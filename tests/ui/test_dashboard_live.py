@@ -8,7 +8,6 @@ Server-Sent Events → browser) without a speech model. A light server of its ow
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from api.audiohook.hub import LiveCallInfo, LiveHub, get_hub
 from api.main import create_app
@@ -28,7 +26,7 @@ from qa_engine.live import LiveRules
 from qa_engine.rules.pack import load_pack
 from qa_engine.types import Utterance
 
-from .conftest import UiServer, _free_port
+from .conftest import UiServer, running_server
 from .test_ui import VIEWPORT
 
 GOOD = Path(__file__).parents[1] / "data" / "transcript_zh_good.json"
@@ -39,25 +37,14 @@ PASSWORDS = {name: f"{name}-password" for name in ("sue", "alice", "carl", "caro
 def live_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("ui-live") / "data", workers=0)
     app = create_app(settings)  # the feed needs no speech model: nothing is transcribed here
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the UI test server did not start"
-        time.sleep(0.05)
-    ui = UiServer(url=f"http://127.0.0.1:{port}", app=app)
-    with app.state.session_factory() as session:
-        for name, role, team in [("sue", "supervisor", "t1"), ("alice", "agent", "t1"), ("carl", "supervisor", "t2"),
-                                 ("carol", "agent", "t2"), ("root", "admin", None)]:
-            _user, key = create_user(session, name, role, team, (), password=PASSWORDS[name])
-            ui.keys[name] = key
-    try:
+    with running_server(app) as url:
+        ui = UiServer(url=url, app=app)
+        with app.state.session_factory() as session:
+            for name, role, team in [("sue", "supervisor", "t1"), ("alice", "agent", "t1"),
+                                     ("carl", "supervisor", "t2"), ("carol", "agent", "t2"), ("root", "admin", None)]:
+                _user, key = create_user(session, name, role, team, (), password=PASSWORDS[name])
+                ui.keys[name] = key
         yield ui
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def sign_in(context: Any, server: UiServer, name: str, lang: str = "zh") -> Any:
