@@ -57,6 +57,9 @@ class AsrOptions:
     lead_s: float = 0.15
     word_timestamps: bool = True
     without_timestamps: bool = False
+    # Redo a window whose greedy decoding failed (loop, very unsure) with temperature fallback.
+    # Sequential and slow; live transcription turns it off (the final scoring at close keeps it).
+    fallback: bool = True
     initial_prompt: str | None = None
     no_speech_threshold: float = 0.6
     logprob_threshold: float = -1.0
@@ -244,11 +247,13 @@ class Recognizer:
         """Words for every region, in the input order."""
         opts = self.options
         words: list[list[Word]] = [[] for _ in regions]
-        self._decode_windows(pack_windows(regions, opts.window_s, opts.gap_s, opts.lead_s), regions, words)
+        windows = pack_windows(regions, opts.window_s, opts.gap_s, opts.lead_s)
+        self._decode_windows(windows, regions, words, fallback=opts.fallback)
         # Whisper sometimes skips a turn in the middle of a packed window. A VAD region of
         # some length that got no words is decoded once more on its own (all such regions in
-        # one batch).
-        skipped = [i for i, r in enumerate(regions) if not words[i] and r.end - r.start >= opts.retry_min_s]
+        # one batch). A region that was already alone in its window would only decode the same again.
+        shared = {i for w in windows if len(w.parts) > 1 for i, _, _ in w.parts}
+        skipped = [i for i in sorted(shared) if not words[i] and regions[i].end - regions[i].start >= opts.retry_min_s]
         if skipped:
             logger.info("%d speech region(s) got no words; decoding them on their own", len(skipped))
             alone = [replace(regions[i], key=("alone", i)) for i in skipped]

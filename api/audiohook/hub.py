@@ -46,6 +46,8 @@ class LiveCallInfo:
 
 
 Visible = Callable[[LiveCallInfo], bool]
+#: Sends a server-initiated ``pause`` or ``resume`` on a live session; False when the session is not open.
+Control = Callable[[str], bool]
 
 
 @dataclass
@@ -62,6 +64,7 @@ class LiveHub:
     def __init__(self, transcriber: LiveTranscriber) -> None:
         self.transcriber = transcriber
         self.calls: dict[str, LiveCallInfo] = {}
+        self.controls: dict[str, Control] = {}  # by session id; called on the event loop only
         self._subscribers: list[Subscriber] = []
         self._lock = threading.Lock()
 
@@ -124,7 +127,10 @@ def get_hub(app: FastAPI) -> LiveHub:
         hub: LiveHub | None = getattr(app.state, "live_hub", None)
         if hub is None:
             pipelines = app.state.pipelines
-            # live transcripts need utterance times, not word times: skipping Whisper's word alignment saves time
-            hub = LiveHub(LiveTranscriber(lambda: pipelines.get().recognizer.with_options(word_timestamps=False)))
+            # Live transcripts need utterance times, not word times: skipping Whisper's word alignment saves
+            # time; so does dropping (not redoing) a window whose greedy decoding looped: the final scoring
+            # at close decodes the whole call again with fallback.
+            hub = LiveHub(LiveTranscriber(
+                lambda: pipelines.get().recognizer.with_options(word_timestamps=False, fallback=False)))
             app.state.live_hub = hub
         return hub

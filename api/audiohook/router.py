@@ -87,8 +87,15 @@ async def _serve(websocket: WebSocket, client: Any, session_id: str) -> None:
     def send_transcript(event: dict[str, Any]) -> None:  # from the transcriber's thread
         loop.call_soon_threadsafe(enqueue_transcript, event)
 
+    def control(kind: str) -> bool:  # a supervisor's pause/resume (on the loop, like every other message)
+        out = session.pause() if kind == "pause" else session.resume()
+        for msg in out:
+            outbox.put_nowait(msg)
+        return bool(out)
+
     live = LiveSession(app, hub, client, session_id, send_transcript)
     session = AudiohookSession(session_id, live)
+    hub.controls[session_id] = control
     sender = asyncio.create_task(_send_loop(websocket, outbox))
     try:
         while True:
@@ -108,6 +115,7 @@ async def _serve(websocket: WebSocket, client: Any, session_id: str) -> None:
     except WebSocketDisconnect:
         pass
     finally:
+        hub.controls.pop(session_id, None)
         session.connection_lost()
         await outbox.put(None)
         await sender

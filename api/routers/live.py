@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
 from ..access import supervised_teams
@@ -45,6 +45,34 @@ def live_calls(request: Request, session: SessionDep, user: CurrentUser) -> dict
     calls = hub.visible_calls(_scope(session, user))
     return {"calls": [c.summary() for c in calls], "asr_backlog": hub.transcriber.backlog,
             "asr_lag_s": round(hub.transcriber.lag_s(), 3)}
+
+
+async def _control(request: Request, session: SessionDep, user: User, session_id: str, kind: str) -> dict[str, Any]:
+    hub = get_hub(request.app)
+    visible = _scope(session, user)
+    session.close()
+    info = hub.calls.get(session_id)
+    control = hub.controls.get(session_id)
+    if info is None or not visible(info):
+        raise HTTPException(404, f"no live call {session_id!r} that you may see")
+    if control is None or not control(kind):
+        raise HTTPException(409, f"live call {session_id!r} is not streaming (state: {info.state}): nothing to {kind}")
+    return {"session_id": session_id, "sent": kind}
+
+
+@router.post("/calls/{session_id}/pause", status_code=202,
+             summary="Ask the AudioHook client to pause this call's audio (e.g. while a card number is read out)",
+             responses={404: {"description": "no such live call you may see"},
+                        409: {"description": "the call is not streaming"}})
+async def pause_call(session_id: str, request: Request, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    return await _control(request, session, user, session_id, "pause")
+
+
+@router.post("/calls/{session_id}/resume", status_code=202, summary="End a pause asked for with .../pause",
+             responses={404: {"description": "no such live call you may see"},
+                        409: {"description": "the call is not streaming"}})
+async def resume_call(session_id: str, request: Request, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    return await _control(request, session, user, session_id, "resume")
 
 
 def _sse(event: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ import time
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection, connect
@@ -164,6 +165,43 @@ def test_ping_pause_resume_discarded_close_sequence_and_positions(make_server: A
     assert (call.agent, call.team, call.source, call.status) == ("alice", "t2", "audio", "queued")
     assert call.agent_channel == 0  # stored agent first
     assert job.kind == "score_audio" and job.call_pk == call.id and job.payload["reason"] == "end"
+
+
+def test_supervisor_pause_and_resume_reach_the_client_in_sequence(make_server: Any) -> None:
+    """POST /live/calls/{id}/pause|resume sends server-initiated pause/resume; only to those who see the call."""
+    server = make_server()
+    sid = str(uuid.uuid4())
+    admin, outsider = server.user("boss", "admin"), server.user("sue", "supervisor", "t9")
+    base = f"{server.http}/api/v1/live/calls/{sid}"
+
+    def post(path: str, headers: dict[str, str]) -> httpx.Response:
+        return httpx.post(f"{base}/{path}", headers=headers, timeout=10)
+
+    async def scenario() -> None:
+        async with connect(server.ws_url, additional_headers=_headers(server, sid)) as ws:
+            peer = Peer(ws, sid)
+            await peer.open(customConfig={"agent": "alice", "team": "t2"})
+            await peer.audio(3)
+            assert (await asyncio.to_thread(post, "pause", outsider)).status_code == 404  # not her team
+            answer = await asyncio.to_thread(post, "pause", admin)
+            assert answer.status_code == 202 and answer.json() == {"session_id": sid, "sent": "pause"}
+            pause = await peer.recv()
+            assert pause["type"] == "pause" and pause["seq"] == 2
+            await peer.send("paused")
+            assert (await asyncio.to_thread(post, "resume", admin)).status_code == 202
+            resume = await peer.recv()
+            assert resume["type"] == "resume" and resume["clientseq"] == 2
+            await peer.send("resumed", {"start": f"PT{peer.position:g}S", "discarded": "PT1S"})
+            await peer.audio(2)
+            await peer.send("close", {"reason": "end"})
+            assert (await peer.recv())["type"] == "closed"
+        # the session is over: nothing more to pause
+        assert (await asyncio.to_thread(post, "pause", admin)).status_code in (404, 409)
+
+    run(scenario())
+    with server.app.state.session_factory() as db:
+        call = db.scalars(select(Call)).one()
+    assert call.duration == pytest.approx(1.5, abs=0.01)  # 0.5 s received + 1 s discarded during the pause
 
 
 @pytest.mark.parametrize("first", ["ping", "bad_json", "wrong_seq", "audio", "wrong_id"])
