@@ -70,4 +70,7 @@ def stop(app: FastAPI) -> None:
         dispatcher.stop()
     state.worker_threads = []
     state.webhook_dispatcher = None
+    pipelines = getattr(state, "pipelines", None)
+    if pipelines is not None:
+        pipelines.close()  # the cross-call ASR batcher's thread, when there is one
     state.background = []

@@ -12,6 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_SECRET_KEY = "change-me-dev-only"
 DEFAULT_DATA_DIR = Path("qa-engine-data")
 DB_FILE_NAME = "qa-engine.db"
+#: CTranslate2's compute types ("auto": float16 on CUDA, int8 on CPU; int8_float16: int8 weights, float16 maths).
+COMPUTE_TYPES = ("auto", "default", "float16", "int8_float16", "bfloat16", "int8_bfloat16", "int8", "int8_float32",
+                 "int16", "float32")
 
 
 class Settings(BaseSettings):
@@ -27,7 +30,14 @@ class Settings(BaseSettings):
         max_queue: queued jobs accepted before uploads answer 503 with Retry-After.
         max_upload_mb: largest accepted upload.
         max_audio_duration_s: longest accepted recording.
-        model, device, compute_type, cpu_threads: the speech model the workers load (defaults: bundled, auto).
+        model, device, compute_type, cpu_threads: the speech model the workers load (defaults: bundled, auto:
+            CUDA with float16 when a GPU is visible, else CPU with int8; ``int8_float16`` halves GPU memory).
+        batch_size: speech windows (up to 20 s each) Whisper decodes per batch.
+        asr_batching: ``auto`` (default): when the model is on a GPU and the process scores several calls at once,
+            their speech is decoded in shared batches (one model, one :class:`AsrBatcher`); ``on`` also on CPU;
+            ``off`` never (each call decodes its own windows).
+        asr_batch_wait_ms: how long a call's speech may wait for other calls' to fill a batch.
+        worker_concurrency: calls one ``qa-engine worker`` process scores at once (threads sharing its model).
         keep_raw_transcripts: also store unmasked transcripts (off: only PII-masked text is stored).
         webhook_timeout_s, webhook_max_attempts, webhook_backoff_s: webhook delivery (backoff doubles).
         log_format: ``json`` (one object per line) or ``text``.
@@ -49,6 +59,10 @@ class Settings(BaseSettings):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str | None = None
     cpu_threads: int = Field(default=0, ge=0)
+    batch_size: int = Field(default=16, ge=1, le=512)
+    asr_batching: Literal["auto", "on", "off"] = "auto"
+    asr_batch_wait_ms: float = Field(default=50.0, ge=0, le=5000)
+    worker_concurrency: int = Field(default=1, ge=1, le=64)
     # privacy
     keep_raw_transcripts: bool = False
     # webhooks
@@ -67,6 +81,16 @@ class Settings(BaseSettings):
         from .db import normalize_url
 
         return normalize_url(value)
+
+    @field_validator("compute_type")
+    @classmethod
+    def _known_compute_type(cls, value: str | None) -> str | None:
+        """Refuse a misspelt compute type at start, not on the first call (CTranslate2's names)."""
+        if value in (None, ""):
+            return None
+        if value not in COMPUTE_TYPES:
+            raise ValueError(f"unknown compute_type {value!r}: use one of {', '.join(COMPUTE_TYPES)}")
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

@@ -1,7 +1,8 @@
 """The worker loop: claim a job, run it (ASR + rules for ``score_audio``, ``rescore``), store the outcome.
 
-The same loop runs in threads inside ``qa-engine serve`` and alone in ``qa-engine worker``. The speech
-model is loaded once per process, on the first audio job, and shared by the process's workers.
+The same loop runs in threads inside ``qa-engine serve`` and ``qa-engine worker``. The speech model is
+loaded once per process, on the first audio job, and shared by the process's workers; on a GPU their
+calls' speech is decoded in shared batches (see :class:`PipelineProvider`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from qa_engine import __version__
 from qa_engine.asr import AsrOptions
 from qa_engine.audio import load_audio
+from qa_engine.batch.asr_batching import AsrBatcher, BatchedRecognizer, on_gpu
 from qa_engine.errors import AudioError, QaEngineError
 from qa_engine.pipeline import CallInput, Pipeline, PipelineOptions
 from qa_engine.scoring import score_transcript
@@ -40,20 +42,46 @@ PipelineSource = Pipeline | Callable[[], Pipeline]
 def pipeline_from_settings(settings: Settings) -> Pipeline:
     """The speech pipeline the settings describe (model, device, compute type, threads)."""
     asr = AsrOptions(model=settings.model, device=settings.device, compute_type=settings.compute_type or "auto",
-                     cpu_threads=settings.cpu_threads)
+                     cpu_threads=settings.cpu_threads, batch_size=settings.batch_size)
     return Pipeline(PipelineOptions(asr=asr, max_duration_s=settings.max_audio_duration_s, mask_pii=True))
 
 
-class PipelineProvider:
-    """One speech pipeline per process, built on first use (loading Whisper takes seconds and memory)."""
+def check_device(settings: Settings) -> None:
+    """Refuse to start when CUDA is asked for and none is visible: one clear error now, not failed calls later
+    (the model is loaded on the first audio job)."""
+    if settings.device != "cuda":
+        return
+    from qa_engine.asr import resolve_device
+    from qa_engine.errors import ModelError
 
-    def __init__(self, settings: Settings, source: PipelineSource | None = None) -> None:
+    try:
+        resolve_device("cuda", settings.compute_type or "auto")
+    except ModelError:
+        raise ModelError("QA_ENGINE_DEVICE=cuda, but no CUDA device is available: check the NVIDIA driver "
+                         "(nvidia-smi) and, in Docker, run with --gpus all; or set QA_ENGINE_DEVICE=auto or cpu"
+                         ) from None
+
+
+class PipelineProvider:
+    """One speech pipeline per process, built on first use (loading Whisper takes seconds and memory).
+
+    ``concurrency`` is how many calls the process scores at once (default: ``settings.workers``). When that is
+    more than one and the model sits on a GPU (``asr_batching=auto``; ``on`` forces it), the pipeline's
+    recognizer hands each call's speech to one :class:`AsrBatcher`: the VAD chunks of the calls in flight are
+    decoded together, which is what fills a GPU (one call rarely fills a batch). On CPU nothing changes.
+    """
+
+    def __init__(self, settings: Settings, source: PipelineSource | None = None, *,
+                 concurrency: int | None = None) -> None:
         self._factory: Callable[[], Pipeline]
         if isinstance(source, Pipeline):
             ready = source
             self._factory = lambda: ready
         else:
             self._factory = source or (lambda: pipeline_from_settings(settings))
+        self.settings = settings
+        self.concurrency = settings.workers if concurrency is None else concurrency
+        self.batcher: AsrBatcher | None = None
         self._pipeline: Pipeline | None = None
         self._lock = threading.Lock()
 
@@ -64,8 +92,27 @@ class PipelineProvider:
     def get(self) -> Pipeline:
         with self._lock:
             if self._pipeline is None:
-                self._pipeline = self._factory()
+                self._pipeline = self._with_batching(self._factory())
             return self._pipeline
+
+    def close(self) -> None:
+        """Stop the batcher's thread (the pipeline is built again, with a new one, on the next ``get``)."""
+        with self._lock:
+            if self.batcher is not None:
+                self.batcher.close()
+                self.batcher = None
+                self._pipeline = None
+
+    def _with_batching(self, pipeline: Pipeline) -> Pipeline:
+        mode = self.settings.asr_batching
+        if mode == "off" or isinstance(pipeline.recognizer, BatchedRecognizer):
+            return pipeline
+        if mode == "auto" and (self.concurrency < 2 or not on_gpu(pipeline.recognizer)):
+            return pipeline
+        self.batcher = AsrBatcher(pipeline.recognizer, max_wait_s=self.settings.asr_batch_wait_ms / 1000)
+        logger.info("ASR batched across calls: up to %d calls at once share one model (batch size %d)",
+                    self.concurrency, pipeline.recognizer.options.batch_size)
+        return Pipeline(pipeline.options, recognizer=BatchedRecognizer(self.batcher), hook=pipeline.hook)
 
 
 class _Heartbeat:

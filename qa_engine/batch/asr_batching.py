@@ -115,6 +115,39 @@ class AsrBatcher:
                 p.future.set_result(words)
 
 
+class BatchedRecognizer(Recognizer):
+    """The recognizer that threads sharing one model use (the service's workers on a GPU): ``recognise`` goes
+    through ``batcher``, so the speech of calls processed at the same time is decoded in shared batches.
+
+    Why a subclass and not :class:`ProxyRecognizer`: ``with_options`` must keep its meaning (the live tap asks for
+    other decoding settings), and the batcher decodes with its own recognizer's options only; so another set of
+    options gets a plain recognizer over the same model, decoding on the caller's thread as before.
+    """
+
+    def __init__(self, batcher: AsrBatcher) -> None:
+        self.batcher = batcher
+        self.options = batcher.recognizer.options
+        self.model = batcher.recognizer.model
+
+    def with_options(self, **changes: Any) -> Recognizer:
+        return self.batcher.recognizer.with_options(**changes)
+
+    def recognise(self, regions: Sequence[SpeechRegion]) -> list[RecognisedRegion]:
+        if not regions:
+            return []
+        words = self.batcher.submit(list(regions)).result()
+        return [RecognisedRegion(r, tuple(ws)) for r, ws in zip(regions, words, strict=True)]
+
+    def detect_language(self, audio: np.ndarray, allowed: Sequence[str] = ("zh", "en")) -> tuple[str, float]:
+        return self.batcher.recognizer.detect_language(audio, allowed)
+
+
+def on_gpu(recognizer: Recognizer) -> bool:
+    """Whether the recognizer's model runs on CUDA (a proxy without a model: False)."""
+    model = getattr(recognizer, "model", None)
+    return str(getattr(getattr(model, "model", None), "device", "cpu")) == "cuda"
+
+
 class ProxyRecognizer(Recognizer):
     """A recognizer without a model: ``recognise`` sends the regions to ``send`` and waits for the words.
 

@@ -47,7 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a claim whose run stopped beating this long ago is taken over (default: 60)")
     p.add_argument("--model", default=None, help="CTranslate2 Whisper model path or name (default: bundled base)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--compute-type", default="auto")
+    p.add_argument("--compute-type", default="auto",
+                   help="CTranslate2 compute type, e.g. int8, float16, int8_float16 (default auto: float16 on GPU, "
+                        "int8 on CPU)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for ASR (0: all cores)")
     p.add_argument("--batch-size", type=int, default=16, help="speech windows decoded per batch")
     p.add_argument("--max-duration", type=float, default=4 * 3600.0, metavar="SECONDS")

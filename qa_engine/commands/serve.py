@@ -14,7 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="job workers in this process (default: $QA_ENGINE_WORKERS or 1; 0: run 'qa-engine worker' "
-                        "processes instead)")
+                        "processes instead); on a GPU the calls they score at once share batches of speech")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help="speech windows decoded per batch (default: $QA_ENGINE_BATCH_SIZE or 16)")
     add_database_args(p)
     p.set_defaults(func=run)
 
@@ -25,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from api.logging_config import configure_logging
     from api.main import create_app
     from api.settings import load_settings
+    from api.worker import check_device
 
     from ..errors import QaEngineError
 
@@ -32,10 +35,16 @@ def run(args: argparse.Namespace) -> int:
         raise QaEngineError(f"--port must be between 0 and 65535, got {args.port}")
     if args.workers is not None and not 0 <= args.workers <= 64:
         raise QaEngineError(f"--workers must be between 0 and 64, got {args.workers}")
+    if args.batch_size is not None and not 1 <= args.batch_size <= 512:
+        raise QaEngineError(f"--batch-size must be between 1 and 512, got {args.batch_size}")
     settings = load_settings(args.data_dir, args.db)
     configure_logging(settings.log_format, "INFO")
     if args.workers is not None:
         settings = settings.model_copy(update={"workers": args.workers})
+    if args.batch_size is not None:
+        settings = settings.model_copy(update={"batch_size": args.batch_size})
+    if settings.workers > 0:
+        check_device(settings)
     app = create_app(settings)
     # our logging set-up stays in place; the service's middleware writes the access log
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from .users import add_database_args
@@ -22,34 +24,51 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--once", action="store_true", help="process every queued job, then exit")
     p.add_argument("--poll", type=float, default=2.0, metavar="SECONDS",
                    help="how often an idle worker looks for new jobs (default: 2)")
+    p.add_argument("--concurrency", type=int, default=None, metavar="N",
+                   help="calls scored at once, by threads sharing the one model (default: "
+                        "$QA_ENGINE_WORKER_CONCURRENCY or 1); on a GPU their speech is decoded in shared batches")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help="speech windows decoded per batch (default: $QA_ENGINE_BATCH_SIZE or 16)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from api.db import make_engine, make_session_factory
     from api.engine import ScoringEngine
+    from api.jobs import worker_name
     from api.logging_config import configure_logging
     from api.migrate import upgrade
     from api.settings import load_settings
-    from api.worker import PipelineProvider, Worker
+    from api.worker import PipelineProvider, Worker, check_device
 
     from ..errors import QaEngineError
 
     if args.poll <= 0:
         raise QaEngineError(f"--poll must be a positive number of seconds, got {args.poll}")
+    if args.concurrency is not None and not 1 <= args.concurrency <= 64:
+        raise QaEngineError(f"--concurrency must be between 1 and 64, got {args.concurrency}")
+    if args.batch_size is not None and not 1 <= args.batch_size <= 512:
+        raise QaEngineError(f"--batch-size must be between 1 and 512, got {args.batch_size}")
     settings = load_settings(args.data_dir, args.db)
+    if args.batch_size is not None:
+        settings = settings.model_copy(update={"batch_size": args.batch_size})
+    concurrency = args.concurrency or settings.worker_concurrency
+    check_device(settings)
     configure_logging(settings.log_format, "INFO")
     db_engine = make_engine(settings.database_url)
+    pipelines = PipelineProvider(settings, concurrency=concurrency)
     try:
         upgrade(db_engine)
-        worker = Worker(make_session_factory(db_engine), settings, ScoringEngine(), PipelineProvider(settings),
-                        poll_s=args.poll)
-        requeued, failed = worker.recover()
+        sessions = make_session_factory(db_engine)
+        engine = ScoringEngine()
+        workers = [Worker(sessions, settings, engine, pipelines, poll_s=args.poll, name=worker_name(i))
+                   for i in range(concurrency)]
+        requeued, failed = workers[0].recover()
         if requeued or failed:
             logger.warning("resumed %d interrupted job(s); %d failed after too many attempts", requeued, failed)
         if args.once:
-            count = worker.drain()
-            logger.info("processed %d job(s)", count)
+            counts = _in_threads([w.drain for w in workers])
+            logger.info("processed %d job(s)", sum(counts))
             return 0
         stop = threading.Event()
 
@@ -58,11 +77,29 @@ def run(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-        logger.info("worker %s waiting for jobs", worker.name)
-        worker.run_forever(stop)
+        logger.info("worker %s waiting for jobs (%d call(s) at once)", workers[0].name, concurrency)
+        _in_threads([functools.partial(w.run_forever, stop) for w in workers])
     finally:
+        pipelines.close()
         db_engine.dispose()
     return 0
+
+
+def _in_threads(steps: list[Callable[[], Any]]) -> list[Any]:
+    """Run the steps at once (one thread each; the first in this thread) and return their results."""
+    results: list[Any] = [None] * len(steps)
+
+    def call(i: int) -> None:
+        results[i] = steps[i]()
+
+    threads = [threading.Thread(target=call, args=(i,), name=f"qa-worker-{i}", daemon=True)
+               for i in range(1, len(steps))]
+    for t in threads:
+        t.start()
+    call(0)
+    for t in threads:
+        t.join()
+    return results
 
 
 __all__ = ["register", "run"]

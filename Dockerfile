@@ -1,0 +1,29 @@
+# qa-engine on CPU: the service by default, any qa-engine command on demand (GPU: Dockerfile.gpu, docs/gpu.md).
+#   docker build -t qa-engine .
+#   docker run -p 8000:8000 -v /srv/qa-data:/data qa-engine
+FROM python:3.11-slim-bookworm
+
+ARG CT2_VERSION=4.8.5
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /opt/qa-engine
+COPY pyproject.toml README.md ./
+COPY qa_engine ./qa_engine
+COPY api ./api
+COPY rules ./rules
+COPY models ./models
+# Editable install: the rule packs (rules/), templates and migrations are read from this folder.
+RUN pip install --upgrade pip && pip install -e . "ctranslate2==${CT2_VERSION}"
+
+ENV QA_ENGINE_DATA_DIR=/data \
+    QA_ENGINE_DEVICE=cpu \
+    QA_ENGINE_LOG_FORMAT=json \
+    HF_HUB_OFFLINE=1
+RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin qa \
+    && mkdir -p /data /models && chown qa /data
+USER qa
+VOLUME ["/models", "/data"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+ENTRYPOINT ["qa-engine"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
