@@ -128,9 +128,10 @@ def get_hub(app: FastAPI) -> LiveHub:
         if hub is None:
             pipelines = app.state.pipelines
             # Live transcripts need utterance times, not word times: skipping Whisper's word alignment saves
-            # time; so does dropping (not redoing) a window whose greedy decoding looped: the final scoring
-            # at close decodes the whole call again with fallback.
+            # time. Greedy decoding only, except a failed long utterance's second chance when the transcriber
+            # is idle (temperature fallback takes seconds); the final scoring at close decodes everything again.
             hub = LiveHub(LiveTranscriber(
-                lambda: pipelines.get().recognizer.with_options(word_timestamps=False, fallback=False)))
+                lambda: pipelines.get().recognizer.with_options(word_timestamps=False, fallback=False),
+                second_chance=lambda: pipelines.get().recognizer.with_options(word_timestamps=False)))
             app.state.live_hub = hub
         return hub

@@ -5,6 +5,10 @@ utterances that are waiting (from any call) in one batch keeps throughput up whe
 are live, and a single queue keeps the order fair. The queue is bounded by time, not count:
 when the oldest waiting utterance is older than ``lag_warn_s`` the lag is reported, and nothing
 is ever dropped (the stream catches up when speech pauses).
+
+Live decoding is greedy (fast); a long utterance whose greedy decoding failed (a loop: no words) gets a
+second chance with Whisper's temperature fallback, which takes seconds, so only when no other utterance
+is waiting: under load its transcript comes late rather than holding up every other call.
 """
 
 from __future__ import annotations
@@ -41,12 +45,17 @@ class UtteranceJob:
 class LiveTranscriber:
     """Decodes :class:`UtteranceJob` s in batches on its own thread (start on first use)."""
 
-    def __init__(self, recognizer: Callable[[], Recognizer], *, batch_size: int = 8, lag_warn_s: float = 3.0) -> None:
+    def __init__(self, recognizer: Callable[[], Recognizer], *, batch_size: int = 8, lag_warn_s: float = 3.0,
+                 second_chance: Callable[[], Recognizer] | None = None, second_chance_min_s: float = 2.0) -> None:
         self._recognizer_source = recognizer
         self._recognizer: Recognizer | None = None
+        self._second_source = second_chance
+        self._second_recognizer: Recognizer | None = None
+        self.second_chance_min_s = second_chance_min_s
         self.batch_size = batch_size
         self.lag_warn_s = lag_warn_s
         self._queue: deque[UtteranceJob] = deque()
+        self._second: deque[UtteranceJob] = deque()  # empty after greedy decoding, waiting for an idle moment
         self._cond = threading.Condition()
         self._stop = False
         self._thread: threading.Thread | None = None
@@ -63,12 +72,13 @@ class LiveTranscriber:
 
     @property
     def backlog(self) -> int:
-        return len(self._queue)
+        return len(self._queue) + len(self._second)
 
     def lag_s(self) -> float:
         """How long the oldest waiting utterance has waited (0 when the queue is empty)."""
         with self._cond:
-            return time.monotonic() - self._queue[0].queued_wall if self._queue else 0.0
+            waiting = [q[0].queued_wall for q in (self._queue, self._second) if q]
+            return time.monotonic() - min(waiting) if waiting else 0.0
 
     def warm_up(self) -> None:
         """Load the model now (the first live call should not wait for it)."""
@@ -89,30 +99,43 @@ class LiveTranscriber:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._stop:
+                while not self._queue and not self._second and not self._stop:
                     self._cond.wait()
-                if self._stop and not self._queue:
+                if self._stop and not self._queue and not self._second:
                     return
-                batch = [self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))]
+                second = not self._queue  # idle: a failed utterance's second chance
+                source = self._second if second else self._queue
+                size = 1 if second else min(self.batch_size, len(self._queue))
+                batch = [source.popleft() for _ in range(size)]
                 lag = time.monotonic() - batch[0].queued_wall
-            if lag > self.lag_warn_s:
+            if lag > self.lag_warn_s and not second:
                 logger.warning("live ASR is %.1f s behind (%d utterance(s) waiting)", lag, self.backlog)
             t0 = time.perf_counter()
             try:
-                results = self._decode(batch)
+                results = self._decode(batch, self._get_second_recognizer() if second else self._get_recognizer())
             except Exception:  # one bad batch must not stop live transcription for every call
                 logger.exception("live ASR failed on a batch of %d utterance(s)", len(batch))
                 results = [() for _ in batch]
             self.busy_s += time.perf_counter() - t0
             self.decoded += len(batch)
             for job, words in zip(batch, results, strict=True):
+                if not words and not second and self._second_source is not None \
+                        and job.segment.end - job.segment.start >= self.second_chance_min_s:
+                    with self._cond:
+                        self._second.append(job)
+                    continue
                 try:
                     job.done(job, words)
                 except Exception:
                     logger.exception("live call callback failed")
 
-    def _decode(self, batch: list[UtteranceJob]) -> list[tuple[Word, ...]]:
-        recognizer = self._get_recognizer()
+    def _get_second_recognizer(self) -> Recognizer:
+        if self._second_recognizer is None:
+            assert self._second_source is not None
+            self._second_recognizer = self._second_source()
+        return self._second_recognizer
+
+    def _decode(self, batch: list[UtteranceJob], recognizer: Recognizer) -> list[tuple[Word, ...]]:
         regions = [SpeechRegion(("live", i), job.offset + job.segment.start, job.segment.audio, job.language,
                                 channel=job.channel) for i, job in enumerate(batch)]
         return [rr.words for rr in recognizer.recognise(regions)]

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from qa_engine.asr import RecognisedRegion, Recognizer, SpeechRegion
 from qa_engine.audio import load_audio
-from qa_engine.live import LiveRules, StreamingVad, deinterleave, ulaw_decode, ulaw_encode
+from qa_engine.live import (
+    LiveRules,
+    LiveTranscriber,
+    StreamingVad,
+    UtteranceJob,
+    deinterleave,
+    ulaw_decode,
+    ulaw_encode,
+)
+from qa_engine.live.segmenter import Segment
 from qa_engine.rules import load_pack
-from qa_engine.types import Utterance
+from qa_engine.types import Utterance, Word
 from qa_engine.vad import detect_speech
 
 
@@ -68,3 +81,58 @@ def test_live_rules_no_greeting_and_apology_in_time() -> None:
     assert rules.evaluate("c", utts, 9.0) == []
     alerts = rules.evaluate("c", utts, 45.0)
     assert [a.kind for a in alerts] == ["no_greeting"]  # the apology came in time
+
+
+class _ScriptedRecognizer(Recognizer):
+    """No model: words for regions whose length is listed in ``hears`` (what the scheduler does is under test)."""
+
+    def __init__(self, name: str, hears: set[float], log: list[tuple[str, float, int]],
+                 waiting: Callable[[], int]) -> None:
+        self.name, self.hears, self.log, self.waiting = name, hears, log, waiting
+
+    def recognise(self, regions: Sequence[SpeechRegion]) -> list[RecognisedRegion]:
+        out = []
+        for r in regions:
+            length = round(r.end - r.start, 1)
+            self.log.append((self.name, length, self.waiting()))
+            words = (Word(r.start, r.end, self.name, 1.0),) if length in self.hears else ()
+            out.append(RecognisedRegion(r, words))
+        return out
+
+
+def test_failed_long_utterance_gets_a_second_chance_only_when_idle() -> None:
+    log: list[tuple[str, float, int]] = []
+    done: list[tuple[float, tuple[Word, ...]]] = []
+    finished = threading.Event()
+    transcriber: LiveTranscriber
+
+    def waiting() -> int:
+        return len(transcriber._queue)
+
+    greedy = _ScriptedRecognizer("greedy", {1.0}, log, waiting)  # greedy decoding fails on 3 s and 1.5 s
+    second = _ScriptedRecognizer("fallback", {3.0, 1.5}, log, waiting)
+    transcriber = LiveTranscriber(lambda: greedy, second_chance=lambda: second, batch_size=1,
+                                  second_chance_min_s=2.0)
+
+    def on_words(job: UtteranceJob, words: tuple[Word, ...]) -> None:
+        done.append((round(job.segment.end - job.segment.start, 1), words))
+        if len(done) == 4:
+            finished.set()
+
+    def job(seconds: float) -> UtteranceJob:
+        audio = np.zeros(int(seconds * 16000), dtype=np.float32)
+        return UtteranceJob(Segment(0.0, seconds, seconds, audio), 0, "zh", 0.0, on_words, time.monotonic())
+
+    with transcriber._cond:  # queue everything before the thread picks anything up
+        for seconds in (3.0, 1.0, 1.5, 1.0):
+            transcriber._queue.append(job(seconds))
+        transcriber._thread = threading.Thread(target=transcriber._run, daemon=True)
+        transcriber._thread.start()
+    assert finished.wait(10)
+    transcriber.stop()
+    # every utterance reported once; the long failed one redone with fallback, the short failed one given up
+    heard = {length: [w.word for w in words] for length, words in done}
+    assert sorted(length for length, _ in done) == [1.0, 1.0, 1.5, 3.0]
+    assert heard == {3.0: ["fallback"], 1.5: [], 1.0: ["greedy"]}
+    # the second chance ran last, with nothing else waiting
+    assert log[-1] == ("fallback", 3.0, 0) and [e[0] for e in log].count("fallback") == 1
