@@ -343,13 +343,24 @@ class Recognizer:
         return False
 
     def _decode_with_fallback(self, win: _Window, language: str) -> list[dict[str, Any]]:
-        """Sequential decoding with Whisper's temperature fallback, for the rare failed window."""
-        o = self.options
-        logger.info("window of %.1f s on %s: greedy decoding failed, retrying with temperature fallback",
+        """Sequential decoding for the rare failed window: first greedy with a repetition penalty (deterministic:
+        the same audio gives the same text on every run), then Whisper's temperature fallback (sampling)."""
+        logger.info("window of %.1f s on %s: greedy decoding failed, retrying with a repetition penalty",
                     win.length, win.key)
+        audio = np.concatenate(win.chunks)
+        segments = self._transcribe(audio, language, (0.0,), repetition_penalty=1.3)
+        if self._needs_fallback(segments, win.length):
+            logger.info("window of %.1f s on %s: still failing, retrying with temperature fallback",
+                        win.length, win.key)
+            segments = self._transcribe(audio, language, (0.2, 0.4, 0.6, 0.8, 1.0))
+        return segments
+
+    def _transcribe(self, audio: np.ndarray, language: str, temperatures: tuple[float, ...],
+                    repetition_penalty: float = 1.0) -> list[dict[str, Any]]:
+        o = self.options
         segments, _ = self.model.transcribe(
-            np.concatenate(win.chunks), language=language, beam_size=o.beam_size,
-            temperature=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), word_timestamps=o.word_timestamps, vad_filter=False,
+            audio, language=language, beam_size=o.beam_size, temperature=temperatures,
+            repetition_penalty=repetition_penalty, word_timestamps=o.word_timestamps, vad_filter=False,
             condition_on_previous_text=False, compression_ratio_threshold=o.compression_ratio_threshold,
             log_prob_threshold=o.logprob_threshold, no_speech_threshold=o.no_speech_threshold,
             initial_prompt=o.initial_prompt,

@@ -5,16 +5,20 @@ unchanged :class:`~qa_engine.pipeline.Pipeline`); its recognizer is a proxy that
 regions to one of the ASR actors (one per GPU, each holding the model; CPU actors when the cluster has no
 GPU). An ASR actor serves many CPU workers at once and merges their calls into one batch. The driver
 claims the files and writes the results, so only the driver talks to the database (writes stay
-idempotent: a result is stored only on a row this run still holds). Workers read the audio by path:
-on a cluster the archive must be on storage every node mounts at the same path.
+idempotent: a result is stored only on a row this run still holds). Workers read the audio by absolute
+path (a worker's current directory is not the driver's): on a cluster the archive must be on storage every
+node mounts at the same path.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import os
 import pickle
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from ..asr import Recognizer
@@ -24,6 +28,24 @@ from .asr_batching import AsrBatcher, ProxyRecognizer, serve_request
 from .tasks import CallScorer, ScoreResult, ScoreTask
 
 logger = logging.getLogger(__name__)
+
+
+def connect_hint(address: str | None, env: Mapping[str, str]) -> str:
+    """What to try when joining a cluster failed: Ray sends its auth token only to a cluster it found itself.
+
+    ``ray start`` turns token authentication on when a token exists (~/.ray/auth_token), but a driver given
+    an explicit address (``--address host:port`` or ``RAY_ADDRESS``) does not, unless ``RAY_AUTH_MODE=token``.
+    """
+    explicit = (address or env.get("RAY_ADDRESS") or "auto") != "auto"
+    if not explicit or env.get("RAY_AUTH_MODE"):
+        return ""
+    return (" (if the cluster uses token authentication, as `ray start` does when ~/.ray/auth_token exists, "
+            "set RAY_AUTH_MODE=token with the cluster's token in ~/.ray/auth_token, RAY_AUTH_TOKEN_PATH or "
+            "RAY_AUTH_TOKEN; or use --address auto on a node of the cluster)")
+
+
+def _absolute(task: ScoreTask) -> ScoreTask:
+    return replace(task, path=str(Path(task.path).absolute()))
 
 
 class AsrActor:
@@ -79,9 +101,11 @@ class RayEngine:
             try:
                 ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise QaEngineError(f"cannot connect to Ray at {self.address or 'a new local instance'}: {exc}") \
-                    from None
-        items = [{"task": pickle.dumps(t)} for t in tasks]  # the driver claims everything up front
+                where = self.address or os.environ.get("RAY_ADDRESS") or "a new local instance"
+                raise QaEngineError(f"cannot connect to Ray at {where}: {exc}"
+                                    f"{connect_hint(self.address, os.environ)}") from None
+        # the driver claims everything up front
+        items = [{"task": pickle.dumps(_absolute(t))} for t in tasks]
         if not items:
             return
         resources = ray.cluster_resources()

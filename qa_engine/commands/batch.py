@@ -36,7 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="list what would be scored; write nothing")
     p.add_argument("--engine", default="local", choices=["local", "ray"], help="where to run (default: local)")
     p.add_argument("--address", default=None, metavar="ADDR",
-                   help="Ray cluster address (ray://host:10001 or host:6379; default: RAY_ADDRESS or a local one)")
+                   help="Ray cluster: auto (the cluster on this node), HOST:6379 (with token auth set "
+                        "RAY_AUTH_MODE=token) or ray://HOST:10001 (needs ray[client]); default: RAY_ADDRESS or a new "
+                        "local instance")
     p.add_argument("--agent", default="unassigned", metavar="NAME",
                    help="agent for files whose metadata names none (default: unassigned)")
     p.add_argument("--report-dir", type=Path, default=None, metavar="DIR",
