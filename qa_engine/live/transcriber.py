@@ -6,9 +6,11 @@ are live, and a single queue keeps the order fair. The queue is bounded by time,
 when the oldest waiting utterance is older than ``lag_warn_s`` the lag is reported, and nothing
 is ever dropped (the stream catches up when speech pauses).
 
-Live decoding is greedy (fast); a long utterance whose greedy decoding failed (a loop: no words) gets a
-second chance with Whisper's temperature fallback, which takes seconds, so only when no other utterance
-is waiting: under load its transcript comes late rather than holding up every other call.
+Live decoding is greedy (fast). A long utterance whose greedy decoding failed (a loop: no words) gets a
+second chance with Whisper's temperature fallback, which takes seconds, only when there is room for it:
+the transcriber was busy less than ``second_chance_max_busy`` of the last ``BUSY_WINDOW_S`` and nothing
+else is waiting. Under load it is given up at once (the final scoring at close decodes every utterance
+again with fallback): a late second chance would hold up every other call and delay time-based alerts.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..types import Word
 from .segmenter import Segment
 
 logger = logging.getLogger(__name__)
+BUSY_WINDOW_S = 20.0
 
 
 @dataclass
@@ -46,12 +49,15 @@ class LiveTranscriber:
     """Decodes :class:`UtteranceJob` s in batches on its own thread (start on first use)."""
 
     def __init__(self, recognizer: Callable[[], Recognizer], *, batch_size: int = 8, lag_warn_s: float = 3.0,
-                 second_chance: Callable[[], Recognizer] | None = None, second_chance_min_s: float = 2.0) -> None:
+                 second_chance: Callable[[], Recognizer] | None = None, second_chance_min_s: float = 2.0,
+                 second_chance_max_busy: float = 0.3) -> None:
         self._recognizer_source = recognizer
         self._recognizer: Recognizer | None = None
         self._second_source = second_chance
         self._second_recognizer: Recognizer | None = None
         self.second_chance_min_s = second_chance_min_s
+        self.second_chance_max_busy = second_chance_max_busy
+        self._busy: deque[tuple[float, float]] = deque()  # (start, end) of recent decodes, monotonic clock
         self.batch_size = batch_size
         self.lag_warn_s = lag_warn_s
         self._queue: deque[UtteranceJob] = deque()
@@ -110,17 +116,18 @@ class LiveTranscriber:
                 lag = time.monotonic() - batch[0].queued_wall
             if lag > self.lag_warn_s and not second:
                 logger.warning("live ASR is %.1f s behind (%d utterance(s) waiting)", lag, self.backlog)
-            t0 = time.perf_counter()
+            t0 = time.monotonic()
             try:
                 results = self._decode(batch, self._get_second_recognizer() if second else self._get_recognizer())
             except Exception:  # one bad batch must not stop live transcription for every call
                 logger.exception("live ASR failed on a batch of %d utterance(s)", len(batch))
                 results = [() for _ in batch]
-            self.busy_s += time.perf_counter() - t0
+            t1 = time.monotonic()
+            self.busy_s += t1 - t0
+            self._busy.append((t0, t1))
             self.decoded += len(batch)
             for job, words in zip(batch, results, strict=True):
-                if not words and not second and self._second_source is not None \
-                        and job.segment.end - job.segment.start >= self.second_chance_min_s:
+                if not words and not second and self._second_chance_for(job):
                     with self._cond:
                         self._second.append(job)
                     continue
@@ -128,6 +135,22 @@ class LiveTranscriber:
                     job.done(job, words)
                 except Exception:
                     logger.exception("live call callback failed")
+
+    def busy_share(self, now: float | None = None) -> float:
+        """Share of the last ``BUSY_WINDOW_S`` spent decoding."""
+        now = time.monotonic() if now is None else now
+        while self._busy and self._busy[0][1] < now - BUSY_WINDOW_S:
+            self._busy.popleft()
+        return sum(min(e, now) - max(s, now - BUSY_WINDOW_S) for s, e in self._busy) / BUSY_WINDOW_S
+
+    def _second_chance_for(self, job: UtteranceJob) -> bool:
+        if self._second_source is None or job.segment.end - job.segment.start < self.second_chance_min_s:
+            return False
+        if self.busy_share() > self.second_chance_max_busy:
+            logger.info("live ASR: no words for a %.1f s utterance; too busy for a second chance",
+                        job.segment.end - job.segment.start)
+            return False
+        return True
 
     def _get_second_recognizer(self) -> Recognizer:
         if self._second_recognizer is None:
