@@ -18,7 +18,7 @@ from typing import Any
 
 from ..asr import Recognizer
 from ..pipeline import PipelineOptions
-from .asr_batching import AsrBatcher, ProxyRecognizer, serve_request
+from .asr_batching import AsrBatcher, ProxyRecognizer, on_gpu, serve_request
 from .tasks import CallScorer, ScoreResult, ScoreTask
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class LocalEngine:
         recognizer = self.recognizer or Recognizer(self.options.asr)
         max_wait = self.max_wait_s
         if max_wait is None:
-            max_wait = 0.05 if _on_gpu(recognizer) else 0.0
+            max_wait = 0.05 if on_gpu(recognizer) else 0.0
         self.batcher = batcher = AsrBatcher(recognizer, max_wait_s=max_wait)
         pump = threading.Thread(target=self._pump, args=(batcher, request_q, answer_qs), daemon=True)
         pump.start()
@@ -158,8 +158,3 @@ class LocalEngine:
                 answer_qs[w].put(answer)
 
             serve_request(batcher, kind, payload).add_done_callback(reply)
-
-
-def _on_gpu(recognizer: Recognizer) -> bool:
-    model = getattr(recognizer, "model", None)
-    return str(getattr(getattr(model, "model", None), "device", "cpu")) == "cuda"
