@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from .jobs import worker_name
-from .worker import Worker
+from qa_engine.app.jobs import worker_name
+from qa_engine.app.worker import Worker
 
 logger = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 10.0
@@ -42,12 +42,10 @@ def start(app: FastAPI) -> None:
         thread.start()
         threads.append(thread)
     state.worker_threads = threads
-    from . import webhooks  # imported late: the dispatcher pulls in the HTTP client
+    from qa_engine.app.webhooks import WebhookDispatcher  # imported late: the dispatcher pulls in the HTTP client
 
-    dispatcher_class = getattr(webhooks, "WebhookDispatcher", None)
-    dispatcher = dispatcher_class(state.session_factory, state.settings) if dispatcher_class else None
-    if dispatcher is not None:
-        dispatcher.start()
+    dispatcher = WebhookDispatcher(state.session_factory, state.settings)
+    dispatcher.start()
     state.webhook_dispatcher = dispatcher
     state.background = [*threads, *([dispatcher] if dispatcher else [])]
     if threads:

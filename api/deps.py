@@ -10,10 +10,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .engine import ScoringEngine
-from .models import User
-from .security import hash_api_key
-from .settings import Settings
+from qa_engine.app.api_keys import hash_api_key
+from qa_engine.app.models import User
+from qa_engine.app.pack_cache import ScoringEngine
+from qa_engine.app.settings import Settings
+
 from .ui import session as ui_session
 
 bearer = HTTPBearer(auto_error=False, description="an API key from `qa-engine users create`")

@@ -9,15 +9,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from qa_engine import __version__
+from qa_engine.app.database import make_engine, make_session_factory
+from qa_engine.app.migrate import upgrade
+from qa_engine.app.pack_cache import ScoringEngine
+from qa_engine.app.settings import Settings, load_settings
+from qa_engine.app.worker import PipelineProvider, PipelineSource
 
-from . import audiohook, background, metrics
-from .db import make_engine, make_session_factory
-from .engine import ScoringEngine
-from .migrate import upgrade
+from . import audiohook, background, errors, metrics
 from .routers import calls, health, ops, packs, reviews, scorecards, webhooks
-from .settings import Settings
 from .ui import routes as ui_routes
-from .worker import PipelineProvider, PipelineSource
 
 API_PREFIX = "/api/v1"
 logger = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     ``pipeline`` (a speech pipeline or a factory) replaces the one built from the settings on the first
     audio job; tests pass their session-wide pipeline so the model is loaded once.
     """
-    settings = settings or Settings()
+    settings = settings or load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db_engine = make_engine(settings.database_url)
     if migrate:
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     app.state.scoring_engine = ScoringEngine()
     app.state.pipelines = PipelineProvider(settings, pipeline)
     metrics.install(app)
+    errors.install(app)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(calls.router, prefix=API_PREFIX)
     app.include_router(reviews.router, prefix=API_PREFIX)

@@ -1,8 +1,6 @@
-"""Prometheus metrics of the service (served at ``/metrics``) and the per-request access log.
+"""HTTP request metrics (by route template, never the raw path) and the per-request access log: ASGI middleware.
 
-Jobs report through :func:`observe_job`; queue depths are read from the database at scrape time
-(:func:`refresh_queue_gauges`), so they are right even when workers run in other processes. HTTP requests are
-counted by route template (``/api/v1/calls/{call_id}``, never the raw path) by the middleware :func:`install` adds.
+Job and webhook metrics live in :mod:`qa_engine.app.metrics`; all are served together at ``/metrics``.
 """
 
 from __future__ import annotations
@@ -12,50 +10,16 @@ import time
 from typing import Any
 
 from fastapi import FastAPI
-from prometheus_client import Counter, Gauge, Histogram
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .models import Job, WebhookDelivery
-
-JOBS_FINISHED = Counter("qa_engine_jobs_finished_total", "Background jobs finished", ["kind", "status"])
-JOB_SECONDS = Histogram("qa_engine_job_seconds", "Time to run one background job", ["kind"],
-                        buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800))
-JOBS_IN_QUEUE = Gauge("qa_engine_jobs", "Jobs waiting or running, read from the jobs table at scrape time",
-                      ["kind", "status"])
-WEBHOOKS_PENDING = Gauge("qa_engine_webhook_deliveries_pending", "Webhook deliveries not yet delivered or failed")
-WEBHOOK_ATTEMPTS = Counter("qa_engine_webhook_attempts_total", "Webhook delivery attempts", ["event", "outcome"])
 HTTP_REQUESTS = Counter("qa_engine_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
 HTTP_SECONDS = Histogram("qa_engine_http_request_seconds", "Time to answer an HTTP request", ["method", "route"],
                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 
-KNOWN_JOB_KINDS = ("score_audio", "rescore")
-OPEN_JOB_STATUSES = ("queued", "running")
 UNMATCHED_ROUTE = "(unmatched)"
 QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})  # probes: access-logged at DEBUG only
 access_logger = logging.getLogger("api.access")
-
-
-def observe_job(kind: str, status: str, seconds: float) -> None:
-    """Count a finished job (``status`` done/failed) and record how long it ran."""
-    JOBS_FINISHED.labels(kind=kind, status=status).inc()
-    JOB_SECONDS.labels(kind=kind).observe(seconds)
-
-
-def refresh_queue_gauges(session: Session) -> None:
-    """Set the queue gauges from the database (called by ``/metrics`` before it renders)."""
-    counts = {(kind, status): 0 for kind in KNOWN_JOB_KINDS for status in OPEN_JOB_STATUSES}
-    rows = session.execute(select(Job.kind, Job.status, func.count()).where(Job.status.in_(OPEN_JOB_STATUSES))
-                           .group_by(Job.kind, Job.status))
-    for kind, status, count in rows:
-        counts[(kind, status)] = count
-    JOBS_IN_QUEUE.clear()
-    for (kind, status), count in counts.items():
-        JOBS_IN_QUEUE.labels(kind=kind, status=status).set(count)
-    pending = session.scalar(select(func.count()).select_from(WebhookDelivery)
-                             .where(WebhookDelivery.status == "pending"))
-    WEBHOOKS_PENDING.set(pending or 0)
 
 
 def route_template(scope: Scope) -> str:

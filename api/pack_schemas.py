@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from .engine import MAX_VERSION_LENGTH, PACK_ID
+from qa_engine.app.pack_cache import MAX_VERSION_LENGTH, PACK_ID
 
 
 class PackVersionPublic(BaseModel):

@@ -17,17 +17,23 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from qa_engine.app import call_fields, jobs
+from qa_engine.app.access import visible_to
+from qa_engine.app.audio_files import (
+    AudioProbe,
+    NotAudioError,
+    StagingFile,
+    UnreadableAudioError,
+    commit_staged,
+    probe_audio,
+)
+from qa_engine.app.dedupe import copy_report, find_twin
+from qa_engine.app.events import call_scored
+from qa_engine.app.models import Call, User, new_call_id
+from qa_engine.app.pack_cache import ScoringEngine
+from qa_engine.app.packs import resolve_pack
+from qa_engine.app.settings import Settings
 from qa_engine.errors import PackError
-
-from . import call_fields, jobs
-from .access import visible_to
-from .dedupe import copy_report, find_twin
-from .engine import ScoringEngine
-from .events import call_scored
-from .models import Call, User, new_call_id
-from .pack_store import resolve_pack
-from .settings import Settings
-from .storage import AudioProbe, NotAudioError, StagingFile, UnreadableAudioError, commit_staged, probe_audio
 
 SOURCE = "form"
 FILE_FIELD = "file"

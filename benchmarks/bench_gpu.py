@@ -189,8 +189,8 @@ def run_qa_engine(args: argparse.Namespace, calls: list[Call], batch_size: int, 
 
 
 def _batch_engine(options: Any, recognizer: Any, calls: list[Call], workers: int, run: Run) -> None:
-    from qa_engine.batch.local import LocalEngine
-    from qa_engine.batch.tasks import ScoreTask
+    from qa_engine.app.batch.local import LocalEngine
+    from qa_engine.app.batch.tasks import ScoreTask
     from qa_engine.rules import load_pack
 
     packs = {c.language: load_pack(None, language=c.language) for c in calls}
@@ -216,7 +216,7 @@ def _service_threads(options: Any, recognizer: Any, calls: list[Call], workers: 
     import queue
     from dataclasses import replace
 
-    from qa_engine.batch.asr_batching import AsrBatcher, BatchedRecognizer
+    from qa_engine.asr_batching import AsrBatcher, BatchedRecognizer
     from qa_engine.pipeline import CallInput, Pipeline
 
     todo: queue.Queue[Call] = queue.Queue()

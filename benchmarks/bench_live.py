@@ -45,11 +45,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.audiohook.clients import add_client  # noqa: E402
 from api.main import create_app  # noqa: E402
-from api.settings import Settings  # noqa: E402
-from api.users import create_user  # noqa: E402
-from qa_engine.live.client import RATE, AudiohookClient, TapOptions, load_call  # noqa: E402
+from qa_engine.app.audiohook_clients import add_client  # noqa: E402
+from qa_engine.app.settings import Settings  # noqa: E402
+from qa_engine.app.users import create_user  # noqa: E402
+from qa_engine.commands.audiohook_client import RATE, AudiohookClient, TapOptions, load_call  # noqa: E402
 from tests.live.conftest import serve  # noqa: E402
 
 CALL = ROOT / "tests" / "data" / "call_zh_stereo.flac"

@@ -45,8 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.main import create_app  # noqa: E402
-from api.settings import Settings  # noqa: E402
-from api.users import create_user  # noqa: E402
+from qa_engine.app.settings import Settings  # noqa: E402
+from qa_engine.app.users import create_user  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

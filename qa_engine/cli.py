@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .commands import audiohook, batch, check, db, packs, score, serve, tap, users, worker
 from .errors import QaEngineError
 
-# Each module exposes ``register(subparsers)`` and sets ``func`` (args -> exit code) on its parser.
-COMMAND_MODULES = (
-    "qa_engine.commands.score",
-    "qa_engine.commands.check",
-    "qa_engine.commands.packs",
-    "qa_engine.commands.users",
-    "qa_engine.commands.db",
-    "qa_engine.commands.serve",
-    "qa_engine.commands.worker",
-    "qa_engine.commands.batch",
-    "qa_engine.commands.audiohook",
-    "qa_engine.commands.tap",
-)
+# Each module exposes ``register(subparsers)`` and sets ``func`` (args -> exit code) on its parser; the modules
+# import their heavy dependencies (model, database, server) only when their command runs.
+COMMAND_MODULES = (score, check, packs, users, db, serve, worker, batch, audiohook, tap)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,13 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"qa-engine {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # command not built yet
-                continue
-            raise
+    for module in COMMAND_MODULES:
         module.register(sub)
     return parser
 

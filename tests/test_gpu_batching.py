@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 from rapidfuzz import fuzz
 
-from api.settings import Settings
-from api.worker import PipelineProvider
+from qa_engine.app.settings import Settings
+from qa_engine.app.worker import PipelineProvider
 from qa_engine.asr import SAMPLE_RATE, Recognizer, SpeechRegion, batch_windows, pack_windows
+from qa_engine.asr_batching import AsrBatcher, BatchedRecognizer, on_gpu
 from qa_engine.audio import load_audio
-from qa_engine.batch.asr_batching import AsrBatcher, BatchedRecognizer, on_gpu
 
 EN_OFFSET_S = 100.0  # the second English call: the first one's turns, channels swapped, 100 s later
 
@@ -247,7 +247,7 @@ def test_service_workers_score_calls_through_one_batcher(pipeline_en: Any, data_
 
     from api.background import make_worker
     from api.main import create_app
-    from api.users import create_user
+    from qa_engine.app.users import create_user
 
     settings = Settings(data_dir=tmp_path / "data", workers=0, asr_batching="on", asr_batch_wait_ms=2000.0)
     app = create_app(settings, pipeline=pipeline_en)

@@ -22,19 +22,19 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI
 
+from qa_engine.app import jobs
+from qa_engine.app.audio_files import commit_staged
+from qa_engine.app.audiohook_clients import AudiohookClient
+from qa_engine.app.call_recorder import CallRecorder
+from qa_engine.app.models import Call, new_call_id
+from qa_engine.app.packs import resolve_pack
 from qa_engine.errors import PackError
 from qa_engine.live import LiveCall
 from qa_engine.types import Role
 
-from .. import jobs
 from ..background import wake_workers
-from ..models import Call, new_call_id
-from ..pack_store import resolve_pack
-from ..storage import commit_staged
-from .clients import AudiohookClient
 from .hub import LiveCallInfo, LiveHub
 from .protocol import Media, ProtocolError
-from .recorder import CallRecorder
 
 logger = logging.getLogger(__name__)
 ROLES: dict[str, Role] = {"internal": "agent", "external": "customer"}

@@ -16,7 +16,8 @@ from fastapi import APIRouter, WebSocket
 from fastapi.responses import PlainTextResponse
 from starlette.websockets import WebSocketDisconnect
 
-from .clients import ClientRegistry
+from qa_engine.app.audiohook_clients import ClientRegistry
+
 from .hub import get_hub
 from .live_session import LiveSession
 from .protocol import format_duration, is_uuid

@@ -15,23 +15,24 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import delete, func, select
 
+from qa_engine.app import call_fields
+from qa_engine.app.access import as_utc, get_visible_call, require_role, visible_to
+from qa_engine.app.audio_files import remove_audio
+from qa_engine.app.audit import record
+from qa_engine.app.call_query import ALLOWED_SORTS, CallFilters, order_by
+from qa_engine.app.events import call_scored
+from qa_engine.app.models import Call, Job, User, new_call_id
+from qa_engine.app.pack_cache import ScoringEngine
+from qa_engine.app.packs import resolve_pack
+from qa_engine.app.report_store import store_report
+from qa_engine.app.settings import Settings
 from qa_engine.errors import QaEngineError
 from qa_engine.transcript import transcript_from_dict, transcript_to_dict
 
-from .. import call_fields, uploads
-from ..access import as_utc, get_visible_call, require_role, visible_to
-from ..audit import record
+from .. import uploads
 from ..background import wake_workers
-from ..call_query import ALLOWED_SORTS, CallFilters, order_by
 from ..deps import CurrentUser, EngineDep, SessionDep, SettingsDep
-from ..engine import ScoringEngine
-from ..events import call_scored
-from ..models import Call, Job, User, new_call_id
-from ..pack_store import resolve_pack
 from ..schemas import AUDIO_FORM_SCHEMA, TRANSCRIPT_BODY_SCHEMA, CallCreated, CallList, CallPublic, CallSummary
-from ..settings import Settings
-from ..storage import remove_audio
-from ..store import store_report
 
 router = APIRouter(prefix="/calls", tags=["calls"])
 BODY_SOURCE = "body"

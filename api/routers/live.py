@@ -15,10 +15,11 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
-from ..access import supervised_teams
+from qa_engine.app.access import supervised_teams
+from qa_engine.app.models import User
+
 from ..audiohook.hub import LiveCallInfo, Visible, get_hub
 from ..deps import CurrentUser, SessionDep
-from ..models import User
 
 router = APIRouter(prefix="/live", tags=["live"])
 KEEPALIVE_S = 15.0

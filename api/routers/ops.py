@@ -17,9 +17,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from qa_engine import __version__
-
-from ..metrics import refresh_queue_gauges
-from ..migrate import alembic_config
+from qa_engine.app.metrics import refresh_queue_gauges
+from qa_engine.app.migrate import alembic_config
 
 router = APIRouter(tags=["ops"])
 logger = logging.getLogger(__name__)

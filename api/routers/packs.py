@@ -12,17 +12,20 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from qa_engine.app import jobs
+from qa_engine.app.access import as_utc, require_role, supervised_teams
+from qa_engine.app.audit import record
+from qa_engine.app.models import Job, PackVersion, TeamPack, User, utcnow
+from qa_engine.app.pack_cache import MAX_VERSION_LENGTH, check_pack_id
+from qa_engine.app.packs import UnknownPack, catalogue, get_pack, team_pack, version_exists, versions_of
+from qa_engine.app.rescore import JOB_KIND, rescore_payload
 from qa_engine.errors import PackError
 from qa_engine.rules import Pack
 from qa_engine.rules.docs import pack_markdown
 from qa_engine.rules.pack import parse_pack_text
 
-from .. import background, jobs
-from ..access import as_utc, require_role, supervised_teams
-from ..audit import record
+from .. import background
 from ..deps import CurrentUser, EngineDep, RowId, SessionDep
-from ..engine import MAX_VERSION_LENGTH, check_pack_id
-from ..models import Job, PackVersion, TeamPack, User, utcnow
 from ..pack_schemas import (
     JobAccepted,
     JobPublic,
@@ -37,8 +40,6 @@ from ..pack_schemas import (
     TeamPackPublic,
     TeamPackSet,
 )
-from ..pack_store import UnknownPack, catalogue, get_pack, team_pack, version_exists, versions_of
-from ..rescore import JOB_KIND, rescore_payload
 
 router = APIRouter(tags=["packs"])
 

@@ -14,11 +14,21 @@ from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
-from ..access import as_utc, get_visible_call, require_role, visible_to
-from ..analysis import check_dates, require_team
-from ..audit import record
+from qa_engine.app.access import as_utc, get_visible_call, require_role, visible_to
+from qa_engine.app.analysis import check_dates, require_team
+from qa_engine.app.audit import record
+from qa_engine.app.models import AuditEntry, Call, FindingRow, Review, User, utcnow
+from qa_engine.app.reviews import (
+    OPPOSITE,
+    calibration,
+    conflict,
+    get_finding,
+    lock_call,
+    open_dispute,
+    set_finding_status,
+)
+
 from ..deps import CurrentUser, EngineDep, RowId, SessionDep
-from ..models import AuditEntry, Call, FindingRow, Review, User, utcnow
 from ..review_schemas import (
     AuditPublic,
     Calibration,
@@ -33,7 +43,6 @@ from ..review_schemas import (
     ReviewPublic,
     ReviewState,
 )
-from ..reviews import OPPOSITE, calibration, conflict, get_finding, lock_call, open_dispute, set_finding_status
 
 router = APIRouter(tags=["reviews"])
 SUPERVISORS = ("supervisor", "admin")

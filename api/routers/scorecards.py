@@ -13,16 +13,16 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from qa_engine.app import analysis
+from qa_engine.app.access import require_role, supervised_teams, visible_to
+from qa_engine.app.analysis_csv import scorecard_csv, weekly_csv
+from qa_engine.app.analysis_schemas import Period, Scorecard, WeeklyAnalysis
+from qa_engine.app.models import Call, User
+from qa_engine.app.pack_cache import ScoringEngine
+from qa_engine.app.packs import get_pack
 from qa_engine.errors import PackError
 
-from .. import analysis
-from ..access import require_role, supervised_teams, visible_to
-from ..analysis_csv import scorecard_csv, weekly_csv
-from ..analysis_schemas import Period, Scorecard, WeeklyAnalysis
 from ..deps import CurrentUser, EngineDep, SessionDep
-from ..engine import ScoringEngine
-from ..models import Call, User
-from ..pack_store import get_pack
 
 router = APIRouter(tags=["scorecards"])
 Format = Literal["json", "csv"]

@@ -11,10 +11,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlalchemy import func, select, update
 
-from ..access import as_utc, require_role
-from ..audit import record
+from qa_engine.app.access import as_utc, require_role
+from qa_engine.app.audit import record
+from qa_engine.app.models import Webhook, WebhookDelivery
+
 from ..deps import CurrentUser, RowId, SessionDep
-from ..models import Webhook, WebhookDelivery
 from ..webhook_schemas import DeliveryList, DeliveryPublic, WebhookCreate, WebhookCreated, WebhookList, WebhookPublic
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])

@@ -17,11 +17,13 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
-from ..access import get_visible_call, supervised_teams, visible_to
+from qa_engine.app.access import get_visible_call, supervised_teams, visible_to
+from qa_engine.app.api_keys import hash_api_key
+from qa_engine.app.errors import NotFound
+from qa_engine.app.models import Call, User
+from qa_engine.app.passwords import verify_password
+
 from ..deps import SessionDep, SettingsDep
-from ..models import Call, User
-from ..passwords import verify_password
-from ..security import hash_api_key
 from . import i18n
 from . import session as ui_session
 
@@ -142,7 +144,7 @@ def call_page(call_id: str, request: Request, session: SessionDep, settings: Set
     if current is not None:
         try:
             get_visible_call(session, current[0], call_id[:64])
-        except HTTPException:
+        except NotFound:
             return _page(request, session, settings, "not_found.html", "calls", status_code=404)
     return _page(request, session, settings, "call.html", "calls", call_id=call_id)
 

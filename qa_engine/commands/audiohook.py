@@ -24,8 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_add_client(args: argparse.Namespace) -> int:
-    from api.audiohook.clients import add_client
-    from api.settings import load_settings
+    from qa_engine.app.audiohook_clients import add_client
+    from qa_engine.app.settings import load_settings
 
     from ..errors import QaEngineError
 

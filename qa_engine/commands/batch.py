@@ -60,13 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from api.db import make_engine, make_session_factory
-    from api.migrate import upgrade
-    from api.settings import load_settings
-
-    from ..batch import BatchOptions, run_batch
-    from ..batch.report import format_summary
-    from ..batch.source import parse_since
+    from qa_engine.app.batch import BatchOptions, run_batch
+    from qa_engine.app.batch.report import format_summary
+    from qa_engine.app.batch.source import parse_since
+    from qa_engine.app.database import make_engine, make_session_factory
+    from qa_engine.app.migrate import upgrade
+    from qa_engine.app.settings import load_settings
 
     if args.workers < 1:
         raise QaEngineError("--workers must be 1 or more")

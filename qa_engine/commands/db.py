@@ -19,9 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
-    from api.db import make_engine
-    from api.migrate import upgrade
-    from api.settings import load_settings
+    from qa_engine.app.database import make_engine
+    from qa_engine.app.migrate import upgrade
+    from qa_engine.app.settings import load_settings
 
     settings = load_settings(args.data_dir, args.db)
     engine = make_engine(settings.database_url)

@@ -21,14 +21,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+#: Where ``serve`` finds the HTTP edge: uvicorn imports the factory by name, so the library never imports ``api``.
+APP_FACTORY = "api.main:create_app"
+
+
 def run(args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
 
-    from api.logging_config import configure_logging
-    from api.main import create_app
-    from api.settings import load_settings
-    from api.worker import check_device
-
+    from ..app.logging_config import configure_logging
+    from ..app.settings import load_settings
+    from ..app.worker import check_device
     from ..errors import QaEngineError
 
     if not 0 <= args.port <= 65535:
@@ -37,17 +41,16 @@ def run(args: argparse.Namespace) -> int:
         raise QaEngineError(f"--workers must be between 0 and 64, got {args.workers}")
     if args.batch_size is not None and not 1 <= args.batch_size <= 512:
         raise QaEngineError(f"--batch-size must be between 1 and 512, got {args.batch_size}")
-    settings = load_settings(args.data_dir, args.db)
+    # command-line values win over the environment: hand them to the app factory the way settings are read
+    overrides = {"QA_ENGINE_DATA_DIR": args.data_dir, "QA_ENGINE_DB_URL": args.db, "QA_ENGINE_WORKERS": args.workers,
+                 "QA_ENGINE_BATCH_SIZE": args.batch_size}
+    os.environ.update({name: str(value) for name, value in overrides.items() if value is not None})
+    settings = load_settings()  # refuses an invalid configuration here, with one line, before uvicorn starts
     configure_logging(settings.log_format, "INFO")
-    if args.workers is not None:
-        settings = settings.model_copy(update={"workers": args.workers})
-    if args.batch_size is not None:
-        settings = settings.model_copy(update={"batch_size": args.batch_size})
     if settings.workers > 0:
         check_device(settings)
-    app = create_app(settings)
     # our logging set-up stays in place; the service's middleware writes the access log
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    uvicorn.run(APP_FACTORY, factory=True, host=args.host, port=args.port, log_config=None, access_log=False)
     return 0
 
 

@@ -33,8 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from qa_engine.commands.audiohook_client import AudiohookClient, TapOptions, load_call
+
     from ..errors import QaEngineError
-    from ..live.client import AudiohookClient, TapOptions, load_call
 
     config: dict[str, Any] = {k: v for k, v in (("agent", args.agent), ("team", args.team)) if v}
     if args.events:

@@ -51,10 +51,10 @@ def add_database_args(parser: argparse.ArgumentParser) -> None:
 
 
 def run_create(args: argparse.Namespace) -> int:
-    from api.db import make_engine, make_session_factory
-    from api.migrate import upgrade
-    from api.settings import load_settings
-    from api.users import create_user
+    from qa_engine.app.database import make_engine, make_session_factory
+    from qa_engine.app.migrate import upgrade
+    from qa_engine.app.settings import load_settings
+    from qa_engine.app.users import create_user
 
     settings = load_settings(args.data_dir, args.db)
     engine = make_engine(settings.database_url)
@@ -73,10 +73,10 @@ def run_create(args: argparse.Namespace) -> int:
 
 
 def run_set_password(args: argparse.Namespace) -> int:
-    from api.db import make_engine, make_session_factory
-    from api.migrate import upgrade
-    from api.settings import load_settings
-    from api.users import set_password
+    from qa_engine.app.database import make_engine, make_session_factory
+    from qa_engine.app.migrate import upgrade
+    from qa_engine.app.settings import load_settings
+    from qa_engine.app.users import set_password
 
     settings = load_settings(args.data_dir, args.db)
     password = read_password(prompt=True)

@@ -33,13 +33,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from api.db import make_engine, make_session_factory
-    from api.engine import ScoringEngine
-    from api.jobs import worker_name
-    from api.logging_config import configure_logging
-    from api.migrate import upgrade
-    from api.settings import load_settings
-    from api.worker import PipelineProvider, Worker, check_device
+    from qa_engine.app.database import make_engine, make_session_factory
+    from qa_engine.app.jobs import worker_name
+    from qa_engine.app.logging_config import configure_logging
+    from qa_engine.app.migrate import upgrade
+    from qa_engine.app.pack_cache import ScoringEngine
+    from qa_engine.app.settings import load_settings
+    from qa_engine.app.worker import PipelineProvider, Worker, check_device
 
     from ..errors import QaEngineError
 

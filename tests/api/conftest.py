@@ -20,11 +20,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
-from api.db import make_engine
 from api.main import create_app
-from api.migrate import upgrade
-from api.settings import Settings
-from api.users import create_user
+from qa_engine.app.database import make_engine
+from qa_engine.app.migrate import upgrade
+from qa_engine.app.settings import Settings
+from qa_engine.app.users import create_user
 
 #: A call that passes the zh pack (shared with the UI tests and the API benchmark).
 GOOD_ZH = Path(__file__).parents[1] / "data" / "transcript_zh_good.json"

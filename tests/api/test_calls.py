@@ -194,7 +194,7 @@ def test_list_filters_sort_and_pages(client: TestClient, make_user: Callable[...
 
 def test_supervisor_with_several_teams(client: TestClient, make_user: Callable[..., Headers],
                                        upload: Callable[..., str]) -> None:
-    from api.users import create_user
+    from qa_engine.app.users import create_user
 
     with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
         _sup, key = create_user(session, "sam", "supervisor", "t1", ["t2"])
@@ -232,9 +232,9 @@ def test_raw_transcripts_are_kept_only_when_configured(tmp_path: Path, db_url: s
     from sqlalchemy import select
 
     from api.main import create_app
-    from api.models import Call
-    from api.settings import Settings
-    from api.users import create_user
+    from qa_engine.app.models import Call
+    from qa_engine.app.settings import Settings
+    from qa_engine.app.users import create_user
 
     for keep in (False, True):
         settings = Settings(data_dir=tmp_path / f"data-{keep}", db_url=db_url, workers=0, keep_raw_transcripts=keep)

@@ -12,8 +12,8 @@ from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.migrate import alembic_config
-from api.settings import DEFAULT_SECRET_KEY, Settings, load_settings
+from qa_engine.app.migrate import alembic_config
+from qa_engine.app.settings import DEFAULT_SECRET_KEY, Settings, load_settings
 from qa_engine.errors import QaEngineError
 
 SCRIPT = Path(sys.executable).with_name("qa-engine")

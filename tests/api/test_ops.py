@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from api import metrics
-from api.logging_config import configure_logging
 from api.main import create_app
-from api.models import Job
-from api.settings import Settings
+from qa_engine.app.logging_config import configure_logging
+from qa_engine.app.models import Job
+from qa_engine.app.settings import Settings
 from qa_engine.cli import CLI_LOG_HANDLER
 
 
@@ -137,15 +137,16 @@ def test_json_logs_carry_extra_fields() -> None:
     stream = io.StringIO()
     configure_logging("json", "INFO", stream=stream)
     configure_logging("json", "INFO", stream=stream)  # idempotent: still one line per record
-    logging.getLogger("api.worker").info("job %s done", 7, extra={"job_id": 7, "kind": "rescore"})
-    logging.getLogger("api.worker").debug("not shown at INFO")
+    logging.getLogger("qa_engine.app.worker").info("job %s done", 7, extra={"job_id": 7, "kind": "rescore"})
+    logging.getLogger("qa_engine.app.worker").debug("not shown at INFO")
     try:
         raise ValueError("boom")
     except ValueError:
-        logging.getLogger("api.worker").exception("job failed")
+        logging.getLogger("qa_engine.app.worker").exception("job failed")
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert len(lines) == 2
-    assert lines[0]["message"] == "job 7 done" and lines[0]["level"] == "INFO" and lines[0]["logger"] == "api.worker"
+    assert lines[0]["message"] == "job 7 done" and lines[0]["level"] == "INFO"
+    assert lines[0]["logger"] == "qa_engine.app.worker"
     assert lines[0]["job_id"] == 7 and lines[0]["kind"] == "rescore" and lines[0]["time"].endswith("Z")
     assert "ValueError: boom" in lines[1]["exception"]
 
@@ -154,7 +155,7 @@ def test_json_logs_carry_extra_fields() -> None:
 def test_text_logs() -> None:
     stream = io.StringIO()
     configure_logging("text", "DEBUG", stream=stream)
-    logging.getLogger("api.webhooks").debug("sent", extra={"delivery_id": 3})
+    logging.getLogger("qa_engine.app.webhooks").debug("sent", extra={"delivery_id": 3})
     assert stream.getvalue().rstrip().endswith("DEBUG api.webhooks: sent delivery_id=3")
 
 

@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.models import AuditEntry, Call, FindingRow, Job, WebhookDelivery
-from api.pack_store import resolve_pack, version_key
-from api.rescore import run_rescore_job
-from api.settings import Settings
+from qa_engine.app.models import AuditEntry, Call, FindingRow, Job, WebhookDelivery
+from qa_engine.app.packs import resolve_pack, version_key
+from qa_engine.app.rescore import run_rescore_job
+from qa_engine.app.settings import Settings
 from qa_engine.errors import PackError
 
 from .conftest import ZH_TRANSCRIPT
@@ -245,7 +245,7 @@ def test_rescore_skips_calls_in_another_language(client: TestClient, admin: dict
 
 def test_rescore_through_the_worker(client: TestClient, admin: dict[str, str],
                                     make_user: Callable[..., dict[str, str]], upload: Callable[..., str]) -> None:
-    from api.worker import Worker
+    from qa_engine.app.worker import Worker
 
     make_user("alice", "agent", "t1")
     call_id = upload(admin, agent="alice")

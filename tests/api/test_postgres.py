@@ -17,12 +17,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from api.db import DatabaseUnavailableError, make_engine
-from api.db_errors import DatabaseValueError
 from api.main import create_app
-from api.migrate import alembic_config
-from api.models import User
-from api.settings import Settings, load_settings
+from qa_engine.app.database import DatabaseUnavailableError, make_engine
+from qa_engine.app.db_errors import DatabaseValueError
+from qa_engine.app.migrate import alembic_config
+from qa_engine.app.models import User
+from qa_engine.app.settings import Settings, load_settings
 from qa_engine.errors import QaEngineError
 
 from .conftest import PostgresDatabases

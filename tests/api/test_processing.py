@@ -23,13 +23,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from api import jobs
 from api.background import make_worker
 from api.main import create_app
-from api.models import AuditEntry, Call, Job, utcnow
-from api.settings import Settings
-from api.users import create_user
-from api.worker import Worker
+from qa_engine.app import jobs
+from qa_engine.app.models import AuditEntry, Call, Job, utcnow
+from qa_engine.app.settings import Settings
+from qa_engine.app.users import create_user
+from qa_engine.app.worker import Worker
 
 Headers = dict[str, str]
 AUDIO = Path(__file__).parents[1] / "data" / "call_zh_stereo.flac"

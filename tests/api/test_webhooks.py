@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.models import WebhookDelivery, utcnow
-from api.settings import Settings
-from api.webhooks import WebhookDispatcher, backoff_delay, verify
+from qa_engine.app.models import WebhookDelivery, utcnow
+from qa_engine.app.settings import Settings
+from qa_engine.app.webhooks import WebhookDispatcher, backoff_delay, verify
 
 from .conftest import ZH_TRANSCRIPT
 

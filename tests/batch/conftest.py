@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import make_engine, make_session_factory
-from api.migrate import upgrade
+from qa_engine.app.database import make_engine, make_session_factory
+from qa_engine.app.migrate import upgrade
 
 CLIPS = Path(__file__).parent.parent / "data" / "clips"
 

@@ -14,12 +14,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.main import create_app
-from api.models import Call, FindingRow, Job
-from api.settings import Settings
-from api.users import create_user
-from qa_engine.batch import BatchOptions, run_batch
-from qa_engine.batch.asr_batching import recognise_many
-from qa_engine.batch.report import format_summary
+from qa_engine.app.batch import BatchOptions, run_batch
+from qa_engine.app.batch.report import format_summary
+from qa_engine.app.models import Call, FindingRow, Job
+from qa_engine.app.settings import Settings
+from qa_engine.app.users import create_user
+from qa_engine.asr_batching import recognise_many
 from qa_engine.pipeline import CallInput, Pipeline, PipelineOptions
 
 

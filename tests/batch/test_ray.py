@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from api.db import make_engine, make_session_factory
-from api.migrate import upgrade
-from api.models import Call
-from qa_engine.batch import BatchOptions, run_batch
+from qa_engine.app.batch import BatchOptions, run_batch
+from qa_engine.app.database import make_engine, make_session_factory
+from qa_engine.app.migrate import upgrade
+from qa_engine.app.models import Call
 from qa_engine.pipeline import PipelineOptions
 
 from .conftest import CLIPS, make_source

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_engine.batch.source import ManifestError, load_source, newer_than, parse_since, read_manifest, scan_folder
+from qa_engine.app.batch.source import ManifestError, load_source, newer_than, parse_since, read_manifest, scan_folder
 from qa_engine.errors import QaEngineError
 
 

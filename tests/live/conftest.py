@@ -14,10 +14,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from api.audiohook.clients import AudiohookClient, add_client
 from api.main import create_app
-from api.settings import Settings
-from api.users import create_user
+from qa_engine.app.audiohook_clients import AudiohookClient, add_client
+from qa_engine.app.settings import Settings
+from qa_engine.app.users import create_user
 
 
 def free_port() -> int:

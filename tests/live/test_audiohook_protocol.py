@@ -18,8 +18,8 @@ from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
-from api.models import Call, Job
-from qa_engine.live.client import signed_headers
+from qa_engine.app.models import Call, Job
+from qa_engine.commands.audiohook_client import signed_headers
 
 from .conftest import LiveServer
 

@@ -21,9 +21,9 @@ import soundfile as sf
 from sqlalchemy import select
 
 from api.background import make_worker
-from api.models import Call
 from api.routers import live as live_router
-from qa_engine.live.client import AudiohookClient, TapOptions, load_call
+from qa_engine.app.models import Call
+from qa_engine.commands.audiohook_client import AudiohookClient, TapOptions, load_call
 from qa_engine.live.codec import ulaw_decode, ulaw_encode
 from qa_engine.pipeline import CallInput
 

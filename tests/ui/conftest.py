@@ -25,8 +25,8 @@ import uvicorn
 
 from api.background import make_worker
 from api.main import create_app
-from api.settings import Settings
-from api.users import create_user
+from qa_engine.app.settings import Settings
+from qa_engine.app.users import create_user
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

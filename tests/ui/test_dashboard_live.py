@@ -20,8 +20,8 @@ import pytest
 
 from api.audiohook.hub import LiveCallInfo, LiveHub, get_hub
 from api.main import create_app
-from api.settings import Settings
-from api.users import create_user
+from qa_engine.app.settings import Settings
+from qa_engine.app.users import create_user
 from qa_engine.live import LiveRules
 from qa_engine.rules.pack import load_pack
 from qa_engine.types import Utterance

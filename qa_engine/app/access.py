@@ -1,0 +1,58 @@
+"""Who may see which call: the one place role scoping is decided (lists, reads, audio, reports, exports).
+
+A call the user may not see is treated exactly like a call that does not exist (404), so ids leak nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from qa_engine.app.errors import Forbidden, NotFound
+from qa_engine.app.models import Call, User, UserTeam
+
+
+def supervised_teams(session: Session, user: User) -> list[str]:
+    """The teams a supervisor sees: their own team plus those in ``user_teams``."""
+    teams = set(session.scalars(select(UserTeam.team).where(UserTeam.user_id == user.id)))
+    if user.team:
+        teams.add(user.team)
+    return sorted(teams)
+
+
+def visible_to(user: User) -> ColumnElement[bool]:
+    """SQL condition on :class:`Call`: admin all, supervisor their teams', agent their own."""
+    if user.role == "admin":
+        return true()
+    if user.role == "supervisor":
+        teams = select(UserTeam.team).where(UserTeam.user_id == user.id).scalar_subquery()
+        own = Call.team == user.team if user.team else false()
+        return or_(own, Call.team.in_(teams))
+    return Call.agent == user.name
+
+
+def not_found(call_id: str) -> NotFound:
+    return NotFound(f"call {call_id!r} not found")
+
+
+def get_visible_call(session: Session, user: User, call_id: str) -> Call:
+    """The call ``call_id`` if ``user`` may see it; otherwise 404 (same answer as for no such call)."""
+    call = session.scalar(select(Call).where(Call.id == call_id, visible_to(user)))
+    if call is None:
+        raise not_found(call_id)
+    return call
+
+
+def require_role(user: User, *roles: str) -> None:
+    """403 unless ``user`` has one of ``roles`` (for actions, not for reading calls: those answer 404)."""
+    if user.role not in roles:
+        raise Forbidden(f"this action needs the role {' or '.join(roles)} (you are {user.role})")
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """Stored and returned in UTC (SQLite keeps no offset; a naive time is taken as UTC)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

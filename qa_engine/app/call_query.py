@@ -1,0 +1,94 @@
+"""Filters and sort orders of ``GET /calls``, turned into SQL (the role scope is added by the router)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+
+from qa_engine.app.access import as_utc
+from qa_engine.app.call_fields import unprocessable
+from qa_engine.app.models import CALL_STATUSES, Call, FindingRow
+
+#: When a call happened: its start time, or its upload time when the start is unknown.
+WHEN = func.coalesce(Call.started_at, Call.created_at)
+SORTS: dict[str, Any] = {"created_at": Call.created_at, "started_at": WHEN, "score": Call.score,
+                         "agent": Call.agent, "team": Call.team, "grade": Call.grade, "duration": Call.duration}
+ALLOWED_SORTS = ", ".join(f"{name}, -{name}" for name in SORTS)
+
+
+@dataclass(frozen=True)
+class CallFilters:
+    agent: str | None = None
+    team: str | None = None
+    status: str | None = None
+    grade: str | None = None
+    category: str | None = None
+    failed_rule: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """SQL conditions for the given filters; 422 naming the parameter for a bad value."""
+        where: list[ColumnElement[bool]] = []
+        for column, value in ((Call.agent, self.agent), (Call.team, self.team), (Call.grade, self.grade),
+                              (Call.category, self.category)):
+            if value is not None:
+                where.append(column == value)
+        if self.status is not None:
+            if self.status not in CALL_STATUSES:
+                raise unprocessable(f"query parameter 'status' must be one of {', '.join(CALL_STATUSES)}, "
+                                    f"got {self.status!r}")
+            where.append(Call.status == self.status)
+        if self.failed_rule is not None:
+            failed = select(FindingRow.call_pk).where(FindingRow.rule_id == self.failed_rule,
+                                                      FindingRow.status == "fail")
+            where.append(Call.id.in_(failed))
+        start = _moment(self.date_from, "from", end_of_day=False)
+        end = _moment(self.date_to, "to", end_of_day=True)
+        if start is not None and end is not None and start >= end:
+            raise unprocessable(f"query parameters 'from' ({self.date_from}) and 'to' ({self.date_to}): "
+                                "'from' must be before 'to'")
+        if start is not None:
+            where.append(WHEN >= start)
+        if end is not None:
+            where.append(WHEN < end)
+        if self.min_score is not None and self.max_score is not None and self.min_score > self.max_score:
+            raise unprocessable("query parameters 'min_score' and 'max_score': min_score is above max_score")
+        if self.min_score is not None:
+            where.append(Call.score >= self.min_score)
+        if self.max_score is not None:
+            where.append(Call.score <= self.max_score)
+        return where
+
+
+def _moment(value: str | None, name: str, *, end_of_day: bool) -> datetime | None:
+    """A date (whole day, UTC) or an ISO 8601 date-time; 'to' is exclusive of what follows the given moment."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return moment + timedelta(days=1) if end_of_day else moment
+        parsed = as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        raise unprocessable(f"query parameter '{name}' must be a date (2025-01-31) or an ISO 8601 date-time "
+                            f"(2025-01-31T09:30:00+08:00), got {value!r}") from None
+    assert parsed is not None
+    return parsed + timedelta(microseconds=1) if end_of_day else parsed
+
+
+def order_by(sort: str) -> list[Any]:
+    """ORDER BY for ``sort`` (``name`` ascending, ``-name`` descending; missing values last); 422 if unknown."""
+    name = sort.removeprefix("-")
+    column = SORTS.get(name)
+    if column is None:
+        raise unprocessable(f"query parameter 'sort': unknown sort {sort!r} (allowed: {ALLOWED_SORTS})")
+    ordered = column.desc() if sort.startswith("-") else column.asc()
+    tie = Call.id.desc() if sort.startswith("-") else Call.id.asc()
+    return [ordered.nulls_last(), tie]

@@ -1,0 +1,256 @@
+"""Tables of the service: users, calls with their findings, jobs, reviews, audit, packs and webhooks.
+
+Every table is declared here (one place for the schema); migrations in ``api/migrations`` mirror it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from qa_engine.app.database import Base
+
+ROLES = ("admin", "supervisor", "agent")
+CALL_STATUSES = ("queued", "processing", "done", "failed")
+CALL_SOURCES = ("audio", "transcript")
+FINDING_STATUSES = ("pass", "fail", "not_applicable")
+REVIEW_KINDS = ("override", "dispute")
+REVIEW_STATES = ("applied", "open", "accepted", "rejected")
+JOB_STATUSES = ("queued", "running", "done", "failed")
+DELIVERY_STATUSES = ("pending", "delivered", "failed")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_call_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class User(Base):
+    """An API-key holder. ``team`` is an agent's team or a supervisor's first team (see :class:`UserTeam`)."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="ck_users_role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True, index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    team: Mapped[str | None] = mapped_column(String(128), index=True, default=None)
+    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)  # web sign-in (scrypt), optional
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class UserTeam(Base):
+    """A team a supervisor supervises (a supervisor may have several)."""
+
+    __tablename__ = "user_teams"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    team: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
+
+
+class Call(Base):
+    """One call: its metadata, where its audio lives, its processing state and its current report.
+
+    ``report`` is the report document as served (PII-masked unless raw storage is configured);
+    ``score``/``grade``/``category`` are copied out of it for filtering and recomputed after reviews.
+    """
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        CheckConstraint(_in("status", CALL_STATUSES), name="ck_calls_status"),
+        Index("ix_calls_content_pack", "content_hash", "pack", "pack_version"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_call_id)
+    call_id: Mapped[str] = mapped_column(String(256), index=True)
+    agent: Mapped[str] = mapped_column(String(128), index=True)
+    team: Mapped[str | None] = mapped_column(String(128), index=True, default=None)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None, index=True)
+    language: Mapped[str | None] = mapped_column(String(16), default=None)
+    pack: Mapped[str | None] = mapped_column(String(64), default=None)
+    source: Mapped[str] = mapped_column(String(16), default="transcript", server_default="transcript")
+    pack_version: Mapped[str | None] = mapped_column(String(32), default=None)
+    content_hash: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    audio_path: Mapped[str | None] = mapped_column(String(512), default=None)
+    audio_filename: Mapped[str | None] = mapped_column(String(256), default=None)
+    audio_content_type: Mapped[str | None] = mapped_column(String(128), default=None)
+    audio_bytes: Mapped[int | None] = mapped_column(Integer, default=None)
+    agent_channel: Mapped[int | None] = mapped_column(Integer, default=None)
+    duration: Mapped[float | None] = mapped_column(Float, default=None)
+    score: Mapped[float | None] = mapped_column(Float, default=None, index=True)
+    auto_score: Mapped[float | None] = mapped_column(Float, default=None)
+    grade: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    category: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    raw_transcript: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class FindingRow(Base):
+    """One rule's outcome on one call: the engine's status and the current one (after reviews)."""
+
+    __tablename__ = "findings"
+    __table_args__ = (
+        UniqueConstraint("call_pk", "rule_id", name="uq_findings_call_rule"),
+        CheckConstraint(_in("auto_status", FINDING_STATUSES), name="ck_findings_auto_status"),
+        CheckConstraint(_in("status", FINDING_STATUSES), name="ck_findings_status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_pk: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    rule_id: Mapped[str] = mapped_column(String(64), index=True)
+    severity: Mapped[str] = mapped_column(String(16), default="major")
+    weight: Mapped[float] = mapped_column(Float, default=0.0)
+    auto_status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Review(Base):
+    """A supervisor's override (applied at once) or an agent's dispute (open until resolved)."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        CheckConstraint(_in("kind", REVIEW_KINDS), name="ck_reviews_kind"),
+        CheckConstraint(_in("state", REVIEW_STATES), name="ck_reviews_state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_pk: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    rule_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    author: Mapped[str] = mapped_column(String(128))
+    comment: Mapped[str] = mapped_column(Text)
+    requested_status: Mapped[str] = mapped_column(String(16))
+    resolved_by: Mapped[str | None] = mapped_column(String(128), default=None)
+    resolution_comment: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class AuditEntry(Base):
+    """Who did what, when, with the state before and after (reviews, deletions, audio access, packs)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(128), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    call_pk: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    rule_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    before: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
+    detail: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Job(Base):
+    """A unit of background work (``score_audio``, ``rescore``); its state survives restarts."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (CheckConstraint(_in("status", JOB_STATUSES), name="ck_jobs_status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    call_pk: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    worker: Mapped[str | None] = mapped_column(String(128), default=None)
+    created_by: Mapped[str | None] = mapped_column(String(128), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class PackVersion(Base):
+    """A rule pack uploaded by an admin (YAML source kept verbatim); bundled packs are not stored."""
+
+    __tablename__ = "pack_versions"
+    __table_args__ = (UniqueConstraint("pack_id", "version", name="uq_pack_versions"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pack_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(Text)
+    uploaded_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TeamPack(Base):
+    """The pack a team's calls are scored with (``version`` None: the newest)."""
+
+    __tablename__ = "team_packs"
+
+    team: Mapped[str] = mapped_column(String(128), primary_key=True)
+    pack_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str | None] = mapped_column(String(32), default=None)
+    set_by: Mapped[str] = mapped_column(String(128))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Webhook(Base):
+    """A URL that receives signed JSON events (``call.scored``, ``finding.critical``)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook: attempts, backoff and the last answer (the delivery log)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (CheckConstraint(_in("status", DELIVERY_STATUSES), name="ck_deliveries_status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(64))
+    call_pk: Mapped[str | None] = mapped_column(String(32), default=None)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

@@ -1,0 +1,59 @@
+"""User management shared by the CLI (``qa-engine users create``) and, later, admin endpoints."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qa_engine.app.api_keys import generate_api_key, hash_api_key
+from qa_engine.app.models import ROLES, User, UserTeam
+from qa_engine.app.passwords import hash_password, password_problem
+from qa_engine.errors import QaEngineError
+
+
+def create_user(session: Session, name: str, role: str, team: str | None = None,
+                extra_teams: list[str] | tuple[str, ...] = (), password: str | None = None) -> tuple[User, str]:
+    """Add a user with a new API key; returns the user and the key (shown once, stored hashed).
+
+    ``team`` is an agent's team or a supervisor's (first) team; ``extra_teams`` are further teams a
+    supervisor supervises; ``password`` (optional) allows signing in to the web UI.
+
+    Raises:
+        QaEngineError: bad role, empty name, the name is taken, or an agent given several teams.
+    """
+    name = name.strip()
+    if not name:
+        raise QaEngineError("user name must not be empty")
+    if role not in ROLES:
+        raise QaEngineError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if session.scalar(select(User).where(User.name == name)) is not None:
+        raise QaEngineError(f"user {name!r} already exists")
+    extra = [t.strip() for t in extra_teams if t.strip() and t.strip() != team]
+    if extra and role != "supervisor":
+        raise QaEngineError(f"only a supervisor can have several teams ({name!r} is an {role})")
+    if password is not None and (problem := password_problem(password)):
+        raise QaEngineError(problem)
+    key = generate_api_key()
+    user = User(name=name, role=role, team=team or None, api_key_hash=hash_api_key(key),
+                password_hash=hash_password(password) if password is not None else None)
+    session.add(user)
+    session.flush()
+    session.add_all(UserTeam(user_id=user.id, team=t) for t in dict.fromkeys(extra))
+    session.commit()
+    return user, key
+
+
+def set_password(session: Session, name: str, password: str) -> User:
+    """Set (or replace) a user's web sign-in password, stored as a salted scrypt hash.
+
+    Raises:
+        QaEngineError: no such user, or the password is too short or too long.
+    """
+    user = session.scalar(select(User).where(User.name == name.strip()))
+    if user is None:
+        raise QaEngineError(f"no user {name!r}")
+    if problem := password_problem(password):
+        raise QaEngineError(problem)
+    user.password_hash = hash_password(password)
+    session.commit()
+    return user

@@ -1,0 +1,238 @@
+"""Webhook deliveries: events queued with the report that caused them, then POSTed, signed, with retries.
+
+Scoring code queues ``call.scored`` (and ``finding.critical`` per failed critical finding) through
+:func:`enqueue_call_events` inside its own transaction. :class:`WebhookDispatcher` delivers what is due:
+one POST per delivery with the headers ``X-QA-Event``, ``X-QA-Delivery``, ``X-QA-Timestamp`` and
+``X-QA-Signature: sha256=HEX``, where HEX is the HMAC-SHA256 of ``TIMESTAMP + "." + BODY`` under the webhook's
+secret. A 2xx answer delivers it; anything else is retried after ``backoff * 2**(attempts-1)`` seconds (capped)
+until ``webhook_max_attempts``, then the delivery is marked failed. Every attempt is kept in the delivery log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from qa_engine import __version__
+from qa_engine.app.access import as_utc
+from qa_engine.app.metrics import WEBHOOK_ATTEMPTS
+from qa_engine.app.models import Call, Webhook, WebhookDelivery, utcnow
+from qa_engine.app.settings import Settings
+from qa_engine.pii import mask_text
+
+logger = logging.getLogger(__name__)
+
+EVENT_CALL_SCORED = "call.scored"
+EVENT_FINDING_CRITICAL = "finding.critical"
+EVENTS = (EVENT_CALL_SCORED, EVENT_FINDING_CRITICAL)
+MAX_BACKOFF_S = 3600.0
+CLAIM_MARGIN_S = 60.0
+BATCH = 50
+MAX_ERROR_CHARS = 500
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The ``X-QA-Signature`` value: ``sha256=`` + hex HMAC-SHA256 of ``timestamp + "." + body``."""
+    digest = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
+    """Check a signature the way a receiver should (constant-time comparison)."""
+    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+def encode_body(payload: dict[str, Any]) -> bytes:
+    """The exact bytes that are signed and sent (UTF-8 JSON, compact)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+
+
+def _masked_finding(item: dict[str, Any]) -> dict[str, Any]:
+    """A failed finding for a payload: texts masked again, whatever the report stored."""
+    evidence = [{"start": e.get("start"), "end": e.get("end"), "text": mask_text(str(e.get("text") or ""))}
+                for e in item.get("evidence") or []]
+    return {"rule_id": item.get("rule_id"), "severity": item.get("severity"), "weight": item.get("weight"),
+            "explanation": mask_text(str(item.get("explanation") or "")), "evidence": evidence}
+
+
+def call_payload(call: Call, event: str) -> dict[str, Any]:
+    """The JSON document of ``event`` for ``call`` (masked texts only)."""
+    report = call.report or {}
+    failed = [_masked_finding(f) for f in report.get("findings") or [] if f.get("status") == "fail"]
+    return {"event": event, "id": call.id, "call_id": call.call_id, "agent": call.agent, "team": call.team,
+            "score": call.score, "grade": call.grade, "category": call.category,
+            "pack": {"id": call.pack, "version": call.pack_version},
+            "started_at": _iso(call.started_at), "scored_at": _iso(call.finished_at), "failed_rules": failed}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    value = as_utc(moment)
+    return value.isoformat() if value is not None else None
+
+
+def enqueue_call_events(session: Session, call: Call) -> int:
+    """Queue ``call.scored`` / ``finding.critical`` deliveries for ``call``; the caller commits. Returns how many."""
+    hooks = [h for h in session.scalars(select(Webhook).where(Webhook.active.is_(True))) if h.events]
+    if not hooks:
+        return 0
+    scored = call_payload(call, EVENT_CALL_SCORED)
+    critical = [f for f in scored["failed_rules"] if f["severity"] == "critical"]
+    deliveries = []
+    for hook in hooks:
+        if EVENT_CALL_SCORED in hook.events:
+            deliveries.append(WebhookDelivery(webhook_id=hook.id, event=EVENT_CALL_SCORED, call_pk=call.id,
+                                              payload=scored))
+        if EVENT_FINDING_CRITICAL in hook.events:
+            for finding in critical:
+                payload = {**scored, "event": EVENT_FINDING_CRITICAL, "finding": finding}
+                deliveries.append(WebhookDelivery(webhook_id=hook.id, event=EVENT_FINDING_CRITICAL, call_pk=call.id,
+                                                  payload=payload))
+    session.add_all(deliveries)
+    return len(deliveries)
+
+
+def backoff_delay(settings: Settings, attempts: int) -> float:
+    """Seconds before the next try after ``attempts`` failed ones: doubling, capped at an hour."""
+    return float(min(settings.webhook_backoff_s * 2 ** max(attempts - 1, 0), MAX_BACKOFF_S))
+
+
+class WebhookDispatcher:
+    """Delivers due webhook events; ``start()`` runs :meth:`run_once` in a daemon thread until ``stop()``.
+
+    Due deliveries are sent ``concurrency`` at a time. Several dispatchers (processes) may run: a delivery is
+    claimed with a conditional update before it is sent, so none is sent twice at once.
+    """
+
+    def __init__(self, session_factory: Callable[[], Session], settings: Settings, *, poll_s: float = 1.0,
+                 concurrency: int = 8, client: httpx.Client | None = None) -> None:
+        self.session_factory = session_factory
+        self.settings = settings
+        self.poll_s = poll_s
+        self.concurrency = max(1, concurrency)
+        self.client = client or self._new_client()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _new_client(self) -> httpx.Client:
+        return httpx.Client(timeout=self.settings.webhook_timeout_s, follow_redirects=False,
+                            headers={"User-Agent": f"qa-engine-webhooks/{__version__}"})
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="webhook-dispatcher", daemon=True)
+        self._thread.start()
+        logger.info("webhook dispatcher started")
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop polling (idempotent); an attempt in flight finishes first (at most the HTTP timeout)."""
+        self._stop.set()
+        if self._thread is None:
+            return
+        self._thread.join(timeout if timeout is not None else self.settings.webhook_timeout_s + 5)
+        self._thread = None
+        self.client.close()  # run_once() afterwards opens a new one
+        logger.info("webhook dispatcher stopped")
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sent = self.run_once()
+            except Exception:  # keep delivering after a database hiccup; the error is logged
+                logger.exception("webhook dispatcher: pass failed")
+                sent = 0
+            self._stop.wait(0 if sent >= BATCH else self.poll_s)
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """Attempt every delivery due at ``now`` (default: the clock); returns how many were attempted."""
+        moment = as_utc(now) or utcnow()
+        claimed = self._claim(moment)
+        if claimed and self.client.is_closed:  # stopped earlier: a fresh client for this pass
+            self.client = self._new_client()
+        if len(claimed) <= 1:
+            for delivery_id in claimed:
+                self._attempt(delivery_id, moment)
+            return len(claimed)
+        # in parallel: one slow or unreachable receiver must not hold up everybody else's events
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(claimed)),
+                                thread_name_prefix="webhook-post") as pool:
+            list(pool.map(lambda delivery_id: self._attempt(delivery_id, moment), claimed))
+        return len(claimed)
+
+    def _claim(self, now: datetime) -> list[int]:
+        """Ids of due deliveries this dispatcher now owns (pushed ahead so no other dispatcher takes them)."""
+        lease = now + timedelta(seconds=self.settings.webhook_timeout_s + CLAIM_MARGIN_S)
+        claimed = []
+        with self.session_factory() as session:
+            due = session.scalars(select(WebhookDelivery.id).where(
+                WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(BATCH)).all()
+            for delivery_id in due:
+                result = session.execute(update(WebhookDelivery).where(
+                    WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending",
+                    WebhookDelivery.next_attempt_at <= now).values(next_attempt_at=lease))
+                if getattr(result, "rowcount", 0) == 1:
+                    claimed.append(delivery_id)
+            session.commit()
+        return claimed
+
+    def _attempt(self, delivery_id: int, now: datetime) -> None:
+        with self.session_factory() as session:
+            delivery = session.get(WebhookDelivery, delivery_id)
+            hook = session.get(Webhook, delivery.webhook_id) if delivery is not None else None
+            if delivery is None:
+                return
+            if hook is None or not hook.active:
+                delivery.status, delivery.last_error = "failed", "webhook deleted"
+                session.commit()
+                return
+            url, secret, event, payload = hook.url, hook.secret, delivery.event, delivery.payload
+            session.commit()  # no transaction stays open during the HTTP call
+        code, error = self._post(url, secret, event, delivery_id, payload, now)
+        with self.session_factory() as session:
+            delivery = session.get(WebhookDelivery, delivery_id)
+            if delivery is None:
+                return
+            delivery.attempts += 1
+            delivery.last_status_code, delivery.last_error = code, error
+            if error is None:
+                delivery.status, delivery.delivered_at = "delivered", utcnow()
+            elif delivery.attempts >= self.settings.webhook_max_attempts:
+                delivery.status = "failed"
+            else:
+                delivery.next_attempt_at = now + timedelta(seconds=backoff_delay(self.settings, delivery.attempts))
+            outcome, attempts = delivery.status, delivery.attempts
+            session.commit()
+        WEBHOOK_ATTEMPTS.labels(event=event, outcome="ok" if error is None else "error").inc()
+        log = logger.info if error is None else logger.warning
+        log("webhook delivery %s (%s) attempt %d: %s", delivery_id, event, attempts, error or code,
+            extra={"delivery_id": delivery_id, "event": event, "status_code": code, "outcome": outcome})
+
+    def _post(self, url: str, secret: str, event: str, delivery_id: int, payload: dict[str, Any],
+              now: datetime) -> tuple[int | None, str | None]:
+        """POST one delivery; (status code, None) when delivered, else (code or None, why)."""
+        body = encode_body(payload)
+        timestamp = str(int(now.timestamp()))
+        headers = {"Content-Type": "application/json", "X-QA-Event": event, "X-QA-Delivery": str(delivery_id),
+                   "X-QA-Timestamp": timestamp, "X-QA-Signature": sign(secret, timestamp, body)}
+        try:
+            with self.client.stream("POST", url, content=body, headers=headers) as response:
+                code = response.status_code
+                if 200 <= code < 300:
+                    return code, None
+                head = next(response.iter_bytes(chunk_size=200), b"")[:200]  # never read a huge error page
+        except httpx.HTTPError as exc:
+            return None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+        return code, f"HTTP {code}: {head.decode('utf-8', 'replace')}"[:MAX_ERROR_CHARS]
