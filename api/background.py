@@ -18,7 +18,7 @@ STOP_TIMEOUT_S = 10.0
 def make_worker(app: FastAPI, index: int = 0, **options: Any) -> Worker:
     """A worker over the app's database, scoring engine and (shared, lazily loaded) speech pipeline."""
     state = app.state
-    return Worker(state.session_factory, state.settings, state.scoring_engine, state.pipelines,
+    return Worker(state.session_factory, state.settings, state.pack_cache, state.pipelines,
                   name=worker_name(index), **options)
 
 

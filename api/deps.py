@@ -1,4 +1,4 @@
-"""Request dependencies: ``SessionDep`` (database), ``CurrentUser`` (API key or UI session), ``EngineDep``."""
+"""Request dependencies: ``SessionDep`` (database), ``CurrentUser`` (API key or UI session), ``PackCacheDep``."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from qa_engine.app.api_keys import hash_api_key
 from qa_engine.app.models import User
-from qa_engine.app.pack_cache import ScoringEngine
+from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.settings import Settings
 
-from .ui import session as ui_session
+from .ui import login_cookie
 
 bearer = HTTPBearer(auto_error=False, description="an API key from `qa-engine users create`")
 
@@ -30,14 +30,14 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_engine(request: Request) -> ScoringEngine:
-    engine: ScoringEngine = request.app.state.scoring_engine
-    return engine
+def get_pack_cache(request: Request) -> PackCache:
+    pack_cache: PackCache = request.app.state.pack_cache
+    return pack_cache
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
-EngineDep = Annotated[ScoringEngine, Depends(get_engine)]
+PackCacheDep = Annotated[PackCache, Depends(get_pack_cache)]
 
 
 def _unauthorized(message: str) -> HTTPException:
@@ -48,7 +48,7 @@ def _unauthorized(message: str) -> HTTPException:
 def get_current_user(request: Request, session: SessionDep,
                      credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
     """The user whose API key is in ``Authorization: Bearer KEY`` (or whose UI session cookie is sent); else 401."""
-    if credentials is None and ui_session.COOKIE in request.cookies:
+    if credentials is None and login_cookie.COOKIE in request.cookies:
         return _session_user(request, session)
     if credentials is None:
         raise _unauthorized("missing API key: send the header 'Authorization: Bearer KEY' "
@@ -65,15 +65,15 @@ def get_current_user(request: Request, session: SessionDep,
 def _session_user(request: Request, session: Session) -> User:
     """The web UI's signed-in user; unsafe methods also need the session's CSRF token in a header (403 without)."""
     secret = get_settings(request).secret_key
-    cookie = request.cookies[ui_session.COOKIE]
-    data = ui_session.decode(secret, cookie)
+    cookie = request.cookies[login_cookie.COOKIE]
+    data = login_cookie.decode(secret, cookie)
     user = session.get(User, data.user_id) if data else None
     if user is None:
         raise _unauthorized("session expired or invalid: sign in again")
-    if request.method not in ui_session.SAFE_METHODS and not ui_session.csrf_ok(
-            secret, cookie, request.headers.get(ui_session.CSRF_HEADER)):
+    if request.method not in login_cookie.SAFE_METHODS and not login_cookie.csrf_ok(
+            secret, cookie, request.headers.get(login_cookie.CSRF_HEADER)):
         raise HTTPException(status_code=status.HTTP_403_FORBIDDEN,
-                            detail=f"missing or wrong {ui_session.CSRF_HEADER} header for a signed-in session")
+                            detail=f"missing or wrong {login_cookie.CSRF_HEADER} header for a signed-in session")
     request.state.user_name = user.name
     return user
 

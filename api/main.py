@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from qa_engine import __version__
 from qa_engine.app.database import make_engine, make_session_factory
 from qa_engine.app.migrate import upgrade
-from qa_engine.app.pack_cache import ScoringEngine
+from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.settings import Settings, load_settings
 from qa_engine.app.worker import PipelineProvider, PipelineSource
 
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     app.state.settings = settings
     app.state.db_engine = db_engine
     app.state.session_factory = make_session_factory(db_engine)
-    app.state.scoring_engine = ScoringEngine()
+    app.state.pack_cache = PackCache()
     app.state.pipelines = PipelineProvider(settings, pipeline)
     metrics.install(app)
     errors.install(app)

@@ -30,7 +30,7 @@ from qa_engine.app.audio_files import (
 from qa_engine.app.dedupe import copy_report, find_twin
 from qa_engine.app.events import call_scored
 from qa_engine.app.models import Call, User, new_call_id
-from qa_engine.app.pack_cache import ScoringEngine
+from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.packs import resolve_pack
 from qa_engine.app.settings import Settings
 from qa_engine.errors import PackError
@@ -130,7 +130,7 @@ def _display_name(filename: str | None) -> str | None:
     return name or None
 
 
-def accept_audio(session: Session, user: User, engine: ScoringEngine, settings: Settings,
+def accept_audio(session: Session, user: User, pack_cache: PackCache, settings: Settings,
                  fields: dict[str, str], upload: UploadFile) -> Accepted:
     """Check, store and queue one recording (runs in a worker thread: file and database I/O)."""
     agent, team = call_fields.resolve_agent(session, user, fields, SOURCE)
@@ -140,7 +140,7 @@ def accept_audio(session: Session, user: User, engine: ScoringEngine, settings: 
     call_label = call_fields.optional_str(fields, "call_id", SOURCE)
     try:
         pack_id = call_fields.optional_str(fields, "pack", SOURCE, 64)
-        pack = resolve_pack(session, engine, pack_id=pack_id, team=team,
+        pack = resolve_pack(session, pack_cache, pack_id=pack_id, team=team,
                             language=None if language in (None, "auto") else language)
     except PackError as exc:
         raise call_fields.unprocessable(f"{SOURCE}: {exc}") from None

@@ -189,7 +189,7 @@ def run_qa_engine(args: argparse.Namespace, calls: list[Call], batch_size: int, 
 
 
 def _batch_engine(options: Any, recognizer: Any, calls: list[Call], workers: int, run: Run) -> None:
-    from qa_engine.app.batch.local import LocalEngine
+    from qa_engine.app.batch.local import LocalExecutor
     from qa_engine.app.batch.tasks import ScoreTask
     from qa_engine.rules import load_pack
 
@@ -197,11 +197,11 @@ def _batch_engine(options: Any, recognizer: Any, calls: list[Call], workers: int
     tasks = [ScoreTask(pk=str(i), path=c.path, call_id=f"call-{i}", pack=packs[c.language], language=c.language)
              for i, c in enumerate(calls)]
     t0 = time.perf_counter()
-    list(LocalEngine(options, workers, recognizer=recognizer).run(iter([])))  # worker start-up alone
+    list(LocalExecutor(options, workers, recognizer=recognizer).run(iter([])))  # worker start-up alone
     run.startup_s = time.perf_counter() - t0
     with MemoryPoller() as memory:
         t0 = time.perf_counter()
-        results = list(LocalEngine(options, workers, recognizer=recognizer).run(iter(tasks)))
+        results = list(LocalExecutor(options, workers, recognizer=recognizer).run(iter(tasks)))
         run.wall_s = time.perf_counter() - t0
     run.peak_mib = memory.peak
     run.failed = sum(1 for r in results if r.report is None)

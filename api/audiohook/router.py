@@ -1,4 +1,4 @@
-"""``/api/v1/audiohook/ws``: the AudioHook WebSocket endpoint (a thin loop over :class:`AudiohookSession`).
+"""``/api/v1/audiohook/ws``: the AudioHook WebSocket endpoint (a thin loop over :class:`AudiohookConnection`).
 
 The upgrade request is authenticated before the socket is accepted (X-API-KEY + HTTP message
 signature); a failure is answered ``401`` and nothing else, whatever the reason (logged here).
@@ -16,12 +16,12 @@ from fastapi import APIRouter, WebSocket
 from fastapi.responses import PlainTextResponse
 from starlette.websockets import WebSocketDisconnect
 
+from api.audiohook.connection import AudiohookConnection
+from api.audiohook.live_tap import LiveTap
 from qa_engine.app.audiohook_clients import ClientRegistry
 
 from .hub import get_hub
-from .live_session import LiveSession
 from .protocol import format_duration, is_uuid
-from .session import AudiohookSession
 from .signature import SignatureError, verify
 
 logger = logging.getLogger(__name__)
@@ -94,8 +94,8 @@ async def _serve(websocket: WebSocket, client: Any, session_id: str) -> None:
             outbox.put_nowait(msg)
         return bool(out)
 
-    live = LiveSession(app, hub, client, session_id, send_transcript)
-    session = AudiohookSession(session_id, live)
+    live = LiveTap(app, hub, client, session_id, send_transcript)
+    session = AudiohookConnection(session_id, live)
     hub.controls[session_id] = control
     sender = asyncio.create_task(_send_loop(websocket, outbox))
     try:

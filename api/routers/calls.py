@@ -22,7 +22,7 @@ from qa_engine.app.audit import record
 from qa_engine.app.call_query import ALLOWED_SORTS, CallFilters, order_by
 from qa_engine.app.events import call_scored
 from qa_engine.app.models import Call, Job, User, new_call_id
-from qa_engine.app.pack_cache import ScoringEngine
+from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.packs import resolve_pack
 from qa_engine.app.report_store import store_report
 from qa_engine.app.settings import Settings
@@ -31,7 +31,7 @@ from qa_engine.transcript import transcript_from_dict, transcript_to_dict
 
 from .. import uploads
 from ..background import wake_workers
-from ..deps import CurrentUser, EngineDep, SessionDep, SettingsDep
+from ..deps import CurrentUser, PackCacheDep, SessionDep, SettingsDep
 from ..schemas import AUDIO_FORM_SCHEMA, TRANSCRIPT_BODY_SCHEMA, CallCreated, CallList, CallPublic, CallSummary
 
 router = APIRouter(prefix="/calls", tags=["calls"])
@@ -58,7 +58,7 @@ async def _json_document(request: Request) -> dict[str, Any]:
     return doc
 
 
-def _score_transcript(doc: dict[str, Any], session: SessionDep, user: User, engine: ScoringEngine,
+def _score_transcript(doc: dict[str, Any], session: SessionDep, user: User, pack_cache: PackCache,
                       settings: Settings) -> CallCreated:
     """Score a transcript at once (no ASR) and store the call with its (masked) report; raw text only if configured."""
     agent, team = call_fields.resolve_agent(session, user, doc, BODY_SOURCE)
@@ -69,8 +69,8 @@ def _score_transcript(doc: dict[str, Any], session: SessionDep, user: User, engi
         doc = {**doc, "call_id": call_pk}
     try:
         transcript = transcript_from_dict(doc, source=BODY_SOURCE)
-        pack = resolve_pack(session, engine, pack_id=pack_id, team=team, language=transcript.language)
-        report = engine.score(transcript, pack=pack)
+        pack = resolve_pack(session, pack_cache, pack_id=pack_id, team=team, language=transcript.language)
+        report = pack_cache.score(transcript, pack=pack)
     except QaEngineError as exc:
         raise call_fields.unprocessable(str(exc)) from None
     content = {k: v for k, v in transcript_to_dict(transcript).items() if k != "call_id"}
@@ -95,20 +95,21 @@ def _score_transcript(doc: dict[str, Any], session: SessionDep, user: User, engi
                         415: {"description": "neither application/json nor multipart/form-data, or not audio"},
                         422: {"description": "malformed body, unreadable audio header, unknown agent or pack"},
                         503: {"description": "processing queue full (see Retry-After)"}})
-async def create_call(request: Request, session: SessionDep, user: CurrentUser, engine: EngineDep,
+async def create_call(request: Request, session: SessionDep, user: CurrentUser, pack_cache: PackCacheDep,
                       settings: SettingsDep) -> JSONResponse:
     """Upload a call: a transcript (JSON) is scored at once (201); a recording (form) is queued (202)."""
     content_type = _content_type(request)
     if content_type == "application/json":
         doc = await _json_document(request)
-        created = await run_in_threadpool(_score_transcript, doc, session, user, engine, settings)
+        created = await run_in_threadpool(_score_transcript, doc, session, user, pack_cache, settings)
         return JSONResponse(created.model_dump(), status_code=status.HTTP_201_CREATED)
     if content_type == "multipart/form-data":
         await run_in_threadpool(uploads.check_capacity, session, settings, request.headers.get("content-length"))
         form = await uploads.read_form(request, settings)
         try:
             fields, upload = uploads.split_form(form)
-            accepted = await run_in_threadpool(uploads.accept_audio, session, user, engine, settings, fields, upload)
+            accepted = await run_in_threadpool(uploads.accept_audio, session, user, pack_cache, settings, fields,
+                                               upload)
         finally:
             await form.close()
         if accepted.http_status == status.HTTP_202_ACCEPTED:

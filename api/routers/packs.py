@@ -25,7 +25,7 @@ from qa_engine.rules.docs import pack_markdown
 from qa_engine.rules.pack import parse_pack_text
 
 from .. import background
-from ..deps import CurrentUser, EngineDep, RowId, SessionDep
+from ..deps import CurrentUser, PackCacheDep, RowId, SessionDep
 from ..pack_schemas import (
     JobAccepted,
     JobPublic,
@@ -104,10 +104,10 @@ def _checked_id(pack_id: str) -> str:
     return pack_id
 
 
-def _load(session: SessionDep, engine: EngineDep, pack_id: str, version: str | None) -> Pack:
+def _load(session: SessionDep, pack_cache: PackCacheDep, pack_id: str, version: str | None) -> Pack:
     """The pack for a read or a job: 404 when unknown, 422 when a stored version no longer validates."""
     try:
-        return get_pack(session, engine, _checked_id(pack_id), version)
+        return get_pack(session, pack_cache, _checked_id(pack_id), version)
     except UnknownPack as exc:
         raise _not_found(str(exc)) from None
     except PackError as exc:
@@ -158,10 +158,10 @@ def upload_pack(text: PackText, session: SessionDep, user: CurrentUser) -> PackU
 
 
 @router.get("/packs/{pack_id}", response_model=PackDetail, responses={404: {"description": "no such pack or version"}})
-def show_pack(pack_id: str, session: SessionDep, engine: EngineDep, _user: CurrentUser,
+def show_pack(pack_id: str, session: SessionDep, pack_cache: PackCacheDep, _user: CurrentUser,
               version: VersionQuery = None) -> PackDetail:
     """One pack version (default: the newest) with its parsed rules."""
-    pack = _load(session, engine, pack_id, version)
+    pack = _load(session, pack_cache, pack_id, version)
     return PackDetail(id=pack.id, version=pack.version, language=pack.language, name=pack.name,
                       description=pack.description, grades=dict(pack.grades),
                       rules=[r.model_dump(mode="json", exclude_none=True) for r in pack.rules],
@@ -170,10 +170,10 @@ def show_pack(pack_id: str, session: SessionDep, engine: EngineDep, _user: Curre
 
 @router.get("/packs/{pack_id}/docs", response_class=Response,
             responses={200: {"content": {"text/markdown": {}}}, 404: {"description": "no such pack or version"}})
-def pack_docs(pack_id: str, session: SessionDep, engine: EngineDep, _user: CurrentUser,
+def pack_docs(pack_id: str, session: SessionDep, pack_cache: PackCacheDep, _user: CurrentUser,
               version: VersionQuery = None) -> Response:
     """The pack's documentation (Markdown, as ``qa-engine packs show`` prints it)."""
-    pack = _load(session, engine, pack_id, version)
+    pack = _load(session, pack_cache, pack_id, version)
     return Response(pack_markdown(pack), media_type="text/markdown; charset=utf-8")
 
 
@@ -202,12 +202,12 @@ def read_team_pack(team: str, session: SessionDep, user: CurrentUser) -> TeamPac
 
 @router.put("/teams/{team}/pack", response_model=TeamPackPublic,
             responses={404: {"description": "no such pack or version"}})
-def set_team_pack(team: str, body: TeamPackSet, session: SessionDep, engine: EngineDep,
+def set_team_pack(team: str, body: TeamPackSet, session: SessionDep, pack_cache: PackCacheDep,
                   user: CurrentUser) -> TeamPackPublic:
     """Choose the team's pack (admin); ``version`` null follows the newest version. New calls use it."""
     require_role(user, "admin")
     try:
-        get_pack(session, engine, body.pack_id, body.version)
+        get_pack(session, pack_cache, body.pack_id, body.version)
     except PackError as exc:
         raise _unprocessable(str(exc)) from None
     choice = session.get(TeamPack, team)
@@ -255,11 +255,11 @@ def _rescore_teams(session: SessionDep, user: User, team: str | None) -> list[st
 
 @router.post("/packs/{pack_id}/rescore", status_code=status.HTTP_202_ACCEPTED, response_model=JobAccepted,
              responses={404: {"description": "no such pack or version"}})
-def rescore(pack_id: str, body: RescoreRequest, request: Request, session: SessionDep, engine: EngineDep,
+def rescore(pack_id: str, body: RescoreRequest, request: Request, session: SessionDep, pack_cache: PackCacheDep,
             user: CurrentUser) -> JobAccepted:
     """Queue a background job that scores stored transcripts again with this pack (no ASR); poll ``/jobs/{id}``."""
     teams = _rescore_teams(session, user, body.team)
-    pack = _load(session, engine, pack_id, body.version)
+    pack = _load(session, pack_cache, pack_id, body.version)
     job = jobs.enqueue(session, JOB_KIND, created_by=user.name,
                        payload=rescore_payload(pack_id, pack.version, teams, body.start, body.end))
     record(session, user.name, "pack.rescore", after=job.payload)

@@ -28,7 +28,7 @@ from qa_engine.app.reviews import (
     set_finding_status,
 )
 
-from ..deps import CurrentUser, EngineDep, RowId, SessionDep
+from ..deps import CurrentUser, PackCacheDep, RowId, SessionDep
 from ..review_schemas import (
     AuditPublic,
     Calibration,
@@ -72,7 +72,7 @@ def outcome(review: Review, call: Call, row: FindingRow) -> ReviewOutcome:
              responses={**NOT_VISIBLE, 403: {"description": "only supervisors and admins override"},
                         409: {"description": "the call's pack cannot be loaded to recompute the score"}})
 def override_finding(call_id: str, rule_id: str, body: OverrideCreate, session: SessionDep, user: CurrentUser,
-                     engine: EngineDep) -> ReviewOutcome:
+                     pack_cache: PackCacheDep) -> ReviewOutcome:
     """Set a finding to pass or fail (the same status confirms it); the score is recomputed at once."""
     call = get_visible_call(session, user, call_id)
     require_role(user, *SUPERVISORS)
@@ -82,7 +82,7 @@ def override_finding(call_id: str, rule_id: str, body: OverrideCreate, session: 
                     comment=body.comment, requested_status=body.status, resolved_by=user.name, resolved_at=now,
                     created_at=now)
     session.add(review)
-    set_finding_status(session, engine, call, row, body.status, actor=user.name, action="finding.override",
+    set_finding_status(session, pack_cache, call, row, body.status, actor=user.name, action="finding.override",
                        detail=body.comment)
     session.commit()
     return outcome(review, call, row)
@@ -164,7 +164,7 @@ def read_review(review_id: ReviewId, session: SessionDep, user: CurrentUser) -> 
     return review_public(_visible_review(session, user, review_id)[0])
 
 
-def _resolve(review_id: int, body: Resolution, session: Session, user: User, engine: EngineDep,
+def _resolve(review_id: int, body: Resolution, session: Session, user: User, pack_cache: PackCacheDep,
              accept: bool) -> ReviewOutcome:
     review, call = _visible_review(session, user, review_id)
     require_role(user, *SUPERVISORS)
@@ -180,7 +180,7 @@ def _resolve(review_id: int, body: Resolution, session: Session, user: User, eng
     session.refresh(review)
     row = get_finding(session, call, review.rule_id)
     # a rejection keeps the status but marks the finding reviewed: a human confirmed it (calibration counts it)
-    set_finding_status(session, engine, call, row, review.requested_status if accept else row.status,
+    set_finding_status(session, pack_cache, call, row, review.requested_status if accept else row.status,
                        actor=user.name, action="dispute.accepted" if accept else "dispute.rejected",
                        detail=body.comment)
     session.commit()
@@ -194,16 +194,16 @@ RESOLVE_RESPONSES: Responses = {404: {"description": "no such review (or not you
 
 @router.post("/reviews/{review_id}/accept", response_model=ReviewOutcome, responses=RESOLVE_RESPONSES)
 def accept_dispute(review_id: ReviewId, body: Resolution, session: SessionDep, user: CurrentUser,
-                   engine: EngineDep) -> ReviewOutcome:
+                   pack_cache: PackCacheDep) -> ReviewOutcome:
     """Accept a dispute: the finding takes the requested status and the score is recomputed."""
-    return _resolve(review_id, body, session, user, engine, accept=True)
+    return _resolve(review_id, body, session, user, pack_cache, accept=True)
 
 
 @router.post("/reviews/{review_id}/reject", response_model=ReviewOutcome, responses=RESOLVE_RESPONSES)
 def reject_dispute(review_id: ReviewId, body: Resolution, session: SessionDep, user: CurrentUser,
-                   engine: EngineDep) -> ReviewOutcome:
+                   pack_cache: PackCacheDep) -> ReviewOutcome:
     """Reject a dispute: the finding and the score stay as they are."""
-    return _resolve(review_id, body, session, user, engine, accept=False)
+    return _resolve(review_id, body, session, user, pack_cache, accept=False)
 
 
 @router.get("/calibration", response_model=Calibration,

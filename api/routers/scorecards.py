@@ -18,11 +18,11 @@ from qa_engine.app.access import require_role, supervised_teams, visible_to
 from qa_engine.app.analysis_csv import scorecard_csv, weekly_csv
 from qa_engine.app.analysis_schemas import Period, Scorecard, WeeklyAnalysis
 from qa_engine.app.models import Call, User
-from qa_engine.app.pack_cache import ScoringEngine
+from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.packs import get_pack
 from qa_engine.errors import PackError
 
-from ..deps import CurrentUser, EngineDep, SessionDep
+from ..deps import CurrentUser, PackCacheDep, SessionDep
 
 router = APIRouter(tags=["scorecards"])
 Format = Literal["json", "csv"]
@@ -83,7 +83,7 @@ def team_scorecard(team: str, session: SessionDep, user: CurrentUser, period: Pe
     return _scorecard(session, user, "team", team, period, date_from, date_to, fmt)
 
 
-def _summaries(session: Session, engine: ScoringEngine, calls: list[analysis.CallFacts]) -> dict[str, str]:
+def _summaries(session: Session, pack_cache: PackCache, calls: list[analysis.CallFacts]) -> dict[str, str]:
     """Rule summaries from the packs the calls were scored with, uploaded ones included (newest version).
 
     A pack that no longer loads is skipped.
@@ -91,7 +91,7 @@ def _summaries(session: Session, engine: ScoringEngine, calls: list[analysis.Cal
     summaries: dict[str, str] = {}
     for pack_id, language in sorted({(c.pack, c.language) for c in calls}, key=str):
         try:
-            pack = get_pack(session, engine, pack_id) if pack_id else engine.pack(None, language)
+            pack = get_pack(session, pack_cache, pack_id) if pack_id else pack_cache.pack(None, language)
         except PackError:
             continue
         for rule in pack.rules:
@@ -103,7 +103,7 @@ def _summaries(session: Session, engine: ScoringEngine, calls: list[analysis.Cal
             responses={200: CSV_RESPONSE, 403: {"description": "supervisors and admins only"},
                        404: {"description": "no such team (or not yours)"},
                        422: {"description": "invalid week"}})
-def weekly_analysis(session: SessionDep, user: CurrentUser, engine: EngineDep,
+def weekly_analysis(session: SessionDep, user: CurrentUser, pack_cache: PackCacheDep,
                     week: Annotated[str | None, Query(description="ISO week, e.g. 2026-W47 (default: this week, UTC)",
                                                       max_length=16)] = None,
                     team: Annotated[str | None, Query(max_length=128)] = None,
@@ -117,5 +117,5 @@ def weekly_analysis(session: SessionDep, user: CurrentUser, engine: EngineDep,
         where.append(Call.team == team)
     calls = analysis.fetch(session, where, monday, monday + timedelta(days=6))
     previous = analysis.fetch(session, where, monday - timedelta(days=7), monday - timedelta(days=1))
-    report = analysis.weekly(calls, previous, monday, team, _summaries(session, engine, calls))
+    report = analysis.weekly(calls, previous, monday, team, _summaries(session, pack_cache, calls))
     return _csv(weekly_csv(report), f"weekly-{report.week}.csv") if fmt == "csv" else report

@@ -24,8 +24,7 @@ from qa_engine.app.models import Call, User
 from qa_engine.app.passwords import verify_password
 
 from ..deps import SessionDep, SettingsDep
-from . import i18n
-from . import session as ui_session
+from . import i18n, login_cookie
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
@@ -37,8 +36,8 @@ NAV_URLS = {"dashboard": "/ui/", "calls": "/ui/calls", "analysis": "/ui/analysis
 
 
 def _current(request: Request, session: SessionDep, secret: str) -> tuple[User, str] | None:
-    cookie = request.cookies.get(ui_session.COOKIE)
-    data = ui_session.decode(secret, cookie)
+    cookie = request.cookies.get(login_cookie.COOKIE)
+    data = login_cookie.decode(secret, cookie)
     user = session.get(User, data.user_id) if data else None
     return (user, cookie) if user is not None and cookie else None
 
@@ -78,7 +77,7 @@ def _page(request: Request, session: SessionDep, settings: SettingsDep, name: st
     nav = [(key, NAV_URLS[key]) for key in NAV[user.role]]
     page_user = {"name": user.name, "role": user.role, "team": user.team, "teams": _teams(session, user)}
     return _render(request, name, lang, status_code=status_code, user=page_user, nav=nav, active=active,
-                   csrf=ui_session.csrf_token(settings.secret_key, cookie), **context)
+                   csrf=login_cookie.csrf_token(settings.secret_key, cookie), **context)
 
 
 @router.get("/", response_class=RedirectResponse)
@@ -111,8 +110,8 @@ def login(request: Request, session: SessionDep, settings: SettingsDep,
                        next=_safe_next(next), error="login.error", entered_name=name)
     response = RedirectResponse(_safe_next(next if next != "/ui/" else ("/ui/me" if user.role == "agent" else "/ui/")),
                                 status_code=status.HTTP_303_SEE_OTHER)
-    response.set_cookie(ui_session.COOKIE, ui_session.encode(settings.secret_key, user.id),
-                        max_age=ui_session.LIFETIME_S, httponly=True, samesite="lax",
+    response.set_cookie(login_cookie.COOKIE, login_cookie.encode(settings.secret_key, user.id),
+                        max_age=login_cookie.LIFETIME_S, httponly=True, samesite="lax",
                         secure=request.url.scheme == "https", path="/")
     return response
 
@@ -120,11 +119,11 @@ def login(request: Request, session: SessionDep, settings: SettingsDep,
 @router.post("/ui/logout")
 def logout(request: Request, settings: SettingsDep,
            csrf_token: Annotated[str, Form(max_length=128)] = "") -> Response:
-    cookie = request.cookies.get(ui_session.COOKIE)
-    if cookie and not ui_session.csrf_ok(settings.secret_key, cookie, csrf_token):
+    cookie = request.cookies.get(login_cookie.COOKIE)
+    if cookie and not login_cookie.csrf_ok(settings.secret_key, cookie, csrf_token):
         raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="missing or wrong csrf_token")
     response = RedirectResponse("/ui/login", status_code=status.HTTP_303_SEE_OTHER)
-    response.delete_cookie(ui_session.COOKIE, path="/")
+    response.delete_cookie(login_cookie.COOKIE, path="/")
     return response
 
 

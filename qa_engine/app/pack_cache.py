@@ -31,7 +31,7 @@ def check_pack_id(pack_id: str, field: str = "pack") -> None:
                         "at most 64 characters)")
 
 
-class ScoringEngine:
+class PackCache:
     """Scores transcripts against rule packs (by id only: the API never opens paths it is given)."""
 
     def __init__(self, *, mask_pii: bool = True) -> None:

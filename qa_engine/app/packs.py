@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from qa_engine.app.access import as_utc
 from qa_engine.app.models import PackVersion, TeamPack
-from qa_engine.app.pack_cache import ScoringEngine, check_pack_id
+from qa_engine.app.pack_cache import PackCache, check_pack_id
 from qa_engine.errors import PackError
 from qa_engine.rules import Pack, list_packs, packs_dir
 from qa_engine.text import language_family
@@ -98,7 +98,7 @@ def version_exists(session: Session, pack_id: str, version: str) -> bool:
     return bundled is not None and bundled.version == version
 
 
-def get_pack(session: Session, engine: ScoringEngine, pack_id: str, version: str | None = None) -> Pack:
+def get_pack(session: Session, pack_cache: PackCache, pack_id: str, version: str | None = None) -> Pack:
     """Pack ``pack_id`` at ``version`` (None: the newest uploaded version, else the bundled file).
 
     Raises:
@@ -110,9 +110,9 @@ def get_pack(session: Session, engine: ScoringEngine, pack_id: str, version: str
     if version is not None:
         rows = [r for r in rows if r.version == version]
     if rows:
-        return engine.uploaded_pack(rows[0].pack_id, rows[0].version, rows[0].source)
+        return pack_cache.uploaded_pack(rows[0].pack_id, rows[0].version, rows[0].source)
     if _bundled_exists(pack_id):
-        pack = engine.pack(pack_id, None)
+        pack = pack_cache.pack(pack_id, None)
         if version is None or pack.version == version:
             return pack
     known = [e.version for e in versions_of(session, pack_id)]
@@ -129,7 +129,7 @@ def team_pack(session: Session, team: str | None) -> TeamPack | None:
     return session.get(TeamPack, team)
 
 
-def resolve_pack(session: Session, engine: ScoringEngine, *, pack_id: str | None, team: str | None,
+def resolve_pack(session: Session, pack_cache: PackCache, *, pack_id: str | None, team: str | None,
                  language: str | None, version: str | None = None) -> Pack:
     """The pack to score a call with.
 
@@ -141,10 +141,10 @@ def resolve_pack(session: Session, engine: ScoringEngine, *, pack_id: str | None
         PackError: ``pack_id`` is not a known pack (or version).
     """
     if pack_id is not None:
-        return get_pack(session, engine, pack_id, version)
+        return get_pack(session, pack_cache, pack_id, version)
     choice = team_pack(session, team)
     if choice is not None:
-        pack = get_pack(session, engine, choice.pack_id, choice.version)
+        pack = get_pack(session, pack_cache, choice.pack_id, choice.version)
         if language is None or language_family(pack.language) == language_family(language):
             return pack
-    return engine.pack(None, language)
+    return pack_cache.pack(None, language)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from qa_engine.app.access import as_utc
 from qa_engine.app.events import call_scored
 from qa_engine.app.models import Call, Job
-from qa_engine.app.pack_cache import ScoringEngine
+from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.packs import get_pack
 from qa_engine.app.report_store import store_report
 from qa_engine.errors import QaEngineError
@@ -69,7 +69,7 @@ def stored_transcript(call: Call) -> tuple[Transcript, bool]:
     return transcript_from_dict(call.report, source=f"call {call.id}"), False
 
 
-def run_rescore_job(session: Session, engine: ScoringEngine, job: Job) -> dict[str, Any]:
+def run_rescore_job(session: Session, pack_cache: PackCache, job: Job) -> dict[str, Any]:
     """Re-score the calls selected by ``job.payload``; returns a summary stored as the job's result.
 
     Raises:
@@ -79,7 +79,7 @@ def run_rescore_job(session: Session, engine: ScoringEngine, job: Job) -> dict[s
     pack_id = payload.get("pack_id")
     if not isinstance(pack_id, str):
         raise QaEngineError(f"rescore job {job.id}: the payload names no 'pack_id'")
-    pack = get_pack(session, engine, pack_id, payload.get("version"))
+    pack = get_pack(session, pack_cache, pack_id, payload.get("version"))
     family = language_family(pack.language)
     ids = select_calls(session, payload)
     summary: dict[str, Any] = {"pack": {"id": pack.id, "version": pack.version}, "selected": len(ids),
@@ -94,7 +94,7 @@ def run_rescore_job(session: Session, engine: ScoringEngine, job: Job) -> dict[s
         before = call.score
         try:
             transcript, raw = stored_transcript(call)
-            report = engine.score(transcript, pack=pack)
+            report = pack_cache.score(transcript, pack=pack)
         except QaEngineError as exc:
             summary["failed"] += 1
             if len(summary["errors"]) < MAX_REPORTED_ERRORS:

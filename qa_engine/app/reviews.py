@@ -19,7 +19,7 @@ from qa_engine.app.analysis import call_moment, in_dates
 from qa_engine.app.audit import record
 from qa_engine.app.errors import Conflict, NotFound
 from qa_engine.app.models import Call, FindingRow, Review, utcnow
-from qa_engine.app.pack_cache import ScoringEngine
+from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.packs import resolve_pack
 from qa_engine.errors import PackError
 from qa_engine.rules import Pack
@@ -39,13 +39,13 @@ def get_finding(session: Session, call: Call, rule_id: str) -> FindingRow:
     return row
 
 
-def call_pack(session: Session, engine: ScoringEngine, call: Call) -> Pack:
+def call_pack(session: Session, pack_cache: PackCache, call: Call) -> Pack:
     """The pack version the call was scored with (its caps and grade bands).
 
     Falls back to the pack's current version when that version is gone; 409 when the pack cannot be loaded at all.
     """
     try:
-        return resolve_pack(session, engine, pack_id=call.pack, team=call.team, language=call.language,
+        return resolve_pack(session, pack_cache, pack_id=call.pack, team=call.team, language=call.language,
                             version=call.pack_version)
     except PackError as exc:
         if call.pack is None or call.pack_version is None:
@@ -53,7 +53,7 @@ def call_pack(session: Session, engine: ScoringEngine, call: Call) -> Pack:
         logger.warning("call %s: pack %s v%s unavailable (%s); recomputing with its current version",
                        call.id, call.pack, call.pack_version, exc)
     try:
-        return resolve_pack(session, engine, pack_id=call.pack, team=call.team, language=call.language)
+        return resolve_pack(session, pack_cache, pack_id=call.pack, team=call.team, language=call.language)
     except PackError as exc:
         raise Conflict(f"cannot recompute the score of call {call.id!r}: {exc}") from None
 
@@ -96,10 +96,10 @@ def recompute(session: Session, call: Call, pack: Pack) -> None:
         call.report = doc
 
 
-def set_finding_status(session: Session, engine: ScoringEngine, call: Call, row: FindingRow, new_status: str, *,
+def set_finding_status(session: Session, pack_cache: PackCache, call: Call, row: FindingRow, new_status: str, *,
                        actor: str, action: str, detail: str | None) -> None:
     """Set ``row`` to ``new_status`` (marking it reviewed), recompute the call and record the audit entry."""
-    pack = call_pack(session, engine, call)
+    pack = call_pack(session, pack_cache, call)
     lock_call(session, call)
     session.refresh(row)
     before = _snapshot(call, row)

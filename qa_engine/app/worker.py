@@ -22,7 +22,7 @@ from qa_engine.app.dedupe import copy_report, find_twin
 from qa_engine.app.events import call_scored
 from qa_engine.app.metrics import observe_job
 from qa_engine.app.models import Call, Job, utcnow
-from qa_engine.app.pack_cache import ScoringEngine
+from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.packs import resolve_pack
 from qa_engine.app.report_store import store_report
 from qa_engine.app.settings import Settings
@@ -144,12 +144,12 @@ class _Heartbeat:
 class Worker:
     """Runs queued jobs one at a time; ``run_once`` makes tests deterministic, ``run_forever`` serves."""
 
-    def __init__(self, session_factory: sessionmaker[Session], settings: Settings, engine: ScoringEngine,
+    def __init__(self, session_factory: sessionmaker[Session], settings: Settings, pack_cache: PackCache,
                  pipelines: PipelineProvider, *, name: str | None = None, heartbeat_s: float = jobs.HEARTBEAT_S,
                  stale_after_s: float = jobs.STALE_AFTER_S, poll_s: float = 2.0) -> None:
         self.session_factory = session_factory
         self.settings = settings
-        self.engine = engine
+        self.engine = pack_cache
         self.pipelines = pipelines
         self.name = name or jobs.worker_name()
         self.heartbeat_s = heartbeat_s

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from qa_engine.app.jobs import worker_name
     from qa_engine.app.logging_config import configure_logging
     from qa_engine.app.migrate import upgrade
-    from qa_engine.app.pack_cache import ScoringEngine
+    from qa_engine.app.pack_cache import PackCache
     from qa_engine.app.settings import load_settings
     from qa_engine.app.worker import PipelineProvider, Worker, check_device
 
@@ -60,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         upgrade(db_engine)
         sessions = make_session_factory(db_engine)
-        engine = ScoringEngine()
-        workers = [Worker(sessions, settings, engine, pipelines, poll_s=args.poll, name=worker_name(i))
+        pack_cache = PackCache()
+        workers = [Worker(sessions, settings, pack_cache, pipelines, poll_s=args.poll, name=worker_name(i))
                    for i in range(concurrency)]
         requeued, failed = workers[0].recover()
         if requeued or failed:

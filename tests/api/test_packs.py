@@ -146,7 +146,7 @@ def test_team_pack_choice_and_resolution(client: TestClient, admin: dict[str, st
     assert chosen.json()["set_by"] == "root"
     assert client.get("/api/v1/teams/t1/pack", headers=sue).json()["pack_id"] == "zh-CN"
     assert client.get("/api/v1/teams/t1/pack", headers=bob).status_code == 404
-    engine = client.app.state.scoring_engine  # type: ignore[attr-defined]
+    engine = client.app.state.pack_cache  # type: ignore[attr-defined]
     with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
         assert resolve_pack(session, engine, pack_id=None, team="t1", language="zh").version == "2.0.0"
         # an English call of the same team keeps the English default; other teams keep the default
@@ -166,7 +166,7 @@ def _run_job(client: TestClient, job_id: int) -> dict[str, Any]:
     with app.state.session_factory() as session:  # type: ignore[attr-defined]
         job = session.get(Job, job_id)
         assert job is not None and job.kind == "rescore" and job.status == "queued"
-        result = run_rescore_job(session, app.state.scoring_engine, job)  # type: ignore[attr-defined]
+        result = run_rescore_job(session, app.state.pack_cache, job)  # type: ignore[attr-defined]
         session.commit()
     return result
 
@@ -252,7 +252,7 @@ def test_rescore_through_the_worker(client: TestClient, admin: dict[str, str],
     assert _post_pack(client, admin, MAGIC_PACK.format(version="2.0.0")).status_code == 201
     job_id = client.post("/api/v1/packs/zh-CN/rescore", json={"team": "t1"}, headers=admin).json()["job_id"]
     app = client.app
-    worker = Worker(app.state.session_factory, app.state.settings, app.state.scoring_engine,  # type: ignore[attr-defined]
+    worker = Worker(app.state.session_factory, app.state.settings, app.state.pack_cache,  # type: ignore[attr-defined]
                     app.state.pipelines)  # type: ignore[attr-defined]
     assert worker.drain() == 1
     job = client.get(f"/api/v1/jobs/{job_id}", headers=admin).json()

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from api.audiohook.connection import AudiohookConnection
 from api.audiohook.protocol import Media, format_duration, parse_duration
-from api.audiohook.session import AudiohookSession
 
 SID = str(uuid.uuid4())
 
@@ -33,13 +33,13 @@ class Recorder:
         self.closed_with = reason
 
 
-def _client(session: AudiohookSession, seq: int, kind: str, params: dict[str, Any] | None = None) -> list[dict]:
+def _client(session: AudiohookConnection, seq: int, kind: str, params: dict[str, Any] | None = None) -> list[dict]:
     msg = {"version": "2", "id": SID, "type": kind, "seq": seq, "serverseq": session.seq,
            "position": format_duration(session.position), "parameters": params or {}}
     return session.on_text(json.dumps(msg))
 
 
-def _open(session: AudiohookSession) -> None:
+def _open(session: AudiohookConnection) -> None:
     out = _client(session, 1, "open", {"organizationId": str(uuid.uuid4()), "conversationId": str(uuid.uuid4()),
                                        "participant": {}, "media": [{"type": "audio", "format": "PCMU",
                                                                      "channels": ["external", "internal"],
@@ -49,7 +49,7 @@ def _open(session: AudiohookSession) -> None:
 
 def test_server_pause_resume_and_positions() -> None:
     handler = Recorder()
-    session = AudiohookSession(SID, handler)
+    session = AudiohookConnection(SID, handler)
     _open(session)
     session.on_binary(b"\xff" * 3200)  # 0.2 s stereo
     assert session.position == 0.2 and handler.audio_s == 0.2
@@ -61,7 +61,7 @@ def test_server_pause_resume_and_positions() -> None:
 
 def test_resume_reports_discarded_gap_and_events_only_while_open() -> None:
     handler = Recorder()
-    session = AudiohookSession(SID, handler)
+    session = AudiohookConnection(SID, handler)
     assert session.event([{"type": "transcript", "data": {}}]) == []  # not open yet
     _open(session)
     session.pause()
@@ -79,10 +79,10 @@ def test_resume_reports_discarded_gap_and_events_only_while_open() -> None:
 
 
 def test_odd_frame_length_and_bad_resumed_parameters() -> None:
-    session = AudiohookSession(SID, Recorder())
+    session = AudiohookConnection(SID, Recorder())
     _open(session)
     assert session.on_binary(b"\xff" * 3)[0]["parameters"]["reason"] == "error"
-    session = AudiohookSession(SID, Recorder())
+    session = AudiohookConnection(SID, Recorder())
     _open(session)
     _client(session, 2, "paused")
     out = _client(session, 3, "resumed", {"start": "1.5", "discarded": "PT0S"})

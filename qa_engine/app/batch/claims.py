@@ -45,7 +45,7 @@ def call_pk(content_hash: str, pack_id: str, pack_version: str) -> str:
     return hashlib.sha256(f"batch:{content_hash}:{pack_id}:{pack_version}".encode()).hexdigest()[:32]
 
 
-class BatchStore:
+class BatchClaims:
     """Claims and writes for one batch run (one session per operation: safe from several threads)."""
 
     def __init__(self, sessions: sessionmaker[Session], *, lease_s: float = 60.0,

@@ -53,7 +53,7 @@ def _worker_main(worker: int, options: PipelineOptions, tasks: Any, results: Any
         results.put(("done", worker, scorer.score(task)))
 
 
-class LocalEngine:
+class LocalExecutor:
     """Scores tasks with ``workers`` CPU processes around one loaded model."""
 
     def __init__(self, options: PipelineOptions, workers: int = 2, *, recognizer: Recognizer | None = None,

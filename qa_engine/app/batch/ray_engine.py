@@ -80,7 +80,7 @@ class RayCallScorer:
         return {"result": pickle.dumps(self.scorer.score(task))}
 
 
-class RayEngine:
+class RayExecutor:
     """Runs tasks on a Ray cluster: ``address`` None joins ``RAY_ADDRESS`` or starts a local instance."""
 
     def __init__(self, options: PipelineOptions, *, address: str | None = None, cpu_workers: int | None = None,

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from qa_engine.app.batch.claims import BatchStore, call_pk, file_sha256
+from qa_engine.app.batch.claims import BatchClaims, call_pk, file_sha256
 from qa_engine.app.batch.report import FileRecord, summarise, write_report
 from qa_engine.app.batch.source import BatchItem, load_source, newer_than
 from qa_engine.app.batch.tasks import ScoreResult, ScoreTask
@@ -27,7 +27,9 @@ from qa_engine.rules import Pack, load_pack
 logger = logging.getLogger(__name__)
 
 
-class Engine(Protocol):
+class Executor(Protocol):
+    """Runs score tasks somewhere (local processes, a Ray cluster) and yields their results in any order."""
+
     def run(self, tasks: Iterator[ScoreTask]) -> Iterator[ScoreResult]: ...
 
 
@@ -109,16 +111,16 @@ class PackResolver:
     def _resolve(self, team: str | None, language: str | None) -> Pack:
         if self.pack is not None and (self.pack.endswith((".yaml", ".yml")) or Path(self.pack).is_file()):
             return load_pack(Path(self.pack))
-        from qa_engine.app.pack_cache import ScoringEngine
+        from qa_engine.app.pack_cache import PackCache
         from qa_engine.app.packs import resolve_pack
 
-        self._engine = self._engine or ScoringEngine()
+        self._engine = self._engine or PackCache()
         with self.sessions() as s:
             return resolve_pack(s, self._engine, pack_id=self.pack, team=team,
                                 language=None if language == "auto" else language)
 
 
-def plan(options: BatchOptions, store: BatchStore, resolver: PackResolver) -> list[PlannedFile]:
+def plan(options: BatchOptions, store: BatchClaims, resolver: PackResolver) -> list[PlannedFile]:
     """Every file of the source with its row id; files already scored with this pack version are not to do."""
     items = load_source(options.source)
     if options.since is not None:
@@ -155,20 +157,20 @@ def plan(options: BatchOptions, store: BatchStore, resolver: PackResolver) -> li
     return planned
 
 
-def _make_engine(options: BatchOptions, recognizer: Recognizer | None) -> Engine:
+def _make_executor(options: BatchOptions, recognizer: Recognizer | None) -> Executor:
     if options.engine == "ray":
-        from qa_engine.app.batch.ray_engine import RayEngine
+        from qa_engine.app.batch.ray_engine import RayExecutor
 
-        return RayEngine(options.pipeline, address=options.address, cpu_workers=options.workers)
-    from qa_engine.app.batch.local import LocalEngine
+        return RayExecutor(options.pipeline, address=options.address, cpu_workers=options.workers)
+    from qa_engine.app.batch.local import LocalExecutor
 
-    return LocalEngine(options.pipeline, options.workers, recognizer=recognizer)
+    return LocalExecutor(options.pipeline, options.workers, recognizer=recognizer)
 
 
 def run_batch(options: BatchOptions, sessions: Any, *, data_dir: Path | None = None,
               recognizer: Recognizer | None = None, stream: TextIO = sys.stderr) -> dict[str, Any]:
     """Score the source into the database; returns the summary (also written to the report folder)."""
-    store = BatchStore(sessions, lease_s=options.lease_s, data_dir=data_dir, store_audio=options.store_audio)
+    store = BatchClaims(sessions, lease_s=options.lease_s, data_dir=data_dir, store_audio=options.store_audio)
     planned = plan(options, store, PackResolver(sessions, options.pack))
     todo = [p for p in planned if p.todo]
     if options.dry_run:
@@ -185,8 +187,8 @@ def run_batch(options: BatchOptions, sessions: Any, *, data_dir: Path | None = N
     t0 = time.monotonic()
     failed_any = False
     try:
-        engine = _make_engine(options, recognizer)
-        for result in engine.run(_claims(list(by_pk.values()), store, progress)):
+        executor = _make_executor(options, recognizer)
+        for result in executor.run(_claims(list(by_pk.values()), store, progress)):
             p = by_pk[result.pk]
             if result.report is not None:
                 if store.write_report(result.pk, result.report, p.item.path):
@@ -216,7 +218,7 @@ def run_batch(options: BatchOptions, sessions: Any, *, data_dir: Path | None = N
     return summary
 
 
-def _claims(todo: list[PlannedFile], store: BatchStore, progress: Any) -> Iterator[ScoreTask]:
+def _claims(todo: list[PlannedFile], store: BatchClaims, progress: Any) -> Iterator[ScoreTask]:
     """Tasks for the files this run claims; files another live run holds are waited for at the end."""
     busy: list[PlannedFile] = []
     for p in todo:
@@ -239,7 +241,7 @@ def _claims(todo: list[PlannedFile], store: BatchStore, progress: Any) -> Iterat
         busy = still
 
 
-def _claim(p: PlannedFile, store: BatchStore, progress: Any) -> ScoreTask | str | None:
+def _claim(p: PlannedFile, store: BatchClaims, progress: Any) -> ScoreTask | str | None:
     if p.error is not None:  # unreadable: record it, nothing to run
         store.record_failure(p.pk, p.fields(), p.error)
         p.record.mark_failed(p.error)

@@ -2,7 +2,7 @@
 
 Transport-free on purpose: ``on_text`` / ``on_binary`` take what arrived and return the messages to
 send, so the state machine is tested without a socket and the WebSocket endpoint stays a thin loop.
-The application is reached through :class:`SessionHandler` (open, audio, gaps, close).
+The application is reached through :class:`ConnectionHandler` (open, audio, gaps, close).
 
 States: ``connected`` -> (open) ``active`` <-> ``paused`` -> (close) ``closing`` -> ``closed``; a protocol error
 sends ``disconnect`` (reason ``error``) and moves to ``error``, after which only ``close`` is
@@ -17,9 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from qa_engine.live.codec import deinterleave
-
-from .protocol import (
+from api.audiohook.protocol import (
     NULL_UUID,
     VERSION,
     Media,
@@ -30,13 +28,14 @@ from .protocol import (
     parse_duration,
     select_media,
 )
+from qa_engine.live.codec import deinterleave
 
 logger = logging.getLogger(__name__)
 MAX_TEXT = 65535
 Message = dict[str, Any]
 
 
-class SessionHandler(Protocol):
+class ConnectionHandler(Protocol):
     """What the application does with a session's events."""
 
     def opened(self, params: dict[str, Any], media: Media | None) -> None: ...  # may raise ProtocolError
@@ -45,10 +44,10 @@ class SessionHandler(Protocol):
     def closed(self, reason: str) -> None: ...  # close message or dropped connection (reason 'disconnect')
 
 
-class AudiohookSession:
+class AudiohookConnection:
     """Protocol state of one connection (``session_id`` from the audiohook-session-id header)."""
 
-    def __init__(self, session_id: str, handler: SessionHandler) -> None:
+    def __init__(self, session_id: str, handler: ConnectionHandler) -> None:
         self.id = session_id
         self.handler = handler
         self.state = "connected"

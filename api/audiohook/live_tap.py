@@ -22,6 +22,9 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI
 
+from api.audiohook.hub import LiveCallInfo, LiveHub
+from api.audiohook.protocol import Media, ProtocolError
+from api.background import wake_workers
 from qa_engine.app import jobs
 from qa_engine.app.audio_files import commit_staged
 from qa_engine.app.audiohook_clients import AudiohookClient
@@ -31,10 +34,6 @@ from qa_engine.app.packs import resolve_pack
 from qa_engine.errors import PackError
 from qa_engine.live import LiveCall
 from qa_engine.types import Role
-
-from ..background import wake_workers
-from .hub import LiveCallInfo, LiveHub
-from .protocol import Media, ProtocolError
 
 logger = logging.getLogger(__name__)
 ROLES: dict[str, Role] = {"internal": "agent", "external": "customer"}
@@ -55,8 +54,8 @@ def _language(code: str | None) -> str:
     return "zh" if low.startswith(("zh", "cmn")) else low.split("-")[0].split("_")[0]
 
 
-class LiveSession:
-    """Implements :class:`~api.audiohook.session.SessionHandler` for the service."""
+class LiveTap:
+    """Implements :class:`~api.audiohook.session.ConnectionHandler` for the service."""
 
     def __init__(self, app: FastAPI, hub: LiveHub, client: AudiohookClient, session_id: str,
                  send_event: Any = None) -> None:
@@ -76,7 +75,7 @@ class LiveSession:
         self._final_lock = threading.Lock()
         self._finalised = False
 
-    # -- SessionHandler ----------------------------------------------------------------------
+    # -- ConnectionHandler ----------------------------------------------------------------------
     def opened(self, params: dict[str, Any], media: Media | None) -> None:
         config = params.get("customConfig") or {}
         agent = _text(config, "agent", "agentName") or f"audiohook:{self.client.name}"
@@ -89,7 +88,7 @@ class LiveSession:
         self.pack_given = self.pack_id is not None
         with self.app.state.session_factory() as db:
             try:
-                pack = resolve_pack(db, self.app.state.scoring_engine, pack_id=self.pack_id, team=team,
+                pack = resolve_pack(db, self.app.state.pack_cache, pack_id=self.pack_id, team=team,
                                     language=language)
             except PackError as exc:
                 raise ProtocolError(f"customConfig.pack: {exc}") from None
