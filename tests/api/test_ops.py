@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api import metrics
 from api.main import create_app
+from qa_engine.app import metrics as job_metrics
 from qa_engine.app.logging_config import configure_logging
 from qa_engine.app.models import Job
 from qa_engine.app.settings import Settings
@@ -76,7 +77,7 @@ def test_metrics_count_requests_by_route_and_read_queue_depth(client: TestClient
         session.add_all([Job(kind="rescore", status="queued"), Job(kind="rescore", status="queued"),
                          Job(kind="score_audio", status="running"), Job(kind="rescore", status="done")])
         session.commit()
-    metrics.observe_job("rescore", "done", 1.5)
+    job_metrics.observe_job("rescore", "done", 1.5)
     after = _samples(client)
 
     def grew(name: str, **labels: str) -> float:
