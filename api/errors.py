@@ -1,7 +1,7 @@
 """Error mapping at the HTTP edge: each domain error of the application layer answers one status.
 
-Use cases raise :mod:`qa_engine.app.errors`; here they become ``{"detail": message}`` with 404, 403, 409 or 422,
-the same body FastAPI gives an ``HTTPException``. A value the database refuses answers 422 in the shape of a
+Use cases raise :mod:`qa_engine.app.errors`; here they become ``{"detail": message}`` with 404, 403, 409, 413,
+415 or 422, the same body FastAPI gives an ``HTTPException``. A value the database refuses answers 422 in the shape of a
 request-validation error (a list under ``detail``), as it did when it was raised as one.
 """
 
@@ -11,12 +11,15 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from qa_engine.app.db_errors import DatabaseValueError
-from qa_engine.app.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from qa_engine.app.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLarge, UnsupportedMedia
 
+#: First match wins: the more specific kinds come before :class:`Invalid`.
 STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
     (NotFound, status.HTTP_404_NOT_FOUND),
     (Forbidden, status.HTTP_403_FORBIDDEN),
     (Conflict, status.HTTP_409_CONFLICT),
+    (TooLarge, status.HTTP_413_CONTENT_TOO_LARGE),
+    (UnsupportedMedia, status.HTTP_415_UNSUPPORTED_MEDIA_TYPE),
     (Invalid, status.HTTP_422_UNPROCESSABLE_CONTENT),
 )
 

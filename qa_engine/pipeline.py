@@ -1,17 +1,19 @@
 """The one way to score a call: decode -> VAD -> drop bleed -> ASR -> roles -> rules -> report.
 
-The CLI, the service, the batch and the live tap all go through :class:`Pipeline`. Each step
-reports its duration through ``timings`` and, when given, a pyannote-style ``hook(step, artefact)``.
+The CLI, the service worker, the batch and the live tap's end of call all go through :meth:`Pipeline.score`
+(audio) or :func:`check_transcript` (a transcript, no ASR), with :class:`PipelineOptions` built in one place,
+:func:`pipeline_options`, from one settings mapping. Each step reports its duration through ``timings`` and,
+when given, a pyannote-style ``hook(step, artefact)`` passed per call.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +23,10 @@ from .audio import DecodedAudio, channel_energy_db, load_audio
 from .channels import dedupe_crosstalk, detect_agent_channel, drop_bleed, gate_crosstalk
 from .errors import AudioError, QaEngineError
 from .types import CallReport, Role, Span, Transcript, Utterance, Word
+
+if TYPE_CHECKING:  # the rules package is imported when a call is checked
+    from .rules import Pack
+from .text import language_family
 from .vad import SAMPLE_RATE, VadOptions, detect_speech_channels
 
 logger = logging.getLogger(__name__)
@@ -47,6 +53,31 @@ class PipelineOptions:
     speakers: int | None = 2
 
 
+#: Keys of the one settings mapping every caller hands to :func:`pipeline_options` (absent: the default).
+ASR_SETTINGS = {"model": "model", "device": "device", "compute_type": "compute_type", "cpu_threads": "cpu_threads",
+                "beam_size": "beam_size", "batch_size": "batch_size"}
+PIPELINE_SETTINGS = ("language", "pack", "max_duration_s", "mask_pii", "gate_db", "diarizer", "diarizer_config",
+                     "speakers")
+
+
+def pipeline_options(settings: Mapping[str, Any]) -> PipelineOptions:
+    """The one place :class:`PipelineOptions` are built: CLI flags, service settings and batch flags arrive here
+    as one mapping (keys :data:`ASR_SETTINGS` and :data:`PIPELINE_SETTINGS`; a missing key keeps the default),
+    so no caller can forget a field.
+
+    Raises:
+        QaEngineError: an unknown key (a typo would otherwise be ignored silently).
+    """
+    unknown = sorted(set(settings) - set(ASR_SETTINGS) - set(PIPELINE_SETTINGS))
+    if unknown:
+        raise QaEngineError(f"unknown pipeline setting(s): {', '.join(unknown)}")
+    asr = AsrOptions(**{field_name: settings[key] for key, field_name in ASR_SETTINGS.items() if key in settings})
+    rest = {key: settings[key] for key in PIPELINE_SETTINGS if key in settings}
+    if rest.get("speakers") == 0:  # 0 on the command line: estimate the number of speakers
+        rest["speakers"] = None
+    return PipelineOptions(asr=asr, **rest)
+
+
 @dataclass(frozen=True)
 class CallInput:
     """One call to process, with what the caller already knows about it."""
@@ -56,6 +87,7 @@ class CallInput:
     agent_channel: int | None = None
     language: str | None = None
     agent_speaker: int | None = None  # mono calls: which diarized speaker (0-based, by first words) is the agent
+    max_duration_s: float | None = None  # refuse longer recordings (default: the options' limit)
 
 
 class _Timer:
@@ -100,12 +132,19 @@ class Pipeline:
         self.hook = hook
 
     # -- transcription -------------------------------------------------------------------
-    def transcribe(self, call: CallInput) -> tuple[Transcript, dict[str, float]]:
-        """Role-labelled transcript of one call, and the time each step took."""
-        timer = _Timer(self.hook)
-        audio = self._decode(call.source)
+    def transcribe(self, call: CallInput, *, pack: Pack | None = None,
+                   hook: Hook | None = None) -> tuple[Transcript, dict[str, float]]:
+        """Role-labelled transcript of one call, and the time each step took.
+
+        ``pack`` (already chosen by the caller) gives the default language and the cues that tell a mono call's
+        agent from the customer; without it the options' pack is loaded. ``hook`` is called after each step of
+        this call (on top of the pipeline's own hook).
+        """
+        timer = _Timer(_both(self.hook, hook))
+        audio = self._decode(call.source, call.max_duration_s)
         timer.step("decode", audio)
-        requested = call.language or self.options.language or self._pack_language() or DEFAULT_LANGUAGE
+        requested = (call.language or self.options.language or (pack.language if pack is not None else None)
+                     or self._pack_language() or DEFAULT_LANGUAGE)
         if call.agent_channel is not None and not 0 <= call.agent_channel < audio.channels:
             raise AudioError(audio.path, f"--agent-channel {call.agent_channel} does not exist: the file has "
                                          f"{audio.channels} channel(s), numbered from 0")
@@ -147,7 +186,7 @@ class Pipeline:
         if audio.channels > 1:
             loud = {ch: energy[:, ch] for ch in range(audio.channels)}
             utterances = dedupe_crosstalk(utterances, loud, FRAME_S)
-        transcript = self._assign_roles(audio, utterances, language, call)
+        transcript = self._assign_roles(audio, utterances, language, call, pack)
         timer.step("assemble", transcript)
         return transcript, timer.timings
 
@@ -159,10 +198,10 @@ class Pipeline:
         logger.info("detected language %s (p=%.2f)", language, probability)
         return language
 
-    def _decode(self, source: str | Path | DecodedAudio) -> DecodedAudio:
+    def _decode(self, source: str | Path | DecodedAudio, max_duration_s: float | None) -> DecodedAudio:
         if isinstance(source, DecodedAudio):
             return source
-        return load_audio(source, max_duration_s=self.options.max_duration_s)
+        return load_audio(source, max_duration_s=max_duration_s or self.options.max_duration_s)
 
     def _pack_language(self) -> str | None:
         if not self.options.pack:
@@ -172,10 +211,10 @@ class Pipeline:
         return load_pack(self.options.pack).language
 
     def _assign_roles(self, audio: DecodedAudio, utterances: list[Utterance], language: str,
-                      call: CallInput) -> Transcript:
+                      call: CallInput, pack: Pack | None) -> Transcript:
         call_id = call.call_id or Path(audio.path).stem
         if audio.channels == 1:
-            return self._label_mono(audio, utterances, language, call_id, call)
+            return self._label_mono(audio, utterances, language, call_id, call, pack)
         if call.agent_channel is not None:
             agent, reason = call.agent_channel, "given (--agent-channel)"
         else:
@@ -191,44 +230,86 @@ class Pipeline:
                           agent_channel_reason=reason)
 
     def _label_mono(self, audio: DecodedAudio, utterances: list[Utterance], language: str, call_id: str,
-                    call: CallInput) -> Transcript:
+                    call: CallInput, pack: Pack | None) -> Transcript:
         """Diarize a mono call and label its speakers agent/customer (qa_engine.diarize)."""
         from .diarize import MonoOptions, label_mono_call
         from .rules import load_pack
 
         opts = MonoOptions(self.options.diarizer, self.options.diarizer_config, self.options.speakers)
-        pack = load_pack(self.options.pack, language=language) if opts.diarizer != "none" else None
+        if opts.diarizer == "none":
+            pack = None
+        elif pack is None or language_family(pack.language) != language_family(language):
+            pack = load_pack(self.options.pack, language=language)
         transcript, _ = label_mono_call(audio.samples[0], utterances, call_id=call_id, language=language,
                                         duration=audio.duration, options=opts, pack=pack,
                                         agent_speaker=call.agent_speaker, name=str(audio.path))
         return transcript
 
     # -- scoring ---------------------------------------------------------------------------
-    def score(self, call: CallInput) -> CallReport:
-        """Transcribe and check one call against its rule pack."""
-        transcript, timings = self.transcribe(call)
-        return self.score_transcript(transcript, timings)
+    def score(self, call: CallInput, *, pack: Pack | Callable[[str], Pack] | None = None,
+              hook: Hook | None = None) -> CallReport:
+        """Transcribe and check one call.
+
+        ``pack``: the pack chosen by the caller, or a function from the transcript's language to the pack (for
+        calls whose language is detected); None loads the options' pack (id or path) for the language.
+        """
+        chosen = pack if not callable(pack) else None
+        transcript, timings = self.transcribe(call, pack=chosen, hook=hook)
+        if callable(pack):
+            chosen = pack(transcript.language)
+        return self.check(transcript, pack=chosen, timings=timings, hook=hook)
+
+    def check(self, transcript: Transcript, *, pack: Pack | None = None, timings: dict[str, float] | None = None,
+              hook: Hook | None = None) -> CallReport:
+        """Check an existing transcript (no ASR) against ``pack`` (default: the options' pack for its language)."""
+        if pack is None:
+            from .rules import load_pack
+
+            pack = load_pack(self.options.pack, language=transcript.language)
+        return check_transcript(transcript, pack, mask_pii=self.options.mask_pii, timings=timings,
+                                hook=_both(self.hook, hook))
 
     def score_transcript(self, transcript: Transcript, timings: dict[str, float] | None = None) -> CallReport:
-        """Check an existing transcript (no ASR) and build the report."""
-        from .rules import load_pack
-        from .scoring import score_transcript
+        """Check an existing transcript with the options' pack (kept for callers of the earlier name)."""
+        return self.check(transcript, timings=timings)
 
-        timer = _Timer(self.hook)
-        pack = load_pack(self.options.pack, language=transcript.language)
-        report = score_transcript(transcript, pack, mask_pii=self.options.mask_pii)
-        timer.step("rules", report)
-        all_timings = {**(timings or {}), **timer.timings}
-        all_timings["total"] = sum(all_timings.values())
-        return replace(report, timings=all_timings, engine_version=__version__)
-
-    def score_many(self, calls: Iterable[CallInput]) -> Iterator[tuple[CallInput, CallReport | QaEngineError]]:
+    def score_many(self, calls: Iterable[CallInput], *, pack: Pack | None = None,
+                   hook: Hook | None = None) -> Iterator[tuple[CallInput, CallReport | QaEngineError]]:
         """Score calls one after another with the loaded model; a bad file does not stop the rest."""
         for call in calls:
             try:
-                yield call, self.score(call)
+                yield call, self.score(call, pack=pack, hook=hook)
             except QaEngineError as exc:
                 yield call, exc
+
+
+def check_transcript(transcript: Transcript, pack: Pack, *, mask_pii: bool = True,
+                     timings: dict[str, float] | None = None, hook: Hook | None = None) -> CallReport:
+    """Rules -> score -> report for one transcript: the last step of every way a call is scored.
+
+    Timings of the earlier steps (decode, VAD, ASR…) are merged with the rules' own, ``total`` is their sum, and
+    the report names the engine version, so a report reads the same whoever produced it.
+    """
+    from .scoring import score_transcript
+
+    timer = _Timer(hook)
+    report = score_transcript(transcript, pack, mask_pii=mask_pii)
+    timer.step("rules", report)
+    all_timings = {**(timings or {}), **timer.timings}
+    all_timings["total"] = sum(v for k, v in all_timings.items() if k != "total")
+    return replace(report, timings=all_timings, engine_version=__version__)
+
+
+def _both(first: Hook | None, second: Hook | None) -> Hook | None:
+    """One hook calling both (the pipeline's and the call's), or whichever is given."""
+    if first is None or second is None:
+        return first or second
+
+    def hook(step: str, artefact: Any = None) -> None:
+        first(step, artefact)
+        second(step, artefact)
+
+    return hook
 
 
 def _to_simplified(text: str) -> str:

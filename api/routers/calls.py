@@ -5,7 +5,6 @@ Every query is role-scoped: a call the user may not see answers 404, exactly lik
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,14 +19,8 @@ from qa_engine.app.access import as_utc, get_visible_call, require_role, visible
 from qa_engine.app.audio_files import remove_audio
 from qa_engine.app.audit import record
 from qa_engine.app.call_query import ALLOWED_SORTS, CallFilters, order_by
-from qa_engine.app.events import call_scored
-from qa_engine.app.models import Call, Job, User, new_call_id
-from qa_engine.app.pack_cache import PackCache
-from qa_engine.app.packs import resolve_pack
-from qa_engine.app.report_store import store_report
-from qa_engine.app.settings import Settings
-from qa_engine.errors import QaEngineError
-from qa_engine.transcript import transcript_from_dict, transcript_to_dict
+from qa_engine.app.call_uploads import accept_recording, create_transcript_call
+from qa_engine.app.models import Call, Job
 
 from .. import uploads
 from ..background import wake_workers
@@ -35,6 +28,8 @@ from ..deps import CurrentUser, PackCacheDep, SessionDep, SettingsDep
 from ..schemas import AUDIO_FORM_SCHEMA, TRANSCRIPT_BODY_SCHEMA, CallCreated, CallList, CallPublic, CallSummary
 
 router = APIRouter(prefix="/calls", tags=["calls"])
+#: the same recording again: 200 with that call; an identical one scored before: 201 with its report; else 202
+UPLOAD_STATUS = {"existing": status.HTTP_200_OK, "copied": status.HTTP_201_CREATED, "queued": status.HTTP_202_ACCEPTED}
 BODY_SOURCE = "body"
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such call (or not yours)"}}
 
@@ -58,32 +53,6 @@ async def _json_document(request: Request) -> dict[str, Any]:
     return doc
 
 
-def _score_transcript(doc: dict[str, Any], session: SessionDep, user: User, pack_cache: PackCache,
-                      settings: Settings) -> CallCreated:
-    """Score a transcript at once (no ASR) and store the call with its (masked) report; raw text only if configured."""
-    agent, team = call_fields.resolve_agent(session, user, doc, BODY_SOURCE)
-    started_at = call_fields.started_at(doc, BODY_SOURCE)
-    pack_id = call_fields.optional_str(doc, "pack", BODY_SOURCE, 64)
-    call_pk = new_call_id()
-    if doc.get("call_id") in (None, ""):
-        doc = {**doc, "call_id": call_pk}
-    try:
-        transcript = transcript_from_dict(doc, source=BODY_SOURCE)
-        pack = resolve_pack(session, pack_cache, pack_id=pack_id, team=team, language=transcript.language)
-        report = pack_cache.score(transcript, pack=pack)
-    except QaEngineError as exc:
-        raise call_fields.unprocessable(str(exc)) from None
-    content = {k: v for k, v in transcript_to_dict(transcript).items() if k != "call_id"}
-    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    call = Call(id=call_pk, call_id=transcript.call_id, agent=agent, team=team, started_at=started_at,
-                source="transcript", content_hash=hashlib.sha256(canonical).hexdigest())
-    session.add(call)
-    store_report(session, call, report, raw_transcript=transcript if settings.keep_raw_transcripts else None)
-    call_scored(session, call)
-    session.commit()
-    return CallCreated(id=call.id, status="done")
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CallCreated,
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": TRANSCRIPT_BODY_SCHEMA},
@@ -101,22 +70,23 @@ async def create_call(request: Request, session: SessionDep, user: CurrentUser, 
     content_type = _content_type(request)
     if content_type == "application/json":
         doc = await _json_document(request)
-        created = await run_in_threadpool(_score_transcript, doc, session, user, pack_cache, settings)
+        call = await run_in_threadpool(create_transcript_call, session, user, pack_cache, settings, doc)
+        created = CallCreated(id=call.id, status="done")
         return JSONResponse(created.model_dump(), status_code=status.HTTP_201_CREATED)
     if content_type == "multipart/form-data":
         await run_in_threadpool(uploads.check_capacity, session, settings, request.headers.get("content-length"))
         form = await uploads.read_form(request, settings)
         try:
             fields, upload = uploads.split_form(form)
-            accepted = await run_in_threadpool(uploads.accept_audio, session, user, pack_cache, settings, fields,
-                                               upload)
+            accepted = await run_in_threadpool(accept_recording, session, user, pack_cache, settings, fields,
+                                               upload.file, upload.filename)
         finally:
             await form.close()
-        if accepted.http_status == status.HTTP_202_ACCEPTED:
+        if accepted.outcome == "queued":
             wake_workers(request.app)
         body = CallCreated(id=accepted.call_id, status=accepted.status,  # type: ignore[arg-type]
                            duplicate=accepted.duplicate)
-        return JSONResponse(body.model_dump(), status_code=accepted.http_status)
+        return JSONResponse(body.model_dump(), status_code=UPLOAD_STATUS[accepted.outcome])
     raise HTTPException(status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                         detail=f"POST /calls takes application/json (a transcript document) or multipart/form-data "
                                f"(a recording in the part 'file'), got {content_type or 'no content type'}")

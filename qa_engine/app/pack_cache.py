@@ -1,8 +1,7 @@
-"""The scoring engine the service uses: rule packs parsed once, transcripts scored without ASR.
+"""The service's pack cache: rule packs parsed once, by (id, version).
 
-The speech model is not loaded here: scoring an uploaded transcript needs only the rule pack. Bundled packs
-are read from ``rules/packs`` by id; uploaded versions (``pack_versions``) are parsed from their stored YAML.
-Both are cached by (id, version): a stored version never changes, so the cache never goes stale.
+Bundled packs are read from ``rules/packs`` by id; uploaded versions (``pack_versions``) are parsed from their
+stored YAML. Both are cached by (id, version): a stored version never changes, so the cache never goes stale.
 """
 
 from __future__ import annotations
@@ -13,8 +12,6 @@ import threading
 from qa_engine.errors import PackError
 from qa_engine.rules import Pack, load_pack
 from qa_engine.rules.pack import parse_pack_text
-from qa_engine.scoring import score_transcript
-from qa_engine.types import CallReport, Transcript
 
 PACK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_VERSION_LENGTH = 32
@@ -32,10 +29,9 @@ def check_pack_id(pack_id: str, field: str = "pack") -> None:
 
 
 class PackCache:
-    """Scores transcripts against rule packs (by id only: the API never opens paths it is given)."""
+    """Parsed rule packs by id and version (by id only: the service never opens paths it is given)."""
 
-    def __init__(self, *, mask_pii: bool = True) -> None:
-        self.mask_pii = mask_pii
+    def __init__(self) -> None:
         self._packs: dict[tuple[str | None, str | None], Pack] = {}
         self._versions: dict[tuple[str, str], Pack] = {}
         self._lock = threading.Lock()
@@ -71,11 +67,3 @@ class PackCache:
             with self._lock:
                 self._versions[key] = cached
         return cached
-
-    def score(self, transcript: Transcript, pack_id: str | None = None, *, pack: Pack | None = None) -> CallReport:
-        """Check ``transcript`` against ``pack`` (else the bundled ``pack_id`` or the language default).
-
-        Texts in the report are PII-masked by default.
-        """
-        chosen = pack if pack is not None else self.pack(pack_id, transcript.language)
-        return score_transcript(transcript, chosen, mask_pii=self.mask_pii)

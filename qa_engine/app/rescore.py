@@ -19,11 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from qa_engine.app.access import as_utc
-from qa_engine.app.events import call_scored
 from qa_engine.app.models import Call, Job
 from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.packs import get_pack
-from qa_engine.app.report_store import store_report
+from qa_engine.app.score_call import score_call
 from qa_engine.errors import QaEngineError
 from qa_engine.text import language_family
 from qa_engine.transcript import transcript_from_dict
@@ -94,15 +93,16 @@ def run_rescore_job(session: Session, pack_cache: PackCache, job: Job) -> dict[s
         before = call.score
         try:
             transcript, raw = stored_transcript(call)
-            report = pack_cache.score(transcript, pack=pack)
+            outcome = score_call(session, call, pack_cache=pack_cache, transcript=transcript, pack=pack,
+                                 keep_raw=raw)
         except QaEngineError as exc:
             summary["failed"] += 1
             if len(summary["errors"]) < MAX_REPORTED_ERRORS:
                 summary["errors"].append({"call": call.id, "error": str(exc)})
             logger.warning("rescore job %s: call %s: %s", job.id, call.id, exc)
             continue
-        store_report(session, call, report, raw_transcript=transcript if raw else None)
-        call_scored(session, call)
+        report = outcome.report
+        assert report is not None
         session.commit()
         summary["rescored"] += 1
         summary["changed"] += int(before != report.score)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +33,9 @@ class Settings(BaseSettings):
         model, device, compute_type, cpu_threads: the speech model the workers load (defaults: bundled, auto:
             CUDA with float16 when a GPU is visible, else CPU with int8; ``int8_float16`` halves GPU memory).
         batch_size: speech windows (up to 20 s each) Whisper decodes per batch.
+        beam_size: Whisper beam size (1: greedy).
+        diarizer, diarizer_config, speakers: mono recordings: the diarization backend (``builtin``, ``pyannote``
+            with a local config file, or ``none``) and the number of speakers (0: estimate; 1: no diarization).
         asr_batching: ``auto`` (default): when the model is on a GPU and the process scores several calls at once,
             their speech is decoded in shared batches (one model, one :class:`AsrBatcher`); ``on`` also on CPU;
             ``off`` never (each call decodes its own windows).
@@ -60,6 +63,10 @@ class Settings(BaseSettings):
     compute_type: str | None = None
     cpu_threads: int = Field(default=0, ge=0)
     batch_size: int = Field(default=16, ge=1, le=512)
+    beam_size: int = Field(default=1, ge=1, le=10)
+    diarizer: Literal["builtin", "pyannote", "none"] = "builtin"
+    diarizer_config: str | None = None
+    speakers: int = Field(default=2, ge=0, le=10)
     asr_batching: Literal["auto", "on", "off"] = "auto"
     asr_batch_wait_ms: float = Field(default=50.0, ge=0, le=5000)
     worker_concurrency: int = Field(default=1, ge=1, le=64)
@@ -103,6 +110,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"mode={self.mode}: QA_ENGINE_SECRET_KEY is too short "
                                  f"({len(self.secret_key)} characters; use at least 32)")
         return self
+
+    def pipeline_settings(self) -> dict[str, Any]:
+        """The speech settings as the one mapping :func:`qa_engine.pipeline.pipeline_options` takes (the CLI and the
+        batch build theirs from their flags). Service reports are always PII-masked."""
+        return {"model": self.model, "device": self.device, "compute_type": self.compute_type or "auto",
+                "cpu_threads": self.cpu_threads, "beam_size": self.beam_size, "batch_size": self.batch_size,
+                "max_duration_s": self.max_audio_duration_s, "mask_pii": True, "diarizer": self.diarizer,
+                "diarizer_config": self.diarizer_config, "speakers": self.speakers}
 
     @property
     def database_url(self) -> str:

@@ -11,27 +11,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from qa_engine import __version__
 from qa_engine.app import jobs
-from qa_engine.app.dedupe import copy_report, find_twin
-from qa_engine.app.events import call_scored
 from qa_engine.app.metrics import observe_job
 from qa_engine.app.models import Call, Job, utcnow
 from qa_engine.app.pack_cache import PackCache
-from qa_engine.app.packs import resolve_pack
-from qa_engine.app.report_store import store_report
+from qa_engine.app.score_call import score_call
 from qa_engine.app.settings import Settings
-from qa_engine.asr import AsrOptions
 from qa_engine.asr_batching import AsrBatcher, BatchedRecognizer, on_gpu
-from qa_engine.audio import load_audio
 from qa_engine.errors import AudioError, QaEngineError
-from qa_engine.pipeline import CallInput, Pipeline, PipelineOptions
-from qa_engine.scoring import score_transcript
+from qa_engine.pipeline import Pipeline, pipeline_options
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +31,8 @@ PipelineSource = Pipeline | Callable[[], Pipeline]
 
 
 def pipeline_from_settings(settings: Settings) -> Pipeline:
-    """The speech pipeline the settings describe (model, device, compute type, threads)."""
-    asr = AsrOptions(model=settings.model, device=settings.device, compute_type=settings.compute_type or "auto",
-                     cpu_threads=settings.cpu_threads, batch_size=settings.batch_size)
-    return Pipeline(PipelineOptions(asr=asr, max_duration_s=settings.max_audio_duration_s, mask_pii=True))
+    """The speech pipeline the settings describe (model, device, compute type, threads, diarization…)."""
+    return Pipeline(pipeline_options(settings.pipeline_settings()))
 
 
 def check_device(settings: Settings) -> None:
@@ -149,7 +139,7 @@ class Worker:
                  stale_after_s: float = jobs.STALE_AFTER_S, poll_s: float = 2.0) -> None:
         self.session_factory = session_factory
         self.settings = settings
-        self.engine = pack_cache
+        self.pack_cache = pack_cache
         self.pipelines = pipelines
         self.name = name or jobs.worker_name()
         self.heartbeat_s = heartbeat_s
@@ -214,7 +204,7 @@ class Worker:
             if kind == "rescore":
                 from qa_engine.app.rescore import run_rescore_job
 
-                result = run_rescore_job(session, self.engine, job)
+                result = run_rescore_job(session, self.pack_cache, job)
                 jobs.finish(job, "done", result=result)
                 session.commit()
                 return "done"
@@ -243,35 +233,10 @@ class Worker:
             return "failed"
         call.status, call.updated_at = "processing", utcnow()
         session.commit()
-        language = None if call.language in (None, "auto") else call.language
-        pack = resolve_pack(session, self.engine, pack_id=call.pack, team=call.team, language=language)
-        if call.content_hash:
-            twin = find_twin(session, content_hash=call.content_hash, pack=pack.id, pack_version=pack.version,
-                             agent_channel=call.agent_channel, exclude=call.id, statuses=("done",))
-            if twin is not None:
-                copy_report(session, call, twin)
-                call_scored(session, call)
-                jobs.finish(job, "done", result={"copied_from": twin.id})
-                session.commit()
-                return "done"
-        session.commit()  # hold no transaction open during decoding and ASR (minutes on long calls)
-        t0 = time.perf_counter()
-        audio = load_audio(call.audio_path, max_duration_s=self.settings.max_audio_duration_s)
-        decode_s = time.perf_counter() - t0
-        pipeline = self.pipelines.get()
-        transcript, timings = pipeline.transcribe(CallInput(audio, call_id=call.call_id,
-                                                            agent_channel=call.agent_channel,
-                                                            language=call.language or pack.language))
-        if call.language == "auto" and not (job.payload or {}).get("pack_given"):
-            # the language was detected: score with that language's pack (the team's, else the default)
-            pack = resolve_pack(session, self.engine, pack_id=None, team=call.team, language=transcript.language)
-        report = score_transcript(transcript, pack, mask_pii=True)
-        all_timings = {**timings, "decode": decode_s, **report.timings}
-        all_timings["total"] = sum(all_timings.values())
-        report = replace(report, timings=all_timings, engine_version=__version__)
-        raw = transcript if self.settings.keep_raw_transcripts else None
-        store_report(session, call, report, raw_transcript=raw)
-        call_scored(session, call)
-        jobs.finish(job, "done", result={"score": report.score, "grade": report.grade})
+        outcome = score_call(session, call, pack_cache=self.pack_cache, pipeline=self.pipelines.get,
+                             pack_given=bool((job.payload or {}).get("pack_given")),
+                             keep_raw=self.settings.keep_raw_transcripts,
+                             max_duration_s=self.settings.max_audio_duration_s)
+        jobs.finish(job, "done", result=outcome.job_result())
         session.commit()
         return "done"

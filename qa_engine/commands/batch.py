@@ -8,9 +8,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..asr import AsrOptions
 from ..errors import QaEngineError
-from ..pipeline import PipelineOptions
+from ..pipeline import pipeline_options
 from .users import add_database_args
 
 
@@ -84,17 +83,16 @@ def run(args: argparse.Namespace) -> int:
         since=parse_since(args.since) if args.since else None, dry_run=args.dry_run, engine=args.engine,
         address=args.address, default_agent=args.agent, report_dir=report_dir, lease_s=args.lease,
         store_audio=not args.no_audio_copy,
-        pipeline=PipelineOptions(
-            asr=AsrOptions(model=args.model, device=args.device, compute_type=args.compute_type,
-                           cpu_threads=args.threads, batch_size=args.batch_size),
-            max_duration_s=args.max_duration, speakers=args.speakers or None),
+        pipeline=pipeline_options({"model": args.model, "device": args.device, "compute_type": args.compute_type,
+                                   "cpu_threads": args.threads, "batch_size": args.batch_size,
+                                   "max_duration_s": args.max_duration, "speakers": args.speakers}),
     )
-    engine = make_engine(settings.database_url)
+    db_engine = make_engine(settings.database_url)
     try:
-        upgrade(engine)
-        summary = run_batch(options, make_session_factory(engine), data_dir=settings.data_dir)
+        upgrade(db_engine)
+        summary = run_batch(options, make_session_factory(db_engine), data_dir=settings.data_dir)
     finally:
-        engine.dispose()
+        db_engine.dispose()
     sys.stderr.write(format_summary(summary))
     if args.json:
         sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")

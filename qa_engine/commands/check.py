@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 
+from ..pipeline import check_transcript
 from ..report import format_report, report_to_dict
 from ..rules import load_pack
-from ..scoring import score_transcript
 from ..transcript import load_transcript
 
 
@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     transcript = load_transcript(args.transcript)
     pack = load_pack(args.pack, language=transcript.language)
-    report = score_transcript(transcript, pack, mask_pii=not args.no_mask)
+    report = check_transcript(transcript, pack, mask_pii=not args.no_mask)
     if args.json:
         sys.stdout.write(json.dumps(report_to_dict(report), ensure_ascii=False, indent=2) + "\n")
     else:

@@ -6,9 +6,8 @@ import argparse
 import json
 import sys
 
-from ..asr import AsrOptions
 from ..errors import QaEngineError
-from ..pipeline import CallInput, Pipeline, PipelineOptions
+from ..pipeline import CallInput, Pipeline, pipeline_options
 from ..report import format_report, report_to_dict
 
 
@@ -52,12 +51,12 @@ def run(args: argparse.Namespace) -> int:
         raise QaEngineError("--agent-speaker must be 0 or more")
     if args.diarizer == "pyannote" and not args.diarizer_config:
         raise QaEngineError("--diarizer pyannote needs --diarizer-config PATH (a local pipeline config)")
-    options = PipelineOptions(
-        asr=AsrOptions(model=args.model, device=args.device, compute_type=args.compute_type,
-                       cpu_threads=args.threads, beam_size=args.beam_size, batch_size=args.batch_size),
-        language=args.language, pack=args.pack, max_duration_s=args.max_duration, mask_pii=not args.no_mask,
-        diarizer=args.diarizer, diarizer_config=args.diarizer_config, speakers=args.speakers or None,
-    )
+    options = pipeline_options({
+        "model": args.model, "device": args.device, "compute_type": args.compute_type, "cpu_threads": args.threads,
+        "beam_size": args.beam_size, "batch_size": args.batch_size, "language": args.language, "pack": args.pack,
+        "max_duration_s": args.max_duration, "mask_pii": not args.no_mask, "diarizer": args.diarizer,
+        "diarizer_config": args.diarizer_config, "speakers": args.speakers,
+    })
     pipeline = Pipeline(options)
     calls = [CallInput(source=a, agent_channel=args.agent_channel, language=args.language,
                        agent_speaker=args.agent_speaker) for a in args.audio]

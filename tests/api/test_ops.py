@@ -157,7 +157,7 @@ def test_text_logs() -> None:
     stream = io.StringIO()
     configure_logging("text", "DEBUG", stream=stream)
     logging.getLogger("qa_engine.app.webhooks").debug("sent", extra={"delivery_id": 3})
-    assert stream.getvalue().rstrip().endswith("DEBUG api.webhooks: sent delivery_id=3")
+    assert stream.getvalue().rstrip().endswith("DEBUG qa_engine.app.webhooks: sent delivery_id=3")
 
 
 @pytest.mark.usefixtures("restore_logging")

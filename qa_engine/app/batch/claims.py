@@ -19,10 +19,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from qa_engine.app import audio_files as storage
+from qa_engine.app.models import Call, Job, User, utcnow
+from qa_engine.app.score_call import save_report
 from qa_engine.types import CallReport
 
 logger = logging.getLogger(__name__)
@@ -63,8 +66,6 @@ class BatchClaims:
     # -- lookups -------------------------------------------------------------------------------
     def existing(self, pk: str, content_hash: str | None, pack_id: str, pack_version: str) -> Any:
         """The finished row for this content and pack version, if any (from the batch or from an upload)."""
-        from qa_engine.app.models import Call
-
         with self.sessions() as s:
             row = s.get(Call, pk)
             if row is not None and row.status == "done":
@@ -75,7 +76,6 @@ class BatchClaims:
                                                Call.pack_version == pack_version, Call.status == "done").limit(1))
 
     def team_of(self, agent: str) -> str | None:
-        from qa_engine.app.models import User
 
         with self.sessions() as s:
             return s.scalar(select(User.team).where(User.name == agent))
@@ -83,8 +83,6 @@ class BatchClaims:
     # -- claims --------------------------------------------------------------------------------
     def claim(self, pk: str, fields: dict[str, Any]) -> ClaimOutcome:
         """Insert the row as ``processing``, or take over a failed or abandoned one."""
-        from qa_engine.app.models import Call, utcnow
-
         now = utcnow()
         with self.sessions() as s:
             s.add(Call(id=pk, status="processing", source="audio", created_at=now, updated_at=now, **fields))
@@ -117,8 +115,6 @@ class BatchClaims:
 
     def release_all(self) -> None:
         """Give back claims not finished (a clean stop): the next run takes them at once."""
-        from qa_engine.app.models import Call
-
         with self._lock:
             pks = list(self._in_flight)
             self._in_flight.clear()
@@ -132,10 +128,6 @@ class BatchClaims:
     # -- results -------------------------------------------------------------------------------
     def write_report(self, pk: str, report: CallReport, source_path: Path) -> bool:
         """Store the report on the claimed row (``call.scored`` queued in the same transaction)."""
-        from qa_engine.app.events import call_scored
-        from qa_engine.app.models import Call
-        from qa_engine.app.report_store import store_report
-
         try:
             with self.sessions() as s:
                 call = s.get(Call, pk, with_for_update=True)
@@ -145,15 +137,13 @@ class BatchClaims:
                     return False
                 if self.store_audio:
                     self._store_audio(call, source_path)
-                store_report(s, call, report)
-                call_scored(s, call)
+                save_report(s, call, report)
                 s.commit()
                 return True
         finally:
             self._release(pk)
 
     def write_failure(self, pk: str, reason: str) -> None:
-        from qa_engine.app.models import Call, utcnow
 
         try:
             with self.sessions() as s:
@@ -172,10 +162,6 @@ class BatchClaims:
 
     def _store_audio(self, call: Any, source_path: Path) -> None:
         """Copy the recording into the service's content-addressed store so ``GET /calls/{id}/audio`` works."""
-        try:
-            from qa_engine.app import audio_files as storage
-        except ImportError:  # the service's audio store is not there: leave audio_path empty
-            return
         assert self.data_dir is not None
         try:
             staging = storage.StagingFile(self.data_dir)
@@ -200,8 +186,6 @@ class BatchClaims:
     # -- run record and heartbeat ---------------------------------------------------------------
     def start_run(self, payload: dict[str, Any]) -> int:
         """A ``jobs`` row (kind ``batch``) for this run, with a heartbeat while it lives."""
-        from qa_engine.app.models import Job, utcnow
-
         with self.sessions() as s:
             job = Job(kind=JOB_KIND, status="running", payload=payload, worker=f"{socket.gethostname()}:{os.getpid()}",
                       started_at=utcnow(), heartbeat_at=utcnow(), attempts=1)
@@ -213,7 +197,6 @@ class BatchClaims:
         return job.id
 
     def finish_run(self, result: dict[str, Any], failed: bool) -> None:
-        from qa_engine.app.models import Job, utcnow
 
         self._stop.set()
         if self._beat is not None:
@@ -228,8 +211,6 @@ class BatchClaims:
 
     def beat(self) -> None:
         """Refresh the lease of every claim held and the run's heartbeat."""
-        from qa_engine.app.models import Call, Job, utcnow
-
         now = utcnow()
         with self._lock:
             pks = list(self._in_flight)
@@ -248,9 +229,3 @@ class BatchClaims:
                 self.beat()
             except Exception:  # noqa: BLE001 - a missed beat is retried; the lease allows several
                 logger.exception("batch heartbeat failed")
-
-    def count_rows(self, pks: list[str]) -> int:
-        from qa_engine.app.models import Call
-
-        with self.sessions() as s:
-            return int(s.scalar(select(func.count()).select_from(Call).where(Call.id.in_(pks))) or 0)

@@ -19,6 +19,8 @@ from qa_engine.app.batch.claims import BatchClaims, call_pk, file_sha256
 from qa_engine.app.batch.report import FileRecord, summarise, write_report
 from qa_engine.app.batch.source import BatchItem, load_source, newer_than
 from qa_engine.app.batch.tasks import ScoreResult, ScoreTask
+from qa_engine.app.pack_cache import PackCache
+from qa_engine.app.score_call import choose_pack
 from qa_engine.asr import Recognizer
 from qa_engine.errors import QaEngineError
 from qa_engine.pipeline import PipelineOptions
@@ -94,13 +96,14 @@ def _duration(path: Path) -> float | None:
 
 
 class PackResolver:
-    """The pack for an item: ``--pack`` (id or YAML path), else the team's pack, else the language default."""
+    """The pack for an item: ``--pack`` as a YAML path (the operator's own file), else the service's one resolver
+    (:func:`~qa_engine.app.score_call.choose_pack`: ``--pack`` id, the team's pack, the language default), cached."""
 
     def __init__(self, sessions: Any, pack: str | None) -> None:
         self.sessions = sessions
         self.pack = pack
         self._cache: dict[tuple[str | None, str | None], Pack] = {}
-        self._engine: Any = None
+        self._pack_cache = PackCache()
 
     def __call__(self, team: str | None, language: str | None) -> Pack:
         key = (team, language) if self.pack is None else (None, None)
@@ -111,13 +114,8 @@ class PackResolver:
     def _resolve(self, team: str | None, language: str | None) -> Pack:
         if self.pack is not None and (self.pack.endswith((".yaml", ".yml")) or Path(self.pack).is_file()):
             return load_pack(Path(self.pack))
-        from qa_engine.app.pack_cache import PackCache
-        from qa_engine.app.packs import resolve_pack
-
-        self._engine = self._engine or PackCache()
         with self.sessions() as s:
-            return resolve_pack(s, self._engine, pack_id=self.pack, team=team,
-                                language=None if language == "auto" else language)
+            return choose_pack(s, self._pack_cache, pack_id=self.pack, team=team, language=language)
 
 
 def plan(options: BatchOptions, store: BatchClaims, resolver: PackResolver) -> list[PlannedFile]:

@@ -11,12 +11,10 @@ import logging
 import time
 from dataclasses import dataclass, replace
 
-from qa_engine import __version__
 from qa_engine.asr import Recognizer
 from qa_engine.errors import QaEngineError
 from qa_engine.pipeline import CallInput, Pipeline, PipelineOptions
 from qa_engine.rules import Pack
-from qa_engine.scoring import score_transcript
 from qa_engine.types import CallReport
 
 logger = logging.getLogger(__name__)
@@ -63,14 +61,9 @@ class CallScorer:
         t0 = time.perf_counter()
         language = task.language or task.pack.language
         try:
-            pipeline = self._pipeline(language)
-            transcript, timings = pipeline.transcribe(
-                CallInput(task.path, call_id=task.call_id, agent_channel=task.agent_channel, language=language))
-            t1 = time.perf_counter()
-            report = score_transcript(transcript, task.pack, mask_pii=self.options.mask_pii)
-            all_timings = {**timings, "rules": time.perf_counter() - t1}
-            all_timings["total"] = sum(all_timings.values())
-            report = replace(report, timings=all_timings, engine_version=__version__)
+            report = self._pipeline(language).score(
+                CallInput(task.path, call_id=task.call_id, agent_channel=task.agent_channel, language=language),
+                pack=task.pack)
         except QaEngineError as exc:
             return ScoreResult(task.pk, error=str(exc), seconds=time.perf_counter() - t0)
         except Exception as exc:  # noqa: BLE001 - a bad file must not stop the batch; the reason is recorded

@@ -1,0 +1,181 @@
+"""Uploads of calls: a transcript is scored at once; a recording is checked, stored durably and queued.
+
+An accepted recording is never lost: the file is written and fsynced, then the call and its job are committed in
+one transaction, and only then does the edge answer. Nothing is stored for a refused upload. Both kinds end in
+:func:`qa_engine.app.score_call.score_call` (a recording through the worker).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Any, BinaryIO, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qa_engine.errors import PackError, QaEngineError
+from qa_engine.transcript import transcript_from_dict, transcript_to_dict
+
+from . import call_fields, jobs
+from .access import visible_to
+from .audio_files import AudioProbe, NotAudioError, StagingFile, UnreadableAudioError, commit_staged, probe_audio
+from .dedupe import copy_report, find_twin
+from .errors import TooLarge, UnsupportedMedia
+from .events import call_scored
+from .models import Call, User, new_call_id
+from .pack_cache import PackCache
+from .score_call import choose_pack, score_call
+from .settings import Settings
+
+FORM_SOURCE = "form"
+BODY_SOURCE = "body"
+FILE_FIELD = "file"
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The outcome of a recording upload: which call and its status.
+
+    ``outcome``: ``queued`` (new, to be scored), ``existing`` (the same recording was already uploaded: that call),
+    ``copied`` (a new call carrying the report of an identical recording scored with the same pack version).
+    """
+
+    call_id: str
+    status: str
+    outcome: Literal["queued", "existing", "copied"]
+
+    @property
+    def duplicate(self) -> bool:
+        return self.outcome != "queued"
+
+
+def too_large(max_mb: float) -> TooLarge:
+    return TooLarge(f"upload too large: the limit is {max_mb:g} MB (QA_ENGINE_MAX_UPLOAD_MB)")
+
+
+def create_transcript_call(session: Session, user: User, pack_cache: PackCache, settings: Settings,
+                           doc: Mapping[str, Any]) -> Call:
+    """Score a transcript document at once (no ASR) and store the call with its (masked) report; committed.
+
+    Raises:
+        Invalid: a malformed field, an unknown agent or pack (the message names the field).
+        Forbidden: an agent uploading someone else's call.
+    """
+    agent, team = call_fields.resolve_agent(session, user, doc, BODY_SOURCE)
+    started_at = call_fields.started_at(doc, BODY_SOURCE)
+    pack_id = call_fields.optional_str(doc, "pack", BODY_SOURCE, 64)
+    call_pk = new_call_id()
+    if doc.get("call_id") in (None, ""):
+        doc = {**doc, "call_id": call_pk}
+    try:
+        transcript = transcript_from_dict(dict(doc), source=BODY_SOURCE)
+        pack = choose_pack(session, pack_cache, pack_id=pack_id, team=team, language=transcript.language)
+    except QaEngineError as exc:
+        raise call_fields.unprocessable(str(exc)) from None
+    content = {k: v for k, v in transcript_to_dict(transcript).items() if k != "call_id"}
+    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    call = Call(id=call_pk, call_id=transcript.call_id, agent=agent, team=team, started_at=started_at,
+                source="transcript", content_hash=hashlib.sha256(canonical).hexdigest())
+    session.add(call)
+    score_call(session, call, pack_cache=pack_cache, transcript=transcript, pack=pack,
+               keep_raw=settings.keep_raw_transcripts)
+    session.commit()
+    return call
+
+
+def accept_recording(session: Session, user: User, pack_cache: PackCache, settings: Settings,
+                     fields: Mapping[str, str], file: BinaryIO, filename: str | None) -> Accepted:
+    """Check, store and queue one recording (file and database I/O: run it in a worker thread); committed.
+
+    Raises:
+        Invalid: a malformed field, an empty or unreadable file, an agent channel the file does not have.
+        TooLarge: the file is over ``max_upload_mb``.
+        UnsupportedMedia: the file is not audio.
+    """
+    agent, team = call_fields.resolve_agent(session, user, fields, FORM_SOURCE)
+    started_at = call_fields.started_at(fields, FORM_SOURCE)
+    language = call_fields.language(fields, FORM_SOURCE)
+    agent_channel = call_fields.agent_channel(fields, FORM_SOURCE)
+    call_label = call_fields.optional_str(fields, "call_id", FORM_SOURCE)
+    try:
+        pack_id = call_fields.optional_str(fields, "pack", FORM_SOURCE, 64)
+        pack = choose_pack(session, pack_cache, pack_id=pack_id, team=team, language=language)
+    except PackError as exc:
+        raise call_fields.unprocessable(f"{FORM_SOURCE}: {exc}") from None
+    name = display_name(filename)
+    staging = StagingFile(settings.data_dir)
+    try:
+        _copy(file, staging, settings)
+        staged = staging.finish()
+        probe = _probe(staged.temp_path, name)
+        if agent_channel is not None and agent_channel >= probe.channels:
+            raise call_fields.unprocessable(f"{FORM_SOURCE}: field 'agent_channel' is {agent_channel} but the "
+                                            f"recording has {probe.channels} channel(s), numbered from 0")
+        twin = find_twin(session, content_hash=staged.sha256, pack=pack.id, pack_version=pack.version,
+                         agent_channel=agent_channel)
+        if twin is not None and _visible(session, user, twin):
+            staging.discard()
+            return Accepted(twin.id, twin.status, "existing")
+        path = commit_staged(settings.data_dir, staged)
+    except BaseException:
+        staging.discard()
+        raise
+    call_pk = new_call_id()
+    call = Call(id=call_pk, call_id=call_label or (Path(name).stem if name else call_pk), agent=agent,
+                team=team, started_at=started_at, language=language, pack=pack.id, pack_version=pack.version,
+                source="audio", status="queued", content_hash=staged.sha256, audio_path=str(path),
+                audio_filename=name, audio_content_type=probe.content_type, audio_bytes=staged.size,
+                agent_channel=agent_channel, duration=probe.duration)
+    session.add(call)
+    if twin is not None and twin.status == "done":
+        copy_report(session, call, twin)
+        call_scored(session, call)
+        session.commit()
+        return Accepted(call_pk, "done", "copied")
+    jobs.enqueue(session, "score_audio", call_pk=call_pk, created_by=user.name,
+                 payload={"filename": name, "bytes": staged.size, "pack_given": pack_id is not None})
+    session.commit()
+    return Accepted(call_pk, "queued", "queued")
+
+
+def display_name(filename: str | None) -> str | None:
+    """The uploaded file's base name without control characters (at most 256 characters), or None."""
+    if not filename:
+        return None
+    name = PurePath(filename.replace("\\", "/")).name
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name)[:256]
+    return name or None
+
+
+def _copy(file: BinaryIO, staging: StagingFile, settings: Settings) -> None:
+    limit = int(settings.max_upload_mb * 1024 * 1024)
+    file.seek(0)
+    while chunk := file.read(CHUNK):
+        staging.write(chunk)
+        if staging.size > limit:
+            raise too_large(settings.max_upload_mb)
+    if staging.size == 0:
+        raise call_fields.unprocessable(f"{FORM_SOURCE}: the file part '{FILE_FIELD}' is empty (0 bytes)")
+
+
+def _probe(path: Path, filename: str | None) -> AudioProbe:
+    label = f"{filename}: " if filename else ""
+    try:
+        return probe_audio(path)
+    except NotAudioError as exc:
+        raise UnsupportedMedia(f"{label}{exc}") from None
+    except UnreadableAudioError as exc:
+        raise call_fields.unprocessable(f"{label}{exc}") from None
+
+
+def _visible(session: Session, user: User, call: Call) -> bool:
+    return session.scalar(select(Call.id).where(Call.id == call.id, visible_to(user))) is not None
+
+
+__all__ = ["Accepted", "accept_recording", "create_transcript_call", "display_name", "too_large"]
