@@ -7,13 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from qa_engine.app.api_keys import hash_api_key
 from qa_engine.app.models import User
 from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.settings import Settings
+from qa_engine.app.sign_in import user_by_api_key, user_by_id
 
 from .ui import login_cookie
 
@@ -55,7 +54,7 @@ def get_current_user(request: Request, session: SessionDep,
                             "(create a key with 'qa-engine users create NAME --role ROLE')")
     if credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise _unauthorized("malformed Authorization header: expected 'Bearer KEY'")
-    user = session.scalar(select(User).where(User.api_key_hash == hash_api_key(credentials.credentials)))
+    user = user_by_api_key(session, credentials.credentials)
     if user is None:
         raise _unauthorized("invalid API key")
     request.state.user_name = user.name  # for the access log
@@ -67,7 +66,7 @@ def _session_user(request: Request, session: Session) -> User:
     secret = get_settings(request).secret_key
     cookie = request.cookies[login_cookie.COOKIE]
     data = login_cookie.decode(secret, cookie)
-    user = session.get(User, data.user_id) if data else None
+    user = user_by_id(session, data.user_id) if data else None
     if user is None:
         raise _unauthorized("session expired or invalid: sign in again")
     if request.method not in login_cookie.SAFE_METHODS and not login_cookie.csrf_ok(

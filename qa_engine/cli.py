@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .app.logging_config import CLI_LOG_HANDLER
 from .commands import audiohook, batch, check, db, packs, score, serve, tap, users, worker
 from .errors import QaEngineError
 
@@ -26,8 +27,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Name of the plain stderr log handler every command starts with.
-CLI_LOG_HANDLER = "qa-engine-cli"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check qa_engine api tests benchmarks scripts
 .venv/bin/mypy
+.venv/bin/lint-imports
 if [ -z "${QA_ENGINE_TEST_PG_URL:-}" ]; then
   pg_env=$(bash scripts/postgres.sh start) || { echo "test.sh: error: could not start PostgreSQL (see above)" >&2; exit 1; }
   eval "$pg_env"

@@ -10,7 +10,9 @@ Who the call belongs to (documented in docs/audiohook.md):
   recording has the agent on channel 0.
 
 At the end (``close`` or a dropped connection) the received audio is stored like an upload and a
-``score_audio`` job is queued, so the worker scores it with the full pipeline: one way to score a call.
+``score_audio`` job is queued (:func:`qa_engine.app.live_calls.store_live_call`), so the worker scores it
+with the full pipeline: one way to score a call. Here only the protocol's side remains: who is who in the
+open message, the live transcript, the feed, and waking the workers.
 """
 
 from __future__ import annotations
@@ -25,12 +27,9 @@ from fastapi import FastAPI
 from api.audiohook.hub import LiveCallInfo, LiveHub
 from api.audiohook.protocol import Media, ProtocolError
 from api.background import wake_workers
-from qa_engine.app import jobs
-from qa_engine.app.audio_files import commit_staged
 from qa_engine.app.audiohook_clients import AudiohookClient
 from qa_engine.app.call_recorder import CallRecorder
-from qa_engine.app.models import Call, new_call_id
-from qa_engine.app.packs import resolve_pack
+from qa_engine.app.live_calls import FinishedLiveCall, choose_pack, store_live_call
 from qa_engine.errors import PackError
 from qa_engine.live import LiveCall
 from qa_engine.types import Role
@@ -86,12 +85,11 @@ class LiveTap:
         self.send_transcripts = config.get("sendTranscripts") is True
         self.pack_id = _text(config, "pack", limit=64)
         self.pack_given = self.pack_id is not None
-        with self.app.state.session_factory() as db:
-            try:
-                pack = resolve_pack(db, self.app.state.pack_cache, pack_id=self.pack_id, team=team,
-                                    language=language)
-            except PackError as exc:
-                raise ProtocolError(f"customConfig.pack: {exc}") from None
+        try:
+            pack = choose_pack(self.app.state.session_factory, self.app.state.pack_cache, pack_id=self.pack_id,
+                               team=team, language=language)
+        except PackError as exc:
+            raise ProtocolError(f"customConfig.pack: {exc}") from None
         self.pack_id = pack.id
         self.info = LiveCallInfo(self.session_id, str(params["conversationId"]), agent, team, language)
         self.media = media
@@ -148,27 +146,18 @@ class LiveTap:
         self.call.finish()
         if not self.call.wait_idle(wait_asr_s):
             logger.warning("live call %s: live transcripts still pending at the end of the call", self.session_id)
-        staged = self.recorder.finish()
-        if staged is None:
+        self.call_pk = store_live_call(self.app.state.session_factory, self.settings.data_dir, self.recorder,
+                                       self._finished(self.info, self.media))
+        if self.call_pk is None:
             return None
-        path = commit_staged(self.settings.data_dir, staged)
-        agent_channel = self.stored_channels.index("internal") if "internal" in self.stored_channels else None
-        info = self.info
-        with self.app.state.session_factory() as db:
-            call = Call(id=new_call_id(), call_id=info.conversation_id, agent=info.agent, team=info.team,
-                        language=info.language, pack=self.pack_id, source="audio", status="queued",
-                        content_hash=staged.sha256, audio_path=str(path), audio_filename=f"{info.conversation_id}.wav",
-                        audio_content_type="audio/wav", audio_bytes=staged.size,
-                        agent_channel=agent_channel if len(self.media.channels) > 1 else None,
-                        duration=self.recorder.duration)
-            db.add(call)
-            jobs.enqueue(db, "score_audio", call_pk=call.id, created_by=f"audiohook:{self.client.name}",
-                         payload={"live_session": self.session_id, "reason": self.close_reason,
-                                  "pack_given": self.pack_given, "truncated": self.recorder.truncated})
-            db.commit()
-            self.call_pk = call.id
-        info.call_pk = self.call_pk
+        self.info.call_pk = self.call_pk
         wake_workers(self.app)
-        logger.info("live call %s (conversation %s) stored as call %s (%.1f s, %s)", self.session_id,
-                    info.conversation_id, self.call_pk, self.recorder.duration, self.close_reason)
         return self.call_pk
+
+    def _finished(self, info: LiveCallInfo, media: Media) -> FinishedLiveCall:
+        """The call as the application layer files it; the agent is AudioHook's ``internal`` channel."""
+        agent_channel = self.stored_channels.index("internal") if "internal" in self.stored_channels else None
+        return FinishedLiveCall(session_id=self.session_id, conversation_id=info.conversation_id, agent=info.agent,
+                                team=info.team, language=info.language, pack_id=self.pack_id,
+                                pack_given=self.pack_given, creator=f"audiohook:{self.client.name}",
+                                channels=len(media.channels), agent_channel=agent_channel, reason=self.close_reason)

@@ -12,10 +12,11 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from qa_engine.app.access import supervised_teams
+from qa_engine.app.access import live_scope
+from qa_engine.app.errors import Conflict, NotFound
 from qa_engine.app.models import User
 
 from ..audiohook.hub import LiveCallInfo, Visible, get_hub
@@ -25,19 +26,9 @@ router = APIRouter(prefix="/live", tags=["live"])
 KEEPALIVE_S = 15.0
 
 
-def visibility(user: User, teams: list[str]) -> Visible:
-    """Who may see which live call (the rules of :func:`api.access.visible_to`, on live calls)."""
-    if user.role == "admin":
-        return lambda _info: True
-    if user.role == "supervisor":
-        allowed = set(teams)
-        return lambda info: info.team is not None and info.team in allowed
-    name = user.name
-    return lambda info: info.agent == name
-
-
 def _scope(session: SessionDep, user: User) -> Visible:
-    return visibility(user, supervised_teams(session, user) if user.role == "supervisor" else [])
+    """Who may see which live call: :func:`qa_engine.app.access.live_scope`, the one place scoping is decided."""
+    return live_scope(session, user)
 
 
 @router.get("/calls", summary="Live calls you may see, with their recent transcript and alerts")
@@ -55,9 +46,9 @@ async def _control(request: Request, session: SessionDep, user: User, session_id
     info = hub.calls.get(session_id)
     control = hub.controls.get(session_id)
     if info is None or not visible(info):
-        raise HTTPException(404, f"no live call {session_id!r} that you may see")
+        raise NotFound(f"no live call {session_id!r} that you may see")
     if control is None or not control(kind):
-        raise HTTPException(409, f"live call {session_id!r} is not streaming (state: {info.state}): nothing to {kind}")
+        raise Conflict(f"live call {session_id!r} is not streaming (state: {info.state}): nothing to {kind}")
     return {"session_id": session_id, "sent": kind}
 
 

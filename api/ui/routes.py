@@ -15,13 +15,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
 
-from qa_engine.app.access import get_visible_call, supervised_teams, visible_to
-from qa_engine.app.api_keys import hash_api_key
+from qa_engine.app.access import get_visible_call, teams_of
 from qa_engine.app.errors import NotFound
-from qa_engine.app.models import Call, User
-from qa_engine.app.passwords import verify_password
+from qa_engine.app.models import User
+from qa_engine.app.sign_in import authenticate, user_by_id
 
 from ..deps import SessionDep, SettingsDep
 from . import i18n, login_cookie
@@ -38,7 +36,7 @@ NAV_URLS = {"dashboard": "/ui/", "calls": "/ui/calls", "analysis": "/ui/analysis
 def _current(request: Request, session: SessionDep, secret: str) -> tuple[User, str] | None:
     cookie = request.cookies.get(login_cookie.COOKIE)
     data = login_cookie.decode(secret, cookie)
-    user = session.get(User, data.user_id) if data else None
+    user = user_by_id(session, data.user_id) if data else None
     return (user, cookie) if user is not None and cookie else None
 
 
@@ -47,14 +45,6 @@ def _safe_next(target: str | None) -> str:
     if target and target.startswith("/ui") and not target.startswith("//") and "\\" not in target:
         return target
     return "/ui/"
-
-
-def _teams(session: SessionDep, user: User) -> list[str]:
-    if user.role == "supervisor":
-        return supervised_teams(session, user)
-    if user.role == "admin":
-        return sorted(t for t in session.scalars(select(Call.team).where(visible_to(user)).distinct()) if t)
-    return [user.team] if user.team else []
 
 
 def _render(request: Request, template: str, lang: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -75,7 +65,7 @@ def _page(request: Request, session: SessionDep, settings: SettingsDep, name: st
         return RedirectResponse(f"/ui/login?next={quote(str(request.url.path))}", status_code=status.HTTP_303_SEE_OTHER)
     user, cookie = current
     nav = [(key, NAV_URLS[key]) for key in NAV[user.role]]
-    page_user = {"name": user.name, "role": user.role, "team": user.team, "teams": _teams(session, user)}
+    page_user = {"name": user.name, "role": user.role, "team": user.team, "teams": teams_of(session, user)}
     return _render(request, name, lang, status_code=status_code, user=page_user, nav=nav, active=active,
                    csrf=login_cookie.csrf_token(settings.secret_key, cookie), **context)
 
@@ -97,13 +87,7 @@ def login(request: Request, session: SessionDep, settings: SettingsDep,
           ) -> Response:
     """Sign in with a name and password, or with an API key; sets the signed session cookie."""
     lang = i18n.language(request)
-    user: User | None = None
-    if api_key:
-        user = session.scalar(select(User).where(User.api_key_hash == hash_api_key(api_key.strip())))
-    elif name:
-        candidate = session.scalar(select(User).where(User.name == name.strip()))
-        if candidate is not None and verify_password(password, candidate.password_hash):
-            user = candidate
+    user = authenticate(session, name=name, password=password, api_key=api_key)
     if user is None:
         time.sleep(0.2)  # a little friction for guessing
         return _render(request, "login.html", lang, status_code=status.HTTP_401_UNAUTHORIZED,

@@ -5,7 +5,9 @@ A call the user may not see is treated exactly like a call that does not exist (
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
@@ -31,6 +33,48 @@ def visible_to(user: User) -> ColumnElement[bool]:
         own = Call.team == user.team if user.team else false()
         return or_(own, Call.team.in_(teams))
     return Call.agent == user.name
+
+
+def can_see_team(session: Session, user: User, team: str) -> bool:
+    """Whether ``user`` may read ``team``'s settings: admin any, supervisor their teams, agent their own."""
+    if user.role == "admin":
+        return True
+    if user.role == "supervisor":
+        return team in supervised_teams(session, user)
+    return user.team == team
+
+
+def teams_of(session: Session, user: User) -> list[str]:
+    """The teams ``user`` works with (pickers in the UI): a supervisor's, every team with calls for an admin."""
+    if user.role == "supervisor":
+        return supervised_teams(session, user)
+    if user.role == "admin":
+        return sorted(t for t in session.scalars(select(Call.team).where(visible_to(user)).distinct()) if t)
+    return [user.team] if user.team else []
+
+
+class Owned(Protocol):
+    """Whatever names an agent and a team, as a live call does before it is stored."""
+
+    @property
+    def agent(self) -> str: ...
+
+    @property
+    def team(self) -> str | None: ...
+
+
+def live_scope(session: Session, user: User) -> Callable[[Owned], bool]:
+    """Who may see which live call: the rules of :func:`visible_to`, as a test on a call not yet in the database.
+
+    The teams are read now, so the test needs no database connection later (a live feed may last hours).
+    """
+    if user.role == "admin":
+        return lambda _call: True
+    if user.role == "supervisor":
+        allowed = set(supervised_teams(session, user))
+        return lambda call: call.team is not None and call.team in allowed
+    name = user.name
+    return lambda call: call.agent == name
 
 
 def not_found(call_id: str) -> NotFound:

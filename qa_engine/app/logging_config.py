@@ -12,11 +12,11 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
-from qa_engine.cli import CLI_LOG_HANDLER
-
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
 _HANDLER_NAME = "qa-engine"
+#: Name of the plain stderr handler every CLI command starts with; the service's handler replaces it.
+CLI_LOG_HANDLER = "qa-engine-cli"
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:

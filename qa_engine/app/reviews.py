@@ -4,21 +4,27 @@ Every change to a finding goes through :func:`set_finding_status`, which recompu
 and grade with the call's pack (caps and zeroes of critical rules apply), rewrites the served report
 and records an audit entry with the state before and after; the caller commits once, so the change,
 the review and the audit entry land together or not at all.
+
+The use cases below (:func:`override`, :func:`dispute`, :func:`resolve`, the review queue, a call's audit
+trail and :func:`calibration_report`) decide who may do what: a call the user may not see is NotFound, an
+action their role may not take on a visible call is Forbidden, a clash with the review's state is Conflict.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
-from qa_engine.app.analysis import call_moment, in_dates
+from qa_engine.app.access import get_visible_call, require_role, visible_to
+from qa_engine.app.analysis import call_moment, check_dates, in_dates, require_team
 from qa_engine.app.audit import record
-from qa_engine.app.errors import Conflict, NotFound
-from qa_engine.app.models import Call, FindingRow, Review, utcnow
+from qa_engine.app.errors import Conflict, Forbidden, NotFound
+from qa_engine.app.models import AuditEntry, Call, FindingRow, Review, User, utcnow
 from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.packs import resolve_pack
 from qa_engine.errors import PackError
@@ -29,6 +35,7 @@ from qa_engine.types import Finding
 logger = logging.getLogger(__name__)
 
 OPPOSITE = {"pass": "fail", "fail": "pass"}
+SUPERVISORS = ("supervisor", "admin")
 
 
 def get_finding(session: Session, call: Call, rule_id: str) -> FindingRow:
@@ -118,10 +125,6 @@ def open_dispute(session: Session, call: Call, rule_id: str) -> Review | None:
                                                Review.kind == "dispute", Review.state == "open"))
 
 
-def conflict(message: str) -> Conflict:
-    return Conflict(message)
-
-
 def calibration(session: Session, where: list[Any], date_from: date | None,
                 date_to: date | None) -> list[tuple[str, int, int]]:
     """Per rule (sorted): (rule_id, reviewed findings, findings whose final status equals the engine's)."""
@@ -138,5 +141,165 @@ def calibration(session: Session, where: list[Any], date_from: date | None,
     return [(rule_id, n, agreed) for rule_id, (n, agreed) in sorted(counts.items())]
 
 
-__all__ = ["OPPOSITE", "calibration", "call_pack", "conflict", "get_finding", "lock_call", "open_dispute",
-           "recompute", "set_finding_status"]
+@dataclass(frozen=True)
+class Outcome:
+    """What a review action leaves behind: the review, the finding and the call (its score and grade now)."""
+
+    review: Review
+    call: Call
+    finding: FindingRow
+
+
+def override(session: Session, pack_cache: PackCache, user: User, call_id: str, rule_id: str, new_status: str,
+             comment: str) -> Outcome:
+    """A supervisor or admin sets a finding to pass or fail (the same status confirms it); applied at once."""
+    call = get_visible_call(session, user, call_id)
+    require_role(user, *SUPERVISORS)
+    row = get_finding(session, call, rule_id)
+    now = utcnow()
+    review = Review(call_pk=call.id, rule_id=rule_id, kind="override", state="applied", author=user.name,
+                    comment=comment, requested_status=new_status, resolved_by=user.name, resolved_at=now,
+                    created_at=now)
+    session.add(review)
+    set_finding_status(session, pack_cache, call, row, new_status, actor=user.name, action="finding.override",
+                       detail=comment)
+    session.commit()
+    return Outcome(review, call, row)
+
+
+def dispute(session: Session, user: User, call_id: str, rule_id: str, comment: str) -> Outcome:
+    """The call's agent asks for the opposite of the finding's current status; a supervisor decides later.
+
+    Raises:
+        Forbidden: not an agent, or not this call's agent.
+        Conflict: the finding has no pass/fail result, or already has an open dispute.
+    """
+    call = get_visible_call(session, user, call_id)
+    require_role(user, "agent")
+    if call.agent != user.name:
+        raise Forbidden("only the call's agent may dispute it")
+    row = get_finding(session, call, rule_id)
+    lock_call(session, call)  # one open dispute per finding, even with two requests at once
+    session.refresh(row)
+    if row.status not in OPPOSITE:
+        raise Conflict(f"finding {rule_id!r} is {row.status}: there is no result to dispute")
+    if open_dispute(session, call, rule_id) is not None:
+        raise Conflict(f"finding {rule_id!r} already has an open dispute; wait for the supervisor's decision")
+    review = Review(call_pk=call.id, rule_id=rule_id, kind="dispute", state="open", author=user.name,
+                    comment=comment, requested_status=OPPOSITE[row.status], created_at=utcnow())
+    session.add(review)
+    snapshot = _snapshot(call, row)
+    record(session, user.name, "dispute.opened", call_pk=call.id, rule_id=rule_id, before=snapshot, after=snapshot,
+           detail=comment)
+    session.commit()
+    return Outcome(review, call, row)
+
+
+def call_reviews(session: Session, user: User, call_id: str) -> list[Review]:
+    """Overrides and disputes of one visible call, oldest first."""
+    call = get_visible_call(session, user, call_id)
+    return list(session.scalars(select(Review).where(Review.call_pk == call.id).order_by(Review.id)))
+
+
+def call_audit(session: Session, user: User, call_id: str) -> list[AuditEntry]:
+    """The audit trail of one visible call (who, when, state before and after), oldest first."""
+    call = get_visible_call(session, user, call_id)
+    return list(session.scalars(select(AuditEntry).where(AuditEntry.call_pk == call.id).order_by(AuditEntry.id)))
+
+
+def review_queue(session: Session, user: User, *, state: str | None, kind: str | None, limit: int,
+                 offset: int) -> tuple[list[Review], int]:
+    """One page of the reviews on calls ``user`` may see (oldest first) and how many there are in all."""
+    where = [visible_to(user)]
+    if state is not None:
+        where.append(Review.state == state)
+    if kind is not None:
+        where.append(Review.kind == kind)
+    base = select(Review).join(Call, Call.id == Review.call_pk).where(*where)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = session.scalars(base.order_by(Review.created_at, Review.id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+def visible_review(session: Session, user: User, review_id: int) -> tuple[Review, Call]:
+    """A review on a call ``user`` may see, with the call; NotFound otherwise (ids cannot be probed)."""
+    review = session.get(Review, review_id)
+    call = session.scalar(select(Call).where(Call.id == review.call_pk, visible_to(user))) if review else None
+    if review is None or call is None:
+        raise NotFound(f"review {review_id} not found")
+    return review, call
+
+
+def resolve(session: Session, pack_cache: PackCache, user: User, review_id: int, comment: str | None, *,
+            accept: bool) -> Outcome:
+    """A supervisor or admin decides an open dispute: accepted, the finding takes the requested status.
+
+    A rejection keeps the status but marks the finding reviewed: a human confirmed it (calibration counts it).
+
+    Raises:
+        NotFound: no such review on a call the user may see.
+        Forbidden: not a supervisor or admin.
+        Conflict: the review is not an open dispute (an override, or decided already, perhaps just now).
+    """
+    review, call = visible_review(session, user, review_id)
+    require_role(user, *SUPERVISORS)
+    # a conditional update, so two supervisors deciding at once cannot both apply the dispute
+    decided = session.execute(update(Review).where(Review.id == review.id, Review.kind == "dispute",
+                                                   Review.state == "open")
+                              .values(state="accepted" if accept else "rejected", resolved_by=user.name,
+                                      resolution_comment=comment, resolved_at=utcnow()))
+    if cast(CursorResult[Any], decided).rowcount != 1:
+        message = f"review {review_id} is not an open dispute (it is a {review.kind}, {review.state})"
+        session.rollback()
+        raise Conflict(message)
+    session.refresh(review)
+    row = get_finding(session, call, review.rule_id)
+    set_finding_status(session, pack_cache, call, row, review.requested_status if accept else row.status,
+                       actor=user.name, action="dispute.accepted" if accept else "dispute.rejected", detail=comment)
+    session.commit()
+    return Outcome(review, call, row)
+
+
+@dataclass(frozen=True)
+class RuleAgreement:
+    """For one rule: reviewed findings, how many kept the engine's status, and the share (4 decimals)."""
+
+    rule_id: str
+    reviewed: int
+    agreed: int
+    agreement_rate: float | None
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """How often human review kept the engine's status, in all and per rule."""
+
+    team: str | None
+    date_from: date | None
+    date_to: date | None
+    reviewed: int
+    agreed: int
+    agreement_rate: float | None
+    rules: list[RuleAgreement]
+
+
+def calibration_report(session: Session, user: User, team: str | None, date_from: date | None,
+                       date_to: date | None) -> CalibrationReport:
+    """Calibration of the calls ``user`` may see (supervisors and admins; a team they may not see is NotFound)."""
+    require_role(user, *SUPERVISORS)
+    check_dates(date_from, date_to)
+    where = [visible_to(user)]
+    if team is not None:
+        require_team(session, user, team)
+        where.append(Call.team == team)
+    rules = [RuleAgreement(rule_id=r, reviewed=n, agreed=a, agreement_rate=round(a / n, 4))
+             for r, n, a in calibration(session, where, date_from, date_to)]
+    reviewed, agreed = sum(r.reviewed for r in rules), sum(r.agreed for r in rules)
+    return CalibrationReport(team=team, date_from=date_from, date_to=date_to, reviewed=reviewed, agreed=agreed,
+                             agreement_rate=round(agreed / reviewed, 4) if reviewed else None, rules=rules)
+
+
+__all__ = ["OPPOSITE", "SUPERVISORS", "CalibrationReport", "Outcome", "RuleAgreement", "calibration",
+           "calibration_report", "call_audit", "call_pack", "call_reviews", "dispute", "get_finding",
+           "lock_call", "open_dispute", "override", "recompute", "resolve", "review_queue", "set_finding_status",
+           "visible_review"]

@@ -16,10 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from api import metrics
 from api.main import create_app
 from qa_engine.app import metrics as job_metrics
-from qa_engine.app.logging_config import configure_logging
+from qa_engine.app.logging_config import CLI_LOG_HANDLER, configure_logging
 from qa_engine.app.models import Job
 from qa_engine.app.settings import Settings
-from qa_engine.cli import CLI_LOG_HANDLER
 
 
 @pytest.fixture()
