@@ -41,9 +41,32 @@ class BleedReport:
     dropped: dict[int, list[Span]]
 
 
+# A frame is the channel's own voice when it is louder than every other channel by this much, and a
+# region is kept when at least this share of its frames are its own (used by batch and live alike).
+BLEED_MARGIN_DB = 6.0
+BLEED_MIN_OWN_SHARE = 0.2
+
+
+def is_bleed(own_db: np.ndarray, others_db: np.ndarray, margin_db: float = BLEED_MARGIN_DB,
+             min_own_share: float = BLEED_MIN_OWN_SHARE) -> bool:
+    """True when a speech region is the other party's voice leaking into this channel.
+
+    Why one rule: the batch pipeline (:func:`drop_bleed`) and the live call drop the same regions,
+    so a live transcript does not show crosstalk that the final score ignores. ``own_db`` is the
+    region's per-frame energy on its channel, ``others_db`` that of the other channels (frames, or
+    frames x channels: the loudest counts). No frames or no other channel: never bleed.
+    """
+    if own_db.size == 0 or (others_db.ndim == 2 and others_db.shape[1] == 0):
+        return False
+    if others_db.ndim == 2:
+        others_db = others_db.max(axis=1)
+    own_share = float(np.mean(own_db - others_db > margin_db))
+    return own_share < min_own_share
+
+
 def drop_bleed(spans: dict[int, list[Span]], energy_db: np.ndarray, frame_s: float,
-               margin_db: float = 6.0, min_own_share: float = 0.2) -> BleedReport:
-    """Keep a region only where its own channel is louder (by ``margin_db``) often enough."""
+               margin_db: float = BLEED_MARGIN_DB, min_own_share: float = BLEED_MIN_OWN_SHARE) -> BleedReport:
+    """Keep a region only where its own channel is louder (by ``margin_db``) often enough (:func:`is_bleed`)."""
     kept: dict[int, list[Span]] = {}
     dropped: dict[int, list[Span]] = {}
     n_ch = energy_db.shape[1]
@@ -53,13 +76,8 @@ def drop_bleed(spans: dict[int, list[Span]], energy_db: np.ndarray, frame_s: flo
         for span in regions:
             f0 = int(span.start / frame_s)
             f1 = max(f0 + 1, int(span.end / frame_s))
-            own = energy_db[f0:f1, ch]
-            if not others or own.size == 0:
-                kept[ch].append(span)
-                continue
-            loudest_other = energy_db[f0:f1, others].max(axis=1)
-            own_share = float(np.mean(own - loudest_other > margin_db))
-            (kept if own_share >= min_own_share else dropped)[ch].append(span)
+            bleed = is_bleed(energy_db[f0:f1, ch], energy_db[f0:f1, others], margin_db, min_own_share)
+            (dropped if bleed else kept)[ch].append(span)
     return BleedReport(kept, dropped)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "asr_language",
     "language_family",
     "normalize",
     "normalize_many",
@@ -65,12 +66,34 @@ _COMMON_WIDE = "，？！：；（）　"
 _APOSTROPHE = re.compile(r"['’`´]")
 
 
-def language_family(language: str | None) -> str:
-    """'zh' for any Chinese tag (zh, zh-CN, zh-TW, cmn, yue), else 'en'."""
-    lang = (language or "").strip().lower()
-    if lang.startswith(("zh", "cmn", "yue", "chi")):
+_ZH_PREFIXES = ("zh", "cmn", "chi")  # zh, zh-CN, zh_TW, zho, cmn, chi, chinese ...
+_YUE_PREFIXES = ("yue", "zh-yue", "zh_yue")  # Cantonese: Whisper has its own code for it
+
+
+def asr_language(tag: str | None, default: str = "zh") -> str:
+    """The Whisper language code for a language tag from a user, a pack or a client.
+
+    Why one function: the batch pipeline, the live call and the AudioHook tap each receive
+    free-form tags (zh-CN, cmn, en-US, zh-yue) and must hand Whisper the same code, or the
+    same call is decoded differently live and in batch. Chinese variants -> "zh", Cantonese
+    (yue, zh-yue) -> "yue", others -> the lower-cased base code ("en-US" -> "en"); a missing
+    tag -> ``default``; "auto" stays "auto" (the pipeline then detects the language).
+    """
+    lang = (tag or "").strip().lower()
+    if not lang:
+        return default
+    if lang == "auto":
+        return "auto"
+    if lang.startswith(_YUE_PREFIXES):
+        return "yue"
+    if lang.startswith(_ZH_PREFIXES):
         return "zh"
-    return "en"
+    return lang.split("-")[0].split("_")[0]
+
+
+def language_family(language: str | None) -> str:
+    """'zh' for any Chinese tag (zh, zh-CN, zh-TW, cmn, yue), else 'en': which rule behaviour applies."""
+    return "zh" if asr_language(language, default="") in ("zh", "yue") else "en"
 
 
 @lru_cache(maxsize=1)
@@ -246,10 +269,3 @@ def sound_codes(norm: str) -> str:
         _SEEN.add(ch)
     return norm.translate(_TRANSLATE)
 
-
-def syllable_of(code: str) -> str | None:
-    """The pinyin a code stands for (debugging and docs)."""
-    for py, c in _SYLLABLE_CODE.items():
-        if c == code:
-            return py
-    return None

@@ -7,13 +7,34 @@ transcripts from other systems (or typed by hand for a test) can be scored witho
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .errors import TranscriptError
-from .types import Transcript, Utterance, Word, to_plain
+from .text import to_simplified
+from .types import Role, Transcript, Utterance, Word, to_plain
 
 ROLES = ("agent", "customer", "unknown")
+
+
+def utterance_from_words(words: tuple[Word, ...], language: str, role: Role, channel: int | None) -> Utterance:
+    """One utterance from the words ASR recognised in one speech region (``words`` must not be empty).
+
+    Why here: the batch pipeline and the live call both build utterances from Whisper words and
+    must build them the same way, or a live alert and the final score read different text.
+    ``language`` is the Whisper code (see :func:`qa_engine.text.asr_language`); for "zh" every word
+    is converted to Simplified (Whisper often answers Mandarin in Traditional) and the spaces
+    Whisper puts between Chinese words are removed.
+    """
+    if not words:
+        raise ValueError("an utterance needs at least one word")
+    if language == "zh":
+        words = tuple(replace(w, word=to_simplified(w.word)) for w in words)
+    text = "".join(w.word for w in words).strip()
+    if language == "zh":
+        text = text.replace(" ", "")
+    return Utterance(start=words[0].start, end=words[-1].end, role=role, text=text, words=words, channel=channel)
 
 
 def transcript_to_dict(transcript: Transcript) -> dict[str, Any]:
@@ -135,4 +156,4 @@ def load_transcript(path: str | Path) -> Transcript:
     return transcript_from_dict(doc, str(p))
 
 
-__all__ = ["load_transcript", "transcript_from_dict", "transcript_to_dict", "to_plain"]
+__all__ = ["load_transcript", "transcript_from_dict", "transcript_to_dict", "to_plain", "utterance_from_words"]

@@ -96,12 +96,6 @@ class AudiohookConnection:
             return []
         return [self._message("event", {"entities": entities})]
 
-    def disconnect(self, reason: str, info: str | None = None) -> list[Message]:
-        if self.state in ("closed", "error"):
-            return []
-        self.state = "error"
-        return [self._message("disconnect", {"reason": reason, **({"info": info} if info else {})})]
-
     def connection_lost(self) -> None:
         """The socket went away: the application finalises with what it received."""
         if not self.finished and self.state != "connected":

@@ -20,9 +20,10 @@ import numpy as np
 import soxr
 
 from ..audio import channel_energy_db
-from ..channels import gate_crosstalk
+from ..channels import gate_crosstalk, is_bleed
 from ..rules import Pack
-from ..text import to_simplified
+from ..text import asr_language
+from ..transcript import utterance_from_words
 from ..types import Role, Utterance, Word
 from ..vad import SAMPLE_RATE, VadOptions
 from .alerts import LiveAlert, LiveRules
@@ -66,7 +67,7 @@ class LiveCall:
     def __init__(self, call_id: str, roles: list[Role], language: str, pack: Pack, transcriber: LiveTranscriber,
                  on_event: Callable[[Event], None], options: LiveOptions | None = None) -> None:
         self.call_id = call_id
-        self.language = "zh" if language.lower().startswith(("zh", "cmn")) else language.split("-")[0].lower()
+        self.language = asr_language(language)
         self.options = opts = options or LiveOptions()
         self.transcriber = transcriber
         self.on_event = on_event
@@ -149,17 +150,15 @@ class LiveCall:
             marks = [ch.offset + ch.vad.settled_s for ch in self.channels] + self._pending_starts
         return min(marks) if marks else self._received_s
 
-    def _is_bleed(self, ch: _Channel, seg: Segment, margin_db: float = 6.0, min_own_share: float = 0.2) -> bool:
-        """The segment is the other party's echo: its own channel is seldom the louder one (as drop_bleed)."""
+    def _is_bleed(self, ch: _Channel, seg: Segment) -> bool:
+        """The segment is the other party's echo: the batch rule (:func:`is_bleed`) on the energy blocks it overlaps."""
         t0, t1 = ch.offset + seg.start, ch.offset + seg.end
         rows = [e for e, t in zip(self._energy, self._energy_t, strict=True)
                 if t < t1 and t + e.shape[0] * GATE_FRAME_S > t0]
         if not rows:
             return False
         energy = np.concatenate(rows)
-        own = energy[:, ch.index]
-        others = np.delete(energy, ch.index, axis=1).max(axis=1)
-        return float(np.mean(own > others + margin_db)) < min_own_share
+        return is_bleed(energy[:, ch.index], np.delete(energy, ch.index, axis=1))
 
     def _submit(self, ch: _Channel, segments: list[Segment]) -> None:
         for seg in segments:
@@ -181,12 +180,7 @@ class LiveCall:
             self._pending -= 1
             self._pending_starts.remove(job.offset + job.segment.start)
         if words:
-            if self.language == "zh":
-                words = tuple(Word(w.start, w.end, to_simplified(w.word), w.probability) for w in words)
-            text = "".join(w.word for w in words).strip()
-            if self.language == "zh":
-                text = text.replace(" ", "")
-            utt = Utterance(words[0].start, words[-1].end, ch.role, text, words, channel=ch.index)
+            utt = utterance_from_words(words, self.language, ch.role, ch.index)
             latency = now - job.speech_end_wall
             with self._lock:
                 self.utterances.append(utt)

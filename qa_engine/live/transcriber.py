@@ -86,10 +86,6 @@ class LiveTranscriber:
             waiting = [q[0].queued_wall for q in (self._queue, self._second) if q]
             return time.monotonic() - min(waiting) if waiting else 0.0
 
-    def warm_up(self) -> None:
-        """Load the model now (the first live call should not wait for it)."""
-        self._get_recognizer()
-
     def stop(self) -> None:
         with self._cond:
             self._stop = True

@@ -70,9 +70,6 @@ class Hit:
     similarity: float
     phrase: str
 
-    def snippet(self, p: Prepared) -> str:
-        return p.norm[self.start:self.end]
-
 
 def _en_keys(tok: str) -> tuple[str, ...]:
     if len(tok) < 5:

@@ -12,7 +12,9 @@ import pytest
 
 from qa_engine.asr import RecognisedRegion, Recognizer, SpeechRegion
 from qa_engine.audio import load_audio
+from qa_engine.channels import BLEED_MARGIN_DB, drop_bleed, is_bleed
 from qa_engine.live import (
+    LiveCall,
     LiveRules,
     LiveTranscriber,
     StreamingVad,
@@ -21,9 +23,11 @@ from qa_engine.live import (
     ulaw_decode,
     ulaw_encode,
 )
+from qa_engine.live.call import GATE_FRAME_S
 from qa_engine.live.segmenter import Segment
 from qa_engine.rules import load_pack
-from qa_engine.types import Utterance, Word
+from qa_engine.transcript import utterance_from_words
+from qa_engine.types import Span, Utterance, Word
 from qa_engine.vad import detect_speech
 
 
@@ -141,3 +145,81 @@ def test_failed_long_utterance_gets_a_second_chance_only_when_idle(busy: bool) -
     else:  # redone with fallback, last, with nothing else waiting; the short failed one is given up
         assert heard == {3.0: ["fallback"], 1.5: [], 1.0: ["greedy"]}
         assert log[-1] == ("fallback", 3.0, 0) and [e[0] for e in log].count("fallback") == 1
+
+
+# --- what live and batch share: utterance assembly and the bleed rule ----------------------------
+
+
+def test_utterance_from_words_zh_simplifies_and_drops_spaces() -> None:
+    words = (Word(1.0, 1.4, " 感謝", 0.9), Word(1.4, 1.9, " 您的來電", 0.8), Word(2.0, 2.3, " 123", 0.7))
+    utt = utterance_from_words(words, "zh", "agent", 1)
+    assert utt.text == "感谢您的来电123"
+    assert [w.word for w in utt.words] == [" 感谢", " 您的来电", " 123"]  # words keep their own spacing
+    assert [w.probability for w in utt.words] == [0.9, 0.8, 0.7]
+    assert (utt.start, utt.end, utt.role, utt.channel, utt.speaker) == (1.0, 2.3, "agent", 1, None)
+
+
+@pytest.mark.parametrize("language", ["en", "yue"])
+def test_utterance_from_words_other_languages_keep_text(language: str) -> None:
+    words = (Word(0.0, 0.3, " Thank", 1.0), Word(0.3, 0.5, " you", 1.0), Word(0.5, 0.9, " 來電", 1.0))
+    utt = utterance_from_words(words, language, "customer", None)
+    assert utt.text == "Thank you 來電" and utt.words == words
+    assert (utt.start, utt.end, utt.channel) == (0.0, 0.9, None)
+
+
+def test_utterance_from_words_needs_a_word() -> None:
+    with pytest.raises(ValueError, match="at least one word"):
+        utterance_from_words((), "zh", "agent", 0)
+
+
+def test_is_bleed_needs_a_fifth_of_the_frames_louder_by_the_margin() -> None:
+    others = np.full(10, -40.0)
+    own = np.full(10, -40.0)
+    own[:2] = -40.0 + BLEED_MARGIN_DB + 0.5  # 2 of 10 frames are its own: kept
+    assert not is_bleed(own, others)
+    own[1] = -40.0 + BLEED_MARGIN_DB  # exactly the margin is not louder: 1 of 10, bleed
+    assert is_bleed(own, others)
+    assert not is_bleed(own, others, min_own_share=0.1)
+    two_others = np.stack([others, np.full(10, -90.0)], axis=1)  # frames x channels: the loudest counts
+    assert is_bleed(own, two_others)
+    assert not is_bleed(np.zeros(0), np.zeros(0))  # no frames
+    assert not is_bleed(own, np.zeros((10, 0)))  # no other channel
+
+
+def test_is_bleed_agrees_with_drop_bleed_on_random_regions() -> None:
+    rng = np.random.default_rng(7)
+    energy = rng.normal(-40.0, 8.0, size=(2000, 3)).astype(np.float32)
+    spans = {ch: [Span(float(t), float(t) + float(d)) for t, d in zip(rng.uniform(0, 55, 40), rng.uniform(0.1, 4, 40),
+                                                                       strict=True)] for ch in range(3)}
+    report = drop_bleed(spans, energy, 0.03)
+    for ch, regions in spans.items():
+        for span in regions:
+            f0 = int(span.start / 0.03)
+            f1 = max(f0 + 1, int(span.end / 0.03))
+            bleed = is_bleed(energy[f0:f1, ch], np.delete(energy[f0:f1], ch, axis=1))
+            assert (span in report.dropped[ch]) == bleed and (span in report.kept[ch]) != bleed
+    assert sum(map(len, report.dropped.values())) and sum(map(len, report.kept.values()))  # both outcomes occur
+
+
+class _NoAsr(LiveTranscriber):
+    def __init__(self) -> None:
+        super().__init__(lambda: _ScriptedRecognizer("none", set(), [], lambda: 0))
+
+
+def test_live_call_drops_the_other_partys_echo() -> None:
+    call = LiveCall("c", ["customer", "agent"], "zh-CN", load_pack("zh-CN"), _NoAsr(), on_event=lambda e: None)
+    assert call.language == "zh"
+    frames = int(10.0 / GATE_FRAME_S)
+    energy = np.full((frames, 2), -70.0, dtype=np.float32)
+    energy[int(1.0 / GATE_FRAME_S): int(4.0 / GATE_FRAME_S)] = (-20.0, -46.0)  # customer talks, its echo on agent
+    energy[int(5.0 / GATE_FRAME_S): int(9.0 / GATE_FRAME_S)] = (-46.0, -20.0)  # agent talks
+    for i in range(0, frames, 10):  # as add_audio stores it: one block per 0.3 s received
+        call._energy.append(energy[i: i + 10])
+        call._energy_t.append(i * GATE_FRAME_S)
+    customer, agent = call.channels
+
+    def seg(t0: float, t1: float) -> Segment:
+        return Segment(t0, t1, t1, np.zeros(0, dtype=np.float32))
+
+    assert not call._is_bleed(customer, seg(1.2, 3.9)) and call._is_bleed(agent, seg(1.2, 3.9))
+    assert call._is_bleed(customer, seg(5.1, 8.7)) and not call._is_bleed(agent, seg(5.1, 8.7))

@@ -6,8 +6,28 @@ import pytest
 
 from qa_engine.rules.matching import Matcher, PhraseBook, prepare
 from qa_engine.rules.schema import MatchSpec
-from qa_engine.text import cn_numerals_to_digits, normalize, sound_codes, to_simplified
+from qa_engine.text import asr_language, cn_numerals_to_digits, language_family, normalize, sound_codes, to_simplified
 from qa_engine.types import Utterance
+
+
+@pytest.mark.parametrize(("tag", "code", "family"), [
+    ("zh", "zh", "zh"), ("zh-CN", "zh", "zh"), ("zh_TW", "zh", "zh"), ("ZH-Hant-TW", "zh", "zh"),
+    ("cmn", "zh", "zh"), ("cmn-Hans-CN", "zh", "zh"), ("chi", "zh", "zh"), ("Chinese", "zh", "zh"),
+    ("zho", "zh", "zh"), (" zh-cn ", "zh", "zh"),
+    ("yue", "yue", "zh"), ("yue-HK", "yue", "zh"), ("zh-yue", "yue", "zh"), ("zh_YUE", "yue", "zh"),
+    ("en", "en", "en"), ("en-US", "en", "en"), ("EN_gb", "en", "en"), ("ja-JP", "ja", "en"), ("fr", "fr", "en"),
+    ("auto", "auto", "en"), ("AUTO", "auto", "en"),
+    (None, "zh", "en"), ("", "zh", "en"), ("  ", "zh", "en"),
+])
+def test_asr_language_and_family(tag: str | None, code: str, family: str) -> None:
+    assert asr_language(tag) == code
+    assert language_family(tag) == family
+
+
+def test_asr_language_default_only_for_a_missing_tag() -> None:
+    assert asr_language(None, default="en") == "en"
+    assert asr_language("", default="auto") == "auto"
+    assert asr_language("zh-CN", default="en") == "zh"
 
 
 def test_traditional_to_simplified() -> None:
