@@ -22,11 +22,12 @@ from .asr import AsrOptions, Recognizer, SpeechRegion, split_long_spans
 from .audio import DecodedAudio, channel_energy_db, load_audio
 from .channels import dedupe_crosstalk, detect_agent_channel, drop_bleed, gate_crosstalk
 from .errors import AudioError, QaEngineError
-from .types import CallReport, Role, Span, Transcript, Utterance, Word
+from .types import CallReport, Role, Span, Transcript, Utterance
 
 if TYPE_CHECKING:  # the rules package is imported when a call is checked
     from .rules import Pack
-from .text import language_family
+from .text import asr_language, language_family
+from .transcript import utterance_from_words
 from .vad import SAMPLE_RATE, VadOptions, detect_speech_channels
 
 logger = logging.getLogger(__name__)
@@ -104,22 +105,9 @@ class _Timer:
             self.hook(name, artefact)
 
 
-def _language_code(language: str) -> str:
-    """Whisper wants 'zh'/'en'; packs and users may say zh-CN, cmn, en-US."""
-    lang = language.lower()
-    if lang.startswith(("zh", "cmn")):
-        return "zh"
-    return lang.split("-")[0].split("_")[0]
-
-
 def _span_audio(samples: np.ndarray, channel: int, span: Span) -> np.ndarray:
     """The 16 kHz samples of one channel inside ``span``."""
     return samples[channel, int(span.start * SAMPLE_RATE): int(span.end * SAMPLE_RATE)]
-
-
-def _join_words(words: Iterable[Word], language: str) -> str:
-    text = "".join(w.word for w in words).strip()
-    return text if language != "zh" else text.replace(" ", "")
 
 
 class Pipeline:
@@ -159,7 +147,7 @@ class Pipeline:
             language = self._detect_language(samples, spans)
             timer.step("language", language)
         else:
-            language = _language_code(requested)
+            language = asr_language(requested)
         if audio.channels > 1:
             bleed = drop_bleed(spans, energy, FRAME_S)
             spans = bleed.kept
@@ -172,16 +160,8 @@ class Pipeline:
                    for ch, ss in spans.items() for s in ss]
         recognised = self.recognizer.recognise(regions)
         timer.step("asr", recognised)
-        utterances = []
-        for rr in recognised:
-            if not rr.words:
-                continue
-            words = rr.words
-            if language == "zh":
-                words = tuple(replace(w, word=_to_simplified(w.word)) for w in words)
-            utterances.append(Utterance(start=words[0].start, end=words[-1].end, role="unknown",
-                                        text=_join_words(words, language), words=words,
-                                        channel=rr.region.channel))
+        utterances = [utterance_from_words(rr.words, language, "unknown", rr.region.channel)
+                      for rr in recognised if rr.words]
         utterances.sort(key=lambda u: (u.start, u.end))
         if audio.channels > 1:
             loud = {ch: energy[:, ch] for ch in range(audio.channels)}
@@ -310,9 +290,3 @@ def _both(first: Hook | None, second: Hook | None) -> Hook | None:
         second(step, artefact)
 
     return hook
-
-
-def _to_simplified(text: str) -> str:
-    from .text import to_simplified
-
-    return to_simplified(text)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+import zlib
 from functools import lru_cache
 from typing import Any
 
@@ -214,9 +215,17 @@ def tokens(norm: str) -> list[str]:
 # Merges that Mandarin ASR and southern accents blur: zh/z, ch/c, sh/s, n/l, -ng/-n.
 _INITIAL_MERGE = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"))
 _FINAL_MERGE = (("ang", "an"), ("eng", "en"), ("ing", "in"))
-_SYLLABLE_CODE: dict[str, str] = {}
 _CHAR_CODE: dict[str, str] = {}
 _CODE_BASE = 0xE000  # private use area: never appears in normalised text
+# Codes are a fixed function of the (merged) syllable, never of the order syllables were first seen: packs are
+# built in one process and used in another (batch executors, Ray), so a code must mean the same everywhere.
+_INITIALS = ("", "b", "p", "m", "f", "d", "t", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s", "y", "w")
+_FINALS = ("", "a", "o", "e", "i", "u", "v", "ai", "ei", "ui", "ao", "ou", "iu", "ie", "ve", "ue", "er", "an", "en",
+           "in", "un", "vn", "on", "ong", "ia", "ian", "iao", "iong", "io", "ua", "uo", "uai", "uan", "van", "uen",
+           "ng", "n", "m", "r")
+_FINAL_SLOTS = 64
+_HASHED_BASE = _CODE_BASE + len(_INITIALS) * _FINAL_SLOTS  # syllables outside the table (rare spellings)
+_HASHED_SLOTS = 0xF8FF - _HASHED_BASE
 
 
 def _merge_syllable(py: str) -> str:
@@ -231,6 +240,17 @@ def _merge_syllable(py: str) -> str:
     return py
 
 
+def syllable_code(syllable: str) -> str:
+    """The one private-use character standing for a merged pinyin syllable, the same in every process."""
+    for initial in sorted(_INITIALS, key=len, reverse=True):
+        if syllable.startswith(initial):
+            final = syllable[len(initial):]
+            if final in _FINALS:
+                return chr(_CODE_BASE + _INITIALS.index(initial) * _FINAL_SLOTS + _FINALS.index(final))
+            break
+    return chr(_HASHED_BASE + zlib.crc32(syllable.encode("utf-8")) % _HASHED_SLOTS)
+
+
 def _char_code(ch: str) -> str:
     code = _CHAR_CODE.get(ch)
     if code is not None:
@@ -240,13 +260,7 @@ def _char_code(ch: str) -> str:
 
         syllables = lazy_pinyin(ch)
         py = _merge_syllable(syllables[0]) if syllables and syllables[0] != ch else ch
-        if py == ch:
-            code = ch
-        else:
-            code = _SYLLABLE_CODE.get(py)
-            if code is None:
-                code = chr(_CODE_BASE + len(_SYLLABLE_CODE))
-                _SYLLABLE_CODE[py] = code
+        code = ch if py == ch else syllable_code(py)
     else:
         code = ch
     _CHAR_CODE[ch] = code

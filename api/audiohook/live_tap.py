@@ -32,6 +32,7 @@ from qa_engine.app.call_recorder import CallRecorder
 from qa_engine.app.live_calls import FinishedLiveCall, choose_pack, store_live_call
 from qa_engine.errors import PackError
 from qa_engine.live import LiveCall
+from qa_engine.text import asr_language
 from qa_engine.types import Role
 
 logger = logging.getLogger(__name__)
@@ -44,13 +45,6 @@ def _text(config: dict[str, Any], *names: str, limit: int = 128) -> str | None:
         if isinstance(value, str) and value.strip():
             return value.strip()[:limit]
     return None
-
-
-def _language(code: str | None) -> str:
-    if not code:
-        return "zh"
-    low = code.lower()
-    return "zh" if low.startswith(("zh", "cmn")) else low.split("-")[0].split("_")[0]
 
 
 class LiveTap:
@@ -79,7 +73,7 @@ class LiveTap:
         config = params.get("customConfig") or {}
         agent = _text(config, "agent", "agentName") or f"audiohook:{self.client.name}"
         team = _text(config, "team") or self.client.team
-        language = _language(_text(config, "language", limit=16) or (params.get("language")
+        language = asr_language(_text(config, "language", limit=16) or (params.get("language")
                                                                      if isinstance(params.get("language"), str)
                                                                      else None))
         self.send_transcripts = config.get("sendTranscripts") is True
