@@ -1,4 +1,4 @@
-"""The layers point one way (DESIGN.md "Layout"): core -> application layer (qa_engine.app) -> CLI / api.
+"""The layers point one way (README "Architecture"): core -> application layer (qa_engine.app) -> CLI / api.
 
 import-linter (``[tool.importlinter]`` in pyproject.toml, run by scripts/test.sh) checks the static import graph;
 these tests check what actually gets loaded at run time, in fresh interpreters (lazy imports and third-party

@@ -1,6 +1,7 @@
 """SQLAlchemy 2 engine and sessions; SQLite gets WAL, foreign keys and a busy timeout.
 
-Errors a user can act on (database unreachable, a value a column cannot hold) are explained by ``api.db_errors``.
+Errors a user can act on (database unreachable, a value a column cannot hold) are explained by
+``qa_engine.app.db_errors``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ __all__ = ["Base", "DatabaseUnavailableError", "make_engine", "make_session_fact
 
 
 class Base(DeclarativeBase):
-    """Declarative base of every table (``api.models``)."""
+    """Declarative base of every table (``qa_engine.app.models``)."""
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

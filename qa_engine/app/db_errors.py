@@ -1,6 +1,6 @@
 """Database errors a user can act on: an unreachable database, and values a column cannot hold.
 
-:func:`explain_errors` is attached to every engine by :func:`api.db.make_engine`. It turns
+:func:`explain_errors` is attached to every engine by :func:`qa_engine.app.database.make_engine`. It turns
 
 - a failed connect into :class:`DatabaseUnavailableError` (one line in the CLI, password hidden), and
 - a value the database refuses (PostgreSQL: NUL characters in text, integers beyond the column's range, text longer

@@ -1,6 +1,6 @@
 """Tables of the service: users, calls with their findings, jobs, reviews, audit, packs and webhooks.
 
-Every table is declared here (one place for the schema); migrations in ``api/migrations`` mirror it.
+Every table is declared here (one place for the schema); migrations in ``qa_engine/app/migrations`` mirror it.
 """
 
 from __future__ import annotations

@@ -148,7 +148,7 @@ class Worker:
 
     # -- loop ------------------------------------------------------------------------------
     def recover(self) -> tuple[int, int]:
-        """Queue again the jobs a dead worker left running (see :func:`api.jobs.recover_interrupted`)."""
+        """Queue again the jobs a dead worker left running (see :func:`qa_engine.app.jobs.recover_interrupted`)."""
         with self.session_factory() as session:
             return jobs.recover_interrupted(session, stale_after_s=self.stale_after_s)
 

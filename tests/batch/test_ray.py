@@ -53,7 +53,7 @@ def stable_source(tmp_path: Path) -> Path:
     return src
 
 
-def test_ray_engine_matches_local(local_ray: None, stable_source: Path, sessions: Any, tmp_path: Path,
+def test_ray_executor_matches_local(local_ray: None, stable_source: Path, sessions: Any, tmp_path: Path,
                                   recognizer: Any) -> None:
     source = stable_source  # zh1 is the Mandarin stereo call
     ray_summary = run_batch(BatchOptions(source=source, engine="ray", workers=1, report_dir=tmp_path / "r",

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_engine.app.batch.ray_engine import connect_hint
+from qa_engine.app.batch.ray_executor import connect_hint
 
 from .conftest import CLIPS
 

@@ -1,6 +1,6 @@
-"""A batch run: read the source, plan (hash, pack, already done?), claim, score with an engine, write, report.
+"""A batch run: read the source, plan (hash, pack, already done?), claim, score with an executor, write, report.
 
-The database side (claims, writes, progress, report) stays in this process whatever the engine, so
+The database side (claims, writes, progress, report) stays in this process whatever the executor, so
 a Ray cluster needs no access to the database, and SQLite works for a one-box run.
 """
 
@@ -157,7 +157,7 @@ def plan(options: BatchOptions, store: BatchClaims, resolver: PackResolver) -> l
 
 def _make_executor(options: BatchOptions, recognizer: Recognizer | None) -> Executor:
     if options.engine == "ray":
-        from qa_engine.app.batch.ray_engine import RayExecutor
+        from qa_engine.app.batch.ray_executor import RayExecutor
 
         return RayExecutor(options.pipeline, address=options.address, cpu_workers=options.workers)
     from qa_engine.app.batch.local import LocalExecutor

@@ -1,6 +1,6 @@
-"""The unit of work an engine runs (a :class:`ScoreTask`) and what comes back (a :class:`ScoreResult`).
+"""The unit of work an executor runs (a :class:`ScoreTask`) and what comes back (a :class:`ScoreResult`).
 
-Engines (local processes, Ray) only move these between the database side (claims, writes) and
+Executors (local processes, Ray) only move these between the database side (claims, writes) and
 :class:`CallScorer`, which holds the pipelines of one worker. The pack travels with the task because
 the service may have resolved it from the database (an uploaded version, a team's pack).
 """
