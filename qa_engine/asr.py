@@ -14,7 +14,7 @@ import os
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -243,12 +243,17 @@ class Recognizer:
         """Same model, other decoding settings."""
         return Recognizer(replace(self.options, **changes), self.model)
 
-    def recognise(self, regions: Sequence[SpeechRegion]) -> list[RecognisedRegion]:
-        """Words for every region, in the input order."""
+    def recognise(self, regions: Sequence[SpeechRegion],
+                  progress: Callable[[float, float], None] | None = None) -> list[RecognisedRegion]:
+        """Words for every region, in the input order.
+
+        ``progress(done_s, total_s)`` is called after each decoded batch with the seconds of speech windows done,
+        so a long call can show how far ASR has got.
+        """
         opts = self.options
         words: list[list[Word]] = [[] for _ in regions]
         windows = pack_windows(regions, opts.window_s, opts.gap_s, opts.lead_s)
-        self._decode_windows(windows, regions, words, fallback=opts.fallback)
+        self._decode_windows(windows, regions, words, fallback=opts.fallback, progress=progress)
         # Whisper sometimes skips a turn in the middle of a packed window. A VAD region of
         # some length that got no words is decoded once more on its own (all such regions in
         # one batch). A region that was already alone in its window would only decode the same again.
@@ -265,15 +270,20 @@ class Recognizer:
         return [RecognisedRegion(r, tuple(ws)) for r, ws in zip(regions, words, strict=True)]
 
     def _decode_windows(self, windows: list[_Window], regions: Sequence[SpeechRegion],
-                        words: list[list[Word]], fallback: bool = True) -> None:
+                        words: list[list[Word]], fallback: bool = True,
+                        progress: Callable[[float, float], None] | None = None) -> None:
         """Decode windows in batches; a failed window is redone with temperature fallback, or,
         when ``fallback`` is off (a lone retried region: often a cough or noise), dropped."""
         opts = self.options
+        total_s, done_s = sum(w.length for w in windows), 0.0
         for language, batch in batch_windows(windows, opts.batch_size, opts.bucket_s):
             for win, segments in zip(batch, self._decode(batch, language), strict=True):
                 if self._needs_fallback(segments, win.length):
                     segments = self._decode_with_fallback(win, language) if fallback else []
                 self._assign_words(win, segments, regions, words)
+            done_s += sum(w.length for w in batch)
+            if progress is not None:
+                progress(done_s, total_s)
 
     def detect_language(self, audio: np.ndarray, allowed: Sequence[str] = ("zh", "en")) -> tuple[str, float]:
         """Whisper's language guess on up to 30 s of speech, restricted to ``allowed`` languages."""

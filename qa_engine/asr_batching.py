@@ -132,7 +132,9 @@ class BatchedRecognizer(Recognizer):
     def with_options(self, **changes: Any) -> Recognizer:
         return self.batcher.recognizer.with_options(**changes)
 
-    def recognise(self, regions: Sequence[SpeechRegion]) -> list[RecognisedRegion]:
+    def recognise(self, regions: Sequence[SpeechRegion],
+                  progress: Callable[[float, float], None] | None = None) -> list[RecognisedRegion]:
+        """Words for ``regions``, decoded in batches shared with other calls (no in-call progress to report)."""
         if not regions:
             return []
         words = self.batcher.submit(list(regions)).result()
@@ -163,7 +165,9 @@ class ProxyRecognizer(Recognizer):
     def with_options(self, **changes: Any) -> Recognizer:
         return ProxyRecognizer(replace(self.options, **changes), self._send)
 
-    def recognise(self, regions: Sequence[SpeechRegion]) -> list[RecognisedRegion]:
+    def recognise(self, regions: Sequence[SpeechRegion],
+                  progress: Callable[[float, float], None] | None = None) -> list[RecognisedRegion]:
+        """Words for ``regions`` from the model holder (no in-call progress to report)."""
         if not regions:
             return []
         words: WordLists = self._send("recognise", list(regions))

@@ -99,6 +99,25 @@ def sniff_format(head: bytes) -> tuple[str, bool] | None:
     return None
 
 
+def header_duration(path: str | Path) -> float | None:
+    """The recording's duration from its header, without decoding (None when the header does not say).
+
+    For progress bars and ETAs (batch, ``qa-engine score``); decoding still checks the real length.
+    """
+    try:
+        info = sf.info(str(path))
+        return info.frames / info.samplerate if info.samplerate else None
+    except Exception:  # noqa: BLE001 - formats libsndfile does not know (MP3 on old builds, Opus), corrupt files
+        pass
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            return container.duration / 1e6 if container.duration else None
+    except Exception:  # noqa: BLE001 - unknown: decoding will say why
+        return None
+
+
 def load_audio(
     path: str | Path,
     *,

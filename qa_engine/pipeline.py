@@ -8,9 +8,10 @@ when given, a pyannote-style ``hook(step, artefact)`` passed per call.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,7 @@ from .vad import SAMPLE_RATE, VadOptions, detect_speech_channels
 
 logger = logging.getLogger(__name__)
 
-Hook = Callable[[str, Any], None]
+Hook = Callable[..., None]  # hook(step, artefact); hooks that take completed=/total= also get in-step progress
 FRAME_S = 0.03
 DEFAULT_LANGUAGE = "zh"
 
@@ -158,7 +159,9 @@ class Pipeline:
         spans = {ch: split_long_spans(ss, energy[:, ch], FRAME_S, max_region_s) for ch, ss in spans.items()}
         regions = [SpeechRegion((ch,), s.start, _span_audio(samples, ch, s), language, channel=ch)
                    for ch, ss in spans.items() for s in ss]
-        recognised = self.recognizer.recognise(regions)
+        reporter = _progress_reporter(hook, "asr")
+        recognised = (self.recognizer.recognise(regions, progress=reporter) if reporter is not None
+                      else self.recognizer.recognise(regions))
         timer.step("asr", recognised)
         utterances = [utterance_from_words(rr.words, language, "unknown", rr.region.channel)
                       for rr in recognised if rr.words]
@@ -249,19 +252,6 @@ class Pipeline:
         return check_transcript(transcript, pack, mask_pii=self.options.mask_pii, timings=timings,
                                 hook=_both(self.hook, hook))
 
-    def score_transcript(self, transcript: Transcript, timings: dict[str, float] | None = None) -> CallReport:
-        """Check an existing transcript with the options' pack (kept for callers of the earlier name)."""
-        return self.check(transcript, timings=timings)
-
-    def score_many(self, calls: Iterable[CallInput], *, pack: Pack | None = None,
-                   hook: Hook | None = None) -> Iterator[tuple[CallInput, CallReport | QaEngineError]]:
-        """Score calls one after another with the loaded model; a bad file does not stop the rest."""
-        for call in calls:
-            try:
-                yield call, self.score(call, pack=pack, hook=hook)
-            except QaEngineError as exc:
-                yield call, exc
-
 
 def check_transcript(transcript: Transcript, pack: Pack, *, mask_pii: bool = True,
                      timings: dict[str, float] | None = None, hook: Hook | None = None) -> CallReport:
@@ -278,6 +268,28 @@ def check_transcript(transcript: Transcript, pack: Pack, *, mask_pii: bool = Tru
     all_timings = {**(timings or {}), **timer.timings}
     all_timings["total"] = sum(v for k, v in all_timings.items() if k != "total")
     return replace(report, timings=all_timings, engine_version=__version__)
+
+
+def _progress_reporter(hook: Hook | None, step: str) -> Callable[[float, float], None] | None:
+    """In-step progress for hooks that take it, pyannote style: ``hook(step, None, completed=x, total=y)``.
+
+    Only a hook that accepts ``completed``/``total`` keywords gets these calls; a plain ``hook(step, artefact)``
+    sees step ends only.
+    """
+    if hook is None:
+        return None
+    try:
+        parameters = inspect.signature(hook).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    names = {p.name for p in parameters}
+    if not ({"completed", "total"} <= names or any(p.kind is p.VAR_KEYWORD for p in parameters)):
+        return None
+
+    def report(done: float, total: float) -> None:
+        hook(step, None, completed=done, total=total)
+
+    return report
 
 
 def _both(first: Hook | None, second: Hook | None) -> Hook | None:

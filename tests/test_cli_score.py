@@ -167,3 +167,26 @@ def test_batch_with_a_bad_file_still_reports_the_good_one(call_en_stereo: Path, 
     assert len(lines) == 1
     doc = json.loads(lines[0])
     assert doc["call_id"] == "good" and TOP_KEYS <= set(doc)
+
+
+def test_progress_shows_each_file_with_eta_and_a_failed_one(call_en_stereo: Path, tmp_path: Path) -> None:
+    good = tmp_path / "good.flac"
+    x, sr = sf.read(call_en_stereo, dtype="float32")
+    sf.write(good, x[: int(GREETING_S * sr)], sr)
+    bad = _bad_file("corrupt", tmp_path)
+    proc = qa_engine("score", good, bad, "--language", "en", "--json", "--progress")
+    assert proc.returncode == 1
+    lines = proc.stderr.splitlines()
+    first = next(line for line in lines if line.startswith("[1/2]"))
+    assert "good.flac" in first and "ETA" in first and "audio-min" in first, proc.stderr
+    assert any(line.startswith("[2/2]") and "FAILED" in line for line in lines), proc.stderr
+    assert lines[-1].startswith("done: 2 file(s), 1 failed"), proc.stderr
+    assert len(proc.stdout.splitlines()) == 1  # the report still goes to stdout, progress only to stderr
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(call_en_stereo: Path, tmp_path: Path) -> None:
+    good = tmp_path / "good.flac"
+    x, sr = sf.read(call_en_stereo, dtype="float32")
+    sf.write(good, x[: int(GREETING_S * sr)], sr)
+    proc = qa_engine("score", good, "--language", "en", "--json")
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr

@@ -180,11 +180,11 @@ def test_zh_report_masks_phone_numbers_unless_asked_not_to(recognizer: Any, pipe
     k = next(i for i, u in enumerate(utts) if u.role == "customer" and "手机" in u.text)
     utts[k] = replace(utts[k], text="我想查一下话费，手机号是13812345678", words=())
     t = replace(t, utterances=tuple(utts))
-    report = pipeline_zh.score_transcript(t, timings)
+    report = pipeline_zh.check(t, timings=timings)
     assert report.pack_id == "zh-CN"
     doc = json.dumps(report_to_dict(report), ensure_ascii=False)
     assert "138****5678" in doc and "13812345678" not in doc
-    raw = Pipeline(PipelineOptions(language="zh", mask_pii=False), recognizer=recognizer).score_transcript(t)
+    raw = Pipeline(PipelineOptions(language="zh", mask_pii=False), recognizer=recognizer).check(t)
     assert "13812345678" in json.dumps(report_to_dict(raw), ensure_ascii=False)
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 
+from ..audio import header_duration
 from ..errors import QaEngineError
 from ..pipeline import CallInput, Pipeline, pipeline_options
+from ..progress import ProgressHook
 from ..report import format_report, report_to_dict
 
 
@@ -39,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-mask", action="store_true", help="do not mask phone/ID/card numbers in the output")
     p.add_argument("--json", action="store_true", help="print the report document (JSON)")
     p.add_argument("-o", "--output", default=None, metavar="FILE", help="write the output to FILE")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar with ETA on stderr (default: on when stderr is a terminal)")
     p.set_defaults(func=run)
 
 
@@ -60,27 +66,46 @@ def run(args: argparse.Namespace) -> int:
     pipeline = Pipeline(options)
     calls = [CallInput(source=a, agent_channel=args.agent_channel, language=args.language,
                        agent_speaker=args.agent_speaker) for a in args.audio]
+    show_progress = sys.stderr.isatty() if args.progress is None else args.progress
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     failed = 0
     try:
-        for _call, result in pipeline.score_many(calls):
-            if isinstance(result, QaEngineError):
-                failed += 1
-                sys.stderr.write(f"qa-engine: error: {result}\n")
-                continue
-            if args.json:
-                doc = report_to_dict(result)
-                indent = 2 if len(calls) == 1 else None
-                out.write(json.dumps(doc, ensure_ascii=False, indent=indent) + "\n")
-            else:
-                out.write(format_report(result))
-            out.flush()
+        with _progress(args.audio, show_progress) as progress:
+            for call in calls:
+                if progress is not None:
+                    progress.start_file(Path(str(call.source)).name, header_duration(str(call.source)))
+                try:
+                    result = pipeline.score(call, hook=progress)
+                except QaEngineError as exc:
+                    failed += 1
+                    if progress is not None:
+                        progress.finish_file(ok=False)
+                    sys.stderr.write(f"qa-engine: error: {exc}\n")
+                    continue
+                if progress is not None:
+                    progress.finish_file(ok=True)
+                if args.json:
+                    doc = report_to_dict(result)
+                    indent = 2 if len(calls) == 1 else None
+                    out.write(json.dumps(doc, ensure_ascii=False, indent=indent) + "\n")
+                else:
+                    out.write(format_report(result))
+                out.flush()
     finally:
         if out is not sys.stdout:
             out.close()
     if failed and args.output:
         sys.stderr.write(f"qa-engine: {failed} of {len(calls)} file(s) failed; see above\n")
     return 1 if failed else 0
+
+
+def _progress(paths: list[str], enabled: bool) -> AbstractContextManager[ProgressHook | None]:
+    """A progress bar over ``paths`` (their header durations give the ETA), or nothing."""
+    if not enabled:
+        return nullcontext()
+    durations = [header_duration(p) for p in paths]
+    known = [d for d in durations if d]
+    return ProgressHook(total_files=len(paths), total_audio_s=sum(known) if len(known) == len(paths) else None)
 
 
 __all__ = ["register", "run"]

@@ -22,6 +22,7 @@ from qa_engine.app.batch.tasks import ScoreResult, ScoreTask
 from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.score_call import choose_pack
 from qa_engine.asr import Recognizer
+from qa_engine.audio import header_duration
 from qa_engine.errors import QaEngineError
 from qa_engine.pipeline import PipelineOptions
 from qa_engine.rules import Pack, load_pack
@@ -77,24 +78,6 @@ class PlannedFile:
                 "agent_channel": self.item.agent_channel, "audio_filename": self.item.path.name[:256]}
 
 
-def _duration(path: Path) -> float | None:
-    """The header's duration (no decoding), for the progress bar's audio hours."""
-    try:
-        import soundfile as sf
-
-        info = sf.info(str(path))
-        return info.frames / info.samplerate if info.samplerate else None
-    except Exception:  # noqa: BLE001 - unknown: ffmpeg formats, corrupt files (decoding will say why)
-        pass
-    try:
-        import av
-
-        with av.open(str(path)) as container:
-            return container.duration / 1e6 if container.duration else None
-    except Exception:  # noqa: BLE001
-        return None
-
-
 class PackResolver:
     """The pack for an item: ``--pack`` as a YAML path (the operator's own file), else the service's one resolver
     (:func:`~qa_engine.app.score_call.choose_pack`: ``--pack`` id, the team's pack, the language default), cached."""
@@ -144,7 +127,7 @@ def plan(options: BatchOptions, store: BatchClaims, resolver: PackResolver) -> l
             error = f"{item.path}: cannot read file: {exc.strerror or exc}"
         key = content_hash or f"path:{item.path.resolve()}"
         pk = call_pk(key, pack.id, pack.version)
-        p = PlannedFile(item, pk, pack, content_hash, _duration(item.path) if content_hash else None, record,
+        p = PlannedFile(item, pk, pack, content_hash, header_duration(item.path) if content_hash else None, record,
                         error=error, language=language)
         record.pk, record.duration = pk, p.duration
         done = store.existing(pk, content_hash, pack.id, pack.version)
