@@ -104,4 +104,4 @@ def en_mono_result(pipeline_en: Any, call_en_mono: Path) -> Any:
 def en_stereo_report(pipeline_en: Any, en_stereo_result: Any) -> Any:
     """The score path's report for call_en_stereo (rules run on the cached transcript)."""
     transcript, timings = en_stereo_result
-    return pipeline_en.score_transcript(transcript, timings)
+    return pipeline_en.check(transcript, timings=timings)

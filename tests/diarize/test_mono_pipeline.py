@@ -29,7 +29,8 @@ def test_mono_call_gets_agent_and_customer_roles(en_mono_result: Any) -> None:
 
 
 def test_mono_report_passes_greeting_and_closing(pipeline_en: Any, en_mono_result: Any) -> None:
-    report = pipeline_en.score_transcript(*en_mono_result)
+    transcript, timings = en_mono_result
+    report = pipeline_en.check(transcript, timings=timings)
     status = {f.rule_id: f.status for f in report.findings}
     assert status["greeting"] == "pass" and status["closing"] == "pass"
 
