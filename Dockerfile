@@ -1,6 +1,9 @@
 # qa-engine on CPU: the service by default, any qa-engine command on demand (GPU: Dockerfile.gpu, docs/gpu.md).
 #   docker build -t qa-engine .
 #   docker run -p 8000:8000 -v /srv/qa-data:/data qa-engine
+# No secret is baked in: on first start `serve` writes a random key to /data/secret_key (mode 0600, in the data
+# volume, reused on every restart), or takes QA_ENGINE_SECRET_KEY (at least 32 bytes; set the same one on every
+# replica). Behind a TLS proxy, set QA_ENGINE_TRUSTED_PROXIES to its address (docs/service.md, "Secrets and sessions").
 FROM python:3.11-slim-bookworm
 
 ARG CT2_VERSION=4.8.5
@@ -19,7 +22,7 @@ ENV QA_ENGINE_DATA_DIR=/data \
     QA_ENGINE_LOG_FORMAT=json \
     HF_HUB_OFFLINE=1
 RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin qa \
-    && mkdir -p /data /models && chown qa /data
+    && mkdir -p /data /models && chown qa /data && chmod 700 /data
 USER qa
 VOLUME ["/models", "/data"]
 EXPOSE 8000

@@ -1,4 +1,5 @@
-"""Request dependencies: ``SessionDep`` (database), ``CurrentUser`` (API key or UI session), ``PackCacheDep``."""
+"""Request dependencies: ``SessionDep`` (database), ``CurrentUser`` (API key or UI session), ``PackCacheDep``,
+``SecretKeyDep`` (the server secret, from :func:`qa_engine.app.secret_key.load_secret_key`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from qa_engine.app.login_sessions import SessionPolicy, session_user
 from qa_engine.app.models import User
 from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.settings import Settings
-from qa_engine.app.sign_in import user_by_api_key, user_by_id
+from qa_engine.app.sign_in import user_by_api_key
 
 from .ui import login_cookie
 
@@ -34,7 +36,22 @@ def get_pack_cache(request: Request) -> PackCache:
     return pack_cache
 
 
+def get_secret_key(request: Request) -> bytes:
+    secret: bytes = request.app.state.secret_key
+    return secret
+
+
+def signed_in_user(request: Request, session: Session) -> tuple[User, str] | None:
+    """The web UI's signed-in user and their session token (from the cookie), or None."""
+    token = request.cookies.get(login_cookie.COOKIE)
+    if not token:
+        return None
+    user = session_user(session, token, SessionPolicy.from_settings(get_settings(request)))
+    return (user, token) if user is not None else None
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+SecretKeyDep = Annotated[bytes, Depends(get_secret_key)]
 SessionDep = Annotated[Session, Depends(get_session)]
 PackCacheDep = Annotated[PackCache, Depends(get_pack_cache)]
 
@@ -63,14 +80,12 @@ def get_current_user(request: Request, session: SessionDep,
 
 def _session_user(request: Request, session: Session) -> User:
     """The web UI's signed-in user; unsafe methods also need the session's CSRF token in a header (403 without)."""
-    secret = get_settings(request).secret_key
-    cookie = request.cookies[login_cookie.COOKIE]
-    data = login_cookie.decode(secret, cookie)
-    user = user_by_id(session, data.user_id) if data else None
-    if user is None:
+    current = signed_in_user(request, session)
+    if current is None:
         raise _unauthorized("session expired or invalid: sign in again")
+    user, token = current
     if request.method not in login_cookie.SAFE_METHODS and not login_cookie.csrf_ok(
-            secret, cookie, request.headers.get(login_cookie.CSRF_HEADER)):
+            get_secret_key(request), token, request.headers.get(login_cookie.CSRF_HEADER)):
         raise HTTPException(status_code=status.HTTP_403_FORBIDDEN,
                             detail=f"missing or wrong {login_cookie.CSRF_HEADER} header for a signed-in session")
     request.state.user_name = user.name

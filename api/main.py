@@ -12,11 +12,13 @@ from qa_engine import __version__
 from qa_engine.app.database import make_engine, make_session_factory
 from qa_engine.app.migrate import upgrade
 from qa_engine.app.pack_cache import PackCache
+from qa_engine.app.secret_key import load_secret_key
 from qa_engine.app.settings import Settings, load_settings
+from qa_engine.app.sign_in import SignInLimiter
 from qa_engine.app.worker import PipelineProvider, PipelineSource
 
-from . import audiohook, background, errors, metrics
-from .routers import calls, health, ops, packs, reviews, scorecards, webhooks
+from . import audiohook, background, body_limits, errors, metrics, security_headers
+from .routers import calls, health, jobs, ops, packs, reviews, scorecards, webhooks
 from .ui import routes as ui_routes
 
 API_PREFIX = "/api/v1"
@@ -32,6 +34,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     """
     settings = settings or load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secret_key = load_secret_key(settings)  # QA_ENGINE_SECRET_KEY, else DATA_DIR/secret_key (created 0600, reused)
     db_engine = make_engine(settings.database_url)
     if migrate:
         upgrade(db_engine)
@@ -48,21 +51,26 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     app = FastAPI(title="qa-engine", version=__version__, lifespan=lifespan,
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs", redoc_url=None)
     app.state.settings = settings
+    app.state.secret_key = secret_key
+    app.state.sign_in_limiter = SignInLimiter.from_settings(settings)
     app.state.db_engine = db_engine
     app.state.session_factory = make_session_factory(db_engine)
     app.state.pack_cache = PackCache()
     app.state.pipelines = PipelineProvider(settings, pipeline)
     metrics.install(app)
     errors.install(app)
+    body_limits.install(app, settings)  # body size per route and a credential, before any body is read
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(calls.router, prefix=API_PREFIX)
     app.include_router(reviews.router, prefix=API_PREFIX)
     app.include_router(scorecards.router, prefix=API_PREFIX)
     app.include_router(packs.router, prefix=API_PREFIX)
     app.include_router(webhooks.router, prefix=API_PREFIX)
+    app.include_router(jobs.router, prefix=API_PREFIX)
     app.include_router(audiohook.router, prefix=API_PREFIX)  # /audiohook/ws (live tap) and /live (feed)
     app.include_router(ops.router)  # /healthz, /readyz, /metrics: at the root, where probes look
     app.include_router(ui_routes.router)  # the web UI: /ui/... (and / redirects there)
+    security_headers.install(app)  # CSP, nosniff, frame and referrer policy (HSTS on TLS): outermost, on every answer
     logger.info("qa-engine service ready (mode=%s, db=%s)", settings.mode,
                 db_engine.url.render_as_string(hide_password=True))
     return app

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from qa_engine.app.pack_cache import MAX_VERSION_LENGTH, PACK_ID
 
@@ -95,6 +95,17 @@ class RescoreRequest(BaseModel):
     end: AwareDatetime | None = Field(default=None, alias="to", description="calls that happened before")
     version: str | None = Field(default=None, min_length=1, max_length=MAX_VERSION_LENGTH,
                                 description="default: the newest version")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _in_utc_range(cls, value: datetime | None) -> datetime | None:
+        """``0001-01-01T00:00:00+05:00`` is in the year 0 in UTC: no datetime holds it (nor can it be compared)."""
+        if value is not None:
+            try:
+                value.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("outside the years 0001 to 9999 once converted to UTC") from None
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> RescoreRequest:

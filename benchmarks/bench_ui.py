@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import socket
 import statistics
 import sys
@@ -156,7 +157,7 @@ def running_server(data_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
 
 def _load(page: Any, url: str) -> dict[str, float]:
     page.goto(url)
-    page.wait_for_function("window.__qaPainted !== undefined", timeout=30_000)
+    page.wait_for_function("() => window.__qaPainted !== undefined", timeout=30_000)
     marks: dict[str, float] = page.evaluate("({dcl: window.__qaDcl, dom: window.__qaDom, painted: window.__qaPainted})")
     return marks
 
@@ -164,8 +165,10 @@ def _load(page: Any, url: str) -> dict[str, float]:
 def _signed_in(browser: Any, url: str, lang: str, utterances: int) -> Any:
     context = browser.new_context(viewport=VIEWPORT)
     context.add_init_script(RENDER_PROBE % utterances)
-    response = context.request.post(f"{url}/ui/login?lang={lang}", form={"name": "sue", "password": PASSWORD},
-                                    max_redirects=0)
+    form = context.request.get(f"{url}/ui/login?lang={lang}").text()  # sets the sign-in form's CSRF cookie
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    response = context.request.post(f"{url}/ui/login?lang={lang}", max_redirects=0,
+                                    form={"name": "sue", "password": PASSWORD, "csrf_token": token[1] if token else ""})
     if response.status != 303:
         raise RuntimeError(f"sign-in failed: {response.status}")
     return context

@@ -9,6 +9,7 @@ its region, its channel and its time in the call.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import re
@@ -52,6 +53,12 @@ class AsrOptions:
     retry_min_s: float = 1.0
     window_s: float = 20.0
     pad_to_30s: bool = False
+    # Pad a short window with silent audio before the log-mel (openai/whisper's way) instead of with zero-valued
+    # features after it (faster-whisper's): zero features are not silence to the encoder.
+    pad_silence: bool = False
+    # Decode the rest of a window again when Whisper ended its text this many seconds before the window's end
+    # (0: never). Plain sequential decoding does this by seeking; one batched pass does not.
+    resume_s: float = 0.0
     gap_s: float = 0.1
     # 0.15 s lead-in silence: on the six real calls 0.3 s gave no lower WER and costs encoder time.
     lead_s: float = 0.15
@@ -64,6 +71,110 @@ class AsrOptions:
     no_speech_threshold: float = 0.6
     logprob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
+    # Per-language decoding settings, e.g. {"zh": {"beam_size": 5}}: fields of LANGUAGE_FIELDS, applied on top of
+    # the model's own per-language settings (see :func:`language_options`). Stored frozen (hashable).
+    decoding: Any = None
+    # Fields set explicitly through ``Recognizer.with_options``: they win over every per-language value.
+    pinned: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "decoding", freeze_decoding(self.decoding))
+
+
+#: The AsrOptions fields a per-language ``decoding`` block may set (how a window is decoded, not where the model
+#: runs: model, device, compute type and threads are per process).
+LANGUAGE_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "beam_size": int, "batch_size": int, "bucket_s": (int, float), "retry_min_s": (int, float),
+    "window_s": (int, float), "pad_to_30s": bool, "pad_silence": bool, "resume_s": (int, float),
+    "gap_s": (int, float),
+    "lead_s": (int, float), "without_timestamps": bool, "fallback": bool, "initial_prompt": (str, type(None)),
+    "no_speech_threshold": (int, float), "logprob_threshold": (int, float),
+    "compression_ratio_threshold": (int, float),
+}
+
+#: Per-language decoding of the bundled Whisper base, chosen by measurement (benchmarks/bench_mandarin.py,
+#: benchmarks/results/mandarin_*.md). ``models/whisper-base.yaml`` carries the same block (a test keeps them equal).
+#: English keeps the global defaults (bench_pipeline.py: faster than plain faster-whisper at the same WER).
+BUILTIN_DECODING: dict[str, dict[str, Any]] = {
+    "zh": {"beam_size": 5, "pad_to_30s": True, "pad_silence": True, "resume_s": 2.0, "lead_s": 0.5},
+}
+
+#: A user model directory may hold this file with a ``decoding:`` block (same form as the manifest's).
+MODEL_SETTINGS_FILE = "qa-engine.yaml"
+
+FrozenDecoding = tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]
+
+
+def freeze_decoding(decoding: Any) -> FrozenDecoding:
+    """Check a ``{language: {field: value}}`` mapping and freeze it (sorted tuples).
+
+    Raises:
+        ModelError: not a mapping of mappings, a field that is not in :data:`LANGUAGE_FIELDS`, or a value of the
+            wrong type (a typo would otherwise be ignored silently).
+    """
+    if decoding is None:
+        return ()
+    if isinstance(decoding, tuple):
+        decoding = {lang: dict(block) for lang, block in decoding}
+    if not isinstance(decoding, dict):
+        raise ModelError("decoding settings must map a language to its settings, e.g. {zh: {beam_size: 5}}")
+    frozen = []
+    for language, block in sorted(decoding.items()):
+        if not isinstance(language, str) or not isinstance(block, dict):
+            raise ModelError(f"decoding settings for {language!r} must be a mapping of settings")
+        unknown = sorted(set(block) - set(LANGUAGE_FIELDS))
+        if unknown:
+            raise ModelError(f"unknown decoding setting(s) for {language!r}: {', '.join(map(str, unknown))} "
+                             f"(allowed: {', '.join(sorted(LANGUAGE_FIELDS))})")
+        for key, value in block.items():
+            kind = LANGUAGE_FIELDS[key]
+            if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+                raise ModelError(f"decoding setting {language}.{key}: {value!r} is not of the right type")
+        frozen.append((language, tuple(sorted(block.items()))))
+    return tuple(frozen)
+
+
+def merge_decoding(*layers: FrozenDecoding) -> dict[str, dict[str, Any]]:
+    """Field-by-field merge, later layers winning."""
+    merged: dict[str, dict[str, Any]] = {}
+    for layer in layers:
+        for language, block in layer:
+            merged.setdefault(language, {}).update(block)
+    return merged
+
+
+_model_decoding_cache: dict[str, FrozenDecoding] = {}
+
+
+def model_decoding(model: str | None) -> FrozenDecoding:
+    """The model's per-language settings: :data:`BUILTIN_DECODING`, with a user model directory's
+    ``qa-engine.yaml`` ``decoding:`` block (when there is one) merged on top."""
+    key = str(model or "")
+    if key not in _model_decoding_cache:
+        layers = [freeze_decoding(BUILTIN_DECODING)]
+        path = os.path.join(os.path.expanduser(key), MODEL_SETTINGS_FILE) if key else ""
+        if path and os.path.isfile(path):
+            import yaml
+
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    doc = yaml.safe_load(fh) or {}
+            except (OSError, yaml.YAMLError) as exc:
+                raise ModelError(f"{path}: cannot read the model settings: {exc}") from None
+            if not isinstance(doc, dict) or not set(doc) <= {"name", "decoding"}:
+                raise ModelError(f"{path}: expected a mapping with a 'decoding:' block (and optionally 'name')")
+            layers.append(freeze_decoding(doc.get("decoding")))
+        _model_decoding_cache[key] = tuple((lang, tuple(sorted(b.items())))
+                                           for lang, b in sorted(merge_decoding(*layers).items()))
+    return _model_decoding_cache[key]
+
+
+def language_options(options: AsrOptions, language: str) -> AsrOptions:
+    """The settings ``language`` is decoded with: the global ones, then the model's per-language block, then the
+    options' own ``decoding`` block; fields pinned by ``with_options`` keep their global value."""
+    block = merge_decoding(model_decoding(options.model), options.decoding).get(language)
+    changes = {k: v for k, v in (block or {}).items() if k not in options.pinned and getattr(options, k) != v}
+    return replace(options, **changes) if changes else options
 
 
 @dataclass(frozen=True)
@@ -240,16 +351,46 @@ class Recognizer:
         self.model = model if model is not None else load_whisper(self.options)
 
     def with_options(self, **changes: Any) -> Recognizer:
-        """Same model, other decoding settings."""
-        return Recognizer(replace(self.options, **changes), self.model)
+        """Same model, other decoding settings, used for every language as they are: the per-language blocks
+        (model and options) no longer apply, unless ``decoding=`` is passed again (then only the fields named in
+        ``changes`` win over it). Why: the live tap asks for greedy, low-latency decoding of every language, while
+        the final scoring of the call keeps each language's own settings."""
+        if "decoding" in changes:
+            pinned = self.options.pinned | (set(changes) - {"decoding", "pinned"})
+        else:
+            pinned = frozenset(LANGUAGE_FIELDS)
+        return Recognizer(replace(self.options, **changes, pinned=frozenset(pinned)), self.model)
+
+    def for_language(self, language: str) -> Recognizer:
+        """Same model, with ``language``'s decoding settings (:func:`language_options`)."""
+        options = language_options(self.options, language)
+        if options is self.options:
+            return self
+        clone = copy.copy(self)  # same class (wrappers that record or proxy keep working), same model
+        clone.options = options
+        return clone
 
     def recognise(self, regions: Sequence[SpeechRegion],
                   progress: Callable[[float, float], None] | None = None) -> list[RecognisedRegion]:
-        """Words for every region, in the input order.
+        """Words for every region, in the input order (each language with its own decoding settings).
 
         ``progress(done_s, total_s)`` is called after each decoded batch with the seconds of speech windows done,
         so a long call can show how far ASR has got.
         """
+        languages = list(dict.fromkeys(r.language for r in regions))
+        if len(languages) <= 1:
+            return self.for_language(languages[0] if languages else "")._recognise(regions, progress)
+        out: list[RecognisedRegion | None] = [None] * len(regions)
+        for language in languages:
+            idx = [i for i, r in enumerate(regions) if r.language == language]
+            part = self.for_language(language)._recognise([regions[i] for i in idx], progress)
+            for i, rr in zip(idx, part, strict=True):
+                out[i] = rr
+        return [rr for rr in out if rr is not None]
+
+    def _recognise(self, regions: Sequence[SpeechRegion],
+                   progress: Callable[[float, float], None] | None = None) -> list[RecognisedRegion]:
+        """:meth:`recognise` for regions of one language, with this recognizer's options."""
         opts = self.options
         words: list[list[Word]] = [[] for _ in regions]
         windows = pack_windows(regions, opts.window_s, opts.gap_s, opts.lead_s)
@@ -276,14 +417,45 @@ class Recognizer:
         when ``fallback`` is off (a lone retried region: often a cough or noise), dropped."""
         opts = self.options
         total_s, done_s = sum(w.length for w in windows), 0.0
+        tails: list[_Window] = []
         for language, batch in batch_windows(windows, opts.batch_size, opts.bucket_s):
             for win, segments in zip(batch, self._decode(batch, language), strict=True):
                 if self._needs_fallback(segments, win.length):
                     segments = self._decode_with_fallback(win, language) if fallback else []
                 self._assign_words(win, segments, regions, words)
+                tail = self._undecoded_tail(win, segments) if opts.resume_s > 0 else None
+                if tail is not None:
+                    tails.append(tail)
             done_s += sum(w.length for w in batch)
             if progress is not None:
                 progress(done_s, total_s)
+        if tails:
+            # Whisper ended some windows early (end of text well before the end of the speech): what plain
+            # sequential decoding does on its next seek, decode the rest once more (no further continuation).
+            logger.info("%d window(s) ended early; decoding their last %.1f s again", len(tails),
+                        sum(t.length for t in tails))
+            for language, batch in batch_windows(tails, opts.batch_size, opts.bucket_s):
+                for win, segments in zip(batch, self._decode(batch, language), strict=True):
+                    if self._needs_fallback(segments, win.length):
+                        continue
+                    self._assign_words(win, segments, regions, words)
+
+    def _undecoded_tail(self, win: _Window, segments: list[dict[str, Any]]) -> _Window | None:
+        """The speech after the last decoded segment of ``win`` as a window of its own, when at least ``resume_s``
+        of it is left (None otherwise, or when nothing was decoded: the lone-region retry handles that)."""
+        if not segments:
+            return None
+        t0 = max(float(seg["end"]) for seg in segments)
+        if win.length - t0 < self.options.resume_s:
+            return None
+        audio = np.concatenate(win.chunks)[int(t0 * SAMPLE_RATE):]
+        lead = self.options.lead_s
+        shift = lead - t0
+        parts = [(i, w0 + shift, w1 + shift) for i, w0, w1 in win.parts if w1 > t0 + 0.1]  # w0 may be < lead
+        if not parts:
+            return None
+        chunks = [np.zeros(int(lead * SAMPLE_RATE), dtype=np.float32), audio] if lead > 0 else [audio]
+        return _Window(win.key, win.language, parts, chunks, lead + audio.shape[0] / SAMPLE_RATE)
 
     def detect_language(self, audio: np.ndarray, allowed: Sequence[str] = ("zh", "en")) -> tuple[str, float]:
         """Whisper's language guess on up to 30 s of speech, restricted to ``allowed`` languages."""
@@ -303,15 +475,24 @@ class Recognizer:
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
         longest = max(w.length for w in batch)
         frames = 3000 if self.options.pad_to_30s else int(np.ceil(longest + 0.5)) * 100
-        features = np.stack([
-            pad_or_trim(model.feature_extractor(np.concatenate(w.chunks))[..., :-1], frames) for w in batch
-        ])
+        if self.options.pad_silence:
+            features = np.stack([self._silence_padded_features(w, frames) for w in batch])
+        else:
+            features = np.stack([
+                pad_or_trim(model.feature_extractor(np.concatenate(w.chunks))[..., :-1], frames) for w in batch
+            ])
         metadata = [{"offset": 0.0, "duration": w.length, "segments": []} for w in batch]
         pipeline = BatchedInferencePipeline(model)
         # Even fast talkers stay under ~8 tokens/s (timestamps included); a cap stops a
         # repetition loop from running to Whisper's 448-token limit on a short window.
         max_new_tokens = min(int(10 * longest) + 16, 400)
         return pipeline.forward(features, tokenizer, metadata, self._transcription_options(tokenizer, max_new_tokens))
+
+    def _silence_padded_features(self, win: _Window, frames: int) -> np.ndarray:
+        audio = np.concatenate(win.chunks)[: frames * 160]
+        padded = np.zeros(frames * 160, dtype=np.float32)
+        padded[: audio.shape[0]] = audio
+        return np.asarray(self.model.feature_extractor(padded)[..., :frames])
 
     def _transcription_options(self, tokenizer: Any, max_new_tokens: int | None = None) -> Any:
         from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens

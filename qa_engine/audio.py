@@ -28,7 +28,8 @@ import soxr
 
 from .errors import AudioError
 
-__all__ = ["DecodedAudio", "channel_energy_db", "decode_bytes", "load_audio", "sniff_format"]
+__all__ = ["DecodedAudio", "channel_energy_db", "check_decoded_budget", "decode_bytes", "decoded_mb", "load_audio",
+           "probe_decoded_budget", "sniff_format"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ DEFAULT_MAX_DURATION_S: float = 4 * 3600
 SILENCE_PEAK_DBFS = -60.0
 MAX_CHANNELS = 2
 _BLOCK_FRAMES = 1 << 17  # ~16 s at 8 kHz per read: bounded memory for any file length
+_ENERGY_BLOCK_FRAMES = 1 << 11  # energy frames per step (~1 min at 30 ms): no full-length float64 copy
+BYTES_PER_SAMPLE = 4  # decoded samples are float32
 
 # (magic test, description, is_audio). Non-audio hits give a clear "unsupported" message.
 _MAGIC: tuple[tuple[Any, str, bool], ...] = (
@@ -104,18 +107,25 @@ def header_duration(path: str | Path) -> float | None:
 
     For progress bars and ETAs (batch, ``qa-engine score``); decoding still checks the real length.
     """
+    return _header_info(path)[0]
+
+
+def _header_info(path: str | Path) -> tuple[float | None, int]:
+    """(duration in seconds or None, channels or 0) from the header alone."""
     try:
         info = sf.info(str(path))
-        return info.frames / info.samplerate if info.samplerate else None
+        return (info.frames / info.samplerate if info.samplerate else None), int(info.channels)
     except Exception:  # noqa: BLE001 - formats libsndfile does not know (MP3 on old builds, Opus), corrupt files
         pass
     try:
         import av
 
         with av.open(str(path)) as container:
-            return container.duration / 1e6 if container.duration else None
+            duration = container.duration / 1e6 if container.duration else None
+            channels = container.streams.audio[0].layout.nb_channels if container.streams.audio else 0
+            return duration, int(channels)
     except Exception:  # noqa: BLE001 - unknown: decoding will say why
-        return None
+        return None, 0
 
 
 def load_audio(
@@ -123,6 +133,7 @@ def load_audio(
     *,
     max_duration_s: float | None = DEFAULT_MAX_DURATION_S,
     target_sr: int = TARGET_SAMPLE_RATE,
+    max_decoded_mb: float | None = None,
 ) -> DecodedAudio:
     """Decode an audio file and resample every channel to ``target_sr``.
 
@@ -130,6 +141,9 @@ def load_audio(
         path: the recording (WAV, FLAC, OGG Vorbis/Opus, MP3, or anything ffmpeg decodes).
         max_duration_s: refuse longer recordings (None: no limit); guards batch memory.
         target_sr: output sample rate; Whisper and Silero VAD want 16 kHz.
+        max_decoded_mb: refuse recordings whose decoded samples (``duration x channels x target_sr x 4`` bytes)
+            would exceed this many MiB (None: no limit). Checked from the header before decoding, and again
+            while decoding (a header that lies cannot make the buffer grow past it).
 
     Raises:
         AudioError: missing, empty, corrupt, truncated, unsupported, silent or too long.
@@ -146,7 +160,7 @@ def load_audio(
         raise AudioError(name, "file not found") from None
     except OSError as exc:
         raise AudioError(name, f"cannot read file: {exc.strerror or exc}") from None
-    return _decode(name, head, size, lambda: p, max_duration_s, target_sr)
+    return _decode(name, head, size, lambda: p, _Limits(max_duration_s, max_decoded_mb), target_sr)
 
 
 def decode_bytes(
@@ -155,9 +169,38 @@ def decode_bytes(
     *,
     max_duration_s: float | None = DEFAULT_MAX_DURATION_S,
     target_sr: int = TARGET_SAMPLE_RATE,
+    max_decoded_mb: float | None = None,
 ) -> DecodedAudio:
     """Like :func:`load_audio` for an in-memory upload; ``name`` is used in messages."""
-    return _decode(name, data[:4096], len(data), lambda: io.BytesIO(data), max_duration_s, target_sr)
+    return _decode(name, data[:4096], len(data), lambda: io.BytesIO(data), _Limits(max_duration_s, max_decoded_mb),
+                   target_sr)
+
+
+def decoded_mb(duration_s: float, channels: int, target_sr: int = TARGET_SAMPLE_RATE) -> float:
+    """MiB the decoded float32 samples of a recording take (``duration x channels x target_sr x 4`` bytes)."""
+    return duration_s * channels * target_sr * BYTES_PER_SAMPLE / 2**20
+
+
+def check_decoded_budget(name: str, duration_s: float | None, channels: int, *,
+                         max_duration_s: float | None, max_decoded_mb: float | None,
+                         target_sr: int = TARGET_SAMPLE_RATE) -> None:
+    """Refuse, before decoding, a recording whose header says it is too long or would decode past the budget.
+
+    Raises:
+        AudioError: over ``max_duration_s`` or over ``max_decoded_mb`` (the message names both numbers).
+    """
+    if duration_s is None:
+        return  # unknown: the decoder counts the frames and stops at the limits
+    _Limits(max_duration_s, max_decoded_mb).check(name, duration_s, channels, target_sr)
+
+
+def probe_decoded_budget(path: str | Path, *, max_duration_s: float | None, max_decoded_mb: float | None,
+                         target_sr: int = TARGET_SAMPLE_RATE) -> None:
+    """:func:`check_decoded_budget` from the file's header (duration and channels), without decoding."""
+    duration, channels = _header_info(path)
+    if channels:
+        check_decoded_budget(str(path), duration, channels, max_duration_s=max_duration_s,
+                             max_decoded_mb=max_decoded_mb, target_sr=target_sr)
 
 
 def channel_energy_db(samples: np.ndarray, sr: int, frame_s: float = 0.03) -> np.ndarray:
@@ -172,10 +215,15 @@ def channel_energy_db(samples: np.ndarray, sr: int, frame_s: float = 0.03) -> np
     frame = max(1, int(round(frame_s * sr)))
     n_ch, n = x.shape
     n_frames = max(1, math.ceil(n / frame))
-    padded = np.zeros((n_ch, n_frames * frame), dtype=np.float64)
-    padded[:, :n] = x
-    framed = padded.reshape(n_ch, n_frames, frame)
-    power = np.einsum("cfk,cfk->fc", framed, framed)
+    power = np.empty((n_frames, n_ch), dtype=np.float64)
+    step = _ENERGY_BLOCK_FRAMES
+    for f0 in range(0, n_frames, step):  # in blocks: a float64 copy of a few minutes, never of the whole call
+        f1 = min(n_frames, f0 + step)
+        padded = np.zeros((n_ch, (f1 - f0) * frame), dtype=np.float64)
+        part = x[:, f0 * frame:f1 * frame]
+        padded[:, :part.shape[1]] = part
+        framed = padded.reshape(n_ch, f1 - f0, frame)
+        power[f0:f1] = np.einsum("cfk,cfk->fc", framed, framed)
     counts = np.full(n_frames, frame, dtype=np.float64)
     counts[-1] = n - (n_frames - 1) * frame or frame
     return (10.0 * np.log10(np.maximum(power / counts[:, None], 1e-12))).astype(np.float32)
@@ -184,12 +232,38 @@ def channel_energy_db(samples: np.ndarray, sr: int, frame_s: float = 0.03) -> np
 # --- internals -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Limits:
+    """The two bounds on a recording: its length, and the memory its decoded samples take."""
+
+    max_duration_s: float | None
+    max_decoded_mb: float | None
+
+    def max_out_frames(self, n_ch: int) -> int | None:
+        """Most output frames (per channel) the decoded-size budget allows."""
+        if self.max_decoded_mb is None:
+            return None
+        return int(self.max_decoded_mb * 2**20 // (n_ch * BYTES_PER_SAMPLE))
+
+    def check(self, name: str, duration_s: float, n_ch: int, target_sr: int) -> None:
+        _check_duration(name, duration_s, self.max_duration_s)
+        if self.max_decoded_mb is not None:
+            need = decoded_mb(duration_s, n_ch, target_sr)
+            if need > self.max_decoded_mb:
+                longest = self.max_decoded_mb * 2**20 / (n_ch * target_sr * BYTES_PER_SAMPLE)
+                what = "mono" if n_ch == 1 else f"{n_ch} channels"
+                raise AudioError(name, f"too long to decode: {_hms(duration_s)} ({what}) needs {need:.0f} MB of "
+                                       f"samples, over the {self.max_decoded_mb:g} MB budget ({what}: at most "
+                                       f"{_hms(longest)}); raise max_decoded_mb (QA_ENGINE_MAX_DECODED_MB) or split "
+                                       "the recording")
+
+
 def _decode(
     name: str,
     head: bytes,
     size: int,
     open_src: Callable[[], Path | BinaryIO],
-    max_duration_s: float | None,
+    limits: _Limits,
     target_sr: int,
 ) -> DecodedAudio:
     if size == 0:
@@ -203,11 +277,10 @@ def _decode(
         _check_wav_header(name, head, size)
     try:
         with sf.SoundFile(open_src()) as snd:
-            result = _decode_soundfile(name, snd, max_duration_s, target_sr)
+            result = _decode_soundfile(name, snd, limits, target_sr)
     except sf.LibsndfileError as sf_exc:
         logger.debug("%s: libsndfile cannot read it (%s); trying PyAV", name, sf_exc)
-        result = _decode_pyav(name, open_src(), kind or f"first bytes {head[:8].hex(' ')}", max_duration_s,
-                              target_sr)
+        result = _decode_pyav(name, open_src(), kind or f"first bytes {head[:8].hex(' ')}", limits, target_sr)
     return result
 
 
@@ -225,27 +298,25 @@ def _check_wav_header(name: str, head: bytes, size: int) -> None:
                            f"({size} bytes, no complete 'data' chunk)")
 
 
-def _decode_soundfile(name: str, snd: sf.SoundFile, max_duration_s: float | None,
-                      target_sr: int) -> DecodedAudio:
+def _decode_soundfile(name: str, snd: sf.SoundFile, limits: _Limits, target_sr: int) -> DecodedAudio:
     src_sr, n_ch = snd.samplerate, snd.channels
     _check_channels(name, n_ch)
     if snd.frames <= 0:
         raise AudioError(name, f"no audio frames ({snd.format} header only)")
-    _check_duration(name, snd.frames / src_sr, max_duration_s)
+    limits.check(name, snd.frames / src_sr, n_ch, target_sr)
     short = re.search(r"data\s*:\s*(\d+)\s*\(should be (\d+)\)", snd.extra_info or "")
     if short and int(short.group(2)) < int(short.group(1)):
         logger.warning("%s: truncated %s: header declares %s data bytes but only %s are present; "
                        "decoding the %.2f s that exist", name, snd.format, short.group(1), short.group(2),
                        snd.frames / src_sr)
     blocks = snd.blocks(blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True)
-    samples, n_in = _resample_blocks(name, blocks, src_sr, n_ch, target_sr, snd.frames, max_duration_s)
+    samples, n_in = _resample_blocks(name, blocks, src_sr, n_ch, target_sr, snd.frames, limits)
     if n_in == 0:
         raise AudioError(name, "no audio frames could be decoded")
     return DecodedAudio(samples, target_sr, src_sr, n_ch, n_in / src_sr, name, snd.format, snd.subtype)
 
 
-def _decode_pyav(name: str, src: Path | BinaryIO, kind: str,
-                 max_duration_s: float | None, target_sr: int) -> DecodedAudio:
+def _decode_pyav(name: str, src: Path | BinaryIO, kind: str, limits: _Limits, target_sr: int) -> DecodedAudio:
     import av  # heavy import, only needed for formats libsndfile cannot read
 
     try:
@@ -264,7 +335,7 @@ def _decode_pyav(name: str, src: Path | BinaryIO, kind: str,
         if not src_sr:
             raise AudioError(name, "no sample rate in the audio stream")
         if container.duration:
-            _check_duration(name, container.duration / 1e6, max_duration_s)
+            limits.check(name, container.duration / 1e6, n_ch, target_sr)
         expected = int(container.duration / 1e6 * src_sr) if container.duration else 0
         to_float = av.AudioResampler(format="fltp", layout=stream.layout, rate=src_sr)
 
@@ -277,7 +348,7 @@ def _decode_pyav(name: str, src: Path | BinaryIO, kind: str,
             except av.FFmpegError as exc:
                 raise AudioError(name, f"corrupt {container.format.name} stream: {exc}") from None
 
-        samples, n_in = _resample_blocks(name, blocks(), src_sr, n_ch, target_sr, expected, max_duration_s)
+        samples, n_in = _resample_blocks(name, blocks(), src_sr, n_ch, target_sr, expected, limits)
         if n_in == 0:
             raise AudioError(name, f"no audio frames could be decoded from this {container.format.name} file")
         fmt, codec = container.format.name.split(",")[0], stream.codec_context.name
@@ -286,23 +357,34 @@ def _decode_pyav(name: str, src: Path | BinaryIO, kind: str,
 
 
 def _resample_blocks(name: str, blocks: Iterator[np.ndarray], src_sr: int, n_ch: int, target_sr: int,
-                     expected_frames: int, max_duration_s: float | None) -> tuple[np.ndarray, int]:
+                     expected_frames: int, limits: _Limits) -> tuple[np.ndarray, int]:
     """Resample ``(frames, channels)`` blocks into one preallocated ``(channels, n)`` buffer.
 
+    The limits are enforced on the frames actually decoded (the header may lie or say nothing): decoding stops
+    as soon as the duration or the decoded-size budget is passed, so the buffer never outgrows the budget.
     Also refuses silent input, judged on the source samples (the resampler's edge ringing
     must not lift a quiet file over the threshold).
     """
+    max_duration_s = limits.max_duration_s
     ratio = target_sr / src_sr
     stream = None if ratio == 1 else soxr.ResampleStream(src_sr, target_sr, n_ch, quality="HQ")
+    max_out = limits.max_out_frames(n_ch)
     cap = max(int(math.ceil(expected_frames * ratio)) + 64, 1024)
+    if max_out is not None:
+        cap = min(cap, max_out + 64)
     out = np.zeros((n_ch, cap), dtype=np.float32)
     pos = n_in = 0
 
     def put(chunk: np.ndarray) -> None:
         nonlocal out, pos
         k = chunk.shape[0]
+        if max_out is not None and pos + k > max_out + 64:  # a header that lied: stop at the budget
+            limits.check(name, max(n_in / src_sr, (pos + k) / target_sr), n_ch, target_sr)
         if pos + k > out.shape[1]:  # estimate was short (e.g. VBR MP3): grow geometrically
-            grown = np.zeros((n_ch, max(2 * out.shape[1], pos + k)), dtype=np.float32)
+            size = max(2 * out.shape[1], pos + k)
+            if max_out is not None:
+                size = min(size, max_out + 64)
+            grown = np.zeros((n_ch, size), dtype=np.float32)
             grown[:, :pos] = out[:, :pos]
             out = grown
         out[:, pos:pos + k] = chunk.T

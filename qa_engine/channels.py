@@ -82,17 +82,19 @@ def drop_bleed(spans: dict[int, list[Span]], energy_db: np.ndarray, frame_s: flo
 
 
 def gate_crosstalk(samples: np.ndarray, energy_db: np.ndarray, frame_s: float, sample_rate: int,
-                   below_db: float = 10.0, hangover_frames: int = 2) -> np.ndarray:
+                   below_db: float = 10.0, hangover_frames: int = 2, *, inplace: bool = False) -> np.ndarray:
     """Mute each channel's frames where another channel is louder by ``below_db`` (its echo).
 
     A VAD region can hold both a party's own words and, a moment later, the other party's
     echo; Whisper would transcribe both. Muting frame by frame (with a short hangover so word
-    edges survive) leaves each channel with its own voice only.
+    edges survive) leaves each channel with its own voice only. ``inplace``: mute ``samples`` itself (float32,
+    no copy of the call: for a caller that does not need the original samples again).
     """
     n_ch = samples.shape[0]
     if n_ch < 2:
         return samples
-    gated = np.array(samples, dtype=np.float32, copy=True)
+    inplace = inplace and samples.dtype == np.float32 and samples.flags.writeable
+    gated = samples if inplace else np.array(samples, dtype=np.float32, copy=True)
     frame = int(round(frame_s * sample_rate))
     for ch in range(n_ch):
         others = np.delete(energy_db, ch, axis=1).max(axis=1)
@@ -103,10 +105,15 @@ def gate_crosstalk(samples: np.ndarray, energy_db: np.ndarray, frame_s: float, s
                 k[shift:] |= keep[:-shift]
                 k[:-shift] |= keep[shift:]
             keep = k
-        mask = np.repeat(keep, frame)
-        n = min(mask.size, gated.shape[1])
-        gated[ch, :n] *= mask[:n]
+        _mute_frames(gated[ch], ~keep, frame)
     return gated
+
+
+def _mute_frames(row: np.ndarray, muted: np.ndarray, frame: int) -> None:
+    """Zero ``row`` in place on the frames flagged in ``muted`` (no per-sample mask: long calls stay small)."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], muted, [False])).astype(np.int8)))
+    for start, end in zip(edges[::2], edges[1::2], strict=True):
+        row[start * frame:end * frame] = 0.0
 
 
 def _plain(text: str) -> str:

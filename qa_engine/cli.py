@@ -8,13 +8,13 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .app.logging_config import CLI_LOG_HANDLER
-from .commands import audiohook, batch, check, db, packs, score, serve, tap, users, worker
+from .app.logging_config import CLI_LOG_HANDLER, add_pii_filter
+from .commands import audiohook, batch, check, db, jobs, packs, score, serve, tap, users, worker
 from .errors import QaEngineError
 
 # Each module exposes ``register(subparsers)`` and sets ``func`` (args -> exit code) on its parser; the modules
 # import their heavy dependencies (model, database, server) only when their command runs.
-COMMAND_MODULES = (score, check, packs, users, db, serve, worker, batch, audiohook, tap)
+COMMAND_MODULES = (score, check, packs, users, db, serve, worker, batch, audiohook, tap, jobs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:  # the service's configure_logging replaces this one
         handler.set_name(handler.get_name() or CLI_LOG_HANDLER)
+        add_pii_filter(handler)  # logs carry no phone/ID/card number
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2

@@ -1,118 +1,796 @@
-"""Mask customer phone, ID and bank-card numbers in every text the engine returns.
+"""Find and mask customer phone, ID and bank-card numbers and e-mail addresses in every text the engine returns.
 
-Numbers are found in digits (13812345678, ５５５), spoken Chinese numerals (一三八…, 幺 = 1)
-and English digit words, with spaces, dashes or commas between groups.  A run of 11 or more
-digits keeps its first 3 and last 4 digits and each digit in between becomes ``*``
-(138****5678).  Masking keeps the text's length and script, so word timings and evidence
-offsets still line up.
+What counts as a number: any decimal digit in any script (``1``, full-width ``１``, Arabic-Indic
+``١``…), Chinese numerals read digit by digit (一二三…, 零/〇/洞 = 0, 幺 = 1, 两 = 2, 拐 = 7,
+勾 = 9, 大写 壹贰叁…), English digit words (``zero``/``oh``/``o`` … ``nine``, ``double five``,
+``triple one``), mixed freely.  Digits form one *run* when only separators stand between them:
+spaces, dashes, dots, commas, slashes, brackets, ``+`` (``+86``, ``(555) 123-4567``), spoken
+separators (``dash``, 杠) and fillers (嗯, 呃, uh, um).
+
+A run is an identifier when it has
+* 7 or more digits (mobiles 11, IDs 15/18 with a trailing X, cards 16-19, landlines 7-8, and the
+  10- or 8-digit remains of a mobile that ASR dropped a digit from), or
+* 4 or more digits right after a cue (手机, 尾号, 卡号, 验证码, phone, card, last four…).
+
+Before runs are formed, digits that read as something else are set aside and stay readable:
+amounts (``2,499元``, ``$1,299.99``, ``1234万``), counts and durations with a unit (``105
+minutes``, ``30G``), dates (``2024-03-12``, ``3/12/2024``, ``March 12, 2024``), times
+(``10:30``) and thousands-grouped numbers (``1,234,567``).  Numbers written with place words
+(两千四百九十九元, 八月二号, one hundred and five) never form runs.  A compact date such as
+``20240312`` and order numbers of 7+ digits are masked: they read as identifiers, and an order
+number can identify the customer too.
+
+A number read over several utterances (ASR splits ``122`` | ``-324-7942.``) is found by
+reading consecutive utterances of the same speaker (same channel, speaker and role) together
+when less than ``max_gap_s`` (5 s) lies between them; utterances of the other party in between
+(``嗯``, ``okay``) do not break the chain, and filler-only utterances of the same speaker are
+skipped.
+
+Masking style: **every digit of an identifier becomes ``*``** (``***********``, ``***-****-****``,
+``**** *** ****``), nothing is kept.  The design's 138****5678 shows 7 of 11 digits; with ASR
+splitting and re-reading numbers the shown parts of several readings add up to the whole
+number, so no part is kept.  Separators stay, and every masked character becomes one ``*``,
+so the text keeps its length: word timings and character positions still line up, and an
+utterance's words are masked exactly where its text is.  E-mail addresses keep only ``@``,
+dots and spaces (``****.*****@*****.***``).
+
+Entry points: :func:`mask_text` (one string), :func:`mask_utterance`, :func:`mask_transcript`
+(texts and words, across utterances), :func:`find_pii_spans` (what was masked, with word
+indices and times, for silencing the audio), :func:`redact_transcript` (both at once) and
+:func:`mask_call` (a transcript and its findings, consistently).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import replace
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal, NamedTuple
 
 from .types import Evidence, Finding, Transcript, Utterance, Word
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["mask_text", "mask_utterance", "mask_transcript", "mask_finding", "MIN_DIGITS"]
+__all__ = [
+    "MIN_DIGITS", "MIN_DIGITS_AFTER_CUE", "MAX_GAP_S", "PiiKind", "PiiSpan", "PiiMatch",
+    "find_pii", "mask_text", "mask_utterance", "mask_transcript", "find_pii_spans", "redact_transcript",
+    "mask_finding", "mask_call", "redact_call", "mask_data", "mask_optional", "may_continue",
+]
 
-MIN_DIGITS = 11  # mobile numbers (11), ID numbers (15/18), bank cards (16-19)
-KEEP_HEAD = 3
-KEEP_TAIL = 4
+MIN_DIGITS = 7            # a run this long is an identifier (landline, partly heard mobile, ID, card)
+MIN_DIGITS_AFTER_CUE = 4  # ... or this long right after 手机/尾号/卡号/phone/card...
+MAX_GAP_S = 5.0           # utterances of one speaker closer than this are read together
 
-_UNIT = (r"(?:[0-9０-９零〇○一二三四五六七八九幺]"
-         r"|(?<![a-z])(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?![a-z]))")
-_SEP = r"[\s\-‐–—_.,，、·/]{0,2}"
-_RUN = re.compile(rf"{_UNIT}(?:{_SEP}{_UNIT}){{{MIN_DIGITS - 1},}}", re.IGNORECASE)
-_UNIT_RE = re.compile(_UNIT, re.IGNORECASE)
-_DIGITLIKE = re.compile(
-    r"[0-9０-９零〇○一二三四五六七八九幺]|zero|one|two|three|four|five|six|seven|eight|nine", re.IGNORECASE
-)
-# cheap test first: two digit units next to each other somewhere in the text
-_PAIR = re.compile(rf"{_UNIT}{_SEP}{_UNIT}", re.IGNORECASE)
-# The same tests without re.IGNORECASE (several times faster), for two common kinds of text:
-# * text with no Latin letter at all (most Chinese): only digit characters can be units.
-#   (?i)[a-z] matches every character that any letter of the number words matches under
-#   re.IGNORECASE (ASCII letters, ſ, K, İ, ı), so when it finds nothing, no word unit exists;
-# * ASCII text: lower-casing keeps every position and re.IGNORECASE on ASCII is exactly
-#   "compare lower-cased", so the lower-case patterns find the same units.
-_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
-_D = r"[0-9０-９零〇○一二三四五六七八九幺]"
-_PAIR_DIGITS = re.compile(rf"{_D}{_SEP}{_D}")
-_DIGIT_CHAR = re.compile(_D)
-_UNIT_LOWER = r"(?:[0-9]|(?<![a-z])(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?![a-z]))"
-_PAIR_LOWER = re.compile(rf"{_UNIT_LOWER}{_SEP}{_UNIT_LOWER}")
-_DIGITLIKE_LOWER = re.compile(r"[0-9]|zero|one|two|three|four|five|six|seven|eight|nine")
+PiiKind = Literal["phone", "id_number", "bank_card", "number", "email"]
+
+# --- patterns ---------------------------------------------------------------------------------
+
+# Chinese numerals read digit by digit: 零〇○洞 0, 一幺壹 1, 二两兩贰貳 2, 三叁參叄 3, 四肆 4, 五伍 5,
+# 六陆陸 6, 七拐柒 7, 八捌 8, 九勾玖 9
+_CN_DIGITS = "零〇○洞一幺壹二两兩贰貳三叁參叄四肆五伍六陆陸七拐柒八捌九勾玖"
+_DIGIT_CHAR = rf"[\d{_CN_DIGITS}]"  # \d: every Unicode decimal digit (full width, Arabic-Indic, Devanagari...)
+_EN_WORDS = ("zero", "oh", "o", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_SEP_CHARS = r"[\s\-‐‑‒–—―－_.．。,，、·・/／\\()（）\[\]【】+＋]"
+_ZH_FILLERS = "嗯|呃|额|啊|哦|噢|唔|诶|欸|横杠|杠"
+_EN_FILLERS = "uh|um|umm|er|erm|ah|hmm|dash|hyphen"
 
 
-def _mask_run(m: re.Match[str]) -> str:
-    run = m.group(0)
-    digits = list(_UNIT_RE.finditer(run))
-    if len(digits) < MIN_DIGITS:
-        return run
-    chars = list(run)
-    for u in digits[KEEP_HEAD: len(digits) - KEEP_TAIL]:
-        for i in range(u.start(), u.end()):
-            chars[i] = "*"
-    return "".join(chars)
+class _Patterns:
+    """The unit, token, run and pair patterns in one of three forms.
+
+    ``ci``: any text (English words matched case-insensitively); ``low``: ASCII text that was
+    lower-cased first (no re.IGNORECASE: several times faster); ``digits``: text with no English
+    number word (units are digit characters: the patterns start with a character class, which
+    re scans for quickly).  All three find the same units in the text they are for.
+    """
+
+    def __init__(self, form: str) -> None:
+        if form == "digits":
+            unit = _DIGIT_CHAR
+            token = _DIGIT_CHAR + "+"
+            filler = rf"(?:{_ZH_FILLERS}|(?i:(?<![A-Za-z])(?:{_EN_FILLERS})(?![A-Za-z])))"
+        else:
+            nb, na = (r"(?<![A-Za-z'’])", r"(?![A-Za-z'’])") if form == "ci" else (r"(?<![a-z'’])", r"(?![a-z'’])")
+            words = "(?:" + "|".join(_EN_WORDS) + ")"
+            mult = r"(?:double|triple)[\s-]+"
+            ci = "(?i:" if form == "ci" else "(?:"
+            unit = rf"(?:{_DIGIT_CHAR}|{ci}{nb}(?:{mult})?{words}{na})|{ci}{nb}{mult}){_DIGIT_CHAR})"
+            token = rf"{_DIGIT_CHAR}|{ci}{nb}(?P<m1>{mult})?{words}{na})|{ci}{nb}(?P<m2>{mult})){_DIGIT_CHAR}"
+            filler = rf"(?:{_ZH_FILLERS}|{ci}(?<![A-Za-z])(?:{_EN_FILLERS})(?![A-Za-z])))"
+        # possessive and lazy: separators, fillers and units never overlap, so nothing is lost by not
+        # backtracking, and the common case (digit after digit) is tried first
+        sep = rf"{_SEP_CHARS}{{0,4}}+(?:{filler}{_SEP_CHARS}{{0,3}}+){{0,2}}?"
+        self.token = re.compile(token)
+        # two units at least: one token is never enough (the most, "triple x", is 3 < MIN_DIGITS_AFTER_CUE)
+        self.run = re.compile(rf"{unit}(?:{sep}{unit})+")
+        self.pair = re.compile(rf"{unit}{sep}{unit}")
+        self.gate = re.compile(unit)
+        self.filler = filler
+
+
+_CI = _Patterns("ci")
+_LOW = _Patterns("low")
+_DIGITS = _Patterns("digits")
+_LATIN = re.compile(r"[A-Za-z]")
+_HAS_DIGIT = re.compile(r"\d")
+_FILLER_ONLY = re.compile(
+    rf"(?:\s|[{re.escape('.,，。、!！?？…~-')}]|{_CI.filler}|(?i:okay|ok|yeah|yes|right|mhm|uh-huh)|对|好|是)*")
+
+# Digits that read as something else, set aside before runs are formed.
+_NUM = r"(?>\d{1,3}(?:,\d{3})++(?:\.\d++)?(?![\d,])|\d{1,8}+(?:\.\d++)?(?!\d))"
+_ZH_UNITS = ("元(?!旦|宵)|块|圆|角|毛钱|万|亿|千|百|美元|美金|港币|欧元|英镑|日元|人民币|刀|％|%|个|次|分钟|分|秒|"
+             "小时|天|日|号(?!码)|月|年|岁|周|兆|人|台|条|件|张|位|遍|点|倍|期|楼|层|栋|室|单元|米|公里|斤|克|度|套|份|户|折|G|M|K|T")
+_EN_UNITS = ("dollars?|bucks|cents?|yuan|rmb|usd|euros?|pounds?|percent|minutes?|mins?|hours?|hrs?|seconds?|secs?|"
+             "gigabytes?|megabytes?|kilobytes?|terabytes?|gigs?|"
+             "days?|weeks?|months?|years?|times|gigs?|gb|mb|kb|tb|megs?|k|m|people|users|customers|calls|items|points|"
+             "miles|km|kg|lbs|am|pm|a\\.m\\.|p\\.m\\.|o'clock|st|nd|rd|th")
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
+# tried where a run of ASCII/Unicode digits starts
+_PROTECT_AT = re.compile("|".join([
+    _NUM + rf"\s?(?:{_ZH_UNITS}|(?i:(?:{_EN_UNITS})(?![A-Za-z])))",             # 2499元 30G 105 minutes
+    r"\d{1,2}[:：]\d{2}(?:[:：]\d{2})?(?!\d)",                                      # 10:30
+    r"(?:19|20)\d{2}([-/.])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])(?!\d)",   # 2024-03-12
+    r"(?:0?[1-9]|[12]\d|3[01])([-/.])(?:0?[1-9]|[12]\d|3[01])\2(?:19|20)\d{2}(?!\d)",  # 12/03/2024
+    r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])",                                    # 1,234,567
+]))
+_CURRENCY = "$¥￥€£"
+_AMOUNT = re.compile(_NUM)
+_DAY_YEAR = re.compile(r"\d{1,2}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{2}(?!\d)")      # (March) 12, 2024
+_MONTH_BEFORE = re.compile(rf"(?i:(?<![A-Za-z])(?:{_MONTHS})[a-z]*\.?\s+)$")
+_CN_YEAR = re.compile(r"[零〇○一二三四五六七八九两]{2,4}(?=年)")                       # 二零一五年
+_DIGIT_RUN = re.compile(r"\d+")
+# words after which 4-6 digits are an identifier (the tail of a phone or card number, a code)
+_ZH_CUES = ("手机", "电话", "号码", "卡号", "身份证", "证件", "尾号", "账号", "帐号", "户号", "座机", "固话", "验证码",
+            "密码", "联系方式", "微信", "qq")
+_EN_CUES = ("phone", "cell", "mobile", "card", "account", "acct", "id", "ssn", "social security", "ending in",
+            "ends in", "last four", "last 4", "pin", "passcode", "code", "zip", "postcode", "passport", "license",
+            "licence", "extension", "ext", "number", "digits")
+_CUES = _ZH_CUES + _EN_CUES
+# a cue inside one of these is not one: a staff or order number is not the customer's
+_NOT_CUES = ("电话费", "话费", "number of", "numbers of", "agent number", "employee number", "staff number",
+             "badge number", "room number", "flight number", "train number", "model number", "order number",
+             "ticket number", "reference number", "version number", "house number", "agent id", "staff id",
+             "employee id", "train id", "order id", "ticket id", "area code")
+_CUE_WINDOW = 24  # characters before a run where a cue is looked for
+_CUE_GAP = 10     # at most this many characters (no digit) between the cue and the run
+_X_AFTER = re.compile(r"[\s\-]?(?:[xX×ｘＸ](?![A-Za-z])|叉|艾克斯)")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_TLD = "com|net|org|edu|gov|cn|io|co|uk|us|de|info|biz|me|ca|au|jp|hk|tw"
+_DOT = r"(?:\s(?:dot|点)\s|\.)"
+_EMAIL_SPOKEN = re.compile(
+    rf"(?i:(?<![A-Za-z0-9])[a-z0-9][a-z0-9._-]*(?:\s(?:dot|underscore|dash)\s[a-z0-9._-]+)*"
+    rf"\s?(?:\sat\s|\s?@\s?|\s?艾特\s?)[a-z0-9-]+(?:{_DOT}[a-z0-9-]+)*{_DOT}(?:{_TLD})(?![A-Za-z0-9]))")
+_DOTTED = re.compile(rf"(?i:\w\.(?:{_TLD})(?![A-Za-z]))")
+
+
+class PiiMatch(NamedTuple):
+    """One identifier found in a string: its extent, kind, digit count and the character ranges masked."""
+
+    start: int
+    end: int
+    kind: PiiKind
+    digits: int
+    ranges: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class PiiSpan:
+    """Where one identifier (or one part of it, when split over utterances) was spoken.
+
+    ``utterance_index`` is the index into ``transcript.utterances``; ``word_indices`` the words
+    of that utterance that were masked (empty when the utterance has no words); ``start``/``end``
+    (seconds) cover those words, or the whole utterance when it has no word timings
+    (``exact`` False).  Parts of one identifier read over several utterances share ``group``.
+    """
+
+    utterance_index: int
+    kind: PiiKind
+    start: float
+    end: float
+    word_indices: tuple[int, ...]
+    group: int
+    exact: bool = True
+
+
+def _kind(digits: int, has_x: bool) -> PiiKind:
+    if has_x or digits in (15, 18):
+        return "id_number"
+    if 16 <= digits <= 19:
+        return "bank_card"
+    if 7 <= digits <= 13:
+        return "phone"
+    return "number"
+
+
+_WORD_HINTS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "double", "triple")
+_O_ALONE = re.compile(r"o(?![a-z'’])(?<![a-z'’]o)")
+
+
+def _ascii_letter(c: str) -> bool:
+    return "a" <= c <= "z" or "A" <= c <= "Z"
+
+
+def _word_units(low: str) -> int:
+    """How many English digit words ``low`` (lower case) seems to have: 0, 1 or 2 (two or more)."""
+    n = 0
+    for w in _WORD_HINTS:
+        if w in low:
+            i = low.find(w)
+            while i >= 0:
+                j = i + len(w)
+                if (i == 0 or not _ascii_letter(low[i - 1])) and (j == len(low) or not _ascii_letter(low[j])):
+                    n += 1
+                    if n > 1:
+                        return n
+                i = low.find(w, j)
+    if "o" in low and (n or " o " in low or _DIGITS.gate.search(low)):  # "o" (zero) counts next to digits
+        n += len(_O_ALONE.findall(low))
+    return min(n, 2)
+
+
+def _form(s: str) -> tuple[_Patterns, str, int]:
+    """The pattern form for ``s``, the string to match it on (lower-cased for English words) and
+    how many English digit words it seems to have (0, 1, 2+)."""
+    if s.isascii():
+        low = s.lower()
+        words = _word_units(low)
+        return (_LOW, low, words) if words else (_DIGITS, s, 0)
+    if not _LATIN.search(s):
+        return _DIGITS, s, 0
+    words = _word_units(s.casefold())  # casefold: "ſix" reads "six", as re.IGNORECASE matches it
+    return (_CI, s, words) if words else (_DIGITS, s, 0)
+
+
+_NO_UNITS: tuple[int, _Patterns, str] = (0, _DIGITS, "")
+
+
+def _level(s: str | None) -> tuple[int, _Patterns, str]:
+    """How far ``s`` needs looking at, with its pattern form and the string to match on.
+
+    0: no digit unit; 1: some; 2: an e-mail address may be there; 3: two units side by side
+    (a run may start here)."""
+    if not s:
+        return _NO_UNITS
+    pat, m, words = _form(s)
+    if words < 2 and _DIGITS.gate.search(m) is None:  # no digit character: a pair needs two words
+        return (2 if _may_have_email(s) else (1 if words else 0)), pat, m
+    if pat.pair.search(m) is not None:
+        return 3, pat, m
+    return (2 if _may_have_email(s) else 1), pat, m
+
+
+def _may_have_email(s: str) -> bool:
+    """``s`` may hold an e-mail address (written, or spoken: "john dot smith at gmail dot com")."""
+    if "@" in s or "艾特" in s:
+        return True
+    if " at " not in s and " AT " not in s and " At " not in s:
+        return False
+    return " dot " in s or " DOT " in s or " Dot " in s or "点" in s or _DOTTED.search(s) is not None
+
+
+def _in_code(s: str, start: int, end: int) -> bool:
+    """A short run glued to Latin letters is part of a code (train TR0922, booking EY5923AZ), not a number."""
+    return ((start > 0 and s[start - 1].isascii() and s[start - 1].isalpha())
+            or (end < len(s) and s[end].isascii() and s[end].isalpha()))
+
+
+def _protected(text: str) -> list[tuple[int, int]]:
+    """Spans of digits that read as amounts, counts, durations, dates or times."""
+    out: list[tuple[int, int]] = []
+    done = 0
+    for d in _DIGIT_RUN.finditer(text):
+        pos = d.start()
+        if pos < done or (pos > 0 and text[pos - 1] in ",."):
+            continue
+        m = _PROTECT_AT.match(text, pos)
+        if m is None and pos > 0 and (text[pos - 1] in _CURRENCY or (pos > 1 and text[pos - 2] in _CURRENCY
+                                                                        and text[pos - 1] == " ")):
+            m = _AMOUNT.match(text, pos)
+        if m is None and pos > 3 and (m := _DAY_YEAR.match(text, pos)) is not None:
+            if not _MONTH_BEFORE.search(text, max(0, pos - 12), pos):
+                m = None
+        if m is not None:
+            out.append(m.span())
+            done = m.end()
+    if "年" in text:
+        out += [m.span() for m in _CN_YEAR.finditer(text)]
+    return out
+
+
+def _cue_before(text: str, start: int) -> bool:
+    """A cue (手机, 尾号, card, last four...) ends at most _CUE_GAP characters, none a digit, before ``start``."""
+    w = text[max(0, start - _CUE_WINDOW):start].lower()
+    for c in _CUES:
+        i = w.rfind(c)
+        if i < 0:
+            continue
+        j = i + len(c)
+        tail = w[j:]
+        if len(tail) > _CUE_GAP or _HAS_DIGIT.search(tail):
+            continue
+        if c.isascii() and ((i > 0 and w[i - 1].isalpha()) or (tail and tail[0].isalpha())):
+            continue  # inside a longer word ("idea", "pinch", "numbered")
+        if any(n in w[max(0, i - 10):j + 4] for n in _NOT_CUES):
+            continue  # 电话费, "number of"
+        return True
+    return False
+
+
+def _enough_units(pat: _Patterns, work: str) -> bool:
+    """Cheap upper bound: ``work`` has enough digit units for an identifier (4: the fewest, after a cue)."""
+    n = len(pat.gate.findall(work))
+    if pat is not _DIGITS:
+        n += work.count("double") + 2 * work.count("triple")  # (lower case: one match, 2 or 3 digits)
+    return n >= MIN_DIGITS_AFTER_CUE
+
+
+def find_pii(text: str) -> list[PiiMatch]:
+    """Every identifier in ``text`` (numbers and e-mail addresses), in order."""
+    pat, work, _ = _form(text)
+    return _find(text, pat, work, pat.pair.search(work) is not None)
+
+
+def _count(pat: _Patterns, work: str, start: int, end: int) -> tuple[int, list[tuple[int, int]]]:
+    """The number of digits in the run ``work[start:end]`` and the character ranges they take."""
+    ranges: list[tuple[int, int]] = []
+    digits = 0
+    if pat is _DIGITS:  # tokens are groups of digit characters: one digit each
+        for t in pat.token.finditer(work, start, end):
+            digits += t.end() - t.start()
+            ranges.append(t.span())
+        return digits, ranges
+    for t in pat.token.finditer(work, start, end):
+        mult = t.group("m1") or t.group("m2")
+        digits += 1 if not mult else (2 if mult[0] in "dD" else 3)
+        if ranges and ranges[-1][1] == t.start():
+            ranges[-1] = (ranges[-1][0], t.end())
+        else:
+            ranges.append(t.span())
+    return digits, ranges
+
+
+def _find(text: str, pat: _Patterns, work: str, pair: bool) -> list[PiiMatch]:
+    found: list[PiiMatch] = []
+    if pair and _enough_units(pat, work):
+        protected: list[tuple[int, int]] | None = None
+        for run in pat.run.finditer(work):
+            start, end = run.span()
+            digits, ranges = _count(pat, work, start, end)
+            if digits < MIN_DIGITS_AFTER_CUE:
+                continue
+            if protected is None:
+                protected = _protected(text)
+            cut = [(max(a, start), min(b, end)) for a, b in protected if a < end and start < b]
+            if cut:  # an amount, date or time inside: the digits around it are read again without it
+                chars = list(work[start:end])
+                for a, b in cut:
+                    chars[a - start:b - start] = "\0" * (b - a)
+                piece = "".join(chars)
+                for sub in pat.run.finditer(piece):
+                    n, r = _count(pat, piece, *sub.span())
+                    _add(found, text, start + sub.start(), start + sub.end(), n,
+                         [(a + start, b + start) for a, b in r])
+            else:
+                _add(found, text, start, end, digits, ranges)
+    if _may_have_email(text):
+        for rx in (_EMAIL, _EMAIL_SPOKEN):
+            for m in rx.finditer(text):
+                if not any(f.start < m.end() and m.start() < f.end and f.kind == "email" for f in found):
+                    found.append(PiiMatch(m.start(), m.end(), "email", 0, (m.span(),)))
+        found.sort(key=lambda f: f.start)
+    return found
+
+
+def _add(found: list[PiiMatch], text: str, start: int, end: int, digits: int, ranges: list[tuple[int, int]]) -> None:
+    """Keep the run ``text[start:end]`` of ``digits`` digits when it is an identifier."""
+    if digits < MIN_DIGITS and (digits < MIN_DIGITS_AFTER_CUE or _in_code(text, start, end)
+                                or not _cue_before(text, start)):
+        return
+    has_x = False
+    if digits >= 14 and (x := _X_AFTER.match(text, end)):
+        has_x = True
+        end = x.end()
+        ranges.append((x.end() - len(x.group(0).lstrip(" -")), x.end()))
+    found.append(PiiMatch(start, end, _kind(digits, has_x), digits, tuple(ranges)))
+
+
+_NOT_SPACE = re.compile(r"\S")
+_NOT_SPACE_AT_DOT = re.compile(r"[^\s@.]")
+
+
+def _apply(s: str, ranges: Iterable[tuple[int, int]], *, email: bool = False) -> str:
+    """``s`` with every character in ``ranges`` but spaces (and, for addresses, ``@`` and dots) made ``*``."""
+    rx = _NOT_SPACE_AT_DOT if email else _NOT_SPACE
+    out: list[str] = []
+    pos = 0
+    for a, b in sorted(ranges):
+        a = max(a, pos)
+        b = min(b, len(s))
+        if a >= b:
+            continue
+        out.append(s[pos:a])
+        seg = s[a:b]
+        out.append("*" * len(seg) if len(seg) == 1 or (seg.isalnum() and not email) else rx.sub("*", seg))
+        pos = b
+    out.append(s[pos:])
+    return "".join(out)
+
+
+def _mask_matches(s: str, matches: Sequence[PiiMatch]) -> str:
+    out = _apply(s, [r for m in matches if m.kind != "email" for r in m.ranges])
+    emails = [r for m in matches if m.kind == "email" for r in m.ranges]
+    return _apply(out, emails, email=True) if emails else out
 
 
 def mask_text(text: str) -> str:
-    """Mask every long number in ``text`` (length preserving)."""
-    if len(text) < MIN_DIGITS:
+    """Mask every identifier in ``text`` (one string on its own; length preserving)."""
+    if len(text) < 2:
         return text
-    if not _LATIN.search(text):
-        if not _PAIR_DIGITS.search(text) or len(_DIGIT_CHAR.findall(text)) < MIN_DIGITS:
-            return text
-    elif text.isascii():
-        low = text.lower()
-        if not _PAIR_LOWER.search(low) or len(_DIGITLIKE_LOWER.findall(low)) < MIN_DIGITS:
-            return text
-    elif not _PAIR.search(text) or len(_DIGITLIKE.findall(text)) < MIN_DIGITS:
-        return text
-    return _RUN.sub(_mask_run, text)
+    matches = find_pii(text)
+    return _mask_matches(text, matches) if matches else text
+
+
+# --- across utterances ----------------------------------------------------------------------
+
+@dataclass
+class _Part:
+    """The part of one identifier that lies in one utterance's string."""
+
+    ranges: list[tuple[int, int]]
+    kind: PiiKind
+    group: int
+
+
+def _find_in_strings(utts: Sequence[Utterance], strings: Sequence[str | None], max_gap_s: float,
+                     groups: list[int]) -> dict[int, list[_Part]]:
+    """Identifiers in each utterance's string, numbers split over one speaker's utterances included.
+
+    ``groups`` is a one-element counter shared by calls, so that group numbers stay unique.
+    """
+    out: dict[int, list[_Part]] = {}
+    info = [_level(s) for s in strings]
+    levels = [x[0] for x in info]
+    if 2 not in levels and 3 not in levels:
+        return out  # no two digits side by side anywhere (a number read one digit per utterance is not found)
+    cands = [i for i, level in enumerate(levels) if level]
+    # a number read over several utterances: an utterance that starts with a digit continues the
+    # previous utterance of its speaker when that one ends with a digit, less than max_gap_s before
+    starts = [i for i in cands if _starts_with_unit(strings[i])]
+    link_prev = _links(utts, strings, levels, starts, max_gap_s) if starts else {}
+    if not link_prev:
+        for i in cands:
+            if levels[i] >= 2:
+                _find_linked([i], strings, info, out, groups)
+        return out
+    linked_of: dict[int, list[int]] = {}
+    chains: list[list[int]] = []
+    for i in sorted(cands, key=lambda i: utts[i].start):
+        j = link_prev.get(i)
+        if j is not None and j in linked_of:
+            linked_of[j].append(i)
+            linked_of[i] = linked_of[j]
+        else:
+            linked_of[i] = [i]
+            chains.append(linked_of[i])
+    for linked in chains:
+        if any(levels[i] >= 2 for i in linked):
+            _find_linked(linked, strings, info, out, groups)
+    return out
+
+
+def _links(utts: Sequence[Utterance], strings: Sequence[str | None], levels: list[int], starts: list[int],
+           max_gap_s: float) -> dict[int, int]:
+    """For each utterance in ``starts`` that continues a number: the utterance it continues."""
+    n = len(utts)
+    order = list(range(n))
+    if any(utts[i].start > utts[i + 1].start for i in range(n - 1)):
+        order.sort(key=lambda i: utts[i].start)
+    rank = {i: r for r, i in enumerate(order)}
+    link_prev: dict[int, int] = {}
+    for i in starts:
+        u = utts[i]
+        key = (u.channel, u.speaker, u.role)
+        k = rank[i] - 1
+        while k >= 0:
+            j = order[k]
+            v = utts[j]
+            if u.start - v.end > max_gap_s and u.start - v.start > 60.0:
+                break
+            k -= 1
+            if (v.channel, v.speaker, v.role) != key:
+                continue  # the other party's "嗯", "okay" in between
+            sj = strings[j]
+            if not levels[j] and sj is not None and _FILLER_ONLY.fullmatch(sj):
+                continue  # the same speaker's own filler
+            if levels[j] and u.start - v.end <= max_gap_s and _ends_with_unit(sj):
+                link_prev[i] = j
+            break
+    return link_prev
+
+
+_EDGE_CHARS = " \t\n-‐‑‒–—―－_.．。,，、·・/／\\()（）[]【】+＋!！?？…~:：;；\"'“”嗯呃额啊哦噢唔"
+
+
+_EN_WORD_SET = frozenset(_EN_WORDS) | {"double", "triple"}
+_EDGE_CLASS = "[" + re.escape(_EDGE_CHARS) + "]"
+_EDGE_FILLER = rf"(?i:(?<![A-Za-z])(?:{_EN_FILLERS})(?![A-Za-z]))|{_ZH_FILLERS}"
+# separators, punctuation and fillers at the start or end of an utterance ("dash one two", "138 嗯")
+_EDGE_FILLER_START = re.compile(rf"^(?:{_EDGE_CLASS}|{_EDGE_FILLER})+")
+_EDGE_FILLER_END = re.compile(rf"(?:{_EDGE_CLASS}|{_EDGE_FILLER})+$")
+_WORD_EDGE = re.compile(r"[A-Za-z]+")
+
+
+def _ends_with_unit(s: str | None) -> bool:
+    """``s`` ends with a digit or a digit word (separators, punctuation and fillers aside)."""
+    if not s:
+        return False
+    t = _EDGE_FILLER_END.sub("", s)
+    if not t:
+        return False
+    c = t[-1]
+    if c.isdigit() or c in _CN_DIGITS:
+        return True
+    if not (c.isascii() and c.isalpha()):
+        return False
+    tail = t[-7:]
+    k = len(tail)
+    while k > 0 and tail[k - 1].isascii() and tail[k - 1].isalpha():
+        k -= 1
+    return tail[k:].lower() in _EN_WORD_SET and (k > 0 or len(t) == len(tail) or not t[-8].isalpha())
+
+
+def _starts_with_unit(s: str | None) -> bool:
+    """``s`` starts with a digit or a digit word (separators, punctuation and fillers aside)."""
+    if not s:
+        return False
+    t = _EDGE_FILLER_START.sub("", s)
+    if not t:
+        return False
+    c = t[0]
+    if c.isdigit() or c in _CN_DIGITS:
+        return True
+    if not (c.isascii() and c.isalpha()):
+        return False
+    m = _WORD_EDGE.match(t)
+    return m is not None and m.group(0).lower() in _EN_WORD_SET
+
+
+def _find_linked(linked: list[int], strings: Sequence[str | None], info: list[tuple[int, _Patterns, str]],
+                 out: dict[int, list[_Part]], groups: list[int]) -> None:
+    """Identifiers in utterances whose strings continue one another (one when ``linked`` has one)."""
+    if len(linked) == 1:
+        i = linked[0]
+        s = strings[i]
+        level, pat, work = info[i]
+        if level < 2 or s is None:
+            return
+        for m in _find(s, pat, work, level == 3):
+            groups[0] += 1
+            out.setdefault(i, []).append(_Part(list(m.ranges), m.kind, groups[0]))
+        return
+    joined_parts: list[str] = []
+    offsets: list[int] = []
+    pos = 0
+    for i in linked:
+        s = strings[i]
+        assert s is not None
+        offsets.append(pos)
+        joined_parts.append(s)
+        pos += len(s) + 1
+    joined = " ".join(joined_parts)
+    for m in find_pii(joined):
+        groups[0] += 1
+        parts: dict[int, _Part] = {}
+        for a, b in m.ranges:
+            k = bisect_right(offsets, a) - 1
+            while k < len(linked) and a < b:
+                lo = offsets[k]
+                hi = lo + len(joined_parts[k])
+                if a < hi:
+                    part = parts.setdefault(k, _Part([], m.kind, groups[0]))
+                    part.ranges.append((a - lo, min(b, hi) - lo))
+                a = max(a, hi + 1)
+                k += 1
+        for k, part in parts.items():
+            out.setdefault(linked[k], []).append(part)
+
+
+def _all_units(s: str) -> list[tuple[int, int]]:
+    pat, work, _ = _form(s)
+    return [t.span() for t in pat.token.finditer(work)]
+
+
+def _redact(t: Transcript, max_gap_s: float, want_spans: bool) -> tuple[Transcript, list[PiiSpan]]:
+    utts = t.utterances
+    groups = [0]
+    text_parts = _find_in_strings(utts, [u.text for u in utts], max_gap_s, groups)
+    word_strings = ["".join(w.word for w in u.words) if u.words else None for u in utts]
+    same = all(ws is None or ws == u.text for ws, u in zip(word_strings, utts, strict=True))
+    if same:  # words are exactly the text: one search serves both
+        word_parts = {i: p for i, p in text_parts.items() if utts[i].words}
+    else:
+        word_parts = _find_in_strings(utts, word_strings, max_gap_s, groups)
+    if not text_parts and not word_parts:
+        return t, []
+    new_utts = list(utts)
+    spans: list[PiiSpan] = []
+    for i in sorted(set(text_parts) | set(word_parts)):
+        u = utts[i]
+        tp = text_parts.get(i)
+        wp = word_parts.get(i)
+        ws = word_strings[i]
+        if u.words and ws is not None and wp is None and tp is not None:
+            # found in the text only (the words read differently): mask every digit in the words
+            groups[0] += 1
+            wp = [_Part(_all_units(ws), tp[0].kind, groups[0])]
+        if tp is None and wp is not None:
+            groups[0] += 1
+            tp = [_Part(_all_units(u.text), wp[0].kind, groups[0])]
+        text = u.text
+        if tp:
+            text = _mask_parts(text, tp)
+        words = u.words
+        if u.words and ws is not None and wp:
+            masked = _mask_parts(ws, wp)
+            new_words: list[Word] = []
+            pos = 0
+            for w in u.words:
+                n = len(w.word)
+                piece = masked[pos:pos + n]
+                new_words.append(w if piece == w.word else replace(w, word=piece))
+                pos += n
+            words = tuple(new_words)
+            if want_spans:
+                starts = [0]
+                for w in u.words:
+                    starts.append(starts[-1] + len(w.word))
+                for p in wp:
+                    idx = sorted({bisect_right(starts, c) - 1 for a, b in p.ranges for c in range(a, b)
+                                  if not ws[c].isspace()})
+                    idx = [j for j in idx if 0 <= j < len(u.words)]
+                    if idx:
+                        spans.append(PiiSpan(i, p.kind, min(u.words[j].start for j in idx),
+                                             max(u.words[j].end for j in idx), tuple(idx), p.group))
+        elif want_spans and tp:
+            for p in tp:
+                spans.append(PiiSpan(i, p.kind, u.start, u.end, (), p.group, exact=False))
+        if text != u.text or words is not u.words:
+            new_utts[i] = _with(u, text, words)
+    return replace(t, utterances=tuple(new_utts)), spans
+
+
+def _with(u: Utterance, text: str, words: tuple[Word, ...]) -> Utterance:
+    """``u`` with another text and words (dataclasses.replace, for the common case without its overhead)."""
+    try:
+        return type(u)(**{**u.__dict__, "text": text, "words": words})
+    except TypeError:  # a field that __init__ does not take
+        return replace(u, text=text, words=words)
+
+
+def _mask_parts(s: str, parts: Sequence[_Part]) -> str:
+    out = _apply(s, [r for p in parts if p.kind != "email" for r in p.ranges])
+    emails = [r for p in parts if p.kind == "email" for r in p.ranges]
+    return _apply(out, emails, email=True) if emails else out
+
+
+def redact_transcript(t: Transcript, *, max_gap_s: float = MAX_GAP_S) -> tuple[Transcript, list[PiiSpan]]:
+    """The masked transcript and where its identifiers were spoken (for silencing the audio)."""
+    return _redact(t, max_gap_s, True)
+
+
+def mask_transcript(t: Transcript, *, max_gap_s: float = MAX_GAP_S) -> Transcript:
+    """A copy of the transcript whose utterance texts and words are masked (across utterances)."""
+    return _redact(t, max_gap_s, False)[0]
+
+
+def find_pii_spans(t: Transcript, *, max_gap_s: float = MAX_GAP_S) -> list[PiiSpan]:
+    """Where each identifier was spoken: utterance, masked words and their times, kind."""
+    return _redact(t, max_gap_s, True)[1]
 
 
 def mask_utterance(u: Utterance) -> Utterance:
-    """Mask the utterance text and its words (numbers split across words included)."""
-    text = mask_text(u.text)
-    if not u.words:
-        return u if text == u.text else replace(u, text=text)
-    joined = "".join(w.word for w in u.words)
-    masked = mask_text(joined)
-    if masked == joined and text == u.text:
-        return u
-    words: list[Word] = []
-    pos = 0
-    for w in u.words:
-        n = len(w.word)
-        words.append(w if masked[pos:pos + n] == w.word else replace(w, word=masked[pos:pos + n]))
-        pos += n
-    return replace(u, text=text, words=tuple(words))
+    """Mask one utterance's text and words (numbers split across its words included)."""
+    t = Transcript(call_id="", language="", duration=u.end, utterances=(u,))
+    return _redact(t, MAX_GAP_S, False)[0].utterances[0]
 
 
-def mask_transcript(t: Transcript) -> Transcript:
-    """A copy of the transcript whose utterance texts and words are masked."""
-    return replace(t, utterances=tuple(mask_utterance(u) for u in t.utterances))
+# --- findings -------------------------------------------------------------------------------
+
+_QUOTE_MIN = 6  # the shortest piece of a masked utterance text looked for in findings' sentences
 
 
-def _mask_value(v: object) -> object:
+def _mask_value(v: object, exact: dict[str, str], changed: dict[str, str]) -> object:
+    """``v`` with its strings masked (the same object when nothing changed)."""
     if isinstance(v, str):
-        return mask_text(v)
+        return _mask_string(v, exact, changed)
     if isinstance(v, dict):
-        return {k: _mask_value(x) for k, x in v.items()}
+        new = {k: _mask_value(x, exact, changed) for k, x in v.items()}
+        return v if all(new[k] is x for k, x in v.items()) else new
     if isinstance(v, (list, tuple)):
-        return type(v)(_mask_value(x) for x in v)
+        items = [_mask_value(x, exact, changed) for x in v]
+        return v if all(a is b for a, b in zip(items, v, strict=True)) else type(v)(items)
     return v
 
 
-def mask_finding(f: Finding) -> Finding:
-    """Mask the evidence texts, the explanation and any strings in ``data``."""
-    evidence = tuple(e if (t := mask_text(e.text)) == e.text else Evidence(e.start, e.end, t, e.similarity)
+def _mask_string(s: str, exact: dict[str, str], changed: dict[str, str]) -> str:
+    """``s`` masked; an utterance text of the call, also quoted in part, as the call's transcript masked it."""
+    masked = exact.get(s)
+    if masked is not None:
+        return masked
+    for orig, new in changed.items():
+        head = orig[:_QUOTE_MIN]
+        p = s.find(head)
+        while p >= 0:  # a quote of the utterance, perhaps cut short ("...number is 1436671…")
+            k = len(head)
+            while k < len(orig) and p + k < len(s) and s[p + k] == orig[k]:
+                k += 1
+            s = s[:p] + new[:k] + s[p + k:]
+            p = s.find(head, p + k)
+    return mask_text(s)
+
+
+def _finding(f: Finding, exact: dict[str, str], changed: dict[str, str]) -> Finding:
+    evidence = tuple(e if (t := _mask_string(e.text, exact, {})) == e.text
+                     else Evidence(e.start, e.end, t, e.similarity)
                      for e in f.evidence)  # Evidence is frozen: an unchanged one is kept as it is
-    data = _mask_value(f.data)
+    explanation = _mask_string(f.explanation, exact, changed)  # the sentence that quotes utterances
+    data = _mask_value(f.data, exact, {})
     assert isinstance(data, dict)
-    return replace(f, evidence=evidence, explanation=mask_text(f.explanation), data=data)
+    if data is f.data and explanation == f.explanation and all(a is b for a, b in zip(evidence, f.evidence,
+                                                                                        strict=True)):
+        return f
+    return replace(f, evidence=evidence, explanation=explanation, data=data)
+
+
+def mask_finding(f: Finding) -> Finding:
+    """Mask the evidence texts, the explanation and any strings in ``data`` (each string on its own)."""
+    return _finding(f, {}, {})
+
+
+def mask_call(t: Transcript, findings: Sequence[Finding], *,
+              max_gap_s: float = MAX_GAP_S) -> tuple[Transcript, list[Finding]]:
+    """The masked transcript and findings, consistent with each other.
+
+    Evidence and explanations quote utterance texts (whole, or cut short: "…number is 1436671…");
+    a number read over two utterances is only found in the transcript, and a cut can leave too
+    few digits to look like a number.  So each utterance text is masked in the findings exactly
+    as in the transcript, wherever they quote it.
+    """
+    masked, findings_out, _ = redact_call(t, findings, max_gap_s=max_gap_s, want_spans=False)
+    return masked, findings_out
+
+
+def redact_call(t: Transcript, findings: Sequence[Finding], *, max_gap_s: float = MAX_GAP_S,
+                want_spans: bool = True) -> tuple[Transcript, list[Finding], list[PiiSpan]]:
+    """:func:`mask_call` and, in the same pass, where the identifiers were spoken (:func:`find_pii_spans`)."""
+    masked, spans = _redact(t, max_gap_s, want_spans)
+    if masked is t:
+        return t, [_finding(f, {}, {}) for f in findings], spans
+    exact = {a.text: b.text for a, b in zip(t.utterances, masked.utterances, strict=True)}
+    changed = {a.text: b.text for a, b in zip(t.utterances, masked.utterances, strict=True)
+               if a.text != b.text and len(a.text) >= _QUOTE_MIN}
+    return masked, [_finding(f, exact, changed) for f in findings], spans
+
+
+# --- other texts: field values, documents, log arguments --------------------------------------
+
+def mask_data(value: object) -> object:
+    """``value`` with every string in it masked (:func:`mask_text`; dicts, lists and tuples walked, keys kept).
+
+    For texts that do not come from a transcript: upload fields, comments, audit details, log arguments.
+    The same object comes back when nothing changed.
+    """
+    return _mask_value(value, {}, {})
+
+
+def mask_optional(text: str | None) -> str | None:
+    """:func:`mask_text` for an optional field."""
+    return mask_text(text) if text else text
+
+
+def may_continue(text: str | None) -> bool:
+    """Whether ``text`` ends with a digit (or a digit word), so that a number may go on in the speaker's next
+    utterance (the live feed holds such an utterance back until it knows)."""
+    return _ends_with_unit(text)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import __version__
-from .asr import AsrOptions, Recognizer, SpeechRegion, split_long_spans
+from .asr import AsrOptions, Recognizer, SpeechRegion, language_options, split_long_spans
 from .audio import DecodedAudio, channel_energy_db, load_audio
 from .channels import dedupe_crosstalk, detect_agent_channel, drop_bleed, gate_crosstalk
 from .errors import AudioError, QaEngineError
@@ -57,7 +57,7 @@ class PipelineOptions:
 
 #: Keys of the one settings mapping every caller hands to :func:`pipeline_options` (absent: the default).
 ASR_SETTINGS = {"model": "model", "device": "device", "compute_type": "compute_type", "cpu_threads": "cpu_threads",
-                "beam_size": "beam_size", "batch_size": "batch_size"}
+                "beam_size": "beam_size", "batch_size": "batch_size", "decoding": "decoding"}
 PIPELINE_SETTINGS = ("language", "pack", "max_duration_s", "mask_pii", "gate_db", "diarizer", "diarizer_config",
                      "speakers")
 
@@ -67,8 +67,13 @@ def pipeline_options(settings: Mapping[str, Any]) -> PipelineOptions:
     as one mapping (keys :data:`ASR_SETTINGS` and :data:`PIPELINE_SETTINGS`; a missing key keeps the default),
     so no caller can forget a field.
 
+    ``decoding`` is the per-language block ({"zh": {"beam_size": 5}}, fields of
+    :data:`qa_engine.asr.LANGUAGE_FIELDS`), merged over the model's own (:func:`qa_engine.asr.language_options`).
+    For a language with a setting of its own, that setting wins over the global one (``beam_size``…).
+
     Raises:
-        QaEngineError: an unknown key (a typo would otherwise be ignored silently).
+        QaEngineError: an unknown key (a typo would otherwise be ignored silently), or a bad ``decoding`` block
+            (ModelError, a QaEngineError).
     """
     unknown = sorted(set(settings) - set(ASR_SETTINGS) - set(PIPELINE_SETTINGS))
     if unknown:
@@ -90,6 +95,8 @@ class CallInput:
     language: str | None = None
     agent_speaker: int | None = None  # mono calls: which diarized speaker (0-based, by first words) is the agent
     max_duration_s: float | None = None  # refuse longer recordings (default: the options' limit)
+    # the caller hands its DecodedAudio over: the crosstalk gate may mute its samples in place (no copy of the call)
+    scratch_samples: bool = False
 
 
 class _Timer:
@@ -140,7 +147,9 @@ class Pipeline:
         energy = channel_energy_db(audio.samples, audio.sample_rate, FRAME_S)
         samples = audio.samples
         if audio.channels > 1 and self.options.gate_db is not None:
-            samples = gate_crosstalk(samples, energy, FRAME_S, audio.sample_rate, below_db=self.options.gate_db)
+            inplace = call.scratch_samples or not isinstance(call.source, DecodedAudio)  # decoded here: ours
+            samples = gate_crosstalk(samples, energy, FRAME_S, audio.sample_rate, below_db=self.options.gate_db,
+                                     inplace=inplace)
             timer.step("gate", None)
         spans = detect_speech_channels(samples, self.options.vad)
         timer.step("vad", spans)
@@ -155,7 +164,8 @@ class Pipeline:
             timer.step("bleed", bleed)
         # VAD regions may be longer than an ASR window (max_speech_s > window_s): split them
         # at a pause rather than let the window packer truncate their tail.
-        max_region_s = self.options.asr.window_s - self.options.asr.lead_s - 0.5
+        asr = language_options(self.options.asr, language)
+        max_region_s = asr.window_s - asr.lead_s - 0.5
         spans = {ch: split_long_spans(ss, energy[:, ch], FRAME_S, max_region_s) for ch, ss in spans.items()}
         regions = [SpeechRegion((ch,), s.start, _span_audio(samples, ch, s), language, channel=ch)
                    for ch, ss in spans.items() for s in ss]

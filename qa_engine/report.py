@@ -21,6 +21,11 @@ def report_to_dict(report: CallReport) -> dict[str, Any]:
             "priority": report.priority,
             "findings": [to_plain(f) for f in report.findings],
         })
+        if not report.scorable:
+            doc.update({"status": report.status, "reason": report.reason})
+    if report.redactions:
+        doc["redactions"] = [{"start": round(r.start, 3), "end": round(r.end, 3), "channel": r.channel, "kind": r.kind,
+                              **({} if r.exact else {"exact": False})} for r in report.redactions]
     doc["timings"] = {k: round(v, 3) for k, v in report.timings.items()}
     doc["engine_version"] = report.engine_version
     return doc
@@ -32,7 +37,9 @@ def format_report(report: CallReport) -> str:
     lines = [f"call {report.call_id}  language={t.language}  duration={t.duration:.1f}s"]
     if t.agent_channel is not None:
         lines.append(f"agent channel: {t.agent_channel} ({t.agent_channel_reason or 'given'})")
-    if report.pack_id is not None:
+    if report.pack_id is not None and not report.scorable:
+        lines.append(f"not scorable: {report.reason}  (pack {report.pack_id} v{report.pack_version})")
+    elif report.pack_id is not None:
         lines.append(f"score {report.score:.0f}  grade {report.grade}  "
                      f"pack {report.pack_id} v{report.pack_version}")
         if report.category or report.priority:

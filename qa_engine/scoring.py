@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 from . import __version__
-from .pii import mask_finding, mask_transcript
+from .pii import PiiSpan, find_pii_spans, mask_text, redact_call, redact_transcript
 from .rules.pack import Pack
-from .types import CallReport, Finding, Transcript
+from .types import CallReport, Finding, Redaction, Transcript
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["score_findings", "score_transcript"]
+__all__ = ["NO_AGENT_SPEECH", "redactions", "score_findings", "score_transcript", "unscorable_reason"]
 
 
 def score_findings(findings: list[Finding] | tuple[Finding, ...], pack: Pack) -> float:
@@ -42,16 +43,44 @@ def score_findings(findings: list[Finding] | tuple[Finding, ...], pack: Pack) ->
     return round(score, 1)
 
 
+NO_AGENT_SPEECH = "no agent speech: nothing to score"
+
+
+def unscorable_reason(transcript: Transcript) -> str | None:
+    """Why ``transcript`` cannot be scored (None when it can): every rule judges the agent, so a call in which
+    the agent says nothing (silence, a customer-only recording) has no score, not 100. Speech whose role is
+    ``unknown`` (no diarization) may be the agent's: such a call is still checked."""
+    if not any(u.text.strip() for u in transcript.utterances if u.role in ("agent", "unknown")):
+        return NO_AGENT_SPEECH
+    return None
+
+
 def score_transcript(transcript: Transcript, pack: Pack, *, mask_pii: bool = True) -> CallReport:
-    """Run the pack on the (unmasked) transcript; the report's texts are PII-masked by default."""
+    """Run the pack on the (unmasked) transcript; the report's texts are PII-masked by default.
+
+    A transcript without agent speech gives an ``unscorable`` report: no findings, score and grade None, a reason.
+    """
+    reason = unscorable_reason(transcript)
+    if reason is not None:
+        if mask_pii:
+            transcript = replace(transcript, call_id=mask_text(transcript.call_id))
+            transcript, spans = redact_transcript(transcript)
+        else:
+            spans = find_pii_spans(transcript)
+        logger.info("%s is not scorable: %s", transcript.call_id, reason)
+        return CallReport(call_id=transcript.call_id, pack_id=pack.id, pack_version=pack.version,
+                          transcript=transcript, engine_version=__version__, status="unscorable", reason=reason,
+                          redactions=redactions(transcript, spans))
     t0 = time.perf_counter()
     findings = pack.run(transcript)
     t1 = time.perf_counter()
     score = score_findings(findings, pack)
     labels = {f.data.get("target"): f.data.get("label") for f in findings if f.data.get("target")}
-    if mask_pii:
-        findings = [mask_finding(f) for f in findings]
-        transcript = mask_transcript(transcript)
+    if mask_pii:  # the findings quote utterances: masked as the transcript masks them (numbers split over two)
+        transcript = replace(transcript, call_id=mask_text(transcript.call_id))
+        transcript, findings, spans = redact_call(transcript, findings)
+    else:  # the text stays as it was; where identifiers were spoken is still reported (to redact the audio)
+        spans = find_pii_spans(transcript)
     t2 = time.perf_counter()
     logger.debug("scored %s with %s v%s: %.1f", transcript.call_id, pack.id, pack.version, score)
     return CallReport(
@@ -59,4 +88,35 @@ def score_transcript(transcript: Transcript, pack: Pack, *, mask_pii: bool = Tru
         score=score, grade=pack.grade_for(score), findings=tuple(findings),
         category=labels.get("category"), priority=labels.get("priority"),
         timings={"rules": t1 - t0, "scoring": t2 - t1}, engine_version=__version__,
+        redactions=redactions(transcript, spans),
     )
+
+
+def redactions(transcript: Transcript, spans: list[PiiSpan]) -> tuple[Redaction, ...]:
+    """PII spans as report redactions: times, the speaker's channel (None on a mono recording), kind; in time order.
+
+    Each also carries its ``room``: from the end of the channel's previous word to the start of its next word that
+    is not masked (on a mono recording: any speaker's), so the audio redaction can cover the whole spoken number.
+    """
+    if not spans:
+        return ()
+    utts = transcript.utterances
+    mono = all(u.channel in (None, 0) for u in utts) and transcript.agent_channel is None
+    masked = {(s.utterance_index, j) for s in spans for j in s.word_indices}
+    words: dict[int | None, list[tuple[float, float]]] = {}
+    for i, u in enumerate(utts):
+        ch = None if mono else u.channel
+        items = [(w.start, w.end) for j, w in enumerate(u.words) if (i, j) not in masked]
+        if not u.words and not any(s.utterance_index == i for s in spans):
+            items = [(u.start, u.end)]
+        words.setdefault(ch, []).extend(items)
+    for items in words.values():
+        items.sort()
+    out: dict[Redaction, None] = {}
+    for s in spans:
+        ch = None if mono else utts[s.utterance_index].channel
+        items = words.get(ch, [])
+        before = max((e for _, e in items if e <= s.start), default=0.0)
+        after = min((b for b, _ in items if b >= s.end), default=transcript.duration or s.end)
+        out.setdefault(Redaction(s.start, s.end, ch, s.kind, s.exact, room=(min(before, s.start), max(after, s.end))))
+    return tuple(sorted(out, key=lambda r: (r.start, r.end, -1 if r.channel is None else r.channel)))

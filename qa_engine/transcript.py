@@ -7,6 +7,7 @@ transcripts from other systems (or typed by hand for a test) can be scored witho
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -73,71 +74,179 @@ def _utterance_to_dict(u: Utterance) -> dict[str, Any]:
     }
 
 
-def _num(value: Any, where: str, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TranscriptError(f"{where}: field '{field}' must be a number, got {value!r}")
-    if value != value or value in (float("inf"), float("-inf")):
-        raise TranscriptError(f"{where}: field '{field}' must be finite, got {value!r}")
+#: Limits of a transcript document (a 4-hour call has a few thousand utterances of a few dozen words each); an
+#: error names the limit. Times are seconds from the start of the call: finite, not negative, at most a week.
+MAX_UTTERANCES = 20_000
+MAX_WORDS_PER_UTTERANCE = 5_000
+MAX_TEXT_LENGTH = 20_000
+MAX_NAME_LENGTH = 256
+MAX_SECONDS = 7 * 24 * 3600.0
+MAX_CHANNEL = 63
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored or sent as UTF-8 text (NUL, a lone surrogate), or None when it can."""
+    if "\x00" in value:
+        return "contains a NUL character (\\u0000)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"contains a lone surrogate (\\u{ord(value[exc.start]):04x}), which is not valid Unicode text"
+    return None
+
+
+def _str(value: Any, where: str, field: str, max_length: int, *, empty: bool = True) -> str:
+    if not isinstance(value, str):
+        raise TranscriptError(f"{where}: field '{field}' must be a string, got {_kind(value)}")
+    if not empty and not value.strip():
+        raise TranscriptError(f"{where}: field '{field}' must not be empty")
+    if len(value) > max_length:
+        raise TranscriptError(f"{where}: field '{field}' is longer than {max_length} characters ({len(value)})")
+    problem = text_problem(value)
+    if problem is not None:
+        raise TranscriptError(f"{where}: field '{field}' {problem}")
+    return value
+
+
+def _optional_str(value: Any, where: str, field: str, max_length: int = MAX_NAME_LENGTH) -> str | None:
+    return None if value is None else _str(value, where, field, max_length)
+
+
+def _kind(value: Any) -> str:
+    """A short description of a wrong value (never the value itself: it may be huge)."""
+    if value is None:
+        return "nothing (null or missing)"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
+
+
+def _num(value: Any, where: str, field: str, *, low: float = 0.0, high: float = MAX_SECONDS) -> float:
+    """A finite number between ``low`` and ``high`` (times: not negative, at most :data:`MAX_SECONDS`)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TranscriptError(f"{where}: field '{field}' must be a number, got {_kind(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise TranscriptError(f"{where}: field '{field}' must be a finite number, got {value!r}")
+    if not low <= value <= high:  # int and float compare exactly, however many digits the int has
+        raise TranscriptError(f"{where}: field '{field}' must be between {low:g} and {high:g}, got {_shown(value)}")
     return float(value)
 
 
+def _shown(value: float) -> str:
+    """A number for a message: a huge integer by its size (printing it could take long, or fail past 4300 digits)."""
+    if isinstance(value, float) or abs(value) < 10**30:
+        return repr(value)
+    return f"a number of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+
+
+def _time(value: Any, where: str, field: str) -> float:
+    return _num(value, where, field)
+
+
+def _optional_int(value: Any, where: str, field: str, high: int = MAX_CHANNEL) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+        shown = _shown(value) if isinstance(value, int) and not isinstance(value, bool) else _kind(value)
+        raise TranscriptError(f"{where}: field '{field}' must be a whole number from 0 to {high}, got {shown}")
+    return value
+
+
 def transcript_from_dict(doc: Any, source: str = "transcript") -> Transcript:
-    """Validate and convert a transcript document; errors name the utterance and field."""
+    """Validate and convert a transcript document; errors name the utterance and field.
+
+    Every field is checked for its type; times are finite, not negative and at most :data:`MAX_SECONDS`, with
+    ``start <= end``; text holds no NUL or lone surrogate; the document stays within :data:`MAX_UTTERANCES`,
+    :data:`MAX_WORDS_PER_UTTERANCE` and :data:`MAX_TEXT_LENGTH`. Raises :class:`TranscriptError`.
+    """
     if not isinstance(doc, dict):
         raise TranscriptError(f"{source}: expected a JSON object at the top level")
     language = doc.get("language")
     if not isinstance(language, str) or not language:
         raise TranscriptError(f"{source}: missing required field 'language' (e.g. \"zh\" or \"en\")")
+    language = _str(language, source, "language", 32)
     raw_utts = doc.get("utterances")
     if not isinstance(raw_utts, list):
         raise TranscriptError(f"{source}: missing required field 'utterances' (a list)")
-    utts: list[Utterance] = []
-    for i, raw in enumerate(raw_utts):
-        where = f"{source}: utterances[{i}]"
-        if not isinstance(raw, dict):
-            raise TranscriptError(f"{where}: expected an object")
-        role = raw.get("role")
-        if role not in ROLES:
-            raise TranscriptError(f"{where}: field 'role' must be one of {', '.join(ROLES)}, got {role!r}")
-        text = raw.get("text")
-        if not isinstance(text, str):
-            raise TranscriptError(f"{where}: field 'text' must be a string")
-        start = _num(raw.get("start"), where, "start")
-        end = _num(raw.get("end"), where, "end")
-        if end < start:
-            raise TranscriptError(f"{where}: 'end' ({end}) is before 'start' ({start})")
-        words = tuple(_word_from_dict(w, f"{where}.words[{j}]") for j, w in enumerate(raw.get("words") or []))
-        channel = raw.get("channel")
-        utts.append(Utterance(start=start, end=end, role=role, text=text, words=words,
-                              channel=channel if isinstance(channel, int) else None,
-                              speaker=raw.get("speaker") if isinstance(raw.get("speaker"), str) else None))
+    if len(raw_utts) > MAX_UTTERANCES:
+        raise TranscriptError(f"{source}: field 'utterances': at most {MAX_UTTERANCES} utterances, got "
+                              f"{len(raw_utts)}")
+    utts = [_utterance_from_dict(raw, f"{source}: utterances[{i}]") for i, raw in enumerate(raw_utts)]
     utts.sort(key=lambda u: (u.start, u.end))
     duration = doc.get("duration")
     if duration is None:
         duration = max((u.end for u in utts), default=0.0)
-    agent_channel = doc.get("agent_channel")
     return Transcript(
-        call_id=str(doc.get("call_id") or Path(source).stem),
+        call_id=_call_id(doc.get("call_id"), source),
         language=language,
-        duration=_num(duration, source, "duration"),
+        duration=_time(duration, source, "duration"),
         utterances=tuple(utts),
-        agent_channel=agent_channel if isinstance(agent_channel, int) else None,
-        agent_channel_reason=doc.get("agent_channel_reason"),
-        agent_speaker=doc.get("agent_speaker") if isinstance(doc.get("agent_speaker"), str) else None,
+        agent_channel=_optional_int(doc.get("agent_channel"), source, "agent_channel"),
+        agent_channel_reason=_optional_str(doc.get("agent_channel_reason"), source, "agent_channel_reason",
+                                           MAX_TEXT_LENGTH),
+        agent_speaker=_optional_str(doc.get("agent_speaker"), source, "agent_speaker"),
         agent_confidence=_optional_num(doc.get("agent_confidence"), source, "agent_confidence"),
     )
 
 
+def _call_id(value: Any, source: str) -> str:
+    """The document's ``call_id`` (a string, or a whole number as some systems send); the file's stem if absent."""
+    if value is None or value == "":
+        return Path(source).stem
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**64:
+        return str(value)
+    return _str(value, source, "call_id", MAX_NAME_LENGTH)
+
+
+def _utterance_from_dict(raw: Any, where: str) -> Utterance:
+    if not isinstance(raw, dict):
+        raise TranscriptError(f"{where}: expected an object, got {_kind(raw)}")
+    role = raw.get("role")
+    if not isinstance(role, str) or role not in ROLES:
+        shown = repr(role) if isinstance(role, str) and len(role) <= 32 and text_problem(role) is None else _kind(role)
+        raise TranscriptError(f"{where}: field 'role' must be one of {', '.join(ROLES)}, got {shown}")
+    text = _str(raw.get("text"), where, "text", MAX_TEXT_LENGTH)
+    start = _time(raw.get("start"), where, "start")
+    end = _time(raw.get("end"), where, "end")
+    if end < start:
+        raise TranscriptError(f"{where}: 'end' ({end}) is before 'start' ({start})")
+    raw_words = raw.get("words")
+    if raw_words is None:
+        raw_words = []
+    if not isinstance(raw_words, list):
+        raise TranscriptError(f"{where}: field 'words' must be a list of objects, got {_kind(raw_words)}")
+    if len(raw_words) > MAX_WORDS_PER_UTTERANCE:
+        raise TranscriptError(f"{where}: field 'words': at most {MAX_WORDS_PER_UTTERANCE} words per utterance, "
+                              f"got {len(raw_words)}")
+    words = tuple(_word_from_dict(w, f"{where}.words[{j}]") for j, w in enumerate(raw_words))
+    return Utterance(start=start, end=end, role=role, text=text, words=words,  # type: ignore[arg-type]
+                     channel=_optional_int(raw.get("channel"), where, "channel"),
+                     speaker=_optional_str(raw.get("speaker"), where, "speaker"))
+
+
 def _optional_num(value: Any, where: str, field: str) -> float | None:
-    return None if value is None else _num(value, where, field)
+    """An optional confidence: a finite number from 0 to 1."""
+    return None if value is None else _num(value, where, field, high=1.0)
 
 
 def _word_from_dict(raw: Any, where: str) -> Word:
     if not isinstance(raw, dict):
-        raise TranscriptError(f"{where}: expected an object")
-    return Word(start=_num(raw.get("start"), where, "start"), end=_num(raw.get("end"), where, "end"),
-                word=str(raw.get("word", raw.get("text", ""))),
-                probability=float(raw.get("probability", 1.0)))
+        raise TranscriptError(f"{where}: expected an object, got {_kind(raw)}")
+    start = _time(raw.get("start"), where, "start")
+    end = _time(raw.get("end"), where, "end")
+    if end < start:
+        raise TranscriptError(f"{where}: 'end' ({end}) is before 'start' ({start})")
+    field = "word" if "word" in raw else "text"
+    word = _str(raw.get(field, ""), where, field, MAX_TEXT_LENGTH)
+    probability = raw.get("probability")
+    return Word(start=start, end=end, word=word,
+                probability=1.0 if probability is None else _num(probability, where, "probability", high=1.0))
 
 
 def load_transcript(path: str | Path) -> Transcript:
@@ -156,4 +265,5 @@ def load_transcript(path: str | Path) -> Transcript:
     return transcript_from_dict(doc, str(p))
 
 
-__all__ = ["load_transcript", "transcript_from_dict", "transcript_to_dict", "to_plain", "utterance_from_words"]
+__all__ = ["MAX_SECONDS", "MAX_TEXT_LENGTH", "MAX_UTTERANCES", "MAX_WORDS_PER_UTTERANCE", "load_transcript",
+           "text_problem", "transcript_from_dict", "transcript_to_dict", "to_plain", "utterance_from_words"]

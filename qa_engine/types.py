@@ -8,6 +8,8 @@ from typing import Any, Literal
 Role = Literal["agent", "customer", "unknown"]
 Status = Literal["pass", "fail", "not_applicable"]
 Severity = Literal["info", "minor", "major", "critical"]
+#: ``unscorable``: nothing to judge the agent on (e.g. no agent speech); score and grade are None, ``reason`` says why.
+ReportStatus = Literal["scored", "unscorable"]
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,29 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Redaction:
+    """Where an identifier (phone, ID, card number, e-mail) was spoken: silenced in the stored audio.
+
+    ``start``/``end``: the masked words (seconds; the whole utterance when it has no word timings, ``exact``
+    False); ``channel``: the speaker's channel (None: a mono recording, every channel); ``kind``: what it was.
+    ``room``: the time between the neighbouring (unmasked) words of that channel, into which the audio redaction
+    may widen the span to the whole run of speech (ASR word times can be a second or more off); not in the report.
+    """
+
+    start: float
+    end: float
+    channel: int | None
+    kind: str
+    exact: bool = True
+    room: tuple[float, float] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class CallReport:
-    """Everything the engine says about one call."""
+    """Everything the engine says about one call.
+
+    ``redactions``: where identifiers were spoken (the text is masked there; audio redaction silences them).
+    """
 
     call_id: str
     transcript: Transcript
@@ -110,6 +133,13 @@ class CallReport:
     priority: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     engine_version: str = ""
+    status: ReportStatus = "scored"
+    reason: str | None = None
+    redactions: tuple[Redaction, ...] = ()
+
+    @property
+    def scorable(self) -> bool:
+        return self.status == "scored"
 
 
 def to_plain(obj: Any) -> Any:

@@ -30,9 +30,32 @@ class VadOptions:
     max_speech_s: float = 20.0
 
 
+#: Longer channels are run through Silero in blocks of this many samples (2 min): the model's input copies
+#: (about 2.4x the audio it is given) stay small whatever the call's length. Spans cut by a block edge are joined.
+BLOCK_SAMPLES = 120 * SAMPLE_RATE
+
+
 def detect_speech(samples: np.ndarray, options: VadOptions | None = None) -> list[Span]:
-    """Speech spans (seconds) in one 16 kHz channel."""
+    """Speech spans (seconds) in one 16 kHz channel (in 2-minute blocks for long channels: bounded memory)."""
     opts = options or VadOptions()
+    if samples.size <= BLOCK_SAMPLES:
+        return _detect_block(samples, opts)
+    spans: list[Span] = []
+    for start in range(0, samples.size, BLOCK_SAMPLES):
+        offset = start / SAMPLE_RATE
+        edge = offset
+        for span in _detect_block(samples[start:start + BLOCK_SAMPLES], opts):
+            span = Span(span.start + offset, span.end + offset)
+            pad = opts.speech_pad_ms / 1000 + 0.05
+            if spans and span.start - edge <= pad and edge - spans[-1].end <= pad:
+                spans[-1] = Span(spans[-1].start, span.end)  # one region cut by the block edge
+            else:
+                spans.append(span)
+            edge = -1.0  # only the block's first span can continue the previous block's last
+    return spans
+
+
+def _detect_block(samples: np.ndarray, opts: VadOptions) -> list[Span]:
     if samples.size < SAMPLE_RATE // 10:
         return []
     stamps = get_speech_timestamps(

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 DATA_DIR = Path(__file__).parent / "data"
+
+# Many service tests upload a call as its agent, for brevity; the service's default (agents may not upload, see
+# tests/api/test_authz.py) is off. Set before any Settings is built (also inherited by `qa-engine serve` subprocesses).
+os.environ.setdefault("QA_ENGINE_AGENT_UPLOADS", "true")
 
 
 @pytest.fixture(scope="session")

@@ -183,7 +183,7 @@ def test_zh_report_masks_phone_numbers_unless_asked_not_to(recognizer: Any, pipe
     report = pipeline_zh.check(t, timings=timings)
     assert report.pack_id == "zh-CN"
     doc = json.dumps(report_to_dict(report), ensure_ascii=False)
-    assert "138****5678" in doc and "13812345678" not in doc
+    assert "***********" in doc and "13812345678" not in doc and "5678" not in doc
     raw = Pipeline(PipelineOptions(language="zh", mask_pii=False), recognizer=recognizer).check(t)
     assert "13812345678" in json.dumps(report_to_dict(raw), ensure_ascii=False)
 

@@ -3,7 +3,8 @@
 Who the call belongs to (documented in docs/audiohook.md):
 
 - ``agent``: ``customConfig.agent``, else ``customConfig.agentName``, else ``audiohook:<client name>``;
-- ``team``: ``customConfig.team``, else the team given to ``qa-engine audiohook add-client --team``;
+- ``team``: the agent's team when the agent is a user (their record wins), else ``customConfig.team``, else the
+  team given to ``qa-engine audiohook add-client --team``;
 - language: ``customConfig.language``, else the open message's ``language`` (``zh-CN`` -> zh), else zh;
 - pack: ``customConfig.pack``, else the team's active pack / the language's default;
 - channels: ``internal`` is the agent, ``external`` the customer (AudioHook's naming); the stored
@@ -29,9 +30,10 @@ from api.audiohook.protocol import Media, ProtocolError
 from api.background import wake_workers
 from qa_engine.app.audiohook_clients import AudiohookClient
 from qa_engine.app.call_recorder import CallRecorder
-from qa_engine.app.live_calls import FinishedLiveCall, choose_pack, store_live_call
+from qa_engine.app.live_calls import FinishedLiveCall, call_team, choose_pack, store_live_call
 from qa_engine.errors import PackError
 from qa_engine.live import LiveCall
+from qa_engine.pii import mask_text
 from qa_engine.text import asr_language
 from qa_engine.types import Role
 
@@ -72,7 +74,7 @@ class LiveTap:
     def opened(self, params: dict[str, Any], media: Media | None) -> None:
         config = params.get("customConfig") or {}
         agent = _text(config, "agent", "agentName") or f"audiohook:{self.client.name}"
-        team = _text(config, "team") or self.client.team
+        team = call_team(self.app.state.session_factory, agent, _text(config, "team") or self.client.team)
         language = asr_language(_text(config, "language", limit=16) or (params.get("language")
                                                                      if isinstance(params.get("language"), str)
                                                                      else None))
@@ -85,7 +87,7 @@ class LiveTap:
         except PackError as exc:
             raise ProtocolError(f"customConfig.pack: {exc}") from None
         self.pack_id = pack.id
-        self.info = LiveCallInfo(self.session_id, str(params["conversationId"]), agent, team, language)
+        self.info = LiveCallInfo(self.session_id, mask_text(str(params["conversationId"])), agent, team, language)
         self.media = media
         if media is None:  # a connection probe, or no format we can take: nothing to record
             return

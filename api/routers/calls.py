@@ -5,7 +5,6 @@ Every query is role-scoped: a call the user may not see answers 404, exactly lik
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,11 +15,12 @@ from sqlalchemy import delete, func, select
 
 from qa_engine.app import call_fields
 from qa_engine.app.access import as_utc, get_visible_call, require_role, visible_to
-from qa_engine.app.audio_files import remove_audio
+from qa_engine.app.audio_redaction import is_redacted, original_audio, remove_call_audio
 from qa_engine.app.audit import record
 from qa_engine.app.call_query import ALLOWED_SORTS, CallFilters, order_by
 from qa_engine.app.call_uploads import accept_recording, create_transcript_call
 from qa_engine.app.models import Call, Job
+from qa_engine.pii import mask_text
 
 from .. import uploads
 from ..background import wake_workers
@@ -39,18 +39,9 @@ def _content_type(request: Request) -> str:
 
 
 async def _json_document(request: Request) -> dict[str, Any]:
-    """The JSON request body, parsed; 422 for malformed JSON."""
-    raw = await request.body()
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise call_fields.unprocessable(f"{BODY_SOURCE}: not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise call_fields.unprocessable(f"{BODY_SOURCE}: malformed JSON at line {exc.lineno} column {exc.colno}: "
-                                        f"{exc.msg}") from None
-    if not isinstance(doc, dict):
-        raise call_fields.unprocessable(f"{BODY_SOURCE}: expected a JSON object at the top level")
-    return doc
+    """The JSON request body, parsed; 422 naming the problem (malformed, too deep, a number too long ...)."""
+    raw = await request.body()  # bounded by api.body_limits (max_transcript_body_mb)
+    return await run_in_threadpool(call_fields.json_document, raw, BODY_SOURCE)  # parsing 10 MB: off the loop
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CallCreated,
@@ -71,7 +62,7 @@ async def create_call(request: Request, session: SessionDep, user: CurrentUser, 
     if content_type == "application/json":
         doc = await _json_document(request)
         call = await run_in_threadpool(create_transcript_call, session, user, pack_cache, settings, doc)
-        created = CallCreated(id=call.id, status="done")
+        created = CallCreated(id=call.id, status="done" if call.status == "done" else "failed")  # failed: unscorable
         return JSONResponse(created.model_dump(), status_code=status.HTTP_201_CREATED)
     if content_type == "multipart/form-data":
         await run_in_threadpool(uploads.check_capacity, session, settings, request.headers.get("content-length"))
@@ -106,23 +97,67 @@ def read_call(call_id: str, request: Request, session: SessionDep, user: Current
     call = get_visible_call(session, user, call_id)
     audio_url = str(request.url_for("read_call_audio", call_id=call.id).path) if call.audio_path else None
     return CallPublic(**_summary_fields(call), agent_channel=call.agent_channel, audio_url=audio_url,
-                      report=call.report if call.status == "done" else None)
+                      report=call.report if call.status == "done" or _unscorable(call) else None)
+
+
+def _unscorable(call: Call) -> bool:
+    """A call heard but not scorable (no agent speech): its transcript is shown with the reason."""
+    return call.status == "failed" and isinstance(call.report, dict) and call.report.get("status") == "unscorable"
 
 
 @router.get("/{call_id}/audio", response_class=FileResponse,
             responses={**NOT_FOUND, 206: {"description": "the requested byte range"},
+                       409: {"description": "not scored yet: the recording is served once its spoken identifiers "
+                                            "are redacted"},
                        416: {"description": "range not satisfiable"}})
 def read_call_audio(call_id: str, request: Request, session: SessionDep, user: CurrentUser) -> FileResponse:
-    """The original recording, with HTTP range support (players seek with ``Range: bytes=a-b``); access is audited."""
+    """The recording with every spoken phone, ID and card number silenced, with HTTP range support (players seek
+    with ``Range: bytes=a-b``); access is audited. Served once the call is scored (the redaction needs its
+    transcript): before that 409."""
     call = get_visible_call(session, user, call_id)
+    path = _stored_audio(call, call_id)
+    if call.report is None:
+        raise HTTPException(status_code=status.HTTP_409_CONFLICT,
+                            detail=f"the audio of call {call_id!r} is served once the call is scored (spoken numbers "
+                                   "are redacted then)")
+    record(session, user.name, "audio.read", call_pk=call.id, detail=request.headers.get("range") or "full")
+    session.commit()
+    return FileResponse(path, media_type=call.audio_content_type or "application/octet-stream",
+                        filename=mask_text(call.audio_filename or f"{call.id}.audio"),
+                        content_disposition_type="inline")
+
+
+@router.get("/{call_id}/audio/original", response_class=FileResponse,
+            responses={**NOT_FOUND, 403: {"description": "only an admin fetches unredacted audio"},
+                       206: {"description": "the requested byte range"}})
+def read_call_original_audio(call_id: str, request: Request, session: SessionDep, user: CurrentUser,
+                             settings: SettingsDep) -> FileResponse:
+    """The unredacted recording, kept only when ``QA_ENGINE_KEEP_ORIGINAL_AUDIO`` is on. Admin; audited."""
+    require_role(user, "admin")
+    call = get_visible_call(session, user, call_id)
+    _stored_audio(call, call_id)
+    original = original_audio(call) if settings.keep_original_audio or not is_redacted(call.audio_path or "") else None
+    if original is None:
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND,
+                            detail=f"the unredacted audio of call {call_id!r} is not kept "
+                                   "(QA_ENGINE_KEEP_ORIGINAL_AUDIO is off)")
+    record(session, user.name, "audio.read_original", call_pk=call.id,
+           detail=request.headers.get("range") or "full")
+    session.commit()
+    return FileResponse(original, media_type=_ORIGINAL_TYPE if is_redacted(call.audio_path or "") else
+                        call.audio_content_type or _ORIGINAL_TYPE,
+                        filename=f"{call.id}.original", content_disposition_type="attachment")
+
+
+_ORIGINAL_TYPE = "application/octet-stream"
+
+
+def _stored_audio(call: Call, call_id: str) -> str:
     if not call.audio_path or not Path(call.audio_path).is_file():
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND,
                             detail=f"call {call_id!r} has no audio (it was scored from a transcript)"
                             if not call.audio_path else f"the audio of call {call_id!r} is no longer stored")
-    record(session, user.name, "audio.read", call_pk=call.id, detail=request.headers.get("range") or "full")
-    session.commit()
-    return FileResponse(call.audio_path, media_type=call.audio_content_type or "application/octet-stream",
-                        filename=call.audio_filename or f"{call.id}.audio", content_disposition_type="inline")
+    return call.audio_path
 
 
 @router.delete("/{call_id}", status_code=status.HTTP_204_NO_CONTENT,
@@ -142,7 +177,7 @@ def delete_call(call_id: str, session: SessionDep, user: CurrentUser) -> Respons
         select(func.count()).select_from(Call).where(Call.audio_path == audio_path))
     session.commit()
     if audio_path and not shared:
-        remove_audio(audio_path)
+        remove_call_audio(session, audio_path)  # and the unredacted original, when kept and unused
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

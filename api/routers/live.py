@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from qa_engine.app.access import live_scope
+from qa_engine.app.access import live_scope, require_role
 from qa_engine.app.errors import Conflict, NotFound
 from qa_engine.app.models import User
 
@@ -44,6 +44,8 @@ async def _control(request: Request, session: SessionDep, user: User, session_id
     visible = _scope(session, user)
     session.close()
     info = hub.calls.get(session_id)
+    if info is not None and visible(info):
+        require_role(user, "supervisor", "admin")  # an agent may not stop the recording of their own call
     control = hub.controls.get(session_id)
     if info is None or not visible(info):
         raise NotFound(f"no live call {session_id!r} that you may see")
@@ -54,14 +56,16 @@ async def _control(request: Request, session: SessionDep, user: User, session_id
 
 @router.post("/calls/{session_id}/pause", status_code=202,
              summary="Ask the AudioHook client to pause this call's audio (e.g. while a card number is read out)",
-             responses={404: {"description": "no such live call you may see"},
+             responses={403: {"description": "agents may not pause their calls' audio"},
+                        404: {"description": "no such live call you may see"},
                         409: {"description": "the call is not streaming"}})
 async def pause_call(session_id: str, request: Request, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     return await _control(request, session, user, session_id, "pause")
 
 
 @router.post("/calls/{session_id}/resume", status_code=202, summary="End a pause asked for with .../pause",
-             responses={404: {"description": "no such live call you may see"},
+             responses={403: {"description": "agents may not resume their calls' audio"},
+                        404: {"description": "no such live call you may see"},
                         409: {"description": "the call is not streaming"}})
 async def resume_call(session_id: str, request: Request, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     return await _control(request, session, user, session_id, "resume")

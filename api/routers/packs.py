@@ -22,7 +22,7 @@ from qa_engine.rules import Pack
 from qa_engine.rules.docs import pack_markdown
 
 from .. import background
-from ..deps import CurrentUser, PackCacheDep, RowId, SessionDep
+from ..deps import CurrentUser, PackCacheDep, RowId, SessionDep, SettingsDep
 from ..pack_schemas import (
     JobAccepted,
     JobPublic,
@@ -41,22 +41,27 @@ from ..pack_schemas import (
 router = APIRouter(tags=["packs"])
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain", "application/json")
-MAX_PACK_BYTES = 1024 * 1024
 YAML_BODY = {"requestBody": {"required": True, "content": {t: {"schema": {"type": "string"}} for t in YAML_TYPES[:3]}}}
 VersionQuery = Annotated[str | None, Query(min_length=1, max_length=MAX_VERSION_LENGTH)]
 
 
-async def pack_text(request: Request) -> str:
-    """The YAML request body as text; 415 for another content type, 413 when too large, 422 when not UTF-8."""
+async def pack_text(request: Request, _user: CurrentUser, settings: SettingsDep) -> str:
+    """The YAML request body as text; 415 for another content type, 413 when too large, 422 when not UTF-8.
+
+    Depends on the signed-in user, so the credential is checked before a byte of the body is read; the size is
+    also bounded while the body streams in (:mod:`api.body_limits`, ``max_pack_body_mb``).
+    """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in YAML_TYPES:
         raise HTTPException(status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                             detail=f"send the pack as YAML (Content-Type: application/yaml), got "
                                    f"{content_type or 'no content type'}")
     raw = await request.body()
-    if len(raw) > MAX_PACK_BYTES:
+    max_bytes = int(settings.max_pack_body_mb * 1024 * 1024)
+    if len(raw) > max_bytes:
         raise HTTPException(status_code=status.HTTP_413_CONTENT_TOO_LARGE,
-                            detail=f"{UPLOAD_SOURCE}: a pack is at most {MAX_PACK_BYTES} bytes, got {len(raw)}")
+                            detail=f"{UPLOAD_SOURCE}: a pack is at most {max_bytes} bytes, got {len(raw)} "
+                                   "(QA_ENGINE_MAX_PACK_BODY_MB)")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

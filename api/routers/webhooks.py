@@ -13,8 +13,9 @@ from fastapi import APIRouter, Query, Response, status
 from qa_engine.app import webhook_admin
 from qa_engine.app.access import as_utc
 from qa_engine.app.models import Webhook, WebhookDelivery
+from qa_engine.app.webhook_targets import AllowList
 
-from ..deps import CurrentUser, RowId, SessionDep
+from ..deps import CurrentUser, RowId, SessionDep, SettingsDep
 from ..webhook_schemas import DeliveryList, DeliveryPublic, WebhookCreate, WebhookCreated, WebhookList, WebhookPublic
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -33,10 +34,16 @@ def _delivery(d: WebhookDelivery, payload: bool) -> DeliveryPublic:
                           payload=d.payload if payload else None)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=WebhookCreated)
-def create_webhook(body: WebhookCreate, session: SessionDep, user: CurrentUser) -> WebhookCreated:
-    """Subscribe a URL (admin). The answer carries the signing secret; it is not shown again."""
-    hook, secret = webhook_admin.create_webhook(session, user, body.url, body.events, body.secret)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=WebhookCreated,
+             responses={422: {"description": "a bad URL, or one that reaches an internal address"}})
+def create_webhook(body: WebhookCreate, session: SessionDep, user: CurrentUser,
+                   settings: SettingsDep) -> WebhookCreated:
+    """Subscribe a URL (admin). The answer carries the signing secret; it is not shown again.
+
+    Internal addresses (loopback, private, link-local such as 169.254.169.254...) are refused with 422 unless
+    ``QA_ENGINE_WEBHOOK_ALLOW_HOSTS`` names the host or its network."""
+    hook, secret = webhook_admin.create_webhook(session, user, body.url, body.events, body.secret,
+                                                allow=AllowList.parse(settings.webhook_allow_hosts))
     return WebhookCreated(**_public(hook).model_dump(), secret=secret)
 
 

@@ -40,6 +40,9 @@ APOLOGY_RULE = "apology_on_complaint"
 UNCLASSIFIED = "unclassified"
 TOP = 5
 CHUNK = 500  # ids per IN list (well under SQLite's bound-parameter limit)
+#: Mondays of the first and last ISO weeks whose analysis (the week and the week before) fits in years 1 to 9999.
+FIRST_WEEK = date.min + timedelta(days=7)
+LAST_WEEK = date.max - timedelta(days=date.max.weekday() + 7)
 
 
 @dataclass
@@ -101,14 +104,20 @@ def parse_week(week: str | None, today: date | None = None) -> date:
     if match is None:
         raise unprocessable("week", f"expected an ISO week such as 2026-W47, got {week!r}")
     try:
-        return date.fromisocalendar(int(match[1]), int(match[2]), 1)
+        monday = date.fromisocalendar(int(match[1]), int(match[2]), 1)
     except ValueError:
         raise unprocessable("week", f"{week!r} is not a week of that year") from None
+    except OverflowError:  # 9999-W52 ends in the year 10000
+        monday = date.max
+    if not FIRST_WEEK <= monday <= LAST_WEEK:  # the analysis needs the week and the week before it
+        raise unprocessable("week", f"{week!r} is out of range: weeks from {week_name(FIRST_WEEK)} to "
+                                    f"{week_name(LAST_WEEK)} are supported")
+    return monday
 
 
 def week_name(day: date) -> str:
     year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
+    return f"{year:04d}-W{week:02d}"
 
 
 def bucket(moment: datetime, period: Period) -> tuple[str, date]:

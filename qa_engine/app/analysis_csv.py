@@ -3,6 +3,7 @@
 Scorecard: one row for the whole range (``period`` = ``all``) then one per period bucket; columns
 ``grade:<name>`` (calls) and ``pass_rate:<rule>`` (empty when the rule never applied).
 Weekly analysis: a long table ``section,item,count,share,value,previous,note``, one row per fact.
+Every text cell is neutralised against formula injection (:func:`safe_cell`): names come from users.
 """
 
 from __future__ import annotations
@@ -12,14 +13,34 @@ import io
 from typing import Any
 
 from qa_engine.app.analysis_schemas import Scorecard, Stats, WeeklyAnalysis
+from qa_engine.pii import mask_text
 
 WEEKLY_COLUMNS = ["section", "item", "count", "share", "value", "previous", "note"]
+
+
+#: A text cell starting with one of these is a formula to a spreadsheet (full-width forms too: some read them so).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV cell that no spreadsheet runs as a formula: text starting with = + - @ TAB CR LF (or their full-width
+    forms) gets a leading ``'`` (OWASP's advice); None is empty; numbers are kept as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_rows(rows: list[list[Any]] | list[tuple[Any, ...]]) -> list[list[Any]]:
+    """Every cell safe (:func:`safe_cell`) and every text PII-masked (names and summaries come from users)."""
+    return [[safe_cell(mask_text(v) if isinstance(v, str) else v) for v in row] for row in rows]
 
 
 def _text(rows: list[list[Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
+    writer.writerows(safe_rows(rows))
     return out.getvalue()
 
 

@@ -5,6 +5,7 @@ Every error is a 4xx naming the field; ``source`` (``body`` or ``form``) says wh
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -16,13 +17,27 @@ from sqlalchemy.orm import Session
 from qa_engine.app.access import as_utc, supervised_teams
 from qa_engine.app.errors import Forbidden, Invalid
 from qa_engine.app.models import User
+from qa_engine.transcript import text_problem
 
 LANGUAGE = re.compile(r"^(auto|[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?)$")
 MAX_AGENT_CHANNEL = 63
+#: Deepest nesting of lists and objects accepted in a JSON body (a transcript needs 4).
+MAX_JSON_DEPTH = 64
+#: How a wrong value is described (the value itself may be huge or deeply nested).
+JSON_KINDS: dict[type, str] = {list: "a list", dict: "an object"}
 
 
 def unprocessable(message: str) -> Invalid:
     return Invalid(message)
+
+
+def shown(value: Any) -> str:
+    """A wrong value as a message shows it: short scalars as they are, anything else by its kind (it may be huge)."""
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 100 else f"a string of {len(value)} characters"
+    if value is None or isinstance(value, bool | float) or (isinstance(value, int) and abs(value) < 10**30):
+        return repr(value)
+    return JSON_KINDS.get(type(value), "a number too long to show")
 
 
 def optional_str(doc: Mapping[str, Any], field: str, source: str, max_length: int = 256) -> str | None:
@@ -30,9 +45,12 @@ def optional_str(doc: Mapping[str, Any], field: str, source: str, max_length: in
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise unprocessable(f"{source}: field '{field}' must be a non-empty string, got {value!r}")
+        raise unprocessable(f"{source}: field '{field}' must be a non-empty string, got {shown(value)}")
     if len(value.strip()) > max_length:
         raise unprocessable(f"{source}: field '{field}' is longer than {max_length} characters")
+    problem = text_problem(value)
+    if problem is not None:
+        raise unprocessable(f"{source}: field '{field}' {problem}")
     return value.strip()
 
 
@@ -45,7 +63,60 @@ def started_at(doc: Mapping[str, Any], source: str) -> datetime | None:
     except ValueError:
         raise unprocessable(f"{source}: field 'started_at' must be an ISO 8601 date-time "
                             f"(e.g. 2025-01-31T09:30:00+08:00), got {value!r}") from None
-    return as_utc(parsed)
+    return utc_moment(parsed, f"{source}: field 'started_at'")
+
+
+def utc_moment(moment: datetime, name: str) -> datetime:
+    """``moment`` in UTC (naive: taken as UTC); 422 naming ``name`` when that falls outside the years 1 to 9999.
+
+    ``0001-01-01T00:00:00+05:00`` is a valid date-time whose UTC instant is in the year 0: Python cannot hold it.
+    """
+    try:
+        converted = as_utc(moment)
+    except OverflowError:
+        raise unprocessable(f"{name}: {moment.isoformat()} is outside the years 0001 to 9999 once converted to UTC"
+                            ) from None
+    assert converted is not None
+    return converted
+
+
+def json_document(raw: bytes, source: str, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
+    """A JSON object from a request body; 422 naming the problem for anything else.
+
+    Malformed or non-UTF-8 text, numbers Python refuses to read (over 4300 digits) and nesting deeper than
+    ``max_depth`` are refused; the depth is checked without recursion, before anything walks the document.
+    """
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise unprocessable(f"{source}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise unprocessable(f"{source}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise unprocessable(f"{source}: JSON nested deeper than {max_depth} levels") from None
+    except ValueError as exc:  # int('9' * 5000): "Exceeds the limit (4300 digits) for integer string conversion"
+        raise unprocessable(f"{source}: a number in the JSON is too long ({str(exc).split(':')[0]})") from None
+    if not isinstance(doc, dict):
+        raise unprocessable(f"{source}: expected a JSON object at the top level")
+    if nesting_depth(doc, max_depth) > max_depth:
+        raise unprocessable(f"{source}: JSON nested deeper than {max_depth} levels")
+    return doc
+
+
+def nesting_depth(doc: Any, limit: int) -> int:
+    """How deeply lists and objects nest in ``doc`` (a scalar: 0), counting no further than ``limit + 1``."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
 
 
 def language(doc: Mapping[str, Any], source: str) -> str | None:
@@ -66,14 +137,23 @@ def agent_channel(doc: Mapping[str, Any], source: str) -> int | None:
         channel = -1
     if isinstance(value, bool) or not 0 <= channel <= MAX_AGENT_CHANNEL:
         raise unprocessable(f"{source}: field 'agent_channel' must be the agent's channel number, counted "
-                            f"from 0 (0 or 1 for a stereo call), got {value!r}")
+                            f"from 0 (0 or 1 for a stereo call), got {shown(value)}")
     return channel
 
 
-def resolve_agent(session: Session, user: User, doc: Mapping[str, Any], source: str) -> tuple[str, str | None]:
-    """The call's agent and team, checked against what ``user`` may upload."""
+def resolve_agent(session: Session, user: User, doc: Mapping[str, Any], source: str, *,
+                  agent_uploads: bool = True) -> tuple[str, str | None]:
+    """The call's agent and team, checked against what ``user`` may upload.
+
+    The team of a call always comes from its agent's user record (:func:`agent_team`), so an agent's call is
+    seen by that agent's supervisors and by no other team's; a ``team`` field that contradicts it is refused.
+    ``agent_uploads``: whether agents may upload their own calls (``QA_ENGINE_AGENT_UPLOADS``; default no).
+    """
+    if user.role == "agent" and not agent_uploads:
+        raise Forbidden("agents may not upload calls on this service (QA_ENGINE_AGENT_UPLOADS is off): "
+                        "a supervisor or admin uploads them")
     agent_name = optional_str(doc, "agent", source, 128) or (user.name if user.role == "agent" else None)
-    team = optional_str(doc, "team", source, 128)
+    given_team = optional_str(doc, "team", source, 128)
     if agent_name is None:
         raise unprocessable(f"{source}: missing field 'agent' (the agent's user name)")
     if user.role == "agent" and agent_name != user.name:
@@ -81,10 +161,30 @@ def resolve_agent(session: Session, user: User, doc: Mapping[str, Any], source: 
     agent = session.scalar(select(User).where(User.name == agent_name))
     if user.role == "supervisor":
         teams = supervised_teams(session, user)
-        if agent is None or agent.team not in teams or (team and team not in teams):
+        if agent is None or agent.team not in teams:
             raise unprocessable(f"{source}: field 'agent': no agent named {agent_name!r} in your team"
                                 f"{'s' if len(teams) > 1 else ''} ({', '.join(map(repr, teams)) or 'none'})")
     if agent is None:
         raise unprocessable(f"{source}: field 'agent': no user named {agent_name!r} "
                             "(create one with 'qa-engine users create NAME --role agent')")
-    return agent_name, team or agent.team
+    try:
+        team = agent_team(agent, given_team)
+    except ValueError as exc:
+        raise unprocessable(f"{source}: field 'team': {exc}") from None
+    return agent_name, team
+
+
+def agent_team(agent: User | None, given: str | None) -> str | None:
+    """The team of a call by ``agent``: the one on the agent's user record, whatever the call's metadata says.
+
+    ``given`` (the uploader's or a sidecar's ``team``) is used only when the agent has no user record or no team.
+
+    Raises:
+        ValueError: ``given`` names another team than the agent's record (the message says both).
+    """
+    if agent is None or not agent.team:
+        return given
+    if given is not None and given != agent.team:
+        raise ValueError(f"agent {agent.name!r} is in team {agent.team!r}, not {given!r} (a call's team is its "
+                         "agent's team; leave 'team' out or change the agent's team)")
+    return agent.team

@@ -8,8 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 
-from qa_engine.app.access import as_utc
-from qa_engine.app.call_fields import unprocessable
+from qa_engine.app.call_fields import unprocessable, utc_moment
 from qa_engine.app.models import CALL_STATUSES, Call, FindingRow
 
 #: When a call happened: its start time, or its upload time when the start is unknown.
@@ -67,20 +66,27 @@ class CallFilters:
 
 
 def _moment(value: str | None, name: str, *, end_of_day: bool) -> datetime | None:
-    """A date (whole day, UTC) or an ISO 8601 date-time; 'to' is exclusive of what follows the given moment."""
+    """A date (whole day, UTC) or an ISO 8601 date-time; 'to' is exclusive of what follows the given moment.
+
+    ``to=9999-12-31`` has no following day: it is no bound at all (None). A date-time whose UTC instant falls
+    outside the years 0001 to 9999 (``0001-01-01T00:00:00+05:00``) is a 422 naming the parameter.
+    """
     if value is None:
         return None
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
             moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return moment + timedelta(days=1) if end_of_day else moment
-        parsed = as_utc(datetime.fromisoformat(value))
+            if not end_of_day:
+                return moment
+            return None if day == date.max else moment + timedelta(days=1)
+        parsed = utc_moment(datetime.fromisoformat(value), f"query parameter '{name}'")
     except ValueError:
         raise unprocessable(f"query parameter '{name}' must be a date (2025-01-31) or an ISO 8601 date-time "
                             f"(2025-01-31T09:30:00+08:00), got {value!r}") from None
-    assert parsed is not None
-    return parsed + timedelta(microseconds=1) if end_of_day else parsed
+    if not end_of_day:
+        return parsed
+    return None if parsed == datetime.max.replace(tzinfo=UTC) else parsed + timedelta(microseconds=1)
 
 
 def order_by(sort: str) -> list[Any]:

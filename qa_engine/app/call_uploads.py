@@ -12,18 +12,23 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePath
 from typing import Any, BinaryIO, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from qa_engine.errors import PackError, QaEngineError
+from qa_engine.audio import check_decoded_budget
+from qa_engine.errors import AudioError, PackError, QaEngineError
+from qa_engine.pii import mask_optional, mask_text
+from qa_engine.rules import RulesTimeLimit
 from qa_engine.transcript import transcript_from_dict, transcript_to_dict
 
 from . import call_fields, jobs
-from .access import visible_to
+from .access import as_utc, visible_to
 from .audio_files import AudioProbe, NotAudioError, StagingFile, UnreadableAudioError, commit_staged, probe_audio
+from .audio_redaction import AudioRedaction, discard_original, share_twin_audio
 from .dedupe import copy_report, find_twin
 from .errors import TooLarge, UnsupportedMedia
 from .events import call_scored
@@ -42,8 +47,9 @@ CHUNK = 1 << 20
 class Accepted:
     """The outcome of a recording upload: which call and its status.
 
-    ``outcome``: ``queued`` (new, to be scored), ``existing`` (the same recording was already uploaded: that call),
-    ``copied`` (a new call carrying the report of an identical recording scored with the same pack version).
+    ``outcome``: ``queued`` (new, to be scored), ``existing`` (the same recording was already uploaded for the same
+    agent, team, start time and call id: that call), ``copied`` (a new call, e.g. the same audio for another agent,
+    carrying the transcript and report of an identical recording scored with the same pack version: no ASR).
     """
 
     call_id: str
@@ -67,12 +73,14 @@ def create_transcript_call(session: Session, user: User, pack_cache: PackCache, 
         Invalid: a malformed field, an unknown agent or pack (the message names the field).
         Forbidden: an agent uploading someone else's call.
     """
-    agent, team = call_fields.resolve_agent(session, user, doc, BODY_SOURCE)
+    agent, team = call_fields.resolve_agent(session, user, doc, BODY_SOURCE, agent_uploads=settings.agent_uploads)
     started_at = call_fields.started_at(doc, BODY_SOURCE)
     pack_id = call_fields.optional_str(doc, "pack", BODY_SOURCE, 64)
     call_pk = new_call_id()
     if doc.get("call_id") in (None, ""):
         doc = {**doc, "call_id": call_pk}
+    elif isinstance(doc.get("call_id"), str):
+        doc = {**doc, "call_id": mask_text(doc["call_id"])}  # stored masked (the report masks it too)
     try:
         transcript = transcript_from_dict(dict(doc), source=BODY_SOURCE)
         pack = choose_pack(session, pack_cache, pack_id=pack_id, team=team, language=transcript.language)
@@ -83,8 +91,12 @@ def create_transcript_call(session: Session, user: User, pack_cache: PackCache, 
     call = Call(id=call_pk, call_id=transcript.call_id, agent=agent, team=team, started_at=started_at,
                 source="transcript", content_hash=hashlib.sha256(canonical).hexdigest())
     session.add(call)
-    score_call(session, call, pack_cache=pack_cache, transcript=transcript, pack=pack,
-               keep_raw=settings.keep_raw_transcripts)
+    try:
+        score_call(session, call, pack_cache=pack_cache, transcript=transcript, pack=pack,
+                   keep_raw=settings.keep_raw_transcripts, rules_time_limit_s=settings.rules_time_limit_s)
+    except RulesTimeLimit as exc:
+        session.rollback()
+        raise call_fields.unprocessable(f"{BODY_SOURCE}: {exc}") from None
     session.commit()
     return call
 
@@ -98,28 +110,30 @@ def accept_recording(session: Session, user: User, pack_cache: PackCache, settin
         TooLarge: the file is over ``max_upload_mb``.
         UnsupportedMedia: the file is not audio.
     """
-    agent, team = call_fields.resolve_agent(session, user, fields, FORM_SOURCE)
+    agent, team = call_fields.resolve_agent(session, user, fields, FORM_SOURCE, agent_uploads=settings.agent_uploads)
     started_at = call_fields.started_at(fields, FORM_SOURCE)
     language = call_fields.language(fields, FORM_SOURCE)
     agent_channel = call_fields.agent_channel(fields, FORM_SOURCE)
-    call_label = call_fields.optional_str(fields, "call_id", FORM_SOURCE)
+    call_label = mask_optional(call_fields.optional_str(fields, "call_id", FORM_SOURCE))  # stored masked
     try:
         pack_id = call_fields.optional_str(fields, "pack", FORM_SOURCE, 64)
         pack = choose_pack(session, pack_cache, pack_id=pack_id, team=team, language=language)
     except PackError as exc:
         raise call_fields.unprocessable(f"{FORM_SOURCE}: {exc}") from None
-    name = display_name(filename)
+    name = mask_optional(display_name(filename))  # stored (and shown, and sent) masked
     staging = StagingFile(settings.data_dir)
     try:
         _copy(file, staging, settings)
         staged = staging.finish()
         probe = _probe(staged.temp_path, name)
+        _check_budget(probe, name, settings)
         if agent_channel is not None and agent_channel >= probe.channels:
             raise call_fields.unprocessable(f"{FORM_SOURCE}: field 'agent_channel' is {agent_channel} but the "
                                             f"recording has {probe.channels} channel(s), numbered from 0")
         twin = find_twin(session, content_hash=staged.sha256, pack=pack.id, pack_version=pack.version,
                          agent_channel=agent_channel)
-        if twin is not None and _visible(session, user, twin):
+        label = call_label or (Path(name).stem if name else None)
+        if twin is not None and _visible(session, user, twin) and _same_call(twin, agent, team, started_at, label):
             staging.discard()
             return Accepted(twin.id, twin.status, "existing")
         path = commit_staged(settings.data_dir, staged)
@@ -127,7 +141,7 @@ def accept_recording(session: Session, user: User, pack_cache: PackCache, settin
         staging.discard()
         raise
     call_pk = new_call_id()
-    call = Call(id=call_pk, call_id=call_label or (Path(name).stem if name else call_pk), agent=agent,
+    call = Call(id=call_pk, call_id=label or call_pk, agent=agent,
                 team=team, started_at=started_at, language=language, pack=pack.id, pack_version=pack.version,
                 source="audio", status="queued", content_hash=staged.sha256, audio_path=str(path),
                 audio_filename=name, audio_content_type=probe.content_type, audio_bytes=staged.size,
@@ -135,8 +149,10 @@ def accept_recording(session: Session, user: User, pack_cache: PackCache, settin
     session.add(call)
     if twin is not None and twin.status == "done":
         copy_report(session, call, twin)
+        discard = share_twin_audio(call, twin, AudioRedaction.from_settings(settings))  # its redacted recording
         call_scored(session, call)
         session.commit()
+        discard_original(session, discard)
         return Accepted(call_pk, "done", "copied")
     jobs.enqueue(session, "score_audio", call_pk=call_pk, created_by=user.name,
                  payload={"filename": name, "bytes": staged.size, "pack_given": pack_id is not None})
@@ -172,6 +188,25 @@ def _probe(path: Path, filename: str | None) -> AudioProbe:
         raise UnsupportedMedia(f"{label}{exc}") from None
     except UnreadableAudioError as exc:
         raise call_fields.unprocessable(f"{label}{exc}") from None
+
+
+def _check_budget(probe: AudioProbe, filename: str | None, settings: Settings) -> None:
+    """Refuse (413) from the header alone a recording that is too long or would decode past ``max_decoded_mb``."""
+    try:
+        check_decoded_budget(filename or "the recording", probe.duration, probe.channels,
+                             max_duration_s=settings.max_audio_duration_s, max_decoded_mb=settings.max_decoded_mb)
+    except AudioError as exc:
+        raise TooLarge(str(exc)) from None
+
+
+def _same_call(twin: Call, agent: str, team: str | None, started_at: datetime | None, label: str | None) -> bool:
+    """Whether an upload of ``twin``'s recording describes the same call (then it is that call, 200 duplicate).
+
+    The same audio with another agent, team, start time or call id is another call (or corrected metadata): it
+    becomes a new call that reuses the twin's transcript and report, so the new metadata is never dropped.
+    """
+    return (twin.agent == agent and twin.team == team and as_utc(twin.started_at) == started_at
+            and (label is None or twin.call_id == label))
 
 
 def _visible(session: Session, user: User, call: Call) -> bool:

@@ -4,9 +4,9 @@
 
 - a failed connect into :class:`DatabaseUnavailableError` (one line in the CLI, password hidden), and
 - a value the database refuses (PostgreSQL: NUL characters in text, integers beyond the column's range, text longer
-  than the column; SQLite: integers beyond 64 bits) into :class:`DatabaseValueError`, which the HTTP edge answers
-  422 like any other invalid input. SQLite accepts what PostgreSQL refuses, so without this the same request is a
-  422 on one backend and a 500 on the other.
+  than the column; SQLite: integers beyond 64 bits; both: lone surrogates, which no UTF-8 text can hold) into
+  :class:`DatabaseValueError`, which the HTTP edge answers 422 like any other invalid input. SQLite accepts what
+  PostgreSQL refuses, so without this the same request is a 422 on one backend and a 500 on the other.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sqlalchemy.exc import DataError, OperationalError
 
 from qa_engine.app.errors import Invalid
 from qa_engine.errors import QaEngineError
+from qa_engine.transcript import text_problem
 
 #: PostgreSQL INTEGER columns (every id here) hold 32-bit values.
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -65,13 +66,16 @@ def explain_errors(context: ExceptionContext) -> None:
         url = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "?"
         raise DatabaseUnavailableError(f"cannot connect to the database {url}: {reason} "
                                        "(check --db / QA_ENGINE_DB_URL)", orig)
-    if isinstance(context.sqlalchemy_exception, DataError) or isinstance(orig, OverflowError):
+    if isinstance(context.sqlalchemy_exception, DataError) or isinstance(orig, OverflowError | UnicodeEncodeError):
         raise _value_error(orig, _named_values(context)) from orig
 
 
 def _value_error(orig: BaseException, named_values: Iterator[tuple[str, Any]]) -> DatabaseValueError:
     values = list(named_values)
     message = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
+    if isinstance(orig, UnicodeEncodeError) or "surrogate" in message:  # "\ud800" from a JSON body: not UTF-8
+        field = next((name for name, value in values if isinstance(value, str) and text_problem(value)), None)
+        return DatabaseValueError(field, "text cannot contain lone surrogates (\\ud800 to \\udfff): not valid Unicode")
     if "NUL" in message or "\x00" in message:
         field = next((name for name, value in values if isinstance(value, str) and "\x00" in value), None)
         return DatabaseValueError(field, "text cannot contain NUL characters (\\u0000)")

@@ -3,7 +3,9 @@
 A job is claimed with one conditional UPDATE (``... WHERE id = :id AND status = 'queued'``) and its row
 count, which is atomic on SQLite and PostgreSQL alike: two workers never run the same job. A running
 job's worker refreshes ``heartbeat_at``; a job whose heartbeat stopped (crash, kill, restart) is queued
-again, up to :data:`MAX_ATTEMPTS` runs.
+again, up to :data:`MAX_ATTEMPTS` runs; then it ends ``failed`` with the reason (as does a job whose work failed).
+Failed jobs are listed (:func:`list_jobs`, ``GET /jobs?status=failed``, ``qa-engine jobs list --status failed``) and
+queued again by an admin (:func:`retry_job`, ``POST /jobs/{id}/retry``, ``qa-engine jobs retry ID``).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from typing import Any
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
-from qa_engine.app.access import as_utc
-from qa_engine.app.models import Call, Job, utcnow
+from qa_engine.app.access import as_utc, require_role
+from qa_engine.app.audit import record
+from qa_engine.app.errors import Conflict, Invalid, NotFound
+from qa_engine.app.models import JOB_STATUSES, Call, Job, User, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +90,7 @@ def finish(job: Job, status: str, *, result: dict[str, Any] | None = None, error
     job.finished_at = utcnow()
 
 
-def _pid_is_gone(worker: str | None) -> bool:
+def pid_is_gone(worker: str | None) -> bool:
     """True when ``worker`` ran on this host in a process that no longer exists."""
     if not worker:
         return False
@@ -118,7 +122,7 @@ def recover_interrupted(session: Session, *, stale_after_s: float = STALE_AFTER_
     requeued = failed = 0
     for job in session.scalars(select(Job).where(Job.status == "running")).all():
         beat = as_utc(job.heartbeat_at or job.started_at)
-        if not (beat is None or beat < cutoff or _pid_is_gone(job.worker)):
+        if not (beat is None or beat < cutoff or pid_is_gone(job.worker)):
             continue
         previous_worker = job.worker
         call = session.get(Call, job.call_pk) if job.call_pk else None
@@ -140,3 +144,64 @@ def recover_interrupted(session: Session, *, stale_after_s: float = STALE_AFTER_
                        job.status)
     session.commit()
     return requeued, failed
+
+
+def list_jobs(session: Session, *, status: str | None = None, kind: str | None = None, limit: int = 50,
+              offset: int = 0) -> tuple[list[Job], int]:
+    """One page of jobs, newest first, and how many match in all (for admins and the CLI)."""
+    where = []
+    if status is not None:
+        if status not in JOB_STATUSES:
+            raise Invalid(f"status must be one of {', '.join(JOB_STATUSES)}, got {status!r}")
+        where.append(Job.status == status)
+    if kind is not None:
+        where.append(Job.kind == kind)
+    total = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
+    rows = session.scalars(select(Job).where(*where).order_by(Job.id.desc()).limit(limit).offset(offset))
+    return list(rows), total
+
+
+def admin_list_jobs(session: Session, user: User, **query: Any) -> tuple[list[Job], int]:
+    """:func:`list_jobs` for an admin (Forbidden otherwise)."""
+    require_role(user, "admin")
+    return list_jobs(session, **query)
+
+
+def retry_job(session: Session, job_id: int, *, actor: str) -> Job:
+    """Queue a failed job again from scratch (attempts 0); its call, if any, goes back to ``queued``. Commits.
+
+    Raises:
+        NotFound: no such job.
+        Conflict: the job is not failed (queued, running or done), or is not a kind the workers run.
+    """
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} not found")
+    if job.status != "failed" or job.kind not in QUEUE_KINDS:
+        what = job.status if job.kind in QUEUE_KINDS else f"a {job.kind} record (re-run that command instead)"
+        raise Conflict(f"job {job_id} cannot be retried: it is {what}; only failed jobs are retried")
+    call = session.get(Call, job.call_pk) if job.call_pk else None
+    if job.kind == "score_audio" and (call is None or not call.audio_path):
+        raise Conflict(f"job {job_id} cannot be retried: its call was deleted")
+    before = {"status": job.status, "attempts": job.attempts, "error": job.error}
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(Job).where(Job.id == job_id, Job.status == "failed")
+        .values(status="queued", attempts=0, error=None, result=None, worker=None, started_at=None,
+                heartbeat_at=None, finished_at=None).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        session.rollback()
+        raise Conflict(f"job {job_id} was retried by someone else just now")
+    if call is not None and call.status == "failed" and job.kind == "score_audio":
+        call.status, call.error, call.updated_at = "queued", None, utcnow()
+    record(session, actor, "job.retry", call_pk=job.call_pk, before=before, after={"status": "queued"},
+           detail=f"job {job_id} ({job.kind})")
+    session.commit()
+    session.refresh(job)
+    logger.info("job %s (%s) queued again by %s (was: %s)", job_id, job.kind, actor, before["error"])
+    return job
+
+
+def admin_retry_job(session: Session, user: User, job_id: int) -> Job:
+    """:func:`retry_job` for an admin (Forbidden otherwise)."""
+    require_role(user, "admin")
+    return retry_job(session, job_id, actor=user.name)

@@ -14,14 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qa_engine.app import jobs
 from qa_engine.app.audio_files import commit_staged
+from qa_engine.app.call_fields import agent_team
 from qa_engine.app.call_recorder import CallRecorder
-from qa_engine.app.models import Call, new_call_id
+from qa_engine.app.models import Call, User, new_call_id
 from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.packs import resolve_pack
+from qa_engine.pii import mask_text
 from qa_engine.rules import Pack
 
 logger = logging.getLogger(__name__)
@@ -50,6 +53,21 @@ class FinishedLiveCall:
     reason: str | None
 
 
+def call_team(session_factory: Callable[[], Session], agent: str, given: str | None) -> str | None:
+    """The team of a live call by ``agent``: the agent's user record's team when the agent is a user.
+
+    ``given`` (``customConfig.team`` or the client's team) counts only for agents without a user record or team.
+    A live call is not refused for a contradicting team (its audio would be lost): the record wins, with a warning.
+    """
+    with session_factory() as session:
+        user = session.scalar(select(User).where(User.name == agent))
+    try:
+        return agent_team(user, given)
+    except ValueError as exc:
+        logger.warning("live call of agent %r: %s; using the agent's team", agent, exc)
+        return user.team if user is not None else given
+
+
 def choose_pack(session_factory: Callable[[], Session], pack_cache: PackCache, *, pack_id: str | None,
                 team: str | None, language: str) -> Pack:
     """The pack the live call is followed with (and later scored with), as :func:`resolve_pack` chooses it.
@@ -72,10 +90,11 @@ def store_live_call(session_factory: Callable[[], Session], data_dir: Path, reco
     if staged is None:
         return None
     path = commit_staged(data_dir, staged)
+    label = mask_text(call.conversation_id)  # stored, listed and sent masked, like an uploaded call id
     with session_factory() as session:
-        row = Call(id=new_call_id(), call_id=call.conversation_id, agent=call.agent, team=call.team,
+        row = Call(id=new_call_id(), call_id=label, agent=call.agent, team=call.team,
                    language=call.language, pack=call.pack_id, source="audio", status="queued",
-                   content_hash=staged.sha256, audio_path=str(path), audio_filename=f"{call.conversation_id}.wav",
+                   content_hash=staged.sha256, audio_path=str(path), audio_filename=f"{label}.wav",
                    audio_content_type=RECORDING_TYPE, audio_bytes=staged.size,
                    agent_channel=call.agent_channel if call.channels > 1 else None, duration=recorder.duration)
         session.add(row)
@@ -85,8 +104,8 @@ def store_live_call(session_factory: Callable[[], Session], data_dir: Path, reco
         session.commit()
         call_pk = row.id
     logger.info("live call %s (conversation %s) stored as call %s (%.1f s, %s)", call.session_id,
-                call.conversation_id, call_pk, recorder.duration, call.reason)
+                label, call_pk, recorder.duration, call.reason)
     return call_pk
 
 
-__all__ = ["FinishedLiveCall", "choose_pack", "store_live_call"]
+__all__ = ["FinishedLiveCall", "call_team", "choose_pack", "store_live_call"]

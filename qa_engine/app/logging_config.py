@@ -1,5 +1,8 @@
 """Structured logs for ``serve`` and ``worker``: one JSON object per line (or plain text), extra fields kept.
 
+Every line is PII-masked (:class:`PiiLogFilter`): phone, ID and card numbers in messages, arguments, extra
+fields and exceptions never reach a log.
+
 ``logger.info("job done", extra={"job_id": 7})`` becomes
 ``{"time": "...Z", "level": "INFO", "logger": "qa_engine.app.worker", "message": "job done", "job_id": 7}``.
 """
@@ -12,6 +15,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
+from qa_engine.pii import mask_data, mask_text
+
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
 _HANDLER_NAME = "qa-engine"
@@ -21,6 +26,45 @@ CLI_LOG_HANDLER = "qa-engine-cli"
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")}
+
+
+class PiiLogFilter(logging.Filter):
+    """Masks phone, ID and card numbers and e-mail addresses in every record a handler writes (never drops one).
+
+    The message is formatted with its arguments and masked (:func:`qa_engine.pii.mask_text`), then stands alone
+    (``args`` emptied); string values of extra fields and the exception's text are masked too. Installed on the
+    service's handler (:func:`configure_logging`) and the CLI's.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_pii_masked", False):
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string: logging reports it when it formats the record
+            return True
+        masked = mask_text(message)
+        if masked != message or record.args:
+            record.msg, record.args = masked, None
+        for key, value in _extras(record).items():
+            if isinstance(value, (str, dict, list, tuple)):
+                setattr(record, key, mask_data(value))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_text(_PLAIN.formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        record._pii_masked = True
+        return True
+
+
+_PLAIN = logging.Formatter()
+
+
+def add_pii_filter(handler: logging.Handler) -> logging.Handler:
+    """Install :class:`PiiLogFilter` on ``handler`` (once)."""
+    if not any(isinstance(f, PiiLogFilter) for f in handler.filters):
+        handler.addFilter(PiiLogFilter())
+    return handler
 
 
 class JsonFormatter(logging.Formatter):
@@ -37,7 +81,7 @@ class JsonFormatter(logging.Formatter):
         for key, value in _extras(record).items():
             doc.setdefault(key, value)
         if record.exc_info:
-            doc["exception"] = self.formatException(record.exc_info)
+            doc["exception"] = record.exc_text or self.formatException(record.exc_info)
         if record.stack_info:
             doc["stack"] = self.formatStack(record.stack_info)
         return json.dumps(doc, ensure_ascii=False, default=str)
@@ -66,6 +110,7 @@ def configure_logging(fmt: Literal["json", "text"] = "json", level: int | str = 
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    add_pii_filter(handler)
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() in (_HANDLER_NAME, CLI_LOG_HANDLER)]:
         root.removeHandler(old)

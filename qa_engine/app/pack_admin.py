@@ -9,7 +9,9 @@ HTTP edge passes on unchanged. Reading the catalogue lives in :mod:`qa_engine.ap
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -25,17 +27,79 @@ from qa_engine.app.rescore import JOB_KIND, rescore_payload
 from qa_engine.errors import PackError
 from qa_engine.rules import Pack
 from qa_engine.rules.pack import parse_pack_text
+from qa_engine.transcript import text_problem
 
 #: How an uploaded pack is named in validation messages (it has no file name).
 UPLOAD_SOURCE = "body"
+
+
+#: Limits on the shape of uploaded YAML, checked on the parser's events before anything builds the document: a
+#: pack nests about 6 levels; an integer longer than this is no pack value (and Python cannot read past 4300 digits).
+MAX_YAML_DEPTH = 32
+MAX_NUMBER_DIGITS = 64
+_INT_TAG = "tag:yaml.org,2002:int"
+
+
+def check_yaml_shape(text: str, source: str = UPLOAD_SOURCE) -> None:
+    """Refuse YAML that is too deep, uses aliases, or holds an integer too long to read, naming line and field.
+
+    Runs on the (C, when available) parser's event stream, which does not recurse, so a document nested
+    thousands deep or with a 5000-digit number answers 422 instead of exhausting the stack or the int parser.
+
+    Raises:
+        Invalid: the problem, with line, column and the mapping key it is under.
+    """
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    resolver = yaml.resolver.Resolver()
+    open_: list[list[Any]] = []  # per open collection: [is a mapping, next node is a key, the current key]
+
+    def node_done() -> None:
+        if open_ and open_[-1][0]:
+            open_[-1][1] = not open_[-1][1]
+
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            mark = event.start_mark
+            where = f"{source}: line {mark.line + 1} column {mark.column + 1}" if mark is not None else source
+            is_key = bool(open_) and open_[-1][0] and open_[-1][1]
+            if isinstance(event, yaml.AliasEvent):
+                raise Invalid(f"{where}: YAML aliases (*{event.anchor}) are not allowed in an uploaded pack")
+            if isinstance(event, yaml.ScalarEvent):
+                path = ".".join(frame[2] for frame in open_ if frame[0] and frame[2])
+                field = f" field '{path}':" if path else ""
+                problem = text_problem(event.value)  # "\ud800" or "\0" escapes in a double-quoted string
+                if problem is not None:
+                    raise Invalid(f"{where}:{field} text {problem}")
+                if is_key:
+                    open_[-1][2] = event.value[:64]
+                elif event.implicit[0] and not event.style and len(event.value) > MAX_NUMBER_DIGITS and \
+                        resolver.resolve(yaml.ScalarNode, event.value, (True, False)) == _INT_TAG:
+                    raise Invalid(f"{where}:{field} a number of {len(event.value)} characters is too long (at most "
+                                  f"{MAX_NUMBER_DIGITS}; quote it if it is text)")
+                node_done()
+            elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                if len(open_) >= MAX_YAML_DEPTH:
+                    raise Invalid(f"{where}: YAML nested deeper than {MAX_YAML_DEPTH} levels")
+                if is_key:
+                    open_[-1][2] = None
+                open_.append([isinstance(event, yaml.MappingStartEvent), True, None])
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                open_.pop()
+                node_done()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        raise Invalid(f"{source}: invalid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
 
 
 def parse_upload(text: str) -> Pack:
     """Validate an uploaded pack's YAML text.
 
     Raises:
-        Invalid: the validator's message (it names the rule id and field), or a version that is too long.
+        Invalid: the validator's message (it names the rule id and field), YAML of a shape no pack has
+            (:func:`check_yaml_shape`), or a version that is too long.
     """
+    check_yaml_shape(text)
     try:
         pack = parse_pack_text(text, UPLOAD_SOURCE, allow_aliases=False)
         check_pack_id(pack.id, "pack")

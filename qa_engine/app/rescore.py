@@ -6,7 +6,8 @@ The job's payload (written by ``POST /packs/{id}/rescore``)::
 
 Calls are selected by team and by when they happened (``started_at``, else when they were stored), among
 finished calls whose language fits the pack. Each call is committed on its own, so a long job that stops
-half-way keeps what it did, and its webhook events are queued with its report.
+half-way keeps what it did, and its webhook events are queued with its report. Human review survives: a reviewed
+finding whose rule is still in the pack keeps its final status, and the score is recomputed with it.
 """
 
 from __future__ import annotations
@@ -93,19 +94,17 @@ def run_rescore_job(session: Session, pack_cache: PackCache, job: Job) -> dict[s
         before = call.score
         try:
             transcript, raw = stored_transcript(call)
-            outcome = score_call(session, call, pack_cache=pack_cache, transcript=transcript, pack=pack,
-                                 keep_raw=raw)
+            score_call(session, call, pack_cache=pack_cache, transcript=transcript, pack=pack,
+                       keep_raw=raw)
         except QaEngineError as exc:
             summary["failed"] += 1
             if len(summary["errors"]) < MAX_REPORTED_ERRORS:
                 summary["errors"].append({"call": call.id, "error": str(exc)})
             logger.warning("rescore job %s: call %s: %s", job.id, call.id, exc)
             continue
-        report = outcome.report
-        assert report is not None
         session.commit()
         summary["rescored"] += 1
-        summary["changed"] += int(before != report.score)
+        summary["changed"] += int(before != call.score)  # reviewed findings keep their status (see store_report)
     logger.info("rescore job %s with %s v%s: %d rescored, %d changed, %d failed", job.id, pack.id, pack.version,
                 summary["rescored"], summary["changed"], summary["failed"],
                 extra={"job_id": job.id, "pack": pack.id, "pack_version": pack.version})

@@ -28,6 +28,7 @@ from qa_engine.app.models import AuditEntry, Call, FindingRow, Review, User, utc
 from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.packs import resolve_pack
 from qa_engine.errors import PackError
+from qa_engine.pii import mask_optional, mask_text
 from qa_engine.rules import Pack
 from qa_engine.scoring import score_findings
 from qa_engine.types import Finding
@@ -153,6 +154,7 @@ class Outcome:
 def override(session: Session, pack_cache: PackCache, user: User, call_id: str, rule_id: str, new_status: str,
              comment: str) -> Outcome:
     """A supervisor or admin sets a finding to pass or fail (the same status confirms it); applied at once."""
+    comment = mask_text(comment)  # comments are stored (and shown, audited) PII-masked
     call = get_visible_call(session, user, call_id)
     require_role(user, *SUPERVISORS)
     row = get_finding(session, call, rule_id)
@@ -174,6 +176,7 @@ def dispute(session: Session, user: User, call_id: str, rule_id: str, comment: s
         Forbidden: not an agent, or not this call's agent.
         Conflict: the finding has no pass/fail result, or already has an open dispute.
     """
+    comment = mask_text(comment)
     call = get_visible_call(session, user, call_id)
     require_role(user, "agent")
     if call.agent != user.name:
@@ -241,6 +244,7 @@ def resolve(session: Session, pack_cache: PackCache, user: User, review_id: int,
         Forbidden: not a supervisor or admin.
         Conflict: the review is not an open dispute (an override, or decided already, perhaps just now).
     """
+    comment = mask_optional(comment)
     review, call = visible_review(session, user, review_id)
     require_role(user, *SUPERVISORS)
     # a conditional update, so two supervisors deciding at once cannot both apply the dispute

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from qa_engine.audio import load_audio
+from qa_engine.audio import load_audio, probe_decoded_budget
 from qa_engine.pipeline import CallInput, Pipeline, check_transcript
-from qa_engine.rules import Pack
+from qa_engine.rules import Pack, rules_time_limit
 from qa_engine.types import CallReport, Transcript
 
+from .audio_redaction import AudioRedaction, redact_call_audio, scoring_source, share_twin_audio
 from .dedupe import copy_report, find_twin
 from .events import call_scored
 from .models import Call
@@ -36,12 +37,15 @@ class ScoreOutcome:
 
     report: CallReport | None = None
     copied_from: str | None = None
+    discard: str | None = None  # the unredacted recording: delete after the commit (audio_redaction.discard_original)
 
     def job_result(self) -> dict[str, object]:
         """The summary a job row keeps."""
         if self.copied_from is not None:
             return {"copied_from": self.copied_from}
         assert self.report is not None
+        if not self.report.scorable:
+            return {"score": None, "grade": None, "unscorable": self.report.reason}
         return {"score": self.report.score, "grade": self.report.grade}
 
 
@@ -57,16 +61,24 @@ def choose_pack(session: Session, pack_cache: PackCache, *, pack_id: str | None,
                         language=None if language == "auto" else language)
 
 
-def save_report(session: Session, call: Call, report: CallReport, *, raw_transcript: Transcript | None = None) -> None:
-    """Store ``report`` on ``call`` and queue its ``call.scored`` events (the caller commits)."""
-    store_report(session, call, report, raw_transcript=raw_transcript)
-    call_scored(session, call)
+def save_report(session: Session, call: Call, report: CallReport, *, raw_transcript: Transcript | None = None,
+                pack: Pack | None = None) -> None:
+    """Store ``report`` on ``call`` and queue its ``call.scored`` events (the caller commits).
+
+    ``pack``: the report's pack, to recompute the score when reviewed findings are kept (a rescore). An
+    ``unscorable`` report (no agent speech) leaves the call ``failed`` with the reason and sends no event.
+    """
+    store_report(session, call, report, raw_transcript=raw_transcript, pack=pack)
+    if report.scorable:
+        call_scored(session, call)
 
 
 def score_call(session: Session, call: Call, *, pack_cache: PackCache,
                pipeline: Pipeline | Callable[[], Pipeline] | None = None,
                transcript: Transcript | None = None, pack: Pack | None = None, pack_given: bool = False,
-               keep_raw: bool = False, max_duration_s: float | None = None) -> ScoreOutcome:
+               keep_raw: bool = False, max_duration_s: float | None = None,
+               max_decoded_mb: float | None = None, rules_time_limit_s: float | None = None,
+               audio_redaction: AudioRedaction | None = None) -> ScoreOutcome:
     """Score ``call`` (its stored recording with ``pipeline``, or ``transcript`` when given) and store the report.
 
     ``pipeline`` may be a function that builds or returns the shared one: it is called only once the recording has
@@ -75,37 +87,56 @@ def score_call(session: Session, call: Call, *, pack_cache: PackCache,
     ``pack_given``: the uploader named the pack, so a detected language does not change it. A recording whose
     content was already scored with the same pack version is not transcribed again: that report is copied.
     ``keep_raw``: also keep the unmasked transcript. ``max_duration_s``: the service's limit on recordings. The
-    caller commits; during ASR no transaction is held open.
+    caller commits; during ASR no transaction is held open. ``max_decoded_mb``: the budget for the decoded samples
+    (see :func:`qa_engine.audio.load_audio`), checked from the header before decoding and while decoding.
+    ``rules_time_limit_s``: the wall-clock limit for running the rules (default: the rules' own, 10 s).
+    ``audio_redaction``: how the stored recording is redacted once scored (default: silence, original not kept);
+    the call then points at the redacted copy and ``ScoreOutcome.discard`` names the original, which the caller
+    deletes after committing (:func:`qa_engine.app.audio_redaction.discard_original`).
 
     Raises:
         QaEngineError: the pack cannot be resolved, or the recording cannot be decoded.
+        RulesTimeLimit: the rules ran past their time limit on this call.
     """
+    if rules_time_limit_s is not None:
+        with rules_time_limit(rules_time_limit_s):
+            return score_call(session, call, pack_cache=pack_cache, pipeline=pipeline, transcript=transcript,
+                              pack=pack, pack_given=pack_given, keep_raw=keep_raw, max_duration_s=max_duration_s,
+                              max_decoded_mb=max_decoded_mb, audio_redaction=audio_redaction)
     chosen = pack or choose_pack(session, pack_cache, pack_id=call.pack, team=call.team,
                                  language=call_language(call))
     if transcript is not None:
         report = check_transcript(transcript, chosen, mask_pii=True)
-        save_report(session, call, report, raw_transcript=transcript if keep_raw else None)
+        save_report(session, call, report, raw_transcript=transcript if keep_raw else None, pack=chosen)
         return ScoreOutcome(report=report)
     if pipeline is None or not call.audio_path:
         raise ValueError("score_call needs a pipeline and a stored recording, or a transcript")
+    policy = audio_redaction or AudioRedaction()
     twin = _scored_twin(session, call, chosen)
     if twin is not None:
         copy_report(session, call, twin)
+        discard = share_twin_audio(call, twin, policy)
         call_scored(session, call)
-        return ScoreOutcome(copied_from=twin.id)
+        return ScoreOutcome(copied_from=twin.id, discard=discard)
     session.commit()  # hold no transaction open during decoding and ASR (minutes on long calls)
     started = time.perf_counter()
-    audio = load_audio(call.audio_path, max_duration_s=max_duration_s)  # a bad file fails before the model loads
+    # a bad or over-long file fails before the model loads (and an over-budget one before a sample is decoded)
+    source = scoring_source(call) or call.audio_path
+    probe_decoded_budget(source, max_duration_s=max_duration_s, max_decoded_mb=max_decoded_mb)
+    audio = load_audio(source, max_duration_s=max_duration_s, max_decoded_mb=max_decoded_mb)
     decode_s = time.perf_counter() - started
     speech = pipeline if isinstance(pipeline, Pipeline) else pipeline()
     transcript, timings = speech.transcribe(CallInput(audio, call_id=call.call_id, agent_channel=call.agent_channel,
-                                                      language=call.language or chosen.language), pack=chosen)
+                                                      language=call.language or chosen.language,
+                                                      scratch_samples=True), pack=chosen)
+    del audio
     timings["decode"] = decode_s
     if call.language == "auto" and not pack_given:  # detected: that language's pack (the team's, else default)
         chosen = choose_pack(session, pack_cache, pack_id=None, team=call.team, language=transcript.language)
     report = speech.check(transcript, pack=chosen, timings=timings)
-    save_report(session, call, report, raw_transcript=transcript if keep_raw else None)
-    return ScoreOutcome(report=report)
+    discard = redact_call_audio(call, report.redactions, policy)  # before the report: never done without it
+    save_report(session, call, report, raw_transcript=transcript if keep_raw else None, pack=chosen)
+    return ScoreOutcome(report=report, discard=discard)
 
 
 def _scored_twin(session: Session, call: Call, pack: Pack) -> Call | None:

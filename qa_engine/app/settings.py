@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-#: The shipped secret: fine on a laptop, refused in ``prod`` mode.
-DEFAULT_SECRET_KEY = "change-me-dev-only"
+#: The shortest server secret accepted (bytes of UTF-8); there is no default: see :mod:`qa_engine.app.secret_key`.
+MIN_SECRET_KEY_BYTES = 32
 DEFAULT_DATA_DIR = Path("qa-engine-data")
 DB_FILE_NAME = "qa-engine.db"
 #: CTranslate2's compute types ("auto": float16 on CUDA, int8 on CPU; int8_float16: int8 weights, float16 maths).
@@ -25,11 +25,30 @@ class Settings(BaseSettings):
         data_dir: where the embedded SQLite database (and, later, audio files) live; created on start.
         db_url: SQLAlchemy URL; default ``sqlite:///DATA_DIR/qa-engine.db`` (WAL journal). A plain
             ``postgresql://user:pw@host/db`` URL is used with psycopg 3 (``postgresql+psycopg://``).
-        secret_key: server secret; must be changed outside ``dev``.
+        secret_key: server secret (at least 32 bytes). Unset (default): a random key is created on first start in
+            ``DATA_DIR/secret_key`` (mode 0600) and reused; see :func:`qa_engine.app.secret_key.load_secret_key`.
+        session_idle_timeout_s, session_max_age_s: a web sign-in ends after this long without a request (default
+            30 min) and this long after signing in (default 12 h), whichever comes first.
+        trusted_proxies: comma-separated IP addresses and networks of reverse proxies whose ``X-Forwarded-For`` and
+            ``X-Forwarded-Proto`` are believed (client address for rate limits, HTTPS for ``Secure`` cookies and
+            HSTS). Empty (default): none; the headers are ignored.
+        force_secure_cookies: mark cookies ``Secure`` on every response (default: only on HTTPS requests, direct
+            or through a trusted proxy).
+        sign_in_max_failures, sign_in_max_failures_per_ip, sign_in_window_s: failed sign-ins allowed per account
+            and per client address within the sliding window before sign-in answers 429 (default 5 and 20 in 15 min).
         workers: background workers started by ``serve`` (0: none; run ``qa-engine worker`` instead).
         max_queue: queued jobs accepted before uploads answer 503 with Retry-After.
         max_upload_mb: largest accepted upload.
-        max_audio_duration_s: longest accepted recording.
+        max_audio_duration_s: longest accepted recording (from the header at upload, then counted while decoding).
+        max_decoded_mb: memory budget for one recording's decoded samples (float32, 16 kHz, every channel:
+            ``duration x channels x 64 kB/s``), checked at upload from the header and by the worker before and while
+            decoding. Bounds a job's memory whatever the file claims; at the default 256 MB a mono call may last
+            69 min and a stereo one 35 min (``max_audio_duration_s`` still applies on top).
+        max_transcript_body_mb, max_pack_body_mb, max_body_mb: request body limits (transcript JSON uploads, rule
+            pack uploads and validations, every other body; audio uploads use ``max_upload_mb``), enforced before
+            the body is read (``Content-Length``) and while it streams in (413).
+        rules_time_limit_s: wall-clock limit for running a pack's rules on one call; past it scoring stops and
+            the call fails with a reason naming the limit.
         model, device, compute_type, cpu_threads: the speech model the workers load (defaults: bundled, auto:
             CUDA with float16 when a GPU is visible, else CPU with int8; ``int8_float16`` halves GPU memory).
         batch_size: speech windows (up to 20 s each) Whisper decodes per batch.
@@ -42,7 +61,15 @@ class Settings(BaseSettings):
         asr_batch_wait_ms: how long a call's speech may wait for other calls' to fill a batch.
         worker_concurrency: calls one ``qa-engine worker`` process scores at once (threads sharing its model).
         keep_raw_transcripts: also store unmasked transcripts (off: only PII-masked text is stored).
+        keep_original_audio: keep the unredacted recording next to the redacted one (off, default: it is deleted
+            once the call is scored); when kept, only admins fetch it (``GET /calls/{id}/audio/original``, audited).
+        redact_audio_mode, redact_margin_s: how spoken identifiers are redacted in stored audio (``silence`` or a
+            quiet ``tone``) and the margin added on each side of the masked words (default 0.15 s).
         webhook_timeout_s, webhook_max_attempts, webhook_backoff_s: webhook delivery (backoff doubles).
+        webhook_allow_hosts: comma-separated host names and IP networks (``hooks.corp.local, 10.20.0.0/16``) that
+            webhooks may reach although they are internal (loopback, private, link-local...): on-prem receivers.
+            Empty (default): only public addresses are reached.
+        agent_uploads: whether agents may upload their own calls (default: no; supervisors and admins upload).
         log_format: ``json`` (one object per line) or ``text``.
     """
 
@@ -52,12 +79,25 @@ class Settings(BaseSettings):
     mode: Literal["dev", "prod"] = "dev"
     data_dir: Path = DEFAULT_DATA_DIR
     db_url: str | None = None
-    secret_key: str = DEFAULT_SECRET_KEY
+    secret_key: SecretStr | None = None
+    # web sign-in
+    session_idle_timeout_s: float = Field(default=30 * 60.0, gt=0)
+    session_max_age_s: float = Field(default=12 * 3600.0, gt=0)
+    trusted_proxies: str = ""
+    force_secure_cookies: bool = False
+    sign_in_max_failures: int = Field(default=5, ge=1)
+    sign_in_max_failures_per_ip: int = Field(default=20, ge=1)
+    sign_in_window_s: float = Field(default=15 * 60.0, gt=0)
     # processing
     workers: int = Field(default=1, ge=0, le=64)
     max_queue: int = Field(default=200, ge=1)
     max_upload_mb: float = Field(default=200.0, gt=0)
     max_audio_duration_s: float = Field(default=4 * 3600.0, gt=0)
+    max_decoded_mb: float = Field(default=256.0, gt=0)
+    max_transcript_body_mb: float = Field(default=10.0, gt=0)
+    max_pack_body_mb: float = Field(default=1.0, gt=0)
+    max_body_mb: float = Field(default=1.0, gt=0)
+    rules_time_limit_s: float = Field(default=10.0, gt=0)
     model: str | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str | None = None
@@ -72,10 +112,16 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=1, ge=1, le=64)
     # privacy
     keep_raw_transcripts: bool = False
+    keep_original_audio: bool = False
+    redact_audio_mode: Literal["silence", "tone"] = "silence"
+    redact_margin_s: float = Field(default=0.15, ge=0, le=2.0)
     # webhooks
     webhook_timeout_s: float = Field(default=5.0, gt=0)
     webhook_max_attempts: int = Field(default=6, ge=1)
     webhook_backoff_s: float = Field(default=2.0, gt=0)
+    webhook_allow_hosts: str = ""
+    # who may upload
+    agent_uploads: bool = False
     # logs
     log_format: Literal["json", "text"] = "json"
 
@@ -99,17 +145,52 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown compute_type {value!r}: use one of {', '.join(COMPUTE_TYPES)}")
         return value
 
-    @model_validator(mode="after")
-    def _refuse_unsafe_defaults(self) -> Settings:
-        if self.mode != "dev":
-            if self.secret_key == DEFAULT_SECRET_KEY:
-                raise ValueError(f"mode={self.mode}: the default secret key is refused; "
-                                 "set QA_ENGINE_SECRET_KEY to a long random value "
-                                 "(python -c 'import secrets; print(secrets.token_urlsafe(32))')")
-            if len(self.secret_key) < 32:
-                raise ValueError(f"mode={self.mode}: QA_ENGINE_SECRET_KEY is too short "
-                                 f"({len(self.secret_key)} characters; use at least 32)")
-        return self
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _long_secret_key(cls, value: object) -> object:
+        """Refuse a short secret in every mode (an empty value means unset: the key file is used)."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value is None or value == "":
+            return None
+        if isinstance(value, str) and len(value.encode("utf-8")) < MIN_SECRET_KEY_BYTES:
+            raise ValueError(f"QA_ENGINE_SECRET_KEY is too short ({len(value.encode('utf-8'))} bytes; use at least "
+                             f"{MIN_SECRET_KEY_BYTES}, e.g. python -c 'import secrets; "
+                             "print(secrets.token_urlsafe(48))', or leave it unset to use a key generated in the "
+                             "data dir)")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _known_proxies(cls, value: str) -> str:
+        """Refuse a proxy entry that is not an IP address or network (``10.0.0.5``, ``10.0.0.0/8``, ``::1``)."""
+        import ipaddress
+
+        for entry in (e.strip() for e in value.split(",")):
+            if entry:
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"trusted_proxies: {entry!r} is not an IP address or network "
+                                     "(e.g. 10.0.0.5, 10.0.0.0/8 or ::1)") from None
+        return value
+
+    @field_validator("webhook_allow_hosts")
+    @classmethod
+    def _known_networks(cls, value: str) -> str:
+        """A misspelt network in the webhook allow-list is an error at start, not a refused delivery later."""
+        from qa_engine.app.webhook_targets import AllowList
+
+        AllowList.parse(value)
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[Any, ...]:
+        """:attr:`trusted_proxies` as ``ipaddress`` networks."""
+        import ipaddress
+
+        return tuple(ipaddress.ip_network(e.strip(), strict=False) for e in self.trusted_proxies.split(",")
+                     if e.strip())
 
     def pipeline_settings(self) -> dict[str, Any]:
         """The speech settings as the one mapping :func:`qa_engine.pipeline.pipeline_options` takes (the CLI and the

@@ -1,4 +1,5 @@
-"""User management shared by the CLI (``qa-engine users create``) and, later, admin endpoints."""
+"""User management shared by the CLI (``qa-engine users create/set-password/disable/enable/sign-out``) and, later,
+admin endpoints. Changing a password or disabling a user ends all of the user's web sessions."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qa_engine.app.api_keys import generate_api_key, hash_api_key
+from qa_engine.app.login_sessions import revoke_user_sessions
 from qa_engine.app.models import ROLES, User, UserTeam
 from qa_engine.app.passwords import hash_password, password_problem
 from qa_engine.errors import QaEngineError
@@ -46,14 +48,48 @@ def create_user(session: Session, name: str, role: str, team: str | None = None,
 def set_password(session: Session, name: str, password: str) -> User:
     """Set (or replace) a user's web sign-in password, stored as a salted scrypt hash.
 
+    Every web session of the user is revoked (whoever knew the old password is signed out).
+
     Raises:
         QaEngineError: no such user, or the password is too short or too long.
     """
-    user = session.scalar(select(User).where(User.name == name.strip()))
-    if user is None:
-        raise QaEngineError(f"no user {name!r}")
+    user = _named(session, name)
     if problem := password_problem(password):
         raise QaEngineError(problem)
     user.password_hash = hash_password(password)
+    revoke_user_sessions(session, user.id)
     session.commit()
+    return user
+
+
+def set_disabled(session: Session, name: str, disabled: bool = True) -> User:
+    """Disable a user (their API key, password and sessions are refused; sessions are revoked) or enable them again.
+
+    Raises:
+        QaEngineError: no such user.
+    """
+    user = _named(session, name)
+    user.disabled = disabled
+    if disabled:
+        revoke_user_sessions(session, user.id)
+    session.commit()
+    return user
+
+
+def sign_out_everywhere(session: Session, name: str) -> int:
+    """Revoke every open web session of a user; returns how many were open.
+
+    Raises:
+        QaEngineError: no such user.
+    """
+    user = _named(session, name)
+    count = revoke_user_sessions(session, user.id)
+    session.commit()
+    return count
+
+
+def _named(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name.strip()))
+    if user is None:
+        raise QaEngineError(f"no user {name!r}")
     return user

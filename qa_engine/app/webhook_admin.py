@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from qa_engine.app.access import require_role
 from qa_engine.app.audit import record
-from qa_engine.app.errors import NotFound
+from qa_engine.app.errors import Invalid, NotFound
 from qa_engine.app.models import User, Webhook, WebhookDelivery
+from qa_engine.app.webhook_targets import AllowList, UnsafeTarget, check_url
 
 SECRET_BYTES = 32
 
@@ -29,12 +30,20 @@ def _get(session: Session, webhook_id: int, *, active: bool = False) -> Webhook:
 
 
 def create_webhook(session: Session, user: User, url: str, events: Sequence[str],
-                   secret: str | None = None) -> tuple[Webhook, str]:
+                   secret: str | None = None, *, allow: AllowList | None = None) -> tuple[Webhook, str]:
     """Subscribe ``url`` to ``events``; returns the webhook and its signing secret (generated when not given).
 
     The secret is stored for signing and returned only here: the caller shows it once.
+
+    Raises:
+        Invalid: the URL's host is, or resolves to, an internal address that ``allow`` does not name (see
+            :mod:`qa_engine.app.webhook_targets`; checked again before every delivery).
     """
     require_role(user, "admin")
+    try:
+        check_url(url, allow or AllowList())
+    except UnsafeTarget as exc:
+        raise Invalid(f"field 'url': {exc}") from None
     secret = secret or secrets.token_urlsafe(SECRET_BYTES)
     hook = Webhook(url=url, events=list(events), secret=secret, active=True, created_by=user.name)
     session.add(hook)

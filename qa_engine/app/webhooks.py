@@ -5,7 +5,10 @@ Scoring code queues ``call.scored`` (and ``finding.critical`` per failed critica
 one POST per delivery with the headers ``X-QA-Event``, ``X-QA-Delivery``, ``X-QA-Timestamp`` and
 ``X-QA-Signature: sha256=HEX``, where HEX is the HMAC-SHA256 of ``TIMESTAMP + "." + BODY`` under the webhook's
 secret. A 2xx answer delivers it; anything else is retried after ``backoff * 2**(attempts-1)`` seconds (capped)
-until ``webhook_max_attempts``, then the delivery is marked failed. Every attempt is kept in the delivery log.
+until ``webhook_max_attempts``, then the delivery is marked failed. Every attempt is kept in the delivery log, with
+only the status code (never the answer's body). Before each POST the URL's host is resolved and checked again
+(:mod:`qa_engine.app.webhook_targets`): an internal address fails the delivery at once, and the POST goes to the
+address that was checked. Redirects are not followed.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from qa_engine.app.access import as_utc
 from qa_engine.app.metrics import WEBHOOK_ATTEMPTS
 from qa_engine.app.models import Call, Webhook, WebhookDelivery, utcnow
 from qa_engine.app.settings import Settings
-from qa_engine.pii import mask_text
+from qa_engine.app.webhook_targets import AllowList, Target, UnsafeTarget, check_url
+from qa_engine.pii import mask_optional, mask_text
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +74,8 @@ def call_payload(call: Call, event: str) -> dict[str, Any]:
     """The JSON document of ``event`` for ``call`` (masked texts only)."""
     report = call.report or {}
     failed = [_masked_finding(f) for f in report.get("findings") or [] if f.get("status") == "fail"]
-    return {"event": event, "id": call.id, "call_id": call.call_id, "agent": call.agent, "team": call.team,
+    return {"event": event, "id": call.id, "call_id": mask_optional(call.call_id), "agent": call.agent,
+            "team": call.team,
             "score": call.score, "grade": call.grade, "category": call.category,
             "pack": {"id": call.pack, "version": call.pack_version},
             "started_at": _iso(call.started_at), "scored_at": _iso(call.finished_at), "failed_rules": failed}
@@ -121,6 +126,7 @@ class WebhookDispatcher:
         self.poll_s = poll_s
         self.concurrency = max(1, concurrency)
         self.client = client or self._new_client()
+        self.allow = AllowList.parse(settings.webhook_allow_hosts)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -200,7 +206,15 @@ class WebhookDispatcher:
                 return
             url, secret, event, payload = hook.url, hook.secret, delivery.event, delivery.payload
             session.commit()  # no transaction stays open during the HTTP call
-        code, error = self._post(url, secret, event, delivery_id, payload, now)
+        refused = False
+        code: int | None
+        error: str | None
+        try:  # checked again now: the host may resolve elsewhere than when it was subscribed (DNS rebinding)
+            target = check_url(url, self.allow)
+        except UnsafeTarget as exc:
+            code, error, refused = None, f"refused: {exc}"[:MAX_ERROR_CHARS], True
+        else:
+            code, error = self._post(target, url, secret, event, delivery_id, payload, now)
         with self.session_factory() as session:
             delivery = session.get(WebhookDelivery, delivery_id)
             if delivery is None:
@@ -209,7 +223,7 @@ class WebhookDispatcher:
             delivery.last_status_code, delivery.last_error = code, error
             if error is None:
                 delivery.status, delivery.delivered_at = "delivered", utcnow()
-            elif delivery.attempts >= self.settings.webhook_max_attempts:
+            elif refused or delivery.attempts >= self.settings.webhook_max_attempts:
                 delivery.status = "failed"
             else:
                 delivery.next_attempt_at = now + timedelta(seconds=backoff_delay(self.settings, delivery.attempts))
@@ -220,19 +234,30 @@ class WebhookDispatcher:
         log("webhook delivery %s (%s) attempt %d: %s", delivery_id, event, attempts, error or code,
             extra={"delivery_id": delivery_id, "event": event, "status_code": code, "outcome": outcome})
 
-    def _post(self, url: str, secret: str, event: str, delivery_id: int, payload: dict[str, Any],
+    def _post(self, target: Target, url: str, secret: str, event: str, delivery_id: int, payload: dict[str, Any],
               now: datetime) -> tuple[int | None, str | None]:
-        """POST one delivery; (status code, None) when delivered, else (code or None, why)."""
+        """POST one delivery to the checked address; (status code, None) when delivered, else (code or None, why).
+
+        The connection goes to ``target.address`` (the name stays in Host and in TLS SNI / certificate checks), so a
+        second DNS answer cannot switch it. Nothing of the answer but its status code is kept: the delivery log must
+        not read internal pages back to whoever subscribed the URL.
+        """
         body = encode_body(payload)
         timestamp = str(int(now.timestamp()))
         headers = {"Content-Type": "application/json", "X-QA-Event": event, "X-QA-Delivery": str(delivery_id),
-                   "X-QA-Timestamp": timestamp, "X-QA-Signature": sign(secret, timestamp, body)}
+                   "X-QA-Timestamp": timestamp, "X-QA-Signature": sign(secret, timestamp, body),
+                   "Host": target.host_header}
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
         try:
-            with self.client.stream("POST", url, content=body, headers=headers) as response:
-                code = response.status_code
-                if 200 <= code < 300:
-                    return code, None
-                head = next(response.iter_bytes(chunk_size=200), b"")[:200]  # never read a huge error page
+            request = self.client.build_request("POST", target.pinned_url(url), content=body, headers=headers,
+                                                extensions=extensions)
+            response = self.client.send(request, stream=True)
+            code = response.status_code
+            response.close()  # the body is never read
+        except httpx.TimeoutException as exc:
+            return None, f"timed out ({type(exc).__name__})"
         except httpx.HTTPError as exc:
-            return None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
-        return code, f"HTTP {code}: {head.decode('utf-8', 'replace')}"[:MAX_ERROR_CHARS]
+            return None, f"connection failed ({type(exc).__name__})"
+        if 200 <= code < 300:
+            return code, None
+        return code, f"HTTP {code}"

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from qa_engine.app import jobs
+from qa_engine.app.audio_redaction import AudioRedaction, discard_original
 from qa_engine.app.metrics import observe_job
 from qa_engine.app.models import Call, Job, utcnow
 from qa_engine.app.pack_cache import PackCache
@@ -236,7 +237,11 @@ class Worker:
         outcome = score_call(session, call, pack_cache=self.pack_cache, pipeline=self.pipelines.get,
                              pack_given=bool((job.payload or {}).get("pack_given")),
                              keep_raw=self.settings.keep_raw_transcripts,
-                             max_duration_s=self.settings.max_audio_duration_s)
+                             max_duration_s=self.settings.max_audio_duration_s,
+                             max_decoded_mb=self.settings.max_decoded_mb,
+                             rules_time_limit_s=self.settings.rules_time_limit_s,
+                             audio_redaction=AudioRedaction.from_settings(self.settings))
         jobs.finish(job, "done", result=outcome.job_result())
         session.commit()
+        discard_original(session, outcome.discard)  # the unredacted recording, once the redacted one is committed
         return "done"

@@ -30,4 +30,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(report_to_dict(report), ensure_ascii=False, indent=2) + "\n")
     else:
         sys.stdout.write(format_report(report))
+    if not report.scorable:
+        sys.stderr.write(f"qa-engine: {args.transcript}: not scorable: {report.reason}\n")
+        return 1
     return 0

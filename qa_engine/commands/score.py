@@ -12,6 +12,7 @@ from ..audio import header_duration
 from ..errors import QaEngineError
 from ..pipeline import CallInput, Pipeline, pipeline_options
 from ..progress import ProgressHook
+from ..redact import redact_audio
 from ..report import format_report, report_to_dict
 
 
@@ -41,6 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-duration", type=float, default=4 * 3600.0, metavar="SECONDS",
                    help="refuse recordings longer than this (default: 4 h)")
     p.add_argument("--no-mask", action="store_true", help="do not mask phone/ID/card numbers in the output")
+    p.add_argument("--redact-audio", default=None, metavar="OUT",
+                   help="also write the recording with every spoken phone/ID/card number silenced: OUT is a file "
+                        "(.wav or .flac) for one input, or a folder for several (NAME.redacted.wav/.flac)")
+    p.add_argument("--redact-mode", default="silence", choices=["silence", "tone"],
+                   help="what replaces a redacted span (default: silence)")
     p.add_argument("--json", action="store_true", help="print the report document (JSON)")
     p.add_argument("-o", "--output", default=None, metavar="FILE", help="write the output to FILE")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -84,6 +90,16 @@ def run(args: argparse.Namespace) -> int:
                     continue
                 if progress is not None:
                     progress.finish_file(ok=True)
+                if args.redact_audio:
+                    target = _redacted_target(args.redact_audio, Path(str(call.source)), len(calls))
+                    try:
+                        written = redact_audio(str(call.source), result.redactions, target, mode=args.redact_mode)
+                    except (QaEngineError, OSError) as exc:
+                        failed += 1
+                        sys.stderr.write(f"qa-engine: error: {call.source}: redacted audio not written: {exc}\n")
+                    else:
+                        sys.stderr.write(f"qa-engine: {call.source}: {written.spans} span(s) redacted "
+                                         f"({written.seconds:.1f} s) -> {written.path}\n")
                 if args.json:
                     doc = report_to_dict(result)
                     indent = 2 if len(calls) == 1 else None
@@ -91,12 +107,28 @@ def run(args: argparse.Namespace) -> int:
                 else:
                     out.write(format_report(result))
                 out.flush()
+                if not result.scorable:
+                    failed += 1
+                    sys.stderr.write(f"qa-engine: {call.source}: not scorable: {result.reason}\n")
     finally:
         if out is not sys.stdout:
             out.close()
     if failed and args.output:
-        sys.stderr.write(f"qa-engine: {failed} of {len(calls)} file(s) failed; see above\n")
+        sys.stderr.write(f"qa-engine: {failed} of {len(calls)} file(s) failed or not scorable; see above\n")
     return 1 if failed else 0
+
+
+def _redacted_target(out: str, source: Path, count: int) -> Path:
+    """Where the redacted copy of ``source`` goes: ``out`` itself for one input (unless it is a folder), else a
+    file in the folder ``out`` named after the source (WAV and FLAC keep their container, others become FLAC)."""
+    target = Path(out)
+    if count == 1 and not target.is_dir() and target.suffix.lower() in (".wav", ".flac"):
+        return target
+    if count == 1 and not target.is_dir() and target.suffix:
+        raise QaEngineError(f"--redact-audio {out}: write .wav or .flac (or name a folder)")
+    target.mkdir(parents=True, exist_ok=True)
+    suffix = source.suffix.lower() if source.suffix.lower() in (".wav", ".flac") else ".flac"
+    return target / f"{source.stem}.redacted{suffix}"
 
 
 def _progress(paths: list[str], enabled: bool) -> AbstractContextManager[ProgressHook | None]:

@@ -1,4 +1,10 @@
-"""``qa-engine serve``: run the QA service (FastAPI under uvicorn); migrations run on start."""
+"""``qa-engine serve``: run the QA service (FastAPI under uvicorn); migrations run on start.
+
+The server secret comes from ``QA_ENGINE_SECRET_KEY`` or is generated on first start in ``DATA_DIR/secret_key``
+(mode 0600) and reused; a bad one is refused here, with one line, before uvicorn starts. Forwarded headers are
+read by the service itself, only from the proxies in ``QA_ENGINE_TRUSTED_PROXIES`` (uvicorn's own handling, which
+trusts 127.0.0.1 by default, is off).
+"""
 
 from __future__ import annotations
 
@@ -31,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ..app.logging_config import configure_logging
+    from ..app.secret_key import load_secret_key
     from ..app.settings import load_settings
     from ..app.worker import check_device
     from ..errors import QaEngineError
@@ -47,10 +54,12 @@ def run(args: argparse.Namespace) -> int:
     os.environ.update({name: str(value) for name, value in overrides.items() if value is not None})
     settings = load_settings()  # refuses an invalid configuration here, with one line, before uvicorn starts
     configure_logging(settings.log_format, "INFO")
+    load_secret_key(settings)  # generated on first start; a readable or short key file is refused here
     if settings.workers > 0:
         check_device(settings)
     # our logging set-up stays in place; the service's middleware writes the access log
-    uvicorn.run(APP_FACTORY, factory=True, host=args.host, port=args.port, log_config=None, access_log=False)
+    uvicorn.run(APP_FACTORY, factory=True, host=args.host, port=args.port, log_config=None, access_log=False,
+                proxy_headers=False, server_header=False)
     return 0
 
 

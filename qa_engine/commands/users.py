@@ -1,11 +1,18 @@
 """``qa-engine users create NAME --role ROLE``: add a service user and print their new API key (last line);
-``qa-engine users set-password NAME``: set the password used to sign in to the web UI."""
+``qa-engine users set-password NAME``: set the password used to sign in to the web UI (signs the user out everywhere);
+``qa-engine users disable NAME`` / ``enable NAME``: refuse (or allow again) the user's API key, password and sessions;
+``qa-engine users sign-out NAME``: end all of the user's web sessions."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 ROLES = ("agent", "supervisor", "admin")
 
@@ -30,6 +37,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     setpw.add_argument("name", help="user name")
     add_database_args(setpw)
     setpw.set_defaults(func=run_set_password)
+    for action, text, func in (
+            ("disable", "disable a user: their API key, password and web sessions are refused (sessions revoked)",
+             run_disable),
+            ("enable", "enable a disabled user again", run_enable),
+            ("sign-out", "end all of a user's web sessions (they sign in again)", run_sign_out)):
+        sub = users_sub.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
+        sub.add_argument("name", help="user name")
+        add_database_args(sub)
+        sub.set_defaults(func=func)
 
 
 def read_password(prompt: bool) -> str:
@@ -85,10 +101,57 @@ def run_set_password(args: argparse.Namespace) -> int:
         upgrade(engine)
         with make_session_factory(engine)() as session:
             user = set_password(session, args.name, password)
-            sys.stdout.write(f"password set for {user.role} {user.name!r}\n")
+            sys.stdout.write(f"password set for {user.role} {user.name!r}; their web sessions are signed out\n")
     finally:
         engine.dispose()
     return 0
 
 
-__all__ = ["add_database_args", "read_password", "register", "run_create", "run_set_password"]
+def _with_session(args: argparse.Namespace, action: Callable[[Session], str]) -> int:
+    from qa_engine.app.database import make_engine, make_session_factory
+    from qa_engine.app.migrate import upgrade
+    from qa_engine.app.settings import load_settings
+
+    settings = load_settings(args.data_dir, args.db)
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        with make_session_factory(engine)() as session:
+            sys.stdout.write(action(session) + "\n")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def run_disable(args: argparse.Namespace) -> int:
+    from qa_engine.app.users import set_disabled
+
+    def disable(session: Session) -> str:
+        user = set_disabled(session, args.name, True)
+        return f"disabled {user.role} {user.name!r}: API key, password and web sessions refused"
+
+    return _with_session(args, disable)
+
+
+def run_enable(args: argparse.Namespace) -> int:
+    from qa_engine.app.users import set_disabled
+
+    def enable(session: Session) -> str:
+        user = set_disabled(session, args.name, False)
+        return f"enabled {user.role} {user.name!r}"
+
+    return _with_session(args, enable)
+
+
+def run_sign_out(args: argparse.Namespace) -> int:
+    from qa_engine.app.users import sign_out_everywhere
+
+    def sign_out(session: Session) -> str:
+        count = sign_out_everywhere(session, args.name)
+        return f"signed out {args.name.strip()!r} from {count} web session{'s' if count != 1 else ''}"
+
+    return _with_session(args, sign_out)
+
+
+__all__ = ["add_database_args", "read_password", "register", "run_create", "run_disable", "run_enable",
+           "run_set_password", "run_sign_out"]

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from qa_engine.app.logging_config import configure_logging
     from qa_engine.app.migrate import upgrade
     from qa_engine.app.pack_cache import PackCache
+    from qa_engine.app.secret_key import load_secret_key
     from qa_engine.app.settings import load_settings
     from qa_engine.app.worker import PipelineProvider, Worker, check_device
 
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size is not None:
         settings = settings.model_copy(update={"batch_size": args.batch_size})
     concurrency = args.concurrency or settings.worker_concurrency
+    load_secret_key(settings)  # the same key as 'serve' (created here if the worker starts first)
     check_device(settings)
     configure_logging(settings.log_format, "INFO")
     db_engine = make_engine(settings.database_url)

@@ -5,6 +5,12 @@ channel to 16 kHz, run the streaming VAD; each finished utterance goes to the sh
 :class:`LiveTranscriber`; its words come back on the transcriber's thread, become an utterance
 with the channel's role, and the pack's early-decidable rules run on the transcript so far.
 Everything is reported through ``on_event(dict)`` (JSON-ready), from whichever thread produced it.
+
+Every text in an event is PII-masked. A number read over several utterances (``my number is 138`` |
+``1234 5678``) is masked across them, as in a scored report: an utterance that ends with a digit is held back
+until the speaker's next utterance shows whether the number goes on (or ``MAX_GAP_S`` of call time has
+passed, or the call ends), and each utterance is shown as :func:`qa_engine.pii.mask_transcript` masks the
+call so far.
 """
 
 from __future__ import annotations
@@ -21,10 +27,11 @@ import soxr
 
 from ..audio import channel_energy_db
 from ..channels import gate_crosstalk, is_bleed
+from ..pii import MAX_GAP_S, mask_data, mask_transcript, may_continue
 from ..rules import Pack
 from ..text import asr_language
 from ..transcript import utterance_from_words
-from ..types import Role, Utterance, Word
+from ..types import Role, Transcript, Utterance, Word
 from ..vad import SAMPLE_RATE, VadOptions
 from .alerts import LiveAlert, LiveRules
 from .segmenter import Segment, StreamingVad
@@ -33,6 +40,7 @@ from .transcriber import LiveTranscriber, UtteranceJob
 logger = logging.getLogger(__name__)
 
 IN_RATE = 8000
+MASK_CONTEXT_S = 120.0  # utterances this far before the oldest one waiting are read with it (split numbers)
 GATE_FRAME_S = 0.03
 GATE_FRAME = int(IN_RATE * GATE_FRAME_S)
 Event = dict[str, Any]
@@ -85,6 +93,7 @@ class LiveCall:
         self._lock = threading.Lock()
         self._closed = False
         self._checked_at = 0.0  # settled time of the last rule run on audio alone
+        self._held: list[tuple[Utterance, float]] = []  # transcribed, not yet shown (may go on): (utterance, latency)
 
     @property
     def received_s(self) -> float:
@@ -115,6 +124,7 @@ class LiveCall:
         settled = self.settled_s()
         if settled - self._checked_at >= 1.0:  # time-based rules: once a second of call time is enough
             self._checked_at = settled
+            self._show_ready(settled)
             self._check_rules()
 
     def skip(self, seconds: float) -> None:
@@ -133,6 +143,10 @@ class LiveCall:
         for ch in self.channels:
             self._submit(ch, ch.vad.flush())
         self._closed = True
+        with self._lock:
+            idle = self._pending == 0
+        if idle:
+            self._show_ready(force=True)
 
     def wait_idle(self, timeout_s: float = 60.0) -> bool:
         """Block until every submitted utterance is transcribed (for the end of a call and tests)."""
@@ -186,10 +200,51 @@ class LiveCall:
                 self.utterances.append(utt)
                 self.utterances.sort(key=lambda u: (u.start, u.end))
                 self.latencies.append({"transcript": latency})
-            self.on_event({"type": "transcript", "call": self.call_id, "latency_s": round(latency, 3),
-                           "utterance": {"start": utt.start, "end": utt.end, "role": utt.role, "text": utt.text,
-                                         "channel": utt.channel}})
+                self._held.append((utt, latency))
+        with self._lock:
+            last = self._closed and self._pending == 0
+        self._show_ready(force=last)
         self._check_rules(job.speech_end_wall)
+
+    def _show_ready(self, settled: float | None = None, *, force: bool = False) -> None:
+        """Send the transcript events of held utterances whose masking is settled (masked across utterances)."""
+        if settled is None and not force:
+            settled = self.settled_s()
+        with self._lock:
+            if not self._held:
+                return
+            held, self._held = self._held, []
+            ready: list[tuple[Utterance, float]] = []
+            for item in held:
+                if force or self._settled(item[0], settled or 0.0):
+                    ready.append(item)
+                else:
+                    self._held.append(item)
+            if not ready:
+                return
+            since = min(u.start for u, _ in ready) - MASK_CONTEXT_S
+            context = tuple(u for u in self.utterances if u.end >= since)
+        masked = mask_transcript(Transcript(self.call_id, self.language, max((u.end for u in context), default=0.0),
+                                            context))
+        shown = {id(a): b.text for a, b in zip(context, masked.utterances, strict=True)}
+        for utt, latency in sorted(ready, key=lambda item: (item[0].start, item[0].end)):
+            self.on_event({"type": "transcript", "call": self.call_id, "latency_s": round(latency, 3),
+                           "utterance": {"start": utt.start, "end": utt.end, "role": utt.role,
+                                         "text": shown.get(id(utt), utt.text), "channel": utt.channel}})
+
+    def _settled(self, utt: Utterance, settled: float) -> bool:
+        """Whether ``utt``'s masking can no longer change: it does not end with a digit, or the speaker's following
+        utterances end the number (or none came within ``MAX_GAP_S``). Called with the lock held."""
+        own = [u for u in self.utterances if u.channel == utt.channel]
+        cur = utt
+        while may_continue(cur.text) and settled < cur.end + MAX_GAP_S:  # the number may go on after ``cur``
+            nxt = next((u for u in own if u.start >= cur.end and u is not cur), None)
+            if nxt is None:
+                return False
+            if nxt.start - cur.end >= MAX_GAP_S:
+                return True
+            cur = nxt
+        return True
 
     def _check_rules(self, since_wall: float | None = None) -> None:
         with self._lock:
@@ -202,7 +257,7 @@ class LiveCall:
                 self.alerts.append(alert)
                 if latency is not None:
                     self.latencies.append({"alert": latency})
-            self.on_event({"type": "alert", "call": self.call_id, "alert": asdict(alert),
+            self.on_event({"type": "alert", "call": self.call_id, "alert": mask_data(asdict(alert)),
                            "latency_s": round(latency, 3) if latency is not None else None})
 
 

@@ -9,6 +9,7 @@ Public API::
 
 from .pack import Pack, default_pack_id, list_packs, load_pack, packs_dir, parse_pack
 from .registry import REGISTRY, Check, register
+from .time_limit import RulesTimeLimit, rules_time_limit
 
-__all__ = ["Check", "Pack", "REGISTRY", "default_pack_id", "list_packs", "load_pack", "packs_dir",
-           "parse_pack", "register"]
+__all__ = ["Check", "Pack", "REGISTRY", "RulesTimeLimit", "default_pack_id", "list_packs", "load_pack", "packs_dir",
+           "parse_pack", "register", "rules_time_limit"]

@@ -9,6 +9,7 @@ from ..text import language_family
 from ..types import Evidence, Transcript
 from .matching import Hit, Matcher, PhraseBook, Prepared, prepare_all
 from .schema import WindowSpec
+from .time_limit import Deadline
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +37,17 @@ def _start(p: Prepared) -> float:
 class CallContext:
     """What checks see: the transcript plus prepared utterances in time order."""
 
-    def __init__(self, transcript: Transcript, book: PhraseBook, language: str) -> None:
+    def __init__(self, transcript: Transcript, book: PhraseBook, language: str,
+                 deadline: Deadline | None = None) -> None:
         self.transcript = transcript
         self.language = language
         self.family = language_family(language)
         self.book = book
+        self.deadline = deadline
         self.utts: list[Prepared] = prepare_all(transcript.utterances, self.family)
+        if deadline is not None:
+            for p in self.utts:
+                p.deadline = deadline
         self.agent = [p for p in self.utts if p.role == "agent"]
         self.customer = [p for p in self.utts if p.role == "customer"]
         self._silences: list[Silence] | None = None

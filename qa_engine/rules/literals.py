@@ -77,13 +77,20 @@ def required_literals(pattern: str) -> Alts | None:
 
 
 class Prefiltered:
-    """Several patterns, each guarded by its required literals."""
+    """Several patterns, each guarded by its required literals.
+
+    ``compile_fn`` compiles one pattern (the pack's patterns: on RE2); the literals are derived from the pattern
+    as written (Python's parser only reads it, never matches with it). The gate is a plain alternation of
+    escaped literals, which cannot backtrack.
+    """
 
     def __init__(self, patterns: list[str], compile_fn: Any) -> None:
-        self.parts: list[tuple[Alts | None, re.Pattern[str]]] = []
+        self.parts: list[tuple[Alts | None, Any]] = []
+        self.sources: list[str] = []
         for p in patterns:
-            compiled: re.Pattern[str] = compile_fn(p)
-            self.parts.append((required_literals(compiled.pattern), compiled))
+            compiled = compile_fn(p)
+            self.parts.append((required_literals(p), compiled))
+            self.sources.append(p)
         # one search for "any required literal of any pattern": when it fails, no pattern can
         # match and the per-pattern tests are skipped (only when every pattern has literals)
         self.gate: re.Pattern[str] | None = None
@@ -105,4 +112,4 @@ class Prefiltered:
 
     @property
     def pattern(self) -> str:
-        return "|".join(f"(?:{p.pattern})" for _, p in self.parts)
+        return "|".join(f"(?:{p})" for p in self.sources)

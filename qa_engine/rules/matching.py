@@ -17,17 +17,20 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from rapidfuzz import fuzz
 
 from ..text import is_cjk, normalize, normalize_many, sound_codes, to_simplified
 from ..types import Utterance
 from .literals import Prefiltered
+from .safe_regex import compile_user_pattern
 from .schema import MatchSpec
+from .time_limit import Deadline
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Hit", "Matcher", "PhraseBook", "Prepared", "prepare"]
+__all__ = ["Hit", "Matcher", "PhraseBook", "Prepared", "compile_pattern", "pattern_source", "prepare"]
 
 EN_STOPWORDS = frozenset(
     "a an the i im you your youre we it its is are was be been to of for in on at and or so "
@@ -55,6 +58,8 @@ class Prepared:
     cache: dict[int, Hit | None] = field(default_factory=dict)
     # per-call scratch space for checks (derived values of this utterance, never results)
     memo: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
+    # the call's rule-evaluation deadline (set by CallContext), checked before each uncached match
+    deadline: Deadline | None = field(default=None, repr=False, compare=False)
 
     @property
     def role(self) -> str:
@@ -168,12 +173,17 @@ class PhraseBook:
         return p.candidates
 
 
-def compile_pattern(pattern: str, family: str) -> re.Pattern[str]:
-    """Compile a pattern for the text space matching uses (hanzi -> sound codes for zh)."""
+def pattern_source(pattern: str, family: str) -> str:
+    """A pattern as written, moved to the text space matching uses (hanzi -> sound codes for zh)."""
     if family == "zh":
         pattern = to_simplified(pattern)
         pattern = "".join(sound_codes(ch) if is_cjk(ch) else ch for ch in pattern)
-    return re.compile(pattern)
+    return pattern
+
+
+def compile_pattern(pattern: str, family: str) -> Any:
+    """Compile a pack pattern for the text space matching uses, on RE2 (linear time; see :mod:`.safe_regex`)."""
+    return compile_user_pattern(pattern_source(pattern, family))
 
 
 class Matcher:
@@ -189,15 +199,16 @@ class Matcher:
         self.threshold = spec.threshold or default_threshold
         self.ids = frozenset(i for i in (book.add(p) for p in spec.phrases) if i is not None)
         family = self.family
-        self.pattern = (Prefiltered(spec.patterns, lambda p: compile_pattern(p, family))
+        self.pattern = (Prefiltered([pattern_source(p, family) for p in spec.patterns], compile_user_pattern)
                         if spec.patterns else None)
         # matched on the normalised text itself: no homophones (see MatchSpec.exact_patterns)
-        self.exact_pattern = (Prefiltered(spec.exact_patterns,
-                                          lambda p: re.compile(to_simplified(p) if family == "zh" else p))
+        self.exact_pattern = (Prefiltered([to_simplified(p) if family == "zh" else p for p in spec.exact_patterns],
+                                          compile_user_pattern)
                               if spec.exact_patterns else None)
         allow = [normalize(a, self.family) for a in spec.allow]
         self.allow = [sound_codes(a) if self.family == "zh" else a for a in allow if a]
-        self.allow_pattern = (Prefiltered(spec.allow_patterns, lambda p: compile_pattern(p, family))
+        self.allow_pattern = (Prefiltered([pattern_source(p, family) for p in spec.allow_patterns],
+                                          compile_user_pattern)
                               if spec.allow_patterns else None)
         self.negate = spec.negate
         self._neg_codes = tuple(sound_codes(n) for n in NEGATIONS["zh"]) if self.family == "zh" else ()
@@ -222,6 +233,8 @@ class Matcher:
         cached = p.cache.get(self.key, False)
         if cached is not False:
             return cached  # type: ignore[return-value]
+        if p.deadline is not None:
+            p.deadline.check()
         hit = self._find(p.codes, p)
         if hit is not None and (self.allow or self.allow_pattern):
             masked = self._mask_allowed(p.codes)

@@ -11,7 +11,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError
@@ -23,6 +23,7 @@ from .context import CallContext
 from .matching import PhraseBook
 from .registry import Check, CheckEnv, check_class
 from .schema import PackSpec, RuleSpec
+from .time_limit import Deadline, current_limit
 
 logger = logging.getLogger(__name__)
 
@@ -47,13 +48,31 @@ class Pack:
     source: Path | None = None
     spec: PackSpec | None = field(default=None, repr=False)
 
-    def context(self, transcript: Transcript) -> CallContext:
-        return CallContext(transcript, self.book, self.language)
+    def context(self, transcript: Transcript, deadline: Deadline | None = None) -> CallContext:
+        return CallContext(transcript, self.book, self.language, deadline)
 
-    def run(self, transcript: Transcript) -> list[Finding]:
-        """All enabled checks on one call (transcript text must be unmasked)."""
-        ctx = self.context(transcript)
-        return [c.run(ctx) for c in self.checks if c.rule.enabled]
+    def run(self, transcript: Transcript, *, time_limit_s: float | None | Literal["default"] = "default"
+            ) -> list[Finding]:
+        """All enabled checks on one call (transcript text must be unmasked).
+
+        ``time_limit_s``: wall-clock limit for the whole evaluation (default: :func:`.time_limit.current_limit`,
+        10 s unless the caller set another; None: no limit).
+
+        Raises:
+            RulesTimeLimit: the limit passed (checked between rules and before each utterance a matcher reads).
+        """
+        limit = current_limit() if time_limit_s == "default" else time_limit_s
+        deadline = Deadline(limit) if limit is not None else None
+        ctx = self.context(transcript, deadline)
+        findings = []
+        for check in self.checks:
+            if not check.rule.enabled:
+                continue
+            if deadline is not None:
+                deadline.rule_id = check.rule.id
+                deadline.check()
+            findings.append(check.run(ctx))
+        return findings
 
     def grade_for(self, score: float) -> str:
         for name, threshold in self.grades:

@@ -7,10 +7,11 @@ reported with the file, the rule id and the field name.
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .safe_regex import compile_user_pattern
 
 __all__ = ["MatchSpec", "OnFail", "PackSpec", "RuleSpec", "StrictModel", "WindowSpec"]
 
@@ -26,7 +27,8 @@ class MatchSpec(StrictModel):
 
     ``phrases`` are matched fuzzily (character level for Chinese with pinyin sounds, token
     level for English) at ``threshold`` (0-100).  ``patterns`` are regular expressions on the
-    normalised text (Chinese characters in them also match their homophones).
+    normalised text (Chinese characters in them also match their homophones), run on RE2 (linear time:
+    no backreferences or lookaround; see :mod:`qa_engine.rules.safe_regex`).
     ``exact_patterns`` are the same without homophones: for short function words whose
     homophones are everyday words (又 ~ 有, 呢 ~ 了), where sound matching does more harm than
     good.  For English they behave like ``patterns``.  ``allow``
@@ -46,10 +48,7 @@ class MatchSpec(StrictModel):
     @classmethod
     def _compiles(cls, value: list[str]) -> list[str]:
         for p in value:
-            try:
-                re.compile(p)
-            except re.error as exc:
-                raise ValueError(f"pattern {p!r} is not a valid regular expression: {exc}") from None
+            compile_user_pattern(p)  # PatternError (a ValueError) says why and how to rewrite it
         return value
 
     @model_validator(mode="after")

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from qa_engine.app.migrate import alembic_config
-from qa_engine.app.settings import DEFAULT_SECRET_KEY, Settings, load_settings
+from qa_engine.app.settings import Settings, load_settings
 from qa_engine.errors import QaEngineError
 
 SCRIPT = Path(sys.executable).with_name("qa-engine")
@@ -52,18 +52,19 @@ def test_db_upgrade_creates_the_tables(tmp_path: Path) -> None:
     assert qa_engine("db", "upgrade", "--db", f"sqlite:///{db}").returncode == 0  # idempotent
 
 
-def test_prod_refuses_the_default_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ValueError, match="default secret key"):
-        Settings(mode="prod", data_dir=tmp_path)
-    with pytest.raises(ValueError, match="too short"):
-        Settings(mode="prod", secret_key="short", data_dir=tmp_path)
-    assert Settings(mode="prod", secret_key="x" * 40, data_dir=tmp_path).mode == "prod"
-    assert Settings(data_dir=tmp_path).secret_key == DEFAULT_SECRET_KEY  # dev keeps the default
-    monkeypatch.setenv("QA_ENGINE_MODE", "prod")
-    with pytest.raises(QaEngineError, match="QA_ENGINE_SECRET_KEY"):
+def test_no_default_secret_and_a_short_one_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for mode in ("dev", "prod"):
+        assert Settings(mode=mode, data_dir=tmp_path).secret_key is None  # no default: a key file is generated
+        with pytest.raises(ValueError, match="too short"):
+            Settings(mode=mode, secret_key="short", data_dir=tmp_path)
+    secret = Settings(mode="prod", secret_key="x" * 40, data_dir=tmp_path).secret_key
+    assert secret is not None and secret.get_secret_value() == "x" * 40 and "x" * 40 not in repr(secret)
+    monkeypatch.setenv("QA_ENGINE_SECRET_KEY", "change-me-dev-only")
+    with pytest.raises(QaEngineError, match="QA_ENGINE_SECRET_KEY is too short"):
         load_settings(tmp_path)
     proc = qa_engine("serve", "--data-dir", tmp_path, "--port", "0")  # env is inherited: refuses to start
-    assert proc.returncode == 2 and "default secret key" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "QA_ENGINE_SECRET_KEY is too short" in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_library_imports_no_fastapi() -> None:

@@ -5,8 +5,12 @@ touching this file. Requests go through the ASGI app in-process (no network), as
 SQLite and PostgreSQL (the ``settings`` fixture). Schemathesis generates valid and invalid data (positive and
 negative modes); the database holds a scored call and an open dispute so that some ids resolve.
 
-Examples per operation: ``QA_ENGINE_FUZZ_EXAMPLES`` (default 12). Runs are derandomized (the same cases every time,
-so CI does not flake); ``QA_ENGINE_FUZZ_RANDOM=1`` explores new ones.
+A second test runs schemathesis' state machine over OpenAPI links, so that ids in paths are real ones: created
+calls are read, reviewed and deleted, reviews decided, packs shown and rescored, jobs read (see below).
+
+Examples per operation: ``QA_ENGINE_FUZZ_EXAMPLES`` (default 8); linked scenarios: ``QA_ENGINE_FUZZ_SCENARIOS``
+(default 30, up to 8 steps each). Runs are derandomized (the same cases every time, so CI does not flake);
+``QA_ENGINE_FUZZ_RANDOM=1`` explores new ones. Both fail on any 5xx; the table of known causes is test_bad_input.py.
 """
 
 from __future__ import annotations
@@ -171,3 +175,136 @@ def test_no_server_error_for_any_input(client: TestClient, make_user: Callable[.
                      if (failure := fuzz_failure(operation, mode, session, headers)) is not None]
     assert not failures, f"{len(failures)} server errors or undocumented answers over {len(operations)} " \
         "operations:\n" + "\n".join(failures)
+
+
+# --- Stateful, id-aware fuzzing ------------------------------------------------------------------------------------
+# The operations above are fuzzed one at a time, so an id in a path is random and almost always a 404. Here
+# schemathesis' state machine chains them: a call created by POST /calls is read, reviewed, disputed and deleted
+# by its real id; an override's review is accepted or rejected; an uploaded pack is shown, chosen and rescored, and
+# the rescore's job is read and retried. The links that say which response feeds which request are OpenAPI links,
+# added here to the served schema (the service does not document them).
+
+STATEFUL_SCENARIOS = int(os.environ.get("QA_ENGINE_FUZZ_SCENARIOS", "30"))
+STATEFUL_STEPS = 8
+VALID_PACK = """\
+pack: fuzz-pack
+version: "{version}"
+language: zh
+grades: {{good: 80, poor: 0}}
+rules:
+  - id: greeting
+    type: phrase_in_window
+    summary: greets
+    weight: 10
+    role: agent
+    window: {{anchor: whole_call}}
+    match: {{phrases: [您好]}}
+"""
+
+
+def add_links(schema_doc: dict[str, Any]) -> int:
+    """Add the OpenAPI links between operations that create a resource and those that use its id; returns how many."""
+    p = API_PREFIX
+    operation_ids = {(method.upper(), path): spec["operationId"] for path, methods in schema_doc["paths"].items()
+                     for method, spec in methods.items()}
+    added = 0
+
+    def link(source: tuple[str, str], status: str, targets: list[tuple[str, str]],
+             parameters: dict[str, str]) -> None:
+        nonlocal added
+        method, path = source
+        responses = schema_doc["paths"][path][method.lower()]["responses"]
+        links = responses.setdefault(status, {"description": "created"}).setdefault("links", {})
+        for target in targets:
+            if target not in operation_ids:
+                continue  # an operation another change removed: nothing to link to
+            target_path = target[1]
+            wanted = {name: value for name, value in parameters.items() if "{" + name + "}" in target_path}
+            links[f"{target[0]} {target_path}"] = {"operationId": operation_ids[target], "parameters": wanted}
+            added += 1
+
+    call = f"{p}/calls/{{call_id}}"
+    finding = f"{call}/findings/{{rule_id}}"
+    link(("POST", f"{p}/calls"), "201",
+         [("GET", call), ("DELETE", call), ("GET", f"{call}/reviews"), ("GET", f"{call}/audit"),
+          ("GET", f"{call}/audio"), ("POST", f"{finding}/override"), ("POST", f"{finding}/dispute")],
+         {"call_id": "$response.body#/id", "rule_id": "greeting"})
+    review = f"{p}/reviews/{{review_id}}"
+    for kind in ("override", "dispute"):
+        link(("POST", f"{finding}/{kind}"), "201",
+             [("GET", review), ("POST", f"{review}/accept"), ("POST", f"{review}/reject")],
+             {"review_id": "$response.body#/review/id"})
+        link(("POST", f"{finding}/{kind}"), "201", [("GET", f"{call}/audit"), ("DELETE", call)],
+             {"call_id": "$request.path.call_id"})
+    link(("POST", f"{p}/packs"), "201",
+         [("GET", f"{p}/packs/{{pack_id}}"), ("GET", f"{p}/packs/{{pack_id}}/docs"),
+          ("POST", f"{p}/packs/{{pack_id}}/rescore")], {"pack_id": "$response.body#/id"})
+    job = f"{p}/jobs/{{job_id}}"
+    link(("POST", f"{p}/packs/{{pack_id}}/rescore"), "202", [("GET", job), ("POST", f"{job}/retry")],
+         {"job_id": "$response.body#/job_id"})
+    webhook = f"{p}/webhooks/{{webhook_id}}"
+    link(("POST", f"{p}/webhooks"), "201", [("GET", webhook), ("DELETE", webhook), ("GET", f"{webhook}/deliveries")],
+         {"webhook_id": "$response.body#/id"})
+    return added
+
+
+def stateful_failures(client: TestClient, schema_doc: dict[str, Any], admin: Headers, agent: Headers,
+                      valid_call: dict[str, Any]) -> tuple[list[str], dict[str, set[int]]]:
+    """Run the state machine; the 5xx answers it met (and every status seen per operation, to check coverage).
+
+    Creations are steered towards success, or no scenario would get past its first step: a generated transcript
+    keeps only its ``call_id`` and ``started_at`` on top of a valid one, and a generated pack keeps only its
+    version. Everything else (paths, queries, other bodies) is as schemathesis generates it. Disputes are sent
+    as the call's agent, everything else as an admin.
+    """
+    schema = schemathesis.openapi.from_dict(schema_doc)
+    session = ASGIClient(client.app, base_url=BASE_URL)
+    failures: list[str] = []
+    seen: dict[str, set[int]] = {}
+    base = schema.as_state_machine()
+
+    class Machine(base):  # type: ignore[misc, valid-type]
+        def before_call(self, case: schemathesis.Case) -> None:
+            if case.method == "POST" and case.path == f"{API_PREFIX}/calls" and isinstance(case.body, dict):
+                kept = {k: v for k, v in case.body.items() if k in ("call_id", "started_at") and isinstance(v, str)}
+                case.body = {**valid_call, **kept}
+            elif case.method == "POST" and case.path == f"{API_PREFIX}/packs" and isinstance(case.body, str):
+                case.body = VALID_PACK.format(version=f"1.{abs(hash(case.body)) % 10_000}")
+
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            headers = agent if case.path.endswith("/dispute") else admin
+            return {"session": session, "base_url": BASE_URL, "headers": headers}
+
+        def call(self, case: schemathesis.Case, **kwargs: Any) -> schemathesis.Response:
+            # the generated Authorization header (the schema declares a bearer scheme) gives way to a real key
+            case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
+            return case.call(**kwargs)
+
+        def validate_response(self, response: schemathesis.Response, case: schemathesis.Case,
+                              additional_checks: Any = None, **kwargs: Any) -> None:
+            seen.setdefault(f"{case.method} {case.path}", set()).add(response.status_code)
+            if response.status_code >= 500:
+                failures.append(describe(case.operation, "stateful", case, response.status_code, kwargs.get(
+                    "headers") or admin) + f"\n    body: {response.text[:300]!r}")
+
+    Machine.run(settings=hypothesis.settings(
+        max_examples=STATEFUL_SCENARIOS, stateful_step_count=STATEFUL_STEPS, deadline=None,
+        derandomize=not FUZZ_RANDOM, database=None, suppress_health_check=list(hypothesis.HealthCheck),
+        verbosity=hypothesis.Verbosity.quiet))
+    return failures, seen
+
+
+def test_no_server_error_in_linked_sequences(client: TestClient, make_user: Callable[..., Headers]) -> None:
+    from .conftest import ZH_TRANSCRIPT
+
+    admin = make_user("root", "admin")
+    agent = make_user("alice", "agent", "t1")
+    schema_doc = client.get(f"{API_PREFIX}/openapi.json").json()
+    assert add_links(schema_doc) >= 15
+    failures, seen = stateful_failures(client, schema_doc, admin, agent, {**ZH_TRANSCRIPT, "agent": "alice"})
+    assert not failures, f"{len(failures)} server errors in linked sequences:\n" + "\n".join(failures)
+    # the links were followed with real ids: a created call was then read, reviewed, audited or deleted
+    assert 201 in seen.get(f"POST {API_PREFIX}/calls", set()), seen
+    by_id = {operation for operation, statuses in seen.items()
+             if "{call_id}" in operation and any(200 <= status < 300 for status in statuses)}
+    assert len(by_id) >= 2, seen

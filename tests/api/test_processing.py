@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import soundfile as sf
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
@@ -140,10 +141,21 @@ def test_audio_call_is_queued_scored_deduplicated_played_and_deleted(service_fac
         stored = session.get(Call, call_id)
         assert stored is not None and stored.raw_transcript is None  # raw text is not kept by default
         audio_path = Path(stored.audio_path or "")
-    assert audio_path.read_bytes() == data and audio_path.parent.parent.name == "audio"
+    # the customer reads out a mobile number (and the agent repeats it): silenced on each speaker's channel in the
+    # stored copy; the unredacted upload is not kept (QA_ENGINE_KEEP_ORIGINAL_AUDIO is off)
+    assert audio_path.parent.parent.name == "audio" and audio_path.name.endswith(".redacted.flac")
+    assert not audio_path.with_name(audio_path.name.split(".")[0]).exists()
+    redactions = report["redactions"]
+    assert {r["channel"] for r in redactions} == {0, 1} and {r["kind"] for r in redactions} == {"phone"}
+    redacted, rate = sf.read(audio_path, dtype="int16", always_2d=True)
+    for r in redactions:
+        assert not redacted[int(r["start"] * rate):int(r["end"] * rate), r["channel"]].any(), r
+    served = audio_path.read_bytes()  # what is served from now on
 
-    # the same recording again: the uploader sees the existing call, nothing new is stored or queued
-    again = service.upload(sue, data, "copy.flac", agent="alice", agent_channel=0, language="zh")
+    # the same recording for the same call again: the uploader sees the existing call, nothing new is stored or queued
+    # (other metadata makes a new call: tests/api/test_nothing_lost.py)
+    again = service.upload(sue, data, "copy.flac", agent="alice", agent_channel=0, language="zh",
+                           started_at="2025-02-03T10:00:00+08:00", call_id="zh-audio-1")
     assert again.status_code == 200 and again.json() == {"id": call_id, "status": "done", "duplicate": True}
     # another team's supervisor cannot see that call: they get their own call with a copy of the report, no ASR
     copied = service.upload(carol_sup, data, "carol.flac", agent="carol", language="zh")
@@ -156,15 +168,15 @@ def test_audio_call_is_queued_scored_deduplicated_played_and_deleted(service_fac
     # audio: whole file, ranges, audit
     url = f"/api/v1/calls/{call_id}/audio"
     whole = service.client.get(url, headers=alice)
-    assert whole.status_code == 200 and whole.content == data and whole.headers["accept-ranges"] == "bytes"
+    assert whole.status_code == 200 and whole.content == served and whole.headers["accept-ranges"] == "bytes"
     assert whole.headers["content-type"] == "audio/flac"
-    size = len(data)
+    size = len(served)
     cases = {"bytes=0-9": (0, 9), "bytes=100-": (100, size - 1), "bytes=-5": (size - 5, size - 1)}
     for header, (start, end) in cases.items():
         part = service.client.get(url, headers={**alice, "Range": header})
         assert part.status_code == 206, header
         assert part.headers["content-range"] == f"bytes {start}-{end}/{size}"
-        assert part.content == data[start:end + 1]
+        assert part.content == served[start:end + 1]
     unsatisfiable = service.client.get(url, headers={**alice, "Range": f"bytes={size}-"})
     assert unsatisfiable.status_code == 416 and unsatisfiable.headers["content-range"] == f"bytes */{size}"
     assert service.client.get(url, headers=carol_sup).status_code == 404  # another team's call

@@ -59,6 +59,12 @@ class Receiver:
 
 
 @pytest.fixture()
+def settings(settings: Settings) -> Settings:
+    """The receivers listen on 127.0.0.1, which webhooks reach only when the allow-list names it."""
+    return settings.model_copy(update={"webhook_allow_hosts": "127.0.0.1"})
+
+
+@pytest.fixture()
 def receiver() -> Iterator[Receiver]:
     server = Receiver()
     yield server

@@ -36,6 +36,27 @@ def _rows(db: Path) -> list[tuple[str, str, str]]:
             return []
 
 
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited (its new parent reaps it)
+
+
 def test_sigkill_then_restart_scores_each_good_file_once(tmp_path: Path) -> None:
     src = make_source(tmp_path)
     _variants(src)
@@ -51,8 +72,14 @@ def test_sigkill_then_restart_scores_each_good_file_once(tmp_path: Path) -> None
             break
         time.sleep(0.05)
     assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read()!r}"  # type: ignore[union-attr]
+    children = _children(proc.pid)
+    assert children, "the batch runs its CPU work in worker processes"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+        time.sleep(0.05)
+    assert not [pid for pid in children if _alive(pid)], "worker processes outlived the killed batch (orphans)"
     before = _rows(db)
     good_done = [r for r in before if r[1] == "done"]
     assert 1 <= len(good_done) < 6, before  # killed in the middle
@@ -64,4 +91,7 @@ def test_sigkill_then_restart_scores_each_good_file_once(tmp_path: Path) -> None
     assert len(done) == 6 and len({r[2] for r in done}) == 6  # each good file exactly once
     assert sorted(r[0] for r in rows if r[1] == "failed") == ["corrupt", "empty"]
     assert not [r for r in rows if r[1] == "processing"]
+    with sqlite3.connect(db) as conn:  # the killed run's record is not left running forever
+        runs = list(conn.execute("SELECT status, error FROM jobs WHERE kind = 'batch' ORDER BY id"))
+    assert [r[0] for r in runs] == ["failed", "failed"] and "interrupted" in runs[0][1], runs
     assert "skipped (already scored)" in again.stderr and "failed: " in again.stderr

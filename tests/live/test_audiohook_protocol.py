@@ -172,6 +172,7 @@ def test_supervisor_pause_and_resume_reach_the_client_in_sequence(make_server: A
     server = make_server()
     sid = str(uuid.uuid4())
     admin, outsider = server.user("boss", "admin"), server.user("sue", "supervisor", "t9")
+    own_agent = server.user("alice", "agent", "t2")
     base = f"{server.http}/api/v1/live/calls/{sid}"
 
     def post(path: str, headers: dict[str, str]) -> httpx.Response:
@@ -183,6 +184,8 @@ def test_supervisor_pause_and_resume_reach_the_client_in_sequence(make_server: A
             await peer.open(customConfig={"agent": "alice", "team": "t2"})
             await peer.audio(3)
             assert (await asyncio.to_thread(post, "pause", outsider)).status_code == 404  # not her team
+            assert (await asyncio.to_thread(post, "pause", own_agent)).status_code == 403  # her call, not her say
+            assert (await asyncio.to_thread(post, "resume", own_agent)).status_code == 403
             answer = await asyncio.to_thread(post, "pause", admin)
             assert answer.status_code == 202 and answer.json() == {"session_id": sid, "sent": "pause"}
             pause = await peer.recv()

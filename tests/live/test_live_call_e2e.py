@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -52,6 +53,20 @@ class FeedReader(threading.Thread):
                     return
 
 
+NUMBER_LIKE = re.compile(r"[0-9一二三四五六七八九零〇幺两]{4,}")
+
+
+def _cjk_strings(value: Any) -> list[str]:
+    """Every string with Chinese text in ``value`` (the transcripts inside AudioHook event entities)."""
+    if isinstance(value, str):
+        return [value] if re.search(r"[\u4e00-\u9fff]", value) else []
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _cjk_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _cjk_strings(v)]
+    return []
+
+
 def test_streamed_call_matches_file_scoring(make_server: Any, pipeline_zh: Any, call_zh_stereo: Path,
                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(live_router, "KEEPALIVE_S", 0.3)
@@ -84,6 +99,10 @@ def test_streamed_call_matches_file_scoring(make_server: Any, pipeline_zh: Any, 
     agent_text = "".join(t["utterance"]["text"] for t in transcripts if t["utterance"]["role"] == "agent")
     assert "帮您" in agent_text and "手机号" in agent_text  # Whisper base on TTS speech: not every word
     assert [e["type"] for e in bob.events] == ["snapshot"]  # another agent's call is not on bob's feed
+    # the customer reads a mobile number and the agent repeats it: masked on the feed and in AudioHook events
+    shown = [t["utterance"]["text"] for t in transcripts] + _cjk_strings([m.get("parameters") for m in events])
+    assert shown and not [x for x in shown if NUMBER_LIKE.search(x)], shown
+    assert any("*" in x for x in shown)
 
     call_pk = sue.events[-1]["call_id"]
     assert make_worker(server.app).run_once()
@@ -100,7 +119,13 @@ def test_streamed_call_matches_file_scoring(make_server: Any, pipeline_zh: Any, 
     recorded = tmp_path / "call_ulaw.wav"
     sf.write(str(recorded), ulaw, rate, subtype="ULAW")
     kept, _ = sf.read(audio_path, dtype="int16")
-    assert np.array_equal(kept, ulaw), "the stored recording is exactly the audio received"
+    # the stored recording is the audio received, with the spoken number silenced on each speaker's channel
+    redacted = np.zeros(ulaw.shape, dtype=bool)
+    for r in stored["redactions"]:
+        lo, hi = max(0, int((r["start"] - 3.0) * rate)), int((r["end"] + 3.0) * rate)  # margin, widening
+        redacted[lo:hi, r["channel"]] = True
+        assert not kept[int(r["start"] * rate):int(r["end"] * rate), r["channel"]].any()
+    assert stored["redactions"] and kept.shape == ulaw.shape and np.array_equal(kept[~redacted], ulaw[~redacted])
     report = pipeline_zh.score(CallInput(recorded, agent_channel=0))
     assert {f["rule_id"]: f["status"] for f in stored["findings"]} == {f.rule_id: f.status for f in report.findings}
     assert stored["score"] == report.score

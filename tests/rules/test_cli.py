@@ -37,7 +37,7 @@ def test_check_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert ids[:7] == ["greeting", "confirm_repeat", "apology_on_complaint", "closing", "offer_further_help",
                        "forbidden_phrases", "hold_etiquette"]
     assert all({"rule_id", "status", "evidence", "explanation"} <= set(f) for f in doc["findings"])
-    assert "138****5678" in json.dumps(doc, ensure_ascii=False)
+    assert "号码是***********" in json.dumps(doc, ensure_ascii=False)  # every digit masked (issue 16)
     assert "13812345678" not in json.dumps(doc, ensure_ascii=False)
 
 

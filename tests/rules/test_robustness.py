@@ -26,6 +26,11 @@ def test_never_crashes(utts: list[Utterance], lang: str) -> None:
     utts.sort(key=lambda u: u.start)
     transcript = Transcript("h", lang, max((u.end for u in utts), default=0.0), tuple(utts))
     report = score_transcript(transcript, PACKS[lang])
+    agent_speech = any(u.role != "customer" and u.text.strip() for u in utts)
+    assert (report.status == "unscorable") == (not agent_speech)
+    if not agent_speech:  # nothing the agent said: no score rather than a perfect one
+        assert report.score is None and report.reason and not report.findings
+        return
     assert report.score is not None and 0 <= report.score <= 100
     assert all(f.status in ("pass", "fail", "not_applicable") for f in report.findings)
     assert all(f.explanation for f in report.findings)

@@ -71,12 +71,12 @@ rules:
       phrases: [您好很高兴为您服务, 请问有什么可以帮您]
   - id: forbidden_closing
     type: forbidden
-    summary: 坐席不得说“感谢您的来电”（测试用禁语）
+    summary: 坐席不得说“感谢您的（来电）”（测试用禁语）
     weight: 50
     severity: critical
     role: agent
     match:
-      phrases: [感谢您的来电]
+      phrases: [感谢您的来电, 感谢您的]  # Whisper base may hear the synthetic voice's 来电 as 台电
 """
 
 

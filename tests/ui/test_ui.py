@@ -17,11 +17,15 @@ VIEWPORT = {"width": 1440, "height": 900}
 
 @pytest.fixture()
 def context(browser: Any) -> Iterator[Any]:
+    """A browser context; any Content-Security-Policy violation on its pages fails the test."""
     ctx = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+    violations: list[str] = []
+    ctx.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
     try:
         yield ctx
     finally:
         ctx.close()
+    assert not violations, violations
 
 
 def sign_in(context: Any, server: UiServer, name: str, lang: str = "zh") -> Any:
@@ -62,7 +66,8 @@ def test_session_cookie_is_httponly_and_unsafe_api_calls_need_the_csrf_header(co
                                                                               ui_server: UiServer) -> None:
     sign_in(context, ui_server, "sue")
     cookie = next(c for c in context.cookies() if c["name"] == "qa_session")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/"
+    assert "." not in cookie["value"] and len(cookie["value"]) >= 43  # a random token: nothing signed to forge
     jar = {"qa_session": cookie["value"]}
     call = ui_server.calls["bob-bad"]
     with httpx.Client(base_url=ui_server.url, cookies=jar) as http:
@@ -72,6 +77,25 @@ def test_session_cookie_is_httponly_and_unsafe_api_calls_need_the_csrf_header(co
         assert forged.status_code == 403 and "X-CSRF-Token" in forged.json()["detail"]
     with httpx.Client(base_url=ui_server.url, cookies={"qa_session": cookie["value"][:-2] + "xx"}) as http:
         assert http.get("/api/v1/calls").status_code == 401  # a tampered cookie is no session
+
+
+def test_sign_out_in_the_browser_revokes_the_session(context: Any, ui_server: UiServer) -> None:
+    page = sign_in(context, ui_server, "carl")
+    response = page.goto(f"{ui_server.url}/ui/")
+    assert response is not None
+    headers = response.headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"] and headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff" and headers["referrer-policy"] == "no-referrer"
+    page.wait_for_selector("#failed-rules .bars, #failed-rules .empty")
+    assert page.evaluate("document.querySelectorAll('[data-style]').length") == 0  # styles applied via CSSOM
+    cookie = next(c for c in context.cookies() if c["name"] == "qa_session")["value"]
+    with page.expect_navigation(url=f"{ui_server.url}/ui/login"):
+        page.locator(".account form button").click()  # POST /ui/logout with the page's CSRF token
+    with httpx.Client(base_url=ui_server.url, cookies={"qa_session": cookie}) as http:
+        assert http.get("/api/v1/calls").status_code == 401  # the old cookie, replayed: revoked server-side
+        assert http.get("/ui/", follow_redirects=False).headers["location"].startswith("/ui/login")
+    page.goto(f"{ui_server.url}/ui/calls")
+    assert "/ui/login" in page.url
 
 
 def test_agent_sees_only_own_calls_everywhere(context: Any, ui_server: UiServer, screenshots: Path) -> None:
@@ -115,15 +139,15 @@ def test_supervisor_clicks_failed_evidence_and_the_player_seeks_there(context: A
     assert "carol" not in page.locator("#calls-table").inner_text()
     page.locator("#f-agent").fill("bob")
     page.get_by_role("button", name="应用").click()
-    page.wait_for_function("document.querySelectorAll('#calls-table .call-link').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('#calls-table .call-link').length === 2")
     page.locator("#f-agent").fill("")
     page.get_by_role("button", name="应用").click()
-    page.wait_for_function("document.querySelectorAll('#calls-table .call-link').length === 6")
+    page.wait_for_function("() => document.querySelectorAll('#calls-table .call-link').length === 6")
     shot(page, screenshots, "calls-zh")
 
     page.goto(f"{ui_server.url}/ui/calls/{ui_server.calls['alice-audio']}")
     page.wait_for_selector(".finding")
-    page.wait_for_function("document.querySelector('#player').readyState >= 1")
+    page.wait_for_function("() => document.querySelector('#player').readyState >= 1")
     report = httpx.get(f"{ui_server.url}/api/v1/calls/{ui_server.calls['alice-audio']}",
                        headers=ui_server.headers("sue")).json()["report"]
     with_evidence = [f for f in report["findings"] if f["evidence"]]
@@ -131,7 +155,7 @@ def test_supervisor_clicks_failed_evidence_and_the_player_seeks_there(context: A
     start = target["evidence"][-1]["start"]
     assert start > 1.0, "pick evidence away from the start so a seek is visible"
     page.locator(f"#finding-{target['rule_id']} .evidence").last.click()
-    page.wait_for_function(f"Math.abs(document.querySelector('#player').currentTime - {start}) < 0.6")
+    page.wait_for_function(f"() => Math.abs(document.querySelector('#player').currentTime - {start}) < 0.6")
     position = page.evaluate("document.querySelector('#player').currentTime")
     assert abs(position - start) < 0.6, (position, start)
     assert page.locator(".utt.playing").count() == 1
@@ -227,7 +251,7 @@ def test_supervisor_clicks_a_failed_finding_and_hears_that_moment(browser: Any, 
         page = sign_in(ctx, ui_server, "carl")
         page.goto(f"{ui_server.url}/ui/calls/{call}")
         page.wait_for_selector("#finding-forbidden_closing .evidence")
-        page.wait_for_function("document.querySelector('#player').readyState >= 1")
+        page.wait_for_function("() => document.querySelector('#player').readyState >= 1")
         assert page.evaluate("document.querySelector('#player').paused")
         finding = page.locator("#finding-forbidden_closing")
         assert "f-fail" in (finding.get_attribute("class") or "")
@@ -236,11 +260,11 @@ def test_supervisor_clicks_a_failed_finding_and_hears_that_moment(browser: Any, 
         def hears(expected: float) -> None:
             """The player sits at ``expected`` and plays on from there (its clock moves forward)."""
             page.wait_for_function(
-                f"(p => !p.paused && p.currentTime >= {expected} - 0.3 && p.currentTime < {expected} + 1.0)"
+                f"() => (p => !p.paused && p.currentTime >= {expected} - 0.3 && p.currentTime < {expected} + 1.0)"
                 "(document.querySelector('#player'))")
             first = page.evaluate("document.querySelector('#player').currentTime")
             assert abs(first - expected) < 0.6, (first, expected)
-            page.wait_for_function(f"document.querySelector('#player').currentTime > {first} + 0.2")
+            page.wait_for_function(f"() => document.querySelector('#player').currentTime > {first} + 0.2")
             assert not page.evaluate("document.querySelector('#player').paused")
             playing = page.locator(".utt.playing")
             assert playing.count() == 1 and "感谢" in playing.inner_text()

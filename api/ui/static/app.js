@@ -1,7 +1,10 @@
 /* qa-engine web UI: every figure comes from /api/v1 with the session cookie (same role scoping as the API). */
 "use strict";
 (() => {
-const QA = window.QA || {messages: {}, lang: "zh", user: {}};
+// start-up data: a JSON block in the page (not a script: the Content-Security-Policy allows no inline script)
+const QA = (() => { try { return JSON.parse(document.getElementById("qa-boot").textContent); } catch (e) { return null; } })()
+  || {messages: {}, lang: "zh", user: {}};
+window.QA = QA;
 const API = "/api/v1";
 const $ = (sel, root = document) => root.querySelector(sel);
 const t = (key, values) => {
@@ -45,6 +48,14 @@ const gradeBadge = (g) => (g ? `<span class="badge ${gradeClass(g)}">${esc(g)}</
 const statusBadge = (s) => `<span class="badge st-${esc(s)}">${esc(t("status." + s))}</span>`;
 const isoDay = (d) => d.toISOString().slice(0, 10);
 const empty = (text) => `<div class="empty"><span class="empty-icon" aria-hidden="true">○</span><p>${esc(text)}</p></div>`;
+// inline style attributes are refused by the Content-Security-Policy: markup carries data-style, set here via CSSOM
+const applyStyles = (root) => root.querySelectorAll("[data-style]").forEach((node) => {
+  for (const decl of node.dataset.style.split(";")) {
+    const i = decl.indexOf(":");
+    if (i > 0) node.style.setProperty(decl.slice(0, i).trim(), decl.slice(i + 1).trim());
+  }
+  node.removeAttribute("data-style");
+});
 const failure = (el, err) => { el.innerHTML = `<p class="alert" role="alert">${esc(t("common.error"))}: ${esc(err.message)}</p>`; };
 
 /* ---------- charts: hand-written SVG ---------- */
@@ -52,8 +63,9 @@ function barChart(el, rows, {max, unit = "", color = "var(--brand)"} = {}) {
   if (!rows.length) { el.innerHTML = empty(t("common.no_data")); return; }
   const top = max ?? Math.max(...rows.map((r) => r.value), 1);
   el.innerHTML = `<ul class="bars">${rows.map((r) => `<li><span class="bar-label" title="${esc(r.title || r.label)}">${esc(r.label)}</span>
-    <span class="bar-track"><span class="bar-fill" style="width:${Math.max(2, (100 * r.value) / top)}%;background:${r.color || color}"></span></span>
+    <span class="bar-track"><span class="bar-fill" data-style="width:${Math.max(2, (100 * r.value) / top)}%;background:${r.color || color}"></span></span>
     <span class="bar-value">${esc(r.text ?? r.value + unit)}</span></li>`).join("")}</ul>`;
+  applyStyles(el);
 }
 
 function lineChart(el, points, {min = 0, max = 100, label = ""} = {}) {
@@ -84,8 +96,9 @@ function donut(el, rows) {
     const d = rows.length === 1 ? `M${c},${c - r} A${r},${r} 0 1 1 ${c - 0.01},${c - r}` : `M${p(angle)} A${r},${r} 0 ${large} 1 ${p(end)}`;
     angle = end; return `<path d="${d}" stroke="${row.color || colors[i % colors.length]}" stroke-width="26" fill="none"><title>${esc(row.label)}: ${row.value}</title></path>`;
   }).join("");
-  const legend = rows.map((row, i) => `<li><span class="sw" style="background:${row.color || colors[i % colors.length]}"></span>${esc(row.label)} <strong>${row.value}</strong> <span class="muted">${Math.round((100 * row.value) / total)}%</span></li>`).join("");
+  const legend = rows.map((row, i) => `<li><span class="sw" data-style="background:${row.color || colors[i % colors.length]}"></span>${esc(row.label)} <strong>${row.value}</strong> <span class="muted">${Math.round((100 * row.value) / total)}%</span></li>`).join("");
   el.innerHTML = `<div class="donut"><svg viewBox="0 0 160 160" role="img" aria-label="${esc(rows.map((r) => `${r.label} ${r.value}`).join(", "))}">${arcs}<text x="80" y="86" text-anchor="middle" class="donut-total">${total}</text></svg><ul class="legend-list">${legend}</ul></div>`;
+  applyStyles(el);
 }
 
 const GRADE_COLORS = {"优秀": "#10b981", "良好": "#0ea5e9", "合格": "#f59e0b", "不合格": "#ef4444"};
@@ -292,14 +305,20 @@ function highlight(start) {
 
 function renderTimeline(report, duration, seek) {
   const pct = (s) => `${Math.min(100, (100 * s) / duration)}%`;
-  const lane = (role) => report.utterances.filter((u) => (role === "agent" ? u.role === "agent" : u.role !== "agent"))
-    .map((u) => `<span class="seg ${esc(u.role)}" style="left:${pct(u.start)};width:${pct(u.end - u.start)}" title="${esc(fmtTime(u.start))} ${esc(u.text)}"></span>`).join("");
+  const isRole = (role, u) => (role === "agent" ? u.role === "agent" : u.role !== "agent");
+  // spoken identifiers silenced in the audio (report.redactions): marked on the speaker's lane
+  const redactedIn = (role) => (report.redactions || []).filter((r) => report.utterances.some((u) => isRole(role, u)
+    && (r.channel == null || u.channel === r.channel) && u.start <= r.end && r.start <= u.end));
+  const lane = (role) => report.utterances.filter((u) => isRole(role, u))
+    .map((u) => `<span class="seg ${esc(u.role)}" data-style="left:${pct(u.start)};width:${pct(u.end - u.start)}" title="${esc(fmtTime(u.start))} ${esc(u.text)}"></span>`).join("")
+    + redactedIn(role).map((r) => `<span class="seg redacted" data-style="left:${pct(r.start)};width:${pct(Math.max(r.end - r.start, 0.1))}" title="${esc(t("call.redacted", {kind: r.kind, time: fmtTime(r.start)}))}"></span>`).join("");
   const markers = report.findings.filter((f) => f.status === "fail" && f.evidence?.length)
-    .map((f) => `<button type="button" class="marker" style="left:${pct(f.evidence[0].start)}" data-start="${f.evidence[0].start}" aria-label="${esc(t("call.marker_label", {rule: f.rule_id, time: fmtTime(f.evidence[0].start)}))}" title="${esc(f.rule_id)}"></button>`).join("");
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((x) => `<span class="tick" style="left:${x * 100}%">${fmtTime(x * duration)}</span>`).join("");
+    .map((f) => `<button type="button" class="marker" data-style="left:${pct(f.evidence[0].start)}" data-start="${f.evidence[0].start}" aria-label="${esc(t("call.marker_label", {rule: f.rule_id, time: fmtTime(f.evidence[0].start)}))}" title="${esc(f.rule_id)}"></button>`).join("");
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((x) => `<span class="tick" data-style="left:${x * 100}%">${fmtTime(x * duration)}</span>`).join("");
   $("#timeline").innerHTML = `<div class="lane"><span class="lane-label">${esc(t("role.speaker.agent"))}</span><div class="track">${lane("agent")}</div></div>
     <div class="lane"><span class="lane-label">${esc(t("role.speaker.customer"))}</span><div class="track">${lane("customer")}</div></div>
     <div class="lane markers"><span class="lane-label">${esc(t("call.findings"))}</span><div class="track">${markers}<span id="cursor" class="cursor"></span></div></div><div class="ticks">${ticks}</div>`;
+  applyStyles($("#timeline"));
   $("#timeline").addEventListener("click", (e) => { const m = e.target.closest(".marker"); if (m) seek(Number(m.dataset.start)); });
 }
 

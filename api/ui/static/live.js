@@ -4,7 +4,9 @@
 //   window.qaLive.alertList(ul, options) newest-first alert items (call, agent, rule, time, link), empty state kept true
 (function () {
   "use strict";
-  var QA = window.QA || {messages: {}, lang: "zh"};
+  var QA = window.QA || (function () {
+    try { return JSON.parse(document.getElementById("qa-boot").textContent); } catch (e) { return null; }
+  }()) || {messages: {}, lang: "zh"};
   var M = QA.messages || {};
   function t(key, values) {
     var text = M[key] || key;

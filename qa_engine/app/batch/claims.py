@@ -24,8 +24,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from qa_engine.app import audio_files as storage
+from qa_engine.app.access import as_utc
+from qa_engine.app.audio_redaction import AudioRedaction, redacted_path
+from qa_engine.app.jobs import pid_is_gone
 from qa_engine.app.models import Call, Job, User, utcnow
 from qa_engine.app.score_call import save_report
+from qa_engine.pii import mask_text
+from qa_engine.redact import redact_audio
 from qa_engine.types import CallReport
 
 logger = logging.getLogger(__name__)
@@ -52,11 +57,13 @@ class BatchClaims:
     """Claims and writes for one batch run (one session per operation: safe from several threads)."""
 
     def __init__(self, sessions: sessionmaker[Session], *, lease_s: float = 60.0,
-                 data_dir: Path | None = None, store_audio: bool = True) -> None:
+                 data_dir: Path | None = None, store_audio: bool = True,
+                 redaction: AudioRedaction | None = None) -> None:
         self.sessions = sessions
         self.lease_s = lease_s
         self.data_dir = data_dir
         self.store_audio = store_audio and data_dir is not None
+        self.redaction = redaction or AudioRedaction()
         self.run_id: int | None = None
         self._in_flight: set[str] = set()
         self._lock = threading.Lock()
@@ -136,7 +143,7 @@ class BatchClaims:
                                    call.status if call else "missing")
                     return False
                 if self.store_audio:
-                    self._store_audio(call, source_path)
+                    self._store_audio(call, source_path, report)
                 save_report(s, call, report)
                 s.commit()
                 return True
@@ -160,32 +167,77 @@ class BatchClaims:
         if self.claim(pk, fields) == "claimed":
             self.write_failure(pk, reason)
 
-    def _store_audio(self, call: Any, source_path: Path) -> None:
-        """Copy the recording into the service's content-addressed store so ``GET /calls/{id}/audio`` works."""
+    def _store_audio(self, call: Any, source_path: Path, report: CallReport) -> None:
+        """Put the recording into the service's store so ``GET /calls/{id}/audio`` works: its redacted copy (every
+        spoken identifier silenced, :mod:`qa_engine.app.audio_redaction`), or the file as it is when nothing was
+        found. The unredacted original is never copied (it stays in the batch's source)."""
         assert self.data_dir is not None
         try:
-            staging = storage.StagingFile(self.data_dir)
-            try:
+            if report.redactions:
+                original = storage.stored_path(self.data_dir, call.content_hash or file_sha256(source_path))
                 with source_path.open("rb") as fh:
-                    for block in iter(lambda: fh.read(1 << 20), b""):
-                        staging.write(block)
-                staged = staging.finish()
-            except BaseException:
-                staging.discard()
-                raise
-            target = storage.commit_staged(self.data_dir, staged)
-            probe = storage.probe_audio(target)
-            call.audio_content_type = probe.content_type
+                    kind = storage.sniff_format(fh.read(16))
+                content_type = storage.CONTENT_TYPES.get(kind[0] if kind else "", "")
+                target = redacted_path(original, content_type)
+                written = redact_audio(source_path, report.redactions, target, mode=self.redaction.mode,
+                                       margin_s=self.redaction.margin_s)
+                call.audio_content_type, size = written.content_type, target.stat().st_size
+                name = Path(call.audio_filename or mask_text(source_path.name))
+                call.audio_filename = name.stem + target.suffix
+            else:
+                staging = storage.StagingFile(self.data_dir)
+                try:
+                    with source_path.open("rb") as fh:
+                        for block in iter(lambda: fh.read(1 << 20), b""):
+                            staging.write(block)
+                    staged = staging.finish()
+                except BaseException:
+                    staging.discard()
+                    raise
+                target = storage.commit_staged(self.data_dir, staged)
+                probe = storage.probe_audio(target)
+                call.audio_content_type, size = probe.content_type, staged.size
+                call.audio_filename = call.audio_filename or mask_text(source_path.name)
         except Exception as exc:  # noqa: BLE001 - the score matters more than the copy
-            logger.warning("%s: audio not copied into the store: %s", source_path, exc)
+            logger.warning("%s: audio not copied into the store: %s", mask_text(str(source_path)), exc)
             return
         call.audio_path = str(target)
-        call.audio_bytes = staged.size
-        call.audio_filename = call.audio_filename or source_path.name
+        call.audio_bytes = size
 
     # -- run record and heartbeat ---------------------------------------------------------------
+    def recover_dead_runs(self) -> int:
+        """End the run records of batch runs that died (killed: their row said ``running`` forever) and free the
+        files they held, so this run re-claims them now instead of when their lease runs out. Returns how many.
+
+        A run is dead when its process is gone (same host) or its heartbeat is older than the lease (with margin).
+        When no live run remains, every ``processing`` row without a service job is an abandoned claim.
+        """
+        now = utcnow()
+        stale = now - timedelta(seconds=max(self.lease_s * 2, 10.0))
+        dead = live = 0
+        with self.sessions() as s:
+            for job in s.scalars(select(Job).where(Job.kind == JOB_KIND, Job.status == "running")).all():
+                beat = as_utc(job.heartbeat_at or job.started_at)
+                if beat is None or beat < stale or pid_is_gone(job.worker):
+                    job.status, job.finished_at = "failed", now
+                    job.error = "interrupted: the run's process stopped (killed?); its files are claimed again"
+                    dead += 1
+                    logger.warning("batch run %s (%s) was interrupted; its files are claimed again", job.id,
+                                   job.worker)
+                else:
+                    live += 1
+            if dead and not live:
+                service_jobs = select(Job.call_pk).where(Job.call_pk.is_not(None),
+                                                         Job.status.in_(("queued", "running")))
+                s.execute(update(Call).where(Call.status == "processing", Call.id.not_in(service_jobs))
+                          .values(updated_at=datetime(2000, 1, 1, tzinfo=UTC))
+                          .execution_options(synchronize_session=False))
+            s.commit()
+        return dead
+
     def start_run(self, payload: dict[str, Any]) -> int:
         """A ``jobs`` row (kind ``batch``) for this run, with a heartbeat while it lives."""
+        self.recover_dead_runs()
         with self.sessions() as s:
             job = Job(kind=JOB_KIND, status="running", payload=payload, worker=f"{socket.gethostname()}:{os.getpid()}",
                       started_at=utcnow(), heartbeat_at=utcnow(), attempts=1)

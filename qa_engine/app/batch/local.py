@@ -3,7 +3,8 @@
 Why this shape: decoding and VAD of the next calls overlap with Whisper on the current ones, and the
 regions of every call waiting for ASR are decoded together (:class:`AsrBatcher`), which is what fills
 a GPU. Workers are started with ``spawn`` (never ``fork`` after a model with threads is loaded). A worker
-that dies (out of memory, a crash in a decoder) fails only the file it held and is replaced.
+that dies (out of memory, a crash in a decoder) fails only the file it held and is replaced. A worker dies with
+its parent (:func:`die_with_parent`): a killed ``qa-engine batch`` leaves no orphan behind.
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ from __future__ import annotations
 import itertools
 import logging
 import multiprocessing as mp
+import os
 import queue
+import signal
+import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -28,9 +33,41 @@ class AsrUnavailable(RuntimeError):
     """The ASR side answered with an error (the model failed on this call's batch)."""
 
 
+PR_SET_PDEATHSIG = 1
+PARENT_CHECK_S = 0.5
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """End this process when ``parent_pid`` ends, even by SIGKILL (no orphaned workers holding memory or files).
+
+    On Linux the kernel sends SIGKILL at once (``PR_SET_PDEATHSIG``); everywhere, a watchdog thread notices that
+    the parent changed (``os.getppid()``) within :data:`PARENT_CHECK_S` and exits.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl: the watchdog below still works
+            logger.debug("prctl(PR_SET_PDEATHSIG) unavailable", exc_info=True)
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_S)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
 def _worker_main(worker: int, options: PipelineOptions, tasks: Any, results: Any, requests: Any,
-                 answers: Any) -> None:
+                 answers: Any, parent_pid: int | None = None) -> None:
     """A CPU worker: runs the pipeline on each task; ASR requests go to the parent's batcher."""
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     counter = itertools.count()
 
     def send(kind: str, payload: Any) -> Any:
@@ -75,7 +112,7 @@ class LocalExecutor:
 
         def start(w: int) -> None:
             p = ctx.Process(target=_worker_main, name=f"qa-batch-worker-{w}", daemon=True,
-                            args=(w, self.options, task_q, result_q, request_q, answer_qs[w]))
+                            args=(w, self.options, task_q, result_q, request_q, answer_qs[w], os.getpid()))
             p.start()
             procs[w] = p
 

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from qa_engine.app.analysis_csv import safe_cell
+from qa_engine.pii import mask_optional, mask_text
 from qa_engine.types import CallReport
 
 logger = logging.getLogger(__name__)
@@ -102,13 +104,14 @@ def summarise(planned: Sequence[_Planned], *, wall_s: float, dry_run: bool) -> d
         "rtf": round(wall_s / scored_audio, 4) if scored_audio else None,
         "audio_hours_per_hour": round(scored_audio / wall_s, 2) if wall_s and scored_audio else None,
         "worst_rules": worst_rules(records),
-        "failures": [{"path": r.path, "error": r.error} for r in records if r.status == "failed"],
+        "failures": [{"path": mask_text(r.path), "error": mask_optional(r.error)} for r in records
+                     if r.status == "failed"],
     }
     if dry_run:
         todo = [p.record for p in planned if p.todo]
         summary["to_score"] = len({r.pk for r in todo})
         summary["to_score_audio_hours"] = round(sum(r.duration or 0.0 for r in todo) / 3600, 4)
-        summary["to_score_files"] = [r.path for r in todo]
+        summary["to_score_files"] = [mask_text(r.path) for r in todo]
     return summary
 
 
@@ -141,11 +144,15 @@ def write_report(folder: Path, planned: Sequence[_Planned], summary: dict[str, A
         writer = csv.writer(fh)
         writer.writerow(CSV_FIELDS)
         for r in records:
-            writer.writerow([r.path, r.call_id, r.agent, r.team or "", r.status,
+            writer.writerow([safe_cell(v) for v in (mask_text(r.path), mask_text(r.call_id), r.agent, r.team or "",
+                                                    r.status,
                              "" if r.score is None else f"{r.score:.1f}", r.grade or "", r.category or "",
                              "" if r.duration is None else f"{r.duration:.2f}", " ".join(r.failed_rules),
-                             r.error or "", r.pk])
-    doc = {"summary": summary, "calls": [asdict(r) for r in records]}
+                             mask_optional(r.error) or "", r.pk)])  # from sidecars: no formula reaches a spreadsheet
+    # file names and call ids read from the source, errors quoting them: masked (the row id is not)
+    calls = [{**asdict(r), "path": mask_text(r.path), "call_id": mask_text(r.call_id),
+              "error": mask_optional(r.error)} for r in records]
+    doc = {"summary": summary, "calls": calls}
     (folder / "calls.json").write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
     try:
         write_chart(folder / "chart.png", records)

@@ -24,6 +24,7 @@ from qa_engine.app.score_call import choose_pack
 from qa_engine.asr import Recognizer
 from qa_engine.audio import header_duration
 from qa_engine.errors import QaEngineError
+from qa_engine.pii import mask_text
 from qa_engine.pipeline import PipelineOptions
 from qa_engine.rules import Pack, load_pack
 
@@ -75,7 +76,7 @@ class PlannedFile:
         return {"call_id": r.call_id, "agent": r.agent, "team": r.team, "started_at": self.item.started_at,
                 "language": self.language or self.pack.language, "pack": self.pack.id,
                 "pack_version": self.pack.version, "content_hash": self.content_hash,
-                "agent_channel": self.item.agent_channel, "audio_filename": self.item.path.name[:256]}
+                "agent_channel": self.item.agent_channel, "audio_filename": mask_text(self.item.path.name[:256])}
 
 
 class PackResolver:
@@ -110,15 +111,18 @@ def plan(options: BatchOptions, store: BatchClaims, resolver: PackResolver) -> l
     teams: dict[str, str | None] = {}
     for item in items:
         agent = item.agent or options.default_agent
-        if item.team is None and agent not in teams:
+        if agent not in teams:
             teams[agent] = store.team_of(agent)
-        team = item.team or teams.get(agent)
+        team = teams[agent] or item.team  # an agent's user record decides the team (a sidecar cannot move the call)
+        if item.team is not None and team != item.team:
+            logger.warning("%s: agent %r is in team %r, not %r as the metadata says: filed under %r",
+                           item.origin or item.path, agent, team, item.team, team)
         language = item.language or options.language
         if language == "auto" and options.pack is None:
             raise QaEngineError(f"{item.origin or item.path}: language auto needs --pack (the pack's version is "
                                 "part of what makes a file 'already scored')")
         pack = resolver(team, language)
-        record = FileRecord(path=str(item.path), call_id=item.call_id, agent=agent, team=team)
+        record = FileRecord(path=str(item.path), call_id=mask_text(item.call_id), agent=agent, team=team)
         content_hash: str | None = None
         error: str | None = None
         try:
