@@ -23,17 +23,17 @@ from .asr import AsrOptions, Recognizer, SpeechRegion, language_options, split_l
 from .audio import DecodedAudio, channel_energy_db, load_audio
 from .channels import dedupe_crosstalk, detect_agent_channel, drop_bleed, gate_crosstalk
 from .errors import AudioError, QaEngineError
+from .progress import Hook
+from .text import asr_language, language_family
+from .transcript import utterance_from_words
 from .types import CallReport, Role, Span, Transcript, Utterance
+from .vad import SAMPLE_RATE, VadOptions, detect_speech_channels
 
 if TYPE_CHECKING:  # the rules package is imported when a call is checked
     from .rules import Pack
-from .text import asr_language, language_family
-from .transcript import utterance_from_words
-from .vad import SAMPLE_RATE, VadOptions, detect_speech_channels
 
 logger = logging.getLogger(__name__)
 
-Hook = Callable[..., None]  # hook(step, artefact); hooks that take completed=/total= also get in-step progress
 FRAME_S = 0.03
 DEFAULT_LANGUAGE = "zh"
 
@@ -56,8 +56,7 @@ class PipelineOptions:
 
 
 #: Keys of the one settings mapping every caller hands to :func:`pipeline_options` (absent: the default).
-ASR_SETTINGS = {"model": "model", "device": "device", "compute_type": "compute_type", "cpu_threads": "cpu_threads",
-                "beam_size": "beam_size", "batch_size": "batch_size", "decoding": "decoding"}
+ASR_SETTINGS = ("model", "device", "compute_type", "cpu_threads", "beam_size", "batch_size", "decoding")
 PIPELINE_SETTINGS = ("language", "pack", "max_duration_s", "mask_pii", "gate_db", "diarizer", "diarizer_config",
                      "speakers")
 
@@ -78,7 +77,7 @@ def pipeline_options(settings: Mapping[str, Any]) -> PipelineOptions:
     unknown = sorted(set(settings) - set(ASR_SETTINGS) - set(PIPELINE_SETTINGS))
     if unknown:
         raise QaEngineError(f"unknown pipeline setting(s): {', '.join(unknown)}")
-    asr = AsrOptions(**{field_name: settings[key] for key, field_name in ASR_SETTINGS.items() if key in settings})
+    asr = AsrOptions(**{key: settings[key] for key in ASR_SETTINGS if key in settings})
     rest = {key: settings[key] for key in PIPELINE_SETTINGS if key in settings}
     if rest.get("speakers") == 0:  # 0 on the command line: estimate the number of speakers
         rest["speakers"] = None
@@ -239,18 +238,10 @@ class Pipeline:
         return transcript
 
     # -- scoring ---------------------------------------------------------------------------
-    def score(self, call: CallInput, *, pack: Pack | Callable[[str], Pack] | None = None,
-              hook: Hook | None = None) -> CallReport:
-        """Transcribe and check one call.
-
-        ``pack``: the pack chosen by the caller, or a function from the transcript's language to the pack (for
-        calls whose language is detected); None loads the options' pack (id or path) for the language.
-        """
-        chosen = pack if not callable(pack) else None
-        transcript, timings = self.transcribe(call, pack=chosen, hook=hook)
-        if callable(pack):
-            chosen = pack(transcript.language)
-        return self.check(transcript, pack=chosen, timings=timings, hook=hook)
+    def score(self, call: CallInput, *, pack: Pack | None = None, hook: Hook | None = None) -> CallReport:
+        """Transcribe and check one call against ``pack`` (None: the options' pack, id or path, for the language)."""
+        transcript, timings = self.transcribe(call, pack=pack, hook=hook)
+        return self.check(transcript, pack=pack, timings=timings, hook=hook)
 
     def check(self, transcript: Transcript, *, pack: Pack | None = None, timings: dict[str, float] | None = None,
               hook: Hook | None = None) -> CallReport:

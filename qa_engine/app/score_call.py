@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -98,11 +99,16 @@ def score_call(session: Session, call: Call, *, pack_cache: PackCache,
         QaEngineError: the pack cannot be resolved, or the recording cannot be decoded.
         RulesTimeLimit: the rules ran past their time limit on this call.
     """
-    if rules_time_limit_s is not None:
-        with rules_time_limit(rules_time_limit_s):
-            return score_call(session, call, pack_cache=pack_cache, pipeline=pipeline, transcript=transcript,
-                              pack=pack, pack_given=pack_given, keep_raw=keep_raw, max_duration_s=max_duration_s,
-                              max_decoded_mb=max_decoded_mb, audio_redaction=audio_redaction)
+    with rules_time_limit(rules_time_limit_s) if rules_time_limit_s is not None else nullcontext():
+        return _score_call(session, call, pack_cache=pack_cache, pipeline=pipeline, transcript=transcript, pack=pack,
+                           pack_given=pack_given, keep_raw=keep_raw, max_duration_s=max_duration_s,
+                           max_decoded_mb=max_decoded_mb, audio_redaction=audio_redaction)
+
+
+def _score_call(session: Session, call: Call, *, pack_cache: PackCache,
+                pipeline: Pipeline | Callable[[], Pipeline] | None, transcript: Transcript | None, pack: Pack | None,
+                pack_given: bool, keep_raw: bool, max_duration_s: float | None, max_decoded_mb: float | None,
+                audio_redaction: AudioRedaction | None) -> ScoreOutcome:
     chosen = pack or choose_pack(session, pack_cache, pack_id=call.pack, team=call.team,
                                  language=call_language(call))
     if transcript is not None:
