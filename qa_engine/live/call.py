@@ -27,7 +27,7 @@ import soxr
 
 from ..audio import channel_energy_db
 from ..channels import gate_crosstalk, is_bleed
-from ..pii import MAX_GAP_S, mask_data, mask_transcript, may_continue
+from ..pii import MAX_GAP_S, mask_data, mask_text, mask_transcript, may_continue
 from ..rules import Pack
 from ..text import asr_language
 from ..transcript import utterance_from_words
@@ -230,7 +230,7 @@ class LiveCall:
         for utt, latency in sorted(ready, key=lambda item: (item[0].start, item[0].end)):
             self.on_event({"type": "transcript", "call": self.call_id, "latency_s": round(latency, 3),
                            "utterance": {"start": utt.start, "end": utt.end, "role": utt.role,
-                                         "text": shown.get(id(utt), utt.text), "channel": utt.channel}})
+                                         "text": shown.get(id(utt)) or mask_text(utt.text), "channel": utt.channel}})
 
     def _settled(self, utt: Utterance, settled: float) -> bool:
         """Whether ``utt``'s masking can no longer change: it does not end with a digit, or the speaker's following
