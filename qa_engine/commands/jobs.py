@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .users import add_database_args
+from .users import add_database_args, database_session
 
 STATUSES = ("queued", "running", "done", "failed")
 
@@ -31,43 +31,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from qa_engine.app.database import make_engine, make_session_factory
     from qa_engine.app.jobs import list_jobs
-    from qa_engine.app.settings import load_settings
 
-    settings = load_settings(args.data_dir, args.db)
-    engine = make_engine(settings.database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            rows, total = list_jobs(session, status=args.status, kind=args.kind, limit=max(1, args.limit))
-            for job in rows:
-                error = (job.error or "").replace("\n", " ")
-                sys.stdout.write(f"{job.id}\t{job.kind}\t{job.status}\tattempts={job.attempts}\t"
-                                 f"call={job.call_pk or '-'}\t{error}\n")
-            sys.stderr.write(f"{len(rows)} of {total} job(s)\n")
-    finally:
-        engine.dispose()
+    with database_session(args, migrate=False) as session:
+        rows, total = list_jobs(session, status=args.status, kind=args.kind, limit=max(1, args.limit))
+        for job in rows:
+            error = (job.error or "").replace("\n", " ")
+            sys.stdout.write(f"{job.id}\t{job.kind}\t{job.status}\tattempts={job.attempts}\t"
+                             f"call={job.call_pk or '-'}\t{error}\n")
+        sys.stderr.write(f"{len(rows)} of {total} job(s)\n")
     return 0
 
 
 def run_retry(args: argparse.Namespace) -> int:
-    from qa_engine.app.database import make_engine, make_session_factory
     from qa_engine.app.errors import Conflict, NotFound
     from qa_engine.app.jobs import retry_job
-    from qa_engine.app.settings import load_settings
 
-    settings = load_settings(args.data_dir, args.db)
-    engine = make_engine(settings.database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            try:
-                job = retry_job(session, args.job_id, actor="cli")
-            except (NotFound, Conflict) as exc:
-                sys.stderr.write(f"qa-engine: error: {exc}\n")
-                return 1
-            sys.stdout.write(f"job {job.id} ({job.kind}) queued again\n")
-    finally:
-        engine.dispose()
+    with database_session(args, migrate=False) as session:
+        try:
+            job = retry_job(session, args.job_id, actor="cli")
+        except (NotFound, Conflict) as exc:
+            sys.stderr.write(f"qa-engine: error: {exc}\n")
+            return 1
+        sys.stdout.write(f"job {job.id} ({job.kind}) queued again\n")
     return 0
 
 

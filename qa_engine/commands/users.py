@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -66,60 +67,53 @@ def add_database_args(parser: argparse.ArgumentParser) -> None:
                         help="database URL (default: SQLite in the data folder)")
 
 
-def run_create(args: argparse.Namespace) -> int:
+@contextmanager
+def database_session(args: argparse.Namespace, *, migrate: bool = True) -> Iterator[Session]:
+    """A session on the database ``--data-dir``/``--db`` name (migrated first unless ``migrate`` is off); the
+    engine is disposed afterwards."""
     from qa_engine.app.database import make_engine, make_session_factory
     from qa_engine.app.migrate import upgrade
     from qa_engine.app.settings import load_settings
-    from qa_engine.app.users import create_user
 
     settings = load_settings(args.data_dir, args.db)
     engine = make_engine(settings.database_url)
     try:
-        upgrade(engine)
+        if migrate:
+            upgrade(engine)
         with make_session_factory(engine)() as session:
-            teams = args.team or []
-            password = read_password(prompt=False) if args.password_stdin else None
-            user, key = create_user(session, args.name, args.role, teams[0] if teams else None, teams[1:],
-                                    password=password)
-            team = f" in team{'s' if len(teams) > 1 else ''} {', '.join(map(repr, teams))}" if teams else ""
-            sys.stdout.write(f"created {user.role} {user.name!r}{team}; API key (shown once):\n{key}\n")
+            yield session
     finally:
         engine.dispose()
+
+
+def run_create(args: argparse.Namespace) -> int:
+    from qa_engine.app.users import create_user
+
+    with database_session(args) as session:
+        teams = args.team or []
+        password = read_password(prompt=False) if args.password_stdin else None
+        user, key = create_user(session, args.name, args.role, teams[0] if teams else None, teams[1:],
+                                password=password)
+        team = f" in team{'s' if len(teams) > 1 else ''} {', '.join(map(repr, teams))}" if teams else ""
+        sys.stdout.write(f"created {user.role} {user.name!r}{team}; API key (shown once):\n{key}\n")
     return 0
 
 
 def run_set_password(args: argparse.Namespace) -> int:
-    from qa_engine.app.database import make_engine, make_session_factory
-    from qa_engine.app.migrate import upgrade
     from qa_engine.app.settings import load_settings
     from qa_engine.app.users import set_password
 
-    settings = load_settings(args.data_dir, args.db)
+    load_settings(args.data_dir, args.db)  # an invalid configuration is refused before the password is asked
     password = read_password(prompt=True)
-    engine = make_engine(settings.database_url)
-    try:
-        upgrade(engine)
-        with make_session_factory(engine)() as session:
-            user = set_password(session, args.name, password)
-            sys.stdout.write(f"password set for {user.role} {user.name!r}; their web sessions are signed out\n")
-    finally:
-        engine.dispose()
+    with database_session(args) as session:
+        user = set_password(session, args.name, password)
+        sys.stdout.write(f"password set for {user.role} {user.name!r}; their web sessions are signed out\n")
     return 0
 
 
 def _with_session(args: argparse.Namespace, action: Callable[[Session], str]) -> int:
-    from qa_engine.app.database import make_engine, make_session_factory
-    from qa_engine.app.migrate import upgrade
-    from qa_engine.app.settings import load_settings
-
-    settings = load_settings(args.data_dir, args.db)
-    engine = make_engine(settings.database_url)
-    try:
-        upgrade(engine)
-        with make_session_factory(engine)() as session:
-            sys.stdout.write(action(session) + "\n")
-    finally:
-        engine.dispose()
+    with database_session(args) as session:
+        sys.stdout.write(action(session) + "\n")
     return 0
 
 
@@ -153,5 +147,5 @@ def run_sign_out(args: argparse.Namespace) -> int:
     return _with_session(args, sign_out)
 
 
-__all__ = ["add_database_args", "read_password", "register", "run_create", "run_disable", "run_enable",
-           "run_set_password", "run_sign_out"]
+__all__ = ["add_database_args", "database_session", "read_password", "register", "run_create", "run_disable",
+           "run_enable", "run_set_password", "run_sign_out"]
