@@ -33,7 +33,7 @@ from qa_engine.app.settings import Settings
 from qa_engine.errors import TranscriptError
 
 from .conftest import ZH_TRANSCRIPT
-from .test_e2e_server import _free_port
+from .serve_process import free_port
 
 Headers = dict[str, str]
 P = API_PREFIX
@@ -319,7 +319,7 @@ def test_an_unhandled_exception_is_a_json_500_on_an_open_connection(settings: Se
         raise RuntimeError("a bug")
 
     app.add_api_route("/broken-for-test", broken)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="critical"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="critical"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 from qa_engine.app import database
 
 from .conftest import ZH_TRANSCRIPT
-from .test_e2e_server import SCRIPT, _create_user, _environment, _free_port, _wait_until_up
+from .serve_process import SCRIPT, create_user, environment, free_port, stop, wait_until_up
 
 WRITERS = 20
 UPLOADS_PER_WRITER = 3
@@ -61,17 +61,17 @@ def _other_writes(base_url: str, headers: dict[str, str], n: int) -> list[tuple[
 
 def test_concurrent_writers_on_sqlite_all_succeed(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    _create_user(data_dir, "alice", "--role", "agent", "--team", "t1")
-    admin = {"Authorization": f"Bearer {_create_user(data_dir, 'root', '--role', 'admin')}"}
-    port = _free_port()
+    create_user(data_dir, "alice", "--role", "agent", "--team", "t1")
+    admin = {"Authorization": f"Bearer {create_user(data_dir, 'root', '--role', 'admin')}"}
+    port = free_port()
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         server = subprocess.Popen([str(SCRIPT), "serve", "--data-dir", str(data_dir), "--port", str(port),
-                                   "--workers", "1"], stdout=out, stderr=subprocess.STDOUT, env=_environment())
+                                   "--workers", "1"], stdout=out, stderr=subprocess.STDOUT, env=environment())
     base_url = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base_url, timeout=30) as http:
-            _wait_until_up(http, server, log)
+            wait_until_up(http, server, log)
             assert http.post("/api/v1/calls", json={**ZH_TRANSCRIPT, "agent": "alice"},
                              headers=admin).status_code == 201
         started = time.perf_counter()
@@ -82,12 +82,7 @@ def test_concurrent_writers_on_sqlite_all_succeed(tmp_path: Path) -> None:
             other_answers = [answer for future in others for answer in future.result()]
         seconds = time.perf_counter() - started
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
     failed = [answer for answer in upload_answers if answer[0] != 201]
     assert not failed, f"{len(failed)} of {len(upload_answers)} uploads failed in {seconds:.1f} s: {failed[:3]}"
     assert all(isinstance(status, int) and status < 500 for status, _ in other_answers), other_answers

@@ -3,8 +3,6 @@ recording uploaded over HTTP, processed by the server's own worker (Whisper base
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,43 +11,10 @@ from typing import Any
 
 import httpx
 
-SCRIPT = Path(sys.executable).with_name("qa-engine")
+from .serve_process import SCRIPT, create_user, environment, free_port, stop, wait_until_up
+
 AUDIO = Path(__file__).parents[1] / "data" / "call_zh_stereo.flac"
-START_TIMEOUT_S = 60
 SCORE_TIMEOUT_S = 300
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_ENGINE_")}
-    env.update(QA_ENGINE_DEVICE="cpu", QA_ENGINE_LOG_FORMAT="text")
-    return env
-
-
-def _create_user(data_dir: Path, *args: str) -> str:
-    proc = subprocess.run([str(SCRIPT), "users", "create", *args, "--data-dir", str(data_dir)], capture_output=True,
-                          text=True, timeout=60, check=False, env=_environment())
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.strip().splitlines()[-1]
-
-
-def _wait_until_up(http: httpx.Client, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"server exited ({server.returncode}): {log.read_text()[-2000:]}"
-        try:
-            if http.get("/api/v1/health").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"server did not answer within {START_TIMEOUT_S} s: {log.read_text()[-2000:]}")
 
 
 def _poll_until_finished(http: httpx.Client, call_id: str, headers: dict[str, str]) -> dict[str, Any]:
@@ -67,17 +32,17 @@ def _poll_until_finished(http: httpx.Client, call_id: str, headers: dict[str, st
 def test_server_scores_an_uploaded_recording(tmp_path: Path) -> None:
     assert SCRIPT.exists(), f"console script not installed next to {sys.executable}"
     data_dir = tmp_path / "data"
-    sue = {"Authorization": f"Bearer {_create_user(data_dir, 'sue', '--role', 'supervisor', '--team', 't1')}"}
-    alice = {"Authorization": f"Bearer {_create_user(data_dir, 'alice', '--role', 'agent', '--team', 't1')}"}
-    port = _free_port()
+    sue = {"Authorization": f"Bearer {create_user(data_dir, 'sue', '--role', 'supervisor', '--team', 't1')}"}
+    alice = {"Authorization": f"Bearer {create_user(data_dir, 'alice', '--role', 'agent', '--team', 't1')}"}
+    port = free_port()
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         server = subprocess.Popen([str(SCRIPT), "serve", "--data-dir", str(data_dir), "--port", str(port),
                                    "--workers", "1"],
-                                  stdout=out, stderr=subprocess.STDOUT, env=_environment())
+                                  stdout=out, stderr=subprocess.STDOUT, env=environment())
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            _wait_until_up(http, server, log)
+            wait_until_up(http, server, log)
             with AUDIO.open("rb") as fh:
                 created = http.post("/api/v1/calls", headers=sue,
                                     files={"file": (AUDIO.name, fh, "audio/flac")},
@@ -100,10 +65,5 @@ def test_server_scores_an_uploaded_recording(tmp_path: Path) -> None:
             audio = http.get(f"/api/v1/calls/{call_id}/audio", headers={**alice, "Range": "bytes=0-3"})
             assert audio.status_code == 206 and audio.content == b"fLaC"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
     assert server.returncode is not None and "Traceback" not in log.read_text(errors="replace")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,8 @@ from api.body_limits import BodyLimits
 from api.main import create_app
 from qa_engine.app.settings import Settings
 from qa_engine.app.users import create_user
+
+from .serve_process import free_port
 
 PACK = Path(__file__).parents[2] / "rules" / "packs" / "en.yaml"
 YAML = {"Content-Type": "application/yaml"}
@@ -125,13 +126,6 @@ def test_audio_over_the_decoded_budget_is_refused_from_the_header(app_client: Te
     assert answer.status_code == 202, answer.text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _big_pack() -> str:
     doc = yaml.safe_load(PACK.read_text(encoding="utf-8"))
     template = next(r for r in doc["rules"] if r["id"] == "forbidden_phrases")
@@ -148,7 +142,7 @@ def test_healthz_answers_while_heavy_requests_run(tmp_path: Path) -> None:
     with app.state.session_factory() as session:
         _u, key = create_user(session, "ada", "admin", None)
     admin = {"Authorization": f"Bearer {key}", **YAML}
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -18,7 +18,8 @@ from pathlib import Path
 import httpx
 import soundfile as sf
 
-from .test_e2e_server import AUDIO, SCRIPT, _create_user, _environment, _free_port, _wait_until_up
+from .serve_process import SCRIPT, create_user, environment, free_port, stop, wait_until_up
+from .test_e2e_server import AUDIO
 from .test_webhooks import Receiver
 
 EN_AUDIO = AUDIO.with_name("call_en_stereo.flac")
@@ -26,7 +27,7 @@ DONE_TIMEOUT_S = 300
 
 
 def _start(data_dir: Path, port: int, log: Path, receiver: Receiver) -> subprocess.Popen[bytes]:
-    env = {**_environment(), "QA_ENGINE_WEBHOOK_ALLOW_HOSTS": "127.0.0.1"}
+    env = {**environment(), "QA_ENGINE_WEBHOOK_ALLOW_HOSTS": "127.0.0.1"}
     with log.open("ab") as out:
         return subprocess.Popen([str(SCRIPT), "serve", "--data-dir", str(data_dir), "--port", str(port),
                                  "--workers", "1"], stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -38,18 +39,18 @@ def _statuses(http: httpx.Client, ids: list[str], headers: dict[str, str]) -> li
 
 def test_sigkill_of_serve_while_audio_jobs_run_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    root = {"Authorization": f"Bearer {_create_user(data_dir, 'root', '--role', 'admin')}"}
-    _create_user(data_dir, "alice", "--role", "agent", "--team", "t1")
+    root = {"Authorization": f"Bearer {create_user(data_dir, 'root', '--role', 'admin')}"}
+    create_user(data_dir, "alice", "--role", "agent", "--team", "t1")
     pcm16 = tmp_path / "zh_pcm16.wav"  # the same call in other bytes: another recording, its own ASR
     audio, rate = sf.read(AUDIO, dtype="float32")
     sf.write(pcm16, audio, rate, subtype="PCM_16")
     uploads = [(AUDIO, "zh", "k1"), (pcm16, "zh", "k2"), (EN_AUDIO, "en", "k3")]
     receiver = Receiver()
-    port, log = _free_port(), tmp_path / "server.log"
+    port, log = free_port(), tmp_path / "server.log"
     server = _start(data_dir, port, log, receiver)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            _wait_until_up(http, server, log)
+            wait_until_up(http, server, log)
             hook = http.post("/api/v1/webhooks", headers=root, json={"url": receiver.url, "events": ["call.scored"]})
             assert hook.status_code == 201, hook.text
             ids = []
@@ -71,7 +72,7 @@ def test_sigkill_of_serve_while_audio_jobs_run_loses_and_duplicates_nothing(tmp_
             server.wait()
 
             server = _start(data_dir, port, log, receiver)
-            _wait_until_up(http, server, log)
+            wait_until_up(http, server, log)
             deadline = time.monotonic() + DONE_TIMEOUT_S
             while time.monotonic() < deadline and _statuses(http, ids, root) != ["done"] * len(ids):
                 time.sleep(0.5)
@@ -81,12 +82,7 @@ def test_sigkill_of_serve_while_audio_jobs_run_loses_and_duplicates_nothing(tmp_
                 time.sleep(0.2)
             time.sleep(1.0)  # anything sent twice would arrive now
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
         receiver.close()
 
     with sqlite3.connect(data_dir / "qa-engine.db") as db:

@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import re
-import socket
 import stat
 import subprocess
 import sys
@@ -38,6 +37,8 @@ from qa_engine.app.settings import Settings
 from qa_engine.app.sign_in import SignInLimiter
 from qa_engine.app.users import create_user, set_disabled, set_password
 from qa_engine.errors import QaEngineError
+
+from .serve_process import free_port
 
 ROOT = Path(__file__).parents[2]
 SCRIPT = Path(sys.executable).with_name("qa-engine")
@@ -159,12 +160,6 @@ def test_key_file_races_readable_files_and_the_setting(tmp_path: Path, monkeypat
     assert Settings(data_dir=tmp_path).secret_key is None  # an empty variable means unset
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_worker_and_serve_share_the_generated_key(tmp_path: Path) -> None:
     """The real commands: ``worker --once`` creates the key (0600), ``serve`` reuses it; headers on a real server."""
     assert SCRIPT.exists(), f"console script not installed next to {sys.executable}"
@@ -176,7 +171,7 @@ def test_worker_and_serve_share_the_generated_key(tmp_path: Path) -> None:
     assert worker.returncode == 0, worker.stderr
     key = (data / KEY_FILE_NAME).read_bytes()
     assert stat.S_IMODE((data / KEY_FILE_NAME).stat().st_mode) == 0o600
-    port = _free_port()
+    port = free_port()
     serve = subprocess.Popen([str(SCRIPT), "serve", "--data-dir", str(data), "--port", str(port), "--workers", "0"],
                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
