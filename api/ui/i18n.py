@@ -1,4 +1,5 @@
-"""Message catalogues for the UI (zh-CN default, English): one JSON file per language, same keys in both."""
+"""Message catalogues for the UI (zh-CN default, English): ``<lang>.json`` plus one ``<lang>.<feature>.json`` per
+feature page, same keys in both languages; a key defined twice is an error (two features must not fight over it)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,12 @@ CATALOGUES = Path(__file__).parent / "i18n"
 @cache
 def catalogue(lang: str) -> dict[str, str]:
     messages: dict[str, str] = json.loads((CATALOGUES / f"{lang}.json").read_text(encoding="utf-8"))
+    for part in sorted(CATALOGUES.glob(f"{lang}.*.json")):
+        extra: dict[str, str] = json.loads(part.read_text(encoding="utf-8"))
+        clash = sorted(set(extra) & set(messages))
+        if clash:
+            raise ValueError(f"{part.name} redefines {', '.join(clash[:5])}")
+        messages.update(extra)
     return messages
 
 

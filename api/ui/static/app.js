@@ -290,6 +290,8 @@ pages.call = async () => {
   player.addEventListener("timeupdate", () => {
     const cursor = $("#cursor"); if (cursor) cursor.style.left = `${(100 * player.currentTime) / duration}%`;
   });
+  // feature scripts of the call page (forms, coaching, analytics) hook in here
+  document.dispatchEvent(new CustomEvent("qa:call", {detail: {call, reviews, seek, player, duration}}));
 };
 
 function renderScore(call) {
@@ -504,5 +506,7 @@ pages.analysis = async () => {
 };
 
 document.addEventListener("DOMContentLoaded", () => { const page = pages[document.body.dataset.page]; if (page) page(); });
-window.qaUi = {api, t};
+// shared helpers for the feature scripts loaded after this one (each may add pages[name] before DOMContentLoaded)
+window.qaUi = {api, t, esc, csrf, toast, table, empty, failure, applyStyles, fmtScore, fmtTime, fmtDate, gradeBadge,
+  statusBadge, barChart, lineChart, donut, fetchCalls, pages, ApiError};
 })();
