@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 CallStatus = Literal["queued", "processing", "done", "failed"]
 
@@ -46,8 +46,13 @@ class CallSummary(CallBase):
     source: Literal["audio", "transcript"] = "transcript"
     created_at: datetime
     score: float | None = None
+    auto_score: float | None = Field(default=None, description="the engine's score before human review")
     grade: str | None = None
     category: str | None = None
+    grade_id: str | None = Field(default=None, description="canonical grade (excellent, good, pass, fail): "
+                                                             "'grade' is the pack's label of it")
+    category_id: str | None = Field(default=None, description="canonical category (inquiry, complaint, "
+                                                                   "suggestion, after_sales)")
     duration: float | None = None
     error: str | None = None
 
@@ -58,6 +63,8 @@ class CallPublic(CallSummary):
     agent_channel: int | None = None
     audio_url: str | None = None
     report: dict[str, Any] | None = None
+    evaluation: dict[str, Any] | None = Field(default=None, description="the newest released manual evaluation: "
+                                              "id, score (final), manual_score, form, reviewer, released_at")
 
 
 class CallList(BaseModel):

@@ -12,6 +12,9 @@ def report_to_dict(report: CallReport) -> dict[str, Any]:
     """The report document: the transcript schema plus scoring fields."""
     doc = transcript_to_dict(report.transcript)
     doc["call_id"] = report.call_id
+    for utt_doc, utt in zip(doc["utterances"], report.transcript.utterances, strict=True):
+        if utt.sentiment is not None:  # filled when the call was checked (qa_engine.sentiment)
+            utt_doc["sentiment"] = utt.sentiment
     if report.pack_id is not None:
         doc.update({
             "score": report.score,
@@ -26,6 +29,8 @@ def report_to_dict(report: CallReport) -> dict[str, Any]:
     if report.redactions:
         doc["redactions"] = [{"start": round(r.start, 3), "end": round(r.end, 3), "channel": r.channel, "kind": r.kind,
                               **({} if r.exact else {"exact": False})} for r in report.redactions]
+    if report.analytics:
+        doc["analytics"] = report.analytics
     doc["timings"] = {k: round(v, 3) for k, v in report.timings.items()}
     doc["engine_version"] = report.engine_version
     return doc

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
+from bisect import bisect_left, bisect_right
 from dataclasses import replace
 
 from . import __version__
 from .pii import PiiSpan, find_pii_spans, mask_text, redact_call, redact_transcript
 from .rules.pack import Pack
+from .sentiment import annotate, summary_dict
 from .types import CallReport, Finding, Redaction, Transcript
 
 logger = logging.getLogger(__name__)
@@ -60,6 +62,8 @@ def score_transcript(transcript: Transcript, pack: Pack, *, mask_pii: bool = Tru
 
     A transcript without agent speech gives an ``unscorable`` report: no findings, score and grade None, a reason.
     """
+    transcript = annotate(transcript)  # every utterance's sentiment, from the unmasked text, before the rules read it
+    analytics = {"sentiment": summary_dict(transcript)}
     reason = unscorable_reason(transcript)
     if reason is not None:
         if mask_pii:
@@ -70,7 +74,7 @@ def score_transcript(transcript: Transcript, pack: Pack, *, mask_pii: bool = Tru
         logger.info("%s is not scorable: %s", transcript.call_id, reason)
         return CallReport(call_id=transcript.call_id, pack_id=pack.id, pack_version=pack.version,
                           transcript=transcript, engine_version=__version__, status="unscorable", reason=reason,
-                          redactions=redactions(transcript, spans))
+                          redactions=redactions(transcript, spans), analytics=analytics)
     t0 = time.perf_counter()
     findings = pack.run(transcript)
     t1 = time.perf_counter()
@@ -88,7 +92,7 @@ def score_transcript(transcript: Transcript, pack: Pack, *, mask_pii: bool = Tru
         score=score, grade=pack.grade_for(score), findings=tuple(findings),
         category=labels.get("category"), priority=labels.get("priority"),
         timings={"rules": t1 - t0, "scoring": t2 - t1}, engine_version=__version__,
-        redactions=redactions(transcript, spans),
+        redactions=redactions(transcript, spans), analytics=analytics,
     )
 
 
@@ -103,20 +107,29 @@ def redactions(transcript: Transcript, spans: list[PiiSpan]) -> tuple[Redaction,
     utts = transcript.utterances
     mono = all(u.channel in (None, 0) for u in utts) and transcript.agent_channel is None
     masked = {(s.utterance_index, j) for s in spans for j in s.word_indices}
-    words: dict[int | None, list[tuple[float, float]]] = {}
+    with_span = {s.utterance_index for s in spans}
+    starts: dict[int | None, list[float]] = {}
+    ends: dict[int | None, list[float]] = {}
     for i, u in enumerate(utts):
         ch = None if mono else u.channel
-        items = [(w.start, w.end) for j, w in enumerate(u.words) if (i, j) not in masked]
-        if not u.words and not any(s.utterance_index == i for s in spans):
+        if u.words:
+            items = [(w.start, w.end) for j, w in enumerate(u.words) if (i, j) not in masked]
+        elif i not in with_span:
             items = [(u.start, u.end)]
-        words.setdefault(ch, []).extend(items)
-    for items in words.values():
-        items.sort()
+        else:
+            continue
+        starts.setdefault(ch, []).extend(b for b, _ in items)
+        ends.setdefault(ch, []).extend(e for _, e in items)
+    for values in (*starts.values(), *ends.values()):
+        values.sort()
     out: dict[Redaction, None] = {}
-    for s in spans:
+    for s in spans:  # sorted starts/ends + bisect: one lookup per span, not a scan of every word of the call
         ch = None if mono else utts[s.utterance_index].channel
-        items = words.get(ch, [])
-        before = max((e for _, e in items if e <= s.start), default=0.0)
-        after = min((b for b, _ in items if b >= s.end), default=transcript.duration or s.end)
+        ch_ends = ends.get(ch, [])
+        k = bisect_right(ch_ends, s.start)
+        before = ch_ends[k - 1] if k else 0.0
+        ch_starts = starts.get(ch, [])
+        k = bisect_left(ch_starts, s.end)
+        after = ch_starts[k] if k < len(ch_starts) else transcript.duration or s.end
         out.setdefault(Redaction(s.start, s.end, ch, s.kind, s.exact, room=(min(before, s.start), max(after, s.end))))
     return tuple(sorted(out, key=lambda r: (r.start, r.end, -1 if r.channel is None else r.channel)))

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .acoustics import acoustics_from_dict, acoustics_to_dict
 from .errors import TranscriptError
 from .text import to_simplified
 from .types import Role, Transcript, Utterance, Word, to_plain
@@ -48,6 +49,7 @@ def transcript_to_dict(transcript: Transcript) -> dict[str, Any]:
         "agent_channel_reason": transcript.agent_channel_reason,
         **_agent_speaker_fields(transcript),
         "utterances": [_utterance_to_dict(u) for u in transcript.utterances],
+        **({} if transcript.acoustics is None else {"acoustics": acoustics_to_dict(transcript.acoustics)}),
     }
 
 
@@ -192,6 +194,7 @@ def transcript_from_dict(doc: Any, source: str = "transcript") -> Transcript:
                                            MAX_TEXT_LENGTH),
         agent_speaker=_optional_str(doc.get("agent_speaker"), source, "agent_speaker"),
         agent_confidence=_optional_num(doc.get("agent_confidence"), source, "agent_confidence"),
+        acoustics=acoustics_from_dict(doc.get("acoustics"), f"{source}: acoustics"),
     )
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:  # defined with the code that measures it; the transcript only carries it
+    from .acoustics import Acoustics
 
 Role = Literal["agent", "customer", "unknown"]
 Status = Literal["pass", "fail", "not_applicable"]
@@ -45,6 +48,8 @@ class Utterance:
     words: tuple[Word, ...] = ()
     channel: int | None = None
     speaker: str | None = None
+    # -1 (clearly negative) .. 1 (clearly positive), filled when the call is checked (qa_engine.sentiment)
+    sentiment: float | None = None
 
     @property
     def duration(self) -> float:
@@ -64,6 +69,8 @@ class Transcript:
     # mono calls (diarized): the agent's speaker label ("spk0"...) and how sure the detection is (0.5-1.0)
     agent_speaker: str | None = None
     agent_confidence: float | None = None
+    # loudness, overtalk, non-talk time from the audio (qa_engine.acoustics); None for transcript uploads
+    acoustics: Acoustics | None = None
 
     def by_role(self, role: Role) -> list[Utterance]:
         """Utterances spoken by ``role``, in time order."""
@@ -136,6 +143,8 @@ class CallReport:
     status: ReportStatus = "scored"
     reason: str | None = None
     redactions: tuple[Redaction, ...] = ()
+    # derived views of the call for the UI, by producer: "acoustics" (qa_engine.acoustics), "sentiment"...
+    analytics: dict[str, Any] = field(default_factory=dict)
 
     @property
     def scorable(self) -> bool:

@@ -17,13 +17,15 @@ from qa_engine.app import call_fields
 from qa_engine.app.access import as_utc, get_visible_call, require_role, visible_to
 from qa_engine.app.audio_redaction import is_redacted, original_audio, remove_call_audio
 from qa_engine.app.audit import record
-from qa_engine.app.call_query import ALLOWED_SORTS, CallFilters, order_by
+from qa_engine.app.call_query import ALLOWED_SORTS, order_by
 from qa_engine.app.call_uploads import accept_recording, create_transcript_call
+from qa_engine.app.evaluations import released_summary
 from qa_engine.app.models import Call, Job
 from qa_engine.pii import mask_text
 
 from .. import uploads
 from ..background import wake_workers
+from ..call_filters import CallFiltersDep
 from ..deps import CurrentUser, PackCacheDep, SessionDep, SettingsDep
 from ..schemas import AUDIO_FORM_SCHEMA, TRANSCRIPT_BODY_SCHEMA, CallCreated, CallList, CallPublic, CallSummary
 
@@ -88,6 +90,7 @@ def _summary_fields(call: Call) -> dict[str, Any]:
             "started_at": as_utc(call.started_at), "language": call.language, "pack": call.pack,
             "status": call.status, "source": call.source, "created_at": as_utc(call.created_at),
             "error": call.error, "score": call.score, "grade": call.grade, "category": call.category,
+            "grade_id": call.grade_id, "category_id": call.category_id, "auto_score": call.auto_score,
             "duration": call.duration}
 
 
@@ -97,7 +100,8 @@ def read_call(call_id: str, request: Request, session: SessionDep, user: Current
     call = get_visible_call(session, user, call_id)
     audio_url = str(request.url_for("read_call_audio", call_id=call.id).path) if call.audio_path else None
     return CallPublic(**_summary_fields(call), agent_channel=call.agent_channel, audio_url=audio_url,
-                      report=call.report if call.status == "done" or _unscorable(call) else None)
+                      report=call.report if call.status == "done" or _unscorable(call) else None,
+                      evaluation=released_summary(session, call))
 
 
 def _unscorable(call: Call) -> bool:
@@ -182,30 +186,11 @@ def delete_call(call_id: str, session: SessionDep, user: CurrentUser) -> Respons
 
 
 @router.get("", response_model=CallList, responses={422: {"description": "bad filter, sort or page"}})
-def list_calls(session: SessionDep, user: CurrentUser,
-               agent: Annotated[str | None, Query(max_length=128)] = None,
-               team: Annotated[str | None, Query(max_length=128)] = None,
-               status_: Annotated[str | None, Query(alias="status", max_length=16,
-                                                    description="queued, processing, done or failed")] = None,
-               grade: Annotated[str | None, Query(max_length=32)] = None,
-               category: Annotated[str | None, Query(max_length=64)] = None,
-               failed_rule: Annotated[str | None, Query(max_length=64,
-                                                        description="calls where this rule failed")] = None,
-               date_from: Annotated[str | None, Query(alias="from", max_length=40,
-                                                      description="started (else uploaded) at or after: "
-                                                                  "date or ISO 8601 date-time")] = None,
-               date_to: Annotated[str | None, Query(alias="to", max_length=40,
-                                                    description="started before the end of this day / at or "
-                                                                "before this date-time")] = None,
-               min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
-               max_score: Annotated[float | None, Query(ge=0, le=100)] = None,
+def list_calls(session: SessionDep, user: CurrentUser, filters: CallFiltersDep,
                sort: Annotated[str, Query(max_length=32, description=f"one of {ALLOWED_SORTS}")] = "-created_at",
                limit: Annotated[int, Query(ge=1, le=200)] = 50,
                offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> CallList:
     """The calls the user may see, filtered, sorted (newest first by default) and paged."""
-    filters = CallFilters(agent=agent, team=team, status=status_, grade=grade, category=category,
-                          failed_rule=failed_rule, date_from=date_from, date_to=date_to, min_score=min_score,
-                          max_score=max_score)
     where = [visible_to(user), *filters.conditions()]
     ordering = order_by(sort)
     total = session.scalar(select(func.count()).select_from(Call).where(*where)) or 0

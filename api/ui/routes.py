@@ -21,9 +21,10 @@ from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from qa_engine.app.access import get_visible_call, teams_of
-from qa_engine.app.errors import NotFound
+from qa_engine.app.access import get_visible_call, require_role, teams_of
+from qa_engine.app.errors import Forbidden, NotFound
 from qa_engine.app.login_sessions import SessionPolicy, create_session, revoke_session
+from qa_engine.app.scorecards import require_agent
 from qa_engine.app.settings import Settings
 from qa_engine.app.sign_in import SignInLimiter, authenticate
 
@@ -34,11 +35,12 @@ from . import i18n, login_cookie
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
-NAV = {"admin": ("dashboard", "calls", "analysis", "packs", "live"),
-       "supervisor": ("dashboard", "calls", "analysis", "packs", "live"),
-       "agent": ("me", "calls", "dashboard", "packs")}
+NAV = {"admin": ("dashboard", "inbox", "calls", "search", "analysis", "packs", "live", "calibration"),
+       "supervisor": ("dashboard", "inbox", "calls", "search", "analysis", "packs", "live", "calibration"),
+       "agent": ("me", "calls", "search", "dashboard", "packs")}
 NAV_URLS = {"dashboard": "/ui/", "calls": "/ui/calls", "analysis": "/ui/analysis", "packs": "/ui/packs",
-            "live": "/ui/live", "me": "/ui/me"}
+            "live": "/ui/live", "me": "/ui/me", "search": "/ui/search", "calibration": "/ui/calibration",
+            "inbox": "/ui/inbox"}
 
 
 def _safe_next(target: str | None) -> str:
@@ -180,6 +182,30 @@ def me(request: Request, session: SessionDep, secret: SecretKeyDep) -> Response:
     return _page(request, session, secret, "me.html", "me")
 
 
+@router.get("/ui/agents/{name}", response_class=HTMLResponse)
+def agent_page(name: str, request: Request, session: SessionDep, secret: SecretKeyDep) -> Response:
+    """A supervisor's drill-down on one agent (their supervisors and admins); an agent's own name goes to /ui/me."""
+    current = signed_in_user(request, session)
+    if current is not None and current[0].role == "agent" and current[0].name == name:
+        return RedirectResponse("/ui/me", status_code=status.HTTP_303_SEE_OTHER)
+    if current is not None:
+        try:
+            require_role(current[0], "supervisor", "admin")
+            require_agent(session, current[0], name[:128])
+        except (NotFound, Forbidden):
+            return _page(request, session, secret, "not_found.html", "dashboard", status_code=404)
+    return _page(request, session, secret, "agent.html", "dashboard", agent_name=name)
+
+
+@router.get("/ui/inbox", response_class=HTMLResponse)
+def inbox(request: Request, session: SessionDep, secret: SecretKeyDep) -> Response:
+    """The supervisor inbox (review queue and sampling plans); agents get the not-found page, as the API's 403."""
+    current = signed_in_user(request, session)
+    if current is not None and current[0].role == "agent":
+        return _page(request, session, secret, "not_found.html", "me", status_code=404)
+    return _page(request, session, secret, "inbox.html", "inbox")
+
+
 @router.get("/ui/live", response_class=HTMLResponse)
 def live(request: Request, session: SessionDep, secret: SecretKeyDep) -> Response:
     return _page(request, session, secret, "live.html", "live")
@@ -193,6 +219,16 @@ def packs(request: Request, session: SessionDep, secret: SecretKeyDep) -> Respon
 @router.get("/ui/analysis", response_class=HTMLResponse)
 def analysis(request: Request, session: SessionDep, secret: SecretKeyDep) -> Response:
     return _page(request, session, secret, "analysis.html", "analysis")
+
+
+@router.get("/ui/search", response_class=HTMLResponse)
+def search(request: Request, session: SessionDep, secret: SecretKeyDep) -> Response:
+    return _page(request, session, secret, "search.html", "search")
+
+
+@router.get("/ui/calibration", response_class=HTMLResponse)
+def calibration(request: Request, session: SessionDep, secret: SecretKeyDep) -> Response:
+    return _page(request, session, secret, "calibration.html", "calibration")
 
 
 STATIC = (Path(__file__).parent / "static").resolve()

@@ -3,7 +3,8 @@
 Periods are bucketed here rather than in SQL so the results are the same on SQLite and PostgreSQL.
 A call's moment is its ``started_at`` when known, else ``created_at``; naive times are taken as UTC.
 Statistics use the current (reviewed) statuses and scores; rule pass rates count only rules that
-weigh in the score and leave out ``not_applicable`` findings.
+weigh in the score and leave out ``not_applicable`` findings. Grades and categories are counted by canonical
+id (``fail`` for 不合格 and fail alike, see :mod:`qa_engine.rules.labels`), so mixed languages add up.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from qa_engine.app.errors import Invalid, NotFound
 from qa_engine.app.models import Call, FindingRow, User
 
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-COMPLAINT_LABELS = frozenset({"投诉", "complaint"})
+COMPLAINT = "complaint"  # canonical category id (投诉 and complaint alike)
 APOLOGY_RULE = "apology_on_complaint"
 UNCLASSIFIED = "unclassified"
 TOP = 5
@@ -54,8 +55,8 @@ class CallFacts:
     team: str | None
     moment: datetime
     score: float | None
-    grade: str | None
-    category: str | None
+    grade: str | None  # canonical id (fail), not the pack's label (不合格)
+    category: str | None  # canonical id (inquiry)
     duration: float | None
     pack: str | None
     language: str | None
@@ -138,14 +139,14 @@ def fetch(session: Session, where: Sequence[Any], date_from: date | None, date_t
     if lo is not None or hi is not None:  # narrows the fetch; the exact test is in_dates below
         conditions.append(or_(and_(Call.started_at.is_not(None), *_range(Call.started_at, lo, hi)),
                               and_(Call.started_at.is_(None), *_range(Call.created_at, lo, hi))))
-    query = select(Call.id, Call.agent, Call.team, Call.started_at, Call.created_at, Call.score, Call.grade,
-                   Call.category, Call.duration, Call.pack, Call.language).where(*conditions)
+    query = select(Call.id, Call.agent, Call.team, Call.started_at, Call.created_at, Call.score, Call.grade_id,
+                   Call.category_id, Call.duration, Call.pack, Call.language).where(*conditions)
     calls: dict[str, CallFacts] = {}
     for row in session.execute(query):
         moment = call_moment(row.started_at, row.created_at)
         if in_dates(moment, date_from, date_to):
-            calls[row.id] = CallFacts(row.id, row.agent, row.team, moment, row.score, row.grade, row.category,
-                                      row.duration, row.pack, row.language)
+            calls[row.id] = CallFacts(row.id, row.agent, row.team, moment, row.score, row.grade_id,
+                                      row.category_id, row.duration, row.pack, row.language)
     ids = list(calls)
     for chunk in range(0, len(ids), CHUNK):  # by id: the calls' index, not a scan of every finding
         findings = select(FindingRow.call_pk, FindingRow.rule_id, FindingRow.status, FindingRow.severity).where(
@@ -249,7 +250,7 @@ def lowest(calls: Sequence[CallFacts], key: str) -> list[GroupScore]:
 
 
 def hotspots(calls: Sequence[CallFacts], ranked: list[Problem]) -> Hotspots:
-    complaints = sum(1 for c in calls if c.category in COMPLAINT_LABELS)
+    complaints = sum(1 for c in calls if c.category == COMPLAINT)
     apology = [s for c in calls for r, s, _v in c.findings if r == APOLOGY_RULE and s != "not_applicable"]
     rates = [r for r in rule_rates(calls) if r.pass_rate is not None]
     rates.sort(key=lambda r: (r.pass_rate, r.rule_id))

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from qa_engine.app.call_fields import unprocessable, utc_moment
 from qa_engine.app.models import CALL_STATUSES, Call, FindingRow
+from qa_engine.rules.labels import canonical_category, canonical_grade
 
 #: When a call happened: its start time, or its upload time when the start is unknown.
 WHEN = func.coalesce(Call.started_at, Call.created_at)
@@ -34,10 +35,14 @@ class CallFilters:
     def conditions(self) -> list[ColumnElement[bool]]:
         """SQL conditions for the given filters; 422 naming the parameter for a bad value."""
         where: list[ColumnElement[bool]] = []
-        for column, value in ((Call.agent, self.agent), (Call.team, self.team), (Call.grade, self.grade),
-                              (Call.category, self.category)):
+        for column, value in ((Call.agent, self.agent), (Call.team, self.team)):
             if value is not None:
                 where.append(column == value)
+        # by canonical id (fail finds 不合格 and fail); a pack's own label still finds itself
+        if self.grade is not None:
+            where.append(or_(Call.grade_id == canonical_grade(self.grade), Call.grade == self.grade))
+        if self.category is not None:
+            where.append(or_(Call.category_id == canonical_category(self.category), Call.category == self.category))
         if self.status is not None:
             if self.status not in CALL_STATUSES:
                 raise unprocessable(f"query parameter 'status' must be one of {', '.join(CALL_STATUSES)}, "

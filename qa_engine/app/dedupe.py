@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from qa_engine.app.models import Call, FindingRow, utcnow
+from qa_engine.app.report_store import after_report
 
 ACTIVE = ("queued", "processing", "done")
 
@@ -55,3 +56,5 @@ def copy_report(session: Session, target: Call, twin: Call) -> None:
     session.execute(delete(FindingRow).where(FindingRow.call_pk == target.id))
     session.add_all(FindingRow(call_pk=target.id, rule_id=r.rule_id, severity=r.severity, weight=r.weight,
                                auto_status=r.auto_status, status=r.auto_status, reviewed=False) for r in rows)
+    session.flush()
+    after_report(session, target)

@@ -22,10 +22,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 from sqlalchemy.sql.expression import false
 
 from qa_engine.app.database import Base
+from qa_engine.rules.labels import canonical_category, canonical_grade
 
 ROLES = ("admin", "supervisor", "agent")
 CALL_STATUSES = ("queued", "processing", "done", "failed")
@@ -130,9 +131,26 @@ class Call(Base):
     auto_score: Mapped[float | None] = mapped_column(Float, default=None)
     grade: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
     category: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    #: canonical ids of grade and category (不合格 and fail are both ``fail``): what filters and aggregates use
+    grade_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    category_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    #: the customer's sentiment at the end of the call (-1..1, report analytics.sentiment.customer.end), for
+    #: the dashboard's per team/agent aggregate without reading every report
+    customer_end_sentiment: Mapped[float | None] = mapped_column(Float, default=None)
     raw_transcript: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+    @validates("grade", "category")
+    def _set_canonical_id(self, key: str, label: str | None) -> str | None:
+        """Every writer of a label (scoring, reviews, duplicates) sets its id too; custom ids: the report's pack's."""
+        explicit = self.report.get("label_ids") if isinstance(self.report, dict) else None
+        explicit = explicit if isinstance(explicit, dict) else None
+        if key == "grade":
+            self.grade_id = canonical_grade(label, explicit)
+        else:
+            self.category_id = canonical_category(label, explicit)
+        return label
 
 
 class FindingRow(Base):
@@ -275,3 +293,162 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class EvaluationForm(Base):
+    """A team's manual evaluation form (items with weights, N/A, critical); never edited: a change is a new version.
+
+    ``items`` is a list of ``{"id", "label", "weight", "max", "allow_na", "critical"}`` (validated in
+    :mod:`qa_engine.app.evaluation_forms`); the newest form of a team is its current one.
+    """
+
+    __tablename__ = "evaluation_forms"
+    __table_args__ = (UniqueConstraint("team", "name", "version", name="uq_evaluation_forms_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    auto_weight: Mapped[float] = mapped_column(Float, default=0.5)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CalibrationSession(Base):
+    """Several reviewers evaluate the same calls with one form, blind, until the session is closed."""
+
+    __tablename__ = "calibration_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    team: Mapped[str] = mapped_column(String(128), index=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("evaluation_forms.id"))
+    calls: Mapped[list[str]] = mapped_column(JSON)
+    reviewers: Mapped[list[str]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class Evaluation(Base):
+    """A reviewer's filled form for one call: answers, the scores they give, release to the agent.
+
+    ``calibration_id`` set: an answer in a calibration session (never released, not the call's score).
+    """
+
+    __tablename__ = "evaluations"
+    __table_args__ = (UniqueConstraint("calibration_id", "call_pk", "reviewer", name="uq_evaluations_calibration"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_pk: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("evaluation_forms.id"), index=True)
+    calibration_id: Mapped[int | None] = mapped_column(ForeignKey("calibration_sessions.id", ondelete="CASCADE"),
+                                                       default=None, index=True)
+    reviewer: Mapped[str] = mapped_column(String(128), index=True)
+    answers: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    rule_verdicts: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)
+    comment: Mapped[str | None] = mapped_column(Text, default=None)
+    auto_score: Mapped[float | None] = mapped_column(Float, default=None)
+    manual_score: Mapped[float | None] = mapped_column(Float, default=None)
+    final_score: Mapped[float | None] = mapped_column(Float, default=None)
+    critical_failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    released_by: Mapped[str | None] = mapped_column(String(128), default=None)
+
+
+class CoachingComment(Base):
+    """A coaching comment on a call, optionally anchored at a moment (``at``, seconds), or a reply in its thread.
+
+    Supervisors and admins start threads; the call's agent (and staff) reply (``parent_id``: the thread's first
+    comment). ``text`` is stored PII-masked. Rows go with their call (``ON DELETE CASCADE``).
+    """
+
+    __tablename__ = "coaching_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_pk: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("coaching_comments.id", ondelete="CASCADE"),
+                                                  default=None, index=True)
+    author: Mapped[str] = mapped_column(String(128))
+    author_role: Mapped[str] = mapped_column(String(16))
+    at: Mapped[float | None] = mapped_column(Float, default=None)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class SearchUtterance(Base):
+    """One utterance of a call's stored (PII-masked) report, copied out so it can be searched across calls.
+
+    Rows are replaced whenever a report is stored (:mod:`qa_engine.app.search_index`) and go with their call.
+    The n-gram index over ``text`` is made by migration 0005: FTS5 ``trigram`` on SQLite, ``pg_trgm`` GIN on
+    PostgreSQL (neither is expressible here).
+    """
+
+    __tablename__ = "search_utterances"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_pk: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+
+
+REVIEW_ITEM_STATES = ("open", "in_review", "done")
+
+
+class ReviewItem(Base):
+    """One call in the supervisors' review queue (inbox), whatever brought it there (``reasons``, merged).
+
+    ``reasons`` is a comma-separated list in a fixed order (see :mod:`qa_engine.app.review_queue`): a plain string
+    so both databases filter it the same way.
+    """
+
+    __tablename__ = "review_items"
+    __table_args__ = (CheckConstraint(_in("state", REVIEW_ITEM_STATES), name="ck_review_items_state"),)
+
+    call_pk: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
+    reasons: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    assigned_to: Mapped[str | None] = mapped_column(String(128), default=None, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    done_by: Mapped[str | None] = mapped_column(String(128), default=None)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class SamplingPlan(Base):
+    """抽检: a share of a team's scored calls (and a minimum per agent per day) drawn into the review queue.
+
+    ``seed`` keys the draw (a hash of seed and call id), so the selection is reproducible but not guessable.
+    """
+
+    __tablename__ = "sampling_plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team: Mapped[str] = mapped_column(String(128), index=True)
+    percent: Mapped[float] = mapped_column(Float)
+    per_agent_min: Mapped[int] = mapped_column(Integer, default=0)
+    include: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    seed: Mapped[str] = mapped_column(String(64))
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SamplingDraw(Base):
+    """One plan's draw for one call (selected or not): each call is drawn once per plan, and the record stays."""
+
+    __tablename__ = "sampling_draws"
+    __table_args__ = (Index("ix_sampling_draws_plan_agent_day", "plan_id", "agent", "day"),)
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("sampling_plans.id", ondelete="CASCADE"), primary_key=True)
+    call_pk: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True, index=True)
+    agent: Mapped[str] = mapped_column(String(128))
+    day: Mapped[str] = mapped_column(String(10))  # the call's UTC day, YYYY-MM-DD (per_agent_min counts per day)
+    value: Mapped[float] = mapped_column(Float)  # the draw, 0 <= value < 100: selected when below the percent
+    selected: Mapped[bool] = mapped_column(Boolean)
+    rule: Mapped[str | None] = mapped_column(String(16), default=None)  # "percent" or "per_agent_min"
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

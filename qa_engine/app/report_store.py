@@ -13,6 +13,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from qa_engine.app.models import Call, FindingRow, utcnow
+from qa_engine.app.review_queue import note_scored
+from qa_engine.app.search_index import index_call
+from qa_engine.app.sentiment_stats import customer_end_from_report
 from qa_engine.report import report_to_dict
 from qa_engine.rules import Pack
 from qa_engine.transcript import transcript_to_dict
@@ -32,6 +35,8 @@ def store_report(session: Session, call: Call, report: CallReport, *,
     An ``unscorable`` report (no agent speech) leaves the call ``failed`` with the reason, no score and no findings.
     """
     doc: dict[str, Any] = report_to_dict(report)
+    if pack is not None and pack.spec is not None and pack.spec.label_ids:  # read by Call's grade/category ids
+        doc["label_ids"] = dict(pack.spec.label_ids)
     previous = call.report.get("redactions") if isinstance(call.report, dict) else None
     if previous and not report.redactions:  # a rescore of the masked text finds no number: the audio's stay
         doc["redactions"] = previous
@@ -70,3 +75,11 @@ def store_report(session: Session, call: Call, report: CallReport, *,
         recompute(session, call, pack)
     elif kept:
         logger.warning("call %s: %d reviewed finding(s) kept; score not recomputed (no pack given)", call.id, kept)
+    after_report(session, call)
+
+
+def after_report(session: Session, call: Call) -> None:
+    """What every stored report feeds, also for a report copied from an identical recording (:mod:`.dedupe`)."""
+    call.customer_end_sentiment = customer_end_from_report(call.report)  # the dashboard's sentiment card
+    index_call(session, call)  # cross-call search reads the masked text just stored
+    note_scored(session, call)  # the review queue: critical failures, low scores, sampling plans

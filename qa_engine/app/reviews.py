@@ -27,6 +27,7 @@ from qa_engine.app.errors import Conflict, Forbidden, NotFound
 from qa_engine.app.models import AuditEntry, Call, FindingRow, Review, User, utcnow
 from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.packs import resolve_pack
+from qa_engine.app.review_queue import note_dispute, note_dispute_resolved
 from qa_engine.errors import PackError
 from qa_engine.pii import mask_optional, mask_text
 from qa_engine.rules import Pack
@@ -194,6 +195,7 @@ def dispute(session: Session, user: User, call_id: str, rule_id: str, comment: s
     snapshot = _snapshot(call, row)
     record(session, user.name, "dispute.opened", call_pk=call.id, rule_id=rule_id, before=snapshot, after=snapshot,
            detail=comment)
+    note_dispute(session, call)  # the supervisors' review queue
     session.commit()
     return Outcome(review, call, row)
 
@@ -260,6 +262,7 @@ def resolve(session: Session, pack_cache: PackCache, user: User, review_id: int,
     row = get_finding(session, call, review.rule_id)
     set_finding_status(session, pack_cache, call, row, review.requested_status if accept else row.status,
                        actor=user.name, action="dispute.accepted" if accept else "dispute.rejected", detail=comment)
+    note_dispute_resolved(session, call, user.name)
     session.commit()
     return Outcome(review, call, row)
 

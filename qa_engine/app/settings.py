@@ -70,6 +70,8 @@ class Settings(BaseSettings):
             webhooks may reach although they are internal (loopback, private, link-local...): on-prem receivers.
             Empty (default): only public addresses are reached.
         agent_uploads: whether agents may upload their own calls (default: no; supervisors and admins upload).
+        review_low_score: a call scored below this enters the supervisors' review queue with the reason
+            ``low_score`` (default 60; 0: never), see :mod:`qa_engine.app.review_queue`.
         log_format: ``json`` (one object per line) or ``text``.
     """
 
@@ -122,6 +124,8 @@ class Settings(BaseSettings):
     webhook_allow_hosts: str = ""
     # who may upload
     agent_uploads: bool = False
+    # review queue
+    review_low_score: float = Field(default=60.0, ge=0, le=100)
     # logs
     log_format: Literal["json", "text"] = "json"
 

@@ -5,7 +5,11 @@ Why the pack's checks and not keyword lists of our own: a live alert and the fin
 
 - ``forbidden``: a violation is final the moment it is heard;
 - ``response_after`` (complaint -> apology): a trigger with no response once ``within_s`` has passed;
-- ``phrase_in_window`` anchored on the first agent turns (greeting): nothing matching after N seconds.
+- ``phrase_in_window`` anchored on the first agent turns (greeting): nothing matching after N seconds;
+- ``condition`` with ``expect: absent`` whose operators are all incremental (phrase, regex, role, position
+  first_turns/first_s, and all/any/not/at_least of those): a match is final the moment its utterance is heard.
+  Anchors, repetition, silence, talk-over and last_* positions depend on turns not yet heard (or re-ordered by a
+  slow ASR queue), so such rules wait for the final report.
 
 Times are judged against the *settled* time: the point up to which every utterance has been
 transcribed, so a slow ASR queue delays alerts instead of raising false ones.
@@ -25,7 +29,7 @@ class LiveAlert:
     """One alert: which rule, what kind, when in the call, the evidence and a readable sentence."""
 
     rule_id: str
-    kind: str  # forbidden_phrase | complaint_without_apology | no_greeting
+    kind: str  # forbidden_phrase | complaint_without_apology | no_greeting | condition_matched
     severity: str
     at: float
     text: str
@@ -42,6 +46,8 @@ class LiveRules:
         self._responses = [c for c in pack.checks if c.rule.enabled and c.rule.type == "response_after"]
         self._greetings = [c for c in pack.checks if c.rule.enabled and c.rule.type == "phrase_in_window"
                            and _window(c).get("anchor") == "first_agent_turns"]
+        self._conditions = [c for c in pack.checks if c.rule.enabled and c.rule.type == "condition"
+                            and getattr(c, "live", False)]
         self._sent: set[tuple[str, float]] = set()
 
     def evaluate(self, call_id: str, utterances: list[Utterance], settled_s: float) -> list[LiveAlert]:
@@ -53,6 +59,10 @@ class LiveRules:
             finding = check.run(ctx)
             if finding.status == "fail":
                 alerts += self._once(finding, "forbidden_phrase", all_evidence=True)
+        for check in self._conditions:
+            finding = check.run(ctx)
+            if finding.status == "fail":
+                alerts += self._once(finding, "condition_matched", all_evidence=True)
         for check in self._responses:
             finding = check.run(ctx)
             within = float(getattr(getattr(check.params, "response", None), "within_s", 30.0))

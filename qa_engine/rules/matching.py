@@ -19,12 +19,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import re2
 from rapidfuzz import fuzz
 
 from ..text import is_cjk, normalize, normalize_many, sound_codes, to_simplified
 from ..types import Utterance
 from .literals import Prefiltered
-from .safe_regex import compile_user_pattern
+from .safe_regex import compile_user_pattern, to_re2_syntax
 from .schema import MatchSpec
 from .time_limit import Deadline
 
@@ -43,6 +44,10 @@ NEGATIONS = {
            "havent", "hasnt", "arent", "nothing"),
 }
 HOMOPHONE_SIMILARITY = 0.95
+#: A fuzzy match of a phrase this short (sound codes, one per syllable) that is a syllable short must be the phrase
+#: clipped at one end (您说的是 heard as 说的是): with a syllable missing inside, a four-syllable phrase still scores
+#: 0.857 against everyday speech (稍等一下 in 介绍一下, benchmarks/bench_phrase_recall.py).
+SHORT_PHRASE = 4
 
 
 @dataclass(slots=True)
@@ -56,6 +61,11 @@ class Prepared:
     family: str
     candidates: frozenset[int] | None = None
     cache: dict[int, Hit | None] = field(default_factory=dict)
+    # keys of the pack's matchers that cannot hit this utterance (None: not screened yet; see MatcherScreen)
+    dead: frozenset[int] | None = field(default=None, repr=False, compare=False)
+    # per (matcher key, "pattern"/"exact"): indexes of its patterns that match somewhere here (set by the screen)
+    pattern_parts: dict[tuple[int, str], list[int]] | None = field(default=None, repr=False, compare=False)
+    screened: frozenset[int] = field(default=frozenset(), repr=False, compare=False)  # matcher keys screened
     # per-call scratch space for checks (derived values of this utterance, never results)
     memo: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
     # the call's rule-evaluation deadline (set by CallContext), checked before each uncached match
@@ -137,6 +147,19 @@ class PhraseBook:
         self.index: dict[str, set[int]] = {}
         self.keys: frozenset[str] = frozenset()
         self.unigrams = False
+        self.matchers: list[Matcher] = []  # every matcher compiled against this book (for the screen)
+        self._screen: MatcherScreen | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Packs travel to batch worker processes by pickle; RE2 sets cannot, so the screen is rebuilt there."""
+        return {**self.__dict__, "_screen": None}
+
+    def screen(self) -> MatcherScreen:
+        """The screen over all this book's matchers (rebuilt when a matcher was added since)."""
+        screen = self._screen
+        if screen is None or screen.size != len(self.matchers):
+            screen = self._screen = MatcherScreen(self.matchers, self.family)
+        return screen
 
     def add(self, phrase: str) -> int | None:
         norm = normalize(phrase, self.family)
@@ -213,6 +236,7 @@ class Matcher:
         self.negate = spec.negate
         self._neg_codes = tuple(sound_codes(n) for n in NEGATIONS["zh"]) if self.family == "zh" else ()
         self._key_gate: re.Pattern[str] | None | bool = False  # built on first use
+        book.matchers.append(self)
 
     def key_gate(self) -> re.Pattern[str] | None:
         """zh: a regex that finds one of this matcher's phrase index keys (code bigrams, or the
@@ -233,6 +257,11 @@ class Matcher:
         cached = p.cache.get(self.key, False)
         if cached is not False:
             return cached  # type: ignore[return-value]
+        dead = p.dead
+        if dead is None:
+            dead = p.dead = self.book.screen().screen(p)
+        if self.key in dead:
+            return None
         if p.deadline is not None:
             p.deadline.check()
         hit = self._find(p.codes, p)
@@ -270,7 +299,13 @@ class Matcher:
     def _find(self, codes: str, p: Prepared) -> Hit | None:
         best: Hit | None = None
         pattern = self.pattern
-        if pattern is not None and (pattern.gate is None or pattern.gate.search(codes) is not None):
+        screened = p.pattern_parts if codes is p.codes and self.key in p.screened else None
+        if pattern is not None and screened is not None:
+            for i in screened.get((self.key, "pattern"), ()):  # only the patterns the screen found here
+                for m in pattern.parts[i][1].finditer(codes):
+                    if m.end() > m.start() and not self._negated(codes, m.start()):
+                        return Hit(m.start(), m.end(), 1.0, p.norm[m.start():m.end()])
+        elif pattern is not None and (pattern.gate is None or pattern.gate.search(codes) is not None):
             for m in pattern.finditer(codes):
                 if m.end() > m.start() and not self._negated(codes, m.start()):
                     return Hit(m.start(), m.end(), 1.0, p.norm[m.start():m.end()])  # readable, not codes
@@ -279,7 +314,11 @@ class Matcher:
             # norm and codes have the same length: carry the allow mask over to the text
             text = p.norm if codes is p.codes else "".join(
                 "\x00" if c == "\x00" else n for c, n in zip(codes, p.norm, strict=True))
-            for m in exact.finditer(text):
+            if screened is not None:
+                found = (m for i in screened.get((self.key, "exact"), ()) for m in exact.parts[i][1].finditer(text))
+            else:
+                found = exact.finditer(text)
+            for m in found:
                 if m.end() > m.start() and not self._negated(codes, m.start()):
                     return Hit(m.start(), m.end(), 1.0, p.norm[m.start():m.end()])
         if not self.ids:
@@ -311,6 +350,9 @@ class Matcher:
         al = fuzz.partial_ratio_alignment(ph.codes, codes, score_cutoff=self.threshold)
         if al is None or self._negated(codes, al.dest_start):
             return None
+        if len(ph.codes) <= SHORT_PHRASE and al.dest_end - al.dest_start < len(ph.codes) \
+                and codes[al.dest_start:al.dest_end] not in (ph.codes[1:], ph.codes[:-1]):
+            return None  # misheard or clipped at an edge, not a syllable missing inside: 介绍一下 is not 稍等一下
         return Hit(al.dest_start, al.dest_end, round(al.score / 100.0, 3), ph.source)
 
     def _match_en(self, ph: _Phrase, text: str) -> Hit | None:
@@ -341,3 +383,110 @@ class Matcher:
         if score < self.threshold or self._negated(text, s):
             return None
         return Hit(s, e, round(score / 100.0, 3), ph.source)
+
+
+#: every character Python's ``str.split()`` splits on (the English token keys come from it), as an RE2 class body
+_WS = "".join(f"\\x{{{c:x}}}" for c in (*range(0x9, 0xE), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680,
+                                         *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000))
+_SCREEN_MAX_MEM = 64 << 20  # the sets hold every pattern of a pack: more room than one pattern gets
+
+
+def _en_key_pattern(key: str) -> str:
+    """RE2 pattern found in an English text exactly when ``key`` is among its :func:`grams_of` keys."""
+    if key.startswith("<"):  # a token of five or more characters starting with key[1:]
+        return f"(?:^|[{_WS}]){re2_escape(key[1:])}[^{_WS}]{{2}}"
+    if key.endswith(">"):  # ... ending with key[:-1]
+        return f"[^{_WS}]{{2}}{re2_escape(key[:-1])}(?:[{_WS}]|$)"
+    return f"(?:^|[{_WS}]){re2_escape(key)}(?:[{_WS}]|$)"
+
+
+def re2_escape(literal: str) -> str:
+    """``literal`` as an RE2 pattern that matches exactly it (every non-alphanumeric escaped as \\x{..})."""
+    return "".join(c if c.isascii() and c.isalnum() else f"\\x{{{ord(c):x}}}" for c in literal)
+
+
+class MatcherScreen:
+    """Which of a pack's matchers can hit an utterance: one RE2 set pass over its codes (and one over its text).
+
+    Why: a call asks ~200 (matcher, utterance) questions and ~95 % find nothing, each still costing a few
+    microseconds of gates.  The sets hold every phrase index key of the book and every pattern of every
+    matcher; one pass per utterance says which occur.  From that the utterance gets its phrase
+    candidates (exactly :meth:`PhraseBook.candidates`: the ids of the keys it holds), the matchers that
+    cannot hit (no pattern of theirs matches, none of their phrases is a candidate) and, per matcher, the
+    patterns that match somewhere in it (the others cannot yield a hit, so ``_find`` skips them).
+    A space whose set cannot be built is not screened (its matchers always run in full).
+    """
+
+    def __init__(self, matchers: list[Matcher], family: str) -> None:
+        self.size = len(matchers)
+        self.family = family
+        book_index: dict[str, set[int]] = matchers[0].book.index if matchers else {}
+        keys = sorted(book_index)
+        # codes space: the book's keys, then each matcher's patterns; text space: the exact patterns
+        # per key: its phrase ids and the keys of the matchers holding one of them
+        codes: list[tuple[str, tuple[Any, ...]]] = [
+            (re2_escape(k) if family == "zh" else _en_key_pattern(k),
+             (-1, frozenset(book_index[k]), frozenset(m.key for m in matchers if not m.ids.isdisjoint(book_index[k]))))
+            for k in keys]
+        text: list[tuple[str, tuple[Any, ...]]] = []
+        for m in matchers:
+            if m.pattern is not None:
+                codes.extend((to_re2_syntax(src), (m.key, "pattern", i)) for i, src in enumerate(m.pattern.sources))
+            if m.exact_pattern is not None:
+                text.extend((to_re2_syntax(src), (m.key, "exact", i))
+                            for i, src in enumerate(m.exact_pattern.sources))
+        if family != "zh":  # en: the codes are the text
+            codes, text = codes + text, []
+        self.all_keys = frozenset(m.key for m in matchers)
+        self.sets: list[tuple[bool, Any, list[tuple[Any, ...]]]] = []
+        self.screens_phrases = self.screens_patterns = True
+        for on_codes, items in ((True, codes), (False, text)):
+            if not items:
+                continue
+            built = _build_set([pattern for pattern, _ in items])
+            if built is None:
+                logger.debug("matcher screen off for the %s space", "codes" if on_codes else "text")
+                if on_codes:
+                    self.screens_phrases = False
+                self.screens_patterns = False
+                continue
+            self.sets.append((on_codes, built, [owner for _, owner in items]))
+
+    def screen(self, p: Prepared) -> frozenset[int]:
+        """Fill ``p``'s candidates and pattern hits; return the keys of the matchers that cannot hit it."""
+        if not (self.screens_phrases and self.screens_patterns):
+            return frozenset()
+        live: set[int] = set()
+        pids: set[int] = set()
+        parts: dict[tuple[int, str], list[int]] = {}
+        for on_codes, match, owners in self.sets:
+            for i in match((p.codes if on_codes else p.norm).encode("utf-8")):
+                key, what, part = owners[i]
+                if key < 0:  # a phrase key: what = its phrase ids, part = the matchers holding them
+                    pids |= what
+                    live |= part
+                else:
+                    live.add(key)
+                    parts.setdefault((key, what), []).append(part)
+        p.candidates = frozenset(pids)
+        for found in parts.values():
+            if len(found) > 1:
+                found.sort()  # the matcher's own order of patterns
+        p.pattern_parts = parts
+        p.screened = self.all_keys
+        return self.all_keys.difference(live) if live else self.all_keys
+
+
+def _build_set(patterns: list[str]) -> Any:
+    """An unanchored RE2 set of ``patterns`` (its match function: UTF-8 bytes -> indexes), None if RE2 refuses."""
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = _SCREEN_MAX_MEM
+    rset = re2.Set.SearchSet(options)
+    try:
+        for pattern in patterns:
+            rset.Add(pattern)
+        rset.Compile()
+    except re2.error:
+        return None
+    return rset._set.Match  # the binding itself: no per-call wrapper

@@ -187,7 +187,12 @@ def parse_pack_text(text: str, source: str, *, allow_aliases: bool = True) -> Pa
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
         raise PackError(f"{source}: invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
-    return parse_pack(doc, source)
+    except RecursionError:  # an upload nested thousands of levels deep: refused, never a crash
+        raise PackError(f"{source}: invalid YAML: nested too deeply") from None
+    try:
+        return parse_pack(doc, source)
+    except RecursionError:
+        raise PackError(f"{source}: nested too deeply") from None
 
 
 _CACHE: dict[tuple[str, float], Pack] = {}

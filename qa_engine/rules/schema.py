@@ -7,6 +7,7 @@ reported with the file, the rule id and the field name.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -111,6 +112,8 @@ class PackSpec(StrictModel):
     description: str = ""
     threshold: int = Field(default=85, ge=50, le=100)
     grades: dict[str, float]
+    #: canonical ids of labels that are not built in (see :mod:`.labels`): {差: fail, 物流: after_sales}
+    label_ids: dict[str, str] = Field(default_factory=dict)
     rules: list[dict[str, object]]
 
     @field_validator("version", mode="before")
@@ -127,4 +130,13 @@ class PackSpec(StrictModel):
             raise ValueError("the lowest grade band must start at 0")
         if any(not 0 <= v <= 100 for v in value.values()):
             raise ValueError("grade thresholds must be between 0 and 100")
+        return value
+
+    @field_validator("label_ids")
+    @classmethod
+    def _label_ids(cls, value: dict[str, str]) -> dict[str, str]:
+        for label, label_id in value.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", label_id):
+                raise ValueError(f"the id of {label!r} must be lower-case letters, digits and _ (at most 32), "
+                                 f"got {label_id!r}")
         return value

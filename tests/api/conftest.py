@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, text
+from sqlalchemy import JSON, Connection, TableClause, column, table, text
 from sqlalchemy.engine import make_url
 
 from api.main import create_app
@@ -84,16 +84,34 @@ def postgres_databases() -> Iterator[PostgresDatabases]:
     databases.close()
 
 
+def _fresh_database(request: pytest.FixtureRequest, sqlite_file: Path, *, migrated: bool) -> Iterator[str]:
+    """The URL of a database for one test on ``request.param``'s backend; a PostgreSQL one is dropped after."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{sqlite_file}"
+        return
+    databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
+    url = databases.create(migrated=migrated)
+    yield url
+    databases.drop(url)
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database for one test: an SQLite file in tmp_path, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'data' / 'qa-engine.db'}"
-        return
-    databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
-    url = databases.create()
-    yield url
-    databases.drop(url)
+    yield from _fresh_database(request, tmp_path / "data" / "qa-engine.db", migrated=True)
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables (for migration tests): SQLite in tmp_path, or a new PostgreSQL database."""
+    yield from _fresh_database(request, tmp_path / "old.db", migrated=False)
+
+
+def legacy_calls_table() -> TableClause:
+    """The ``calls`` columns every revision has (and its report): to insert a call as an older revision stored it,
+    before a migration under test fills what it adds."""
+    return table("calls", *(column(name) for name in ("id", "call_id", "agent", "team", "status", "source",
+                                                       "created_at")), column("report", JSON))
 
 
 @pytest.fixture()
@@ -118,6 +136,18 @@ def make_user(client: TestClient) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {key}"}
 
     return make
+
+
+#: The usual cast: alice and bob (agents, t1), sue (supervisor, t1), tom (supervisor, t2), root (admin).
+TEAM: tuple[tuple[str, str, str | None], ...] = (("alice", "agent", "t1"), ("bob", "agent", "t1"),
+                                                 ("sue", "supervisor", "t1"), ("tom", "supervisor", "t2"),
+                                                 ("root", "admin", None))
+
+
+@pytest.fixture()
+def team(make_user: Callable[..., dict[str, str]]) -> dict[str, dict[str, str]]:
+    """:data:`TEAM`'s users by name, as Authorization headers (a module adds its own with ``make_user``)."""
+    return {name: make_user(name, role, team_name) for name, role, team_name in TEAM}
 
 
 @pytest.fixture()

@@ -227,7 +227,10 @@ def add_links(schema_doc: dict[str, Any]) -> int:
     finding = f"{call}/findings/{{rule_id}}"
     link(("POST", f"{p}/calls"), "201",
          [("GET", call), ("DELETE", call), ("GET", f"{call}/reviews"), ("GET", f"{call}/audit"),
-          ("GET", f"{call}/audio"), ("POST", f"{finding}/override"), ("POST", f"{finding}/dispute")],
+          ("GET", f"{call}/audio"), ("POST", f"{finding}/override"), ("POST", f"{finding}/dispute"),
+          ("GET", f"{call}/comments"), ("POST", f"{call}/comments"), ("GET", f"{call}/evaluations"),
+          ("POST", f"{call}/evaluations"), ("GET", f"{p}/review-queue/{{call_id}}"),
+          ("POST", f"{p}/review-queue/{{call_id}}/assign"), ("POST", f"{p}/review-queue/{{call_id}}/state")],
          {"call_id": "$response.body#/id", "rule_id": "greeting"})
     review = f"{p}/reviews/{{review_id}}"
     for kind in ("override", "dispute"):
@@ -246,6 +249,25 @@ def add_links(schema_doc: dict[str, Any]) -> int:
     link(("POST", f"{p}/webhooks"), "201", [("GET", webhook), ("DELETE", webhook), ("GET", f"{webhook}/deliveries")],
          {"webhook_id": "$response.body#/id"})
     return added
+
+
+def linked_only(schema_doc: dict[str, Any]) -> None:
+    """Keep the operations that create a resource or use one by id: with every endpoint in play, a scenario of a few
+    steps rarely follows a link (each operation alone is fuzzed above)."""
+    ids = {spec["operationId"]: (method, path) for path, methods in schema_doc["paths"].items()
+           for method, spec in methods.items()}
+    keep = set()
+    for path, methods in schema_doc["paths"].items():
+        for method, spec in methods.items():
+            for response in spec.get("responses", {}).values():
+                for link in response.get("links", {}).values():
+                    keep |= {(method, path), ids[link["operationId"]]}
+    for path in list(schema_doc["paths"]):
+        methods = schema_doc["paths"][path]
+        for method in [m for m in methods if (m, path) not in keep]:
+            del methods[method]
+        if not methods:
+            del schema_doc["paths"][path]
 
 
 def stateful_failures(client: TestClient, schema_doc: dict[str, Any], admin: Headers, agent: Headers,
@@ -301,6 +323,7 @@ def test_no_server_error_in_linked_sequences(client: TestClient, make_user: Call
     agent = make_user("alice", "agent", "t1")
     schema_doc = client.get(f"{API_PREFIX}/openapi.json").json()
     assert add_links(schema_doc) >= 15
+    linked_only(schema_doc)
     failures, seen = stateful_failures(client, schema_doc, admin, agent, {**ZH_TRANSCRIPT, "agent": "alice"})
     assert not failures, f"{len(failures)} server errors in linked sequences:\n" + "\n".join(failures)
     # the links were followed with real ids: a created call was then read, reviewed, audited or deleted

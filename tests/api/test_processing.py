@@ -163,6 +163,10 @@ def test_audio_call_is_queued_scored_deduplicated_played_and_deleted(service_fac
     copy = service.call(carol_sup, copied.json()["id"])
     assert copy["agent"] == "carol" and copy["score"] == done["score"] and copy["call_id"] == "carol"
     assert copy["report"]["findings"] == report["findings"]
+    # the copy feeds what every stored report feeds: cross-call search finds its agent turns for carol's supervisor
+    words = next(u["text"] for u in copy["report"]["utterances"] if u["role"] == "agent" and len(u["text"]) >= 4)
+    found = service.client.get("/api/v1/search", params={"q": words[:4], "role": "agent"}, headers=carol_sup).json()
+    assert [hit["id"] for hit in found["items"]] == [copied.json()["id"]] * len(found["items"]) and found["total"] >= 1
     assert service.count(Job) == 1 and service.count(Call) == 2
 
     # audio: whole file, ranges, audit

@@ -5,21 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from .zh_calls import BASE, FORBIDDEN, library_report
 
 Headers = dict[str, str]
 API = "/api/v1"
-
-
-@pytest.fixture()
-def team(make_user: Callable[..., Headers]) -> dict[str, Headers]:
-    """alice and bob (agents, t1), sue (supervisor, t1), tom (supervisor, t2), root (admin)."""
-    return {"alice": make_user("alice", "agent", "t1"), "bob": make_user("bob", "agent", "t1"),
-            "sue": make_user("sue", "supervisor", "t1"), "tom": make_user("tom", "supervisor", "t2"),
-            "root": make_user("root", "admin")}
 
 
 def _dispute(client: TestClient, headers: Headers, call: str, rule: str, comment: str = "I did that") -> Any:

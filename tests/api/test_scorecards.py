@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from qa_engine.rules.labels import canonical_grade
+
 from .zh_calls import BASE, COMPLAINT, FORBIDDEN, NO_GREETING, library_report
 
 Headers = dict[str, str]
@@ -42,7 +44,7 @@ def expected_stats(docs: list[dict[str, Any]]) -> dict[str, Any]:
              for rule in passed.keys() | failed.keys()}
     scores = [r.score for r in reports if r.score is not None]
     return {"calls": len(reports), "average_score": round(sum(scores) / len(scores), 2),
-            "grades": dict(Counter(r.grade for r in reports)), "rates": rates}
+            "grades": dict(Counter(canonical_grade(r.grade) for r in reports)), "rates": rates}  # by canonical id
 
 
 def _rates(stats: dict[str, Any]) -> dict[str, float | None]:
@@ -125,7 +127,7 @@ def test_scorecard_csv(client: TestClient, people: dict[str, Headers], upload: C
     assert [r["period"] for r in rows] == ["all", "2026-11", "2026-12"]
     assert int(rows[0]["calls"]) == 4 and float(rows[0]["average_score"]) == want["average_score"]
     assert float(rows[0]["pass_rate:greeting"]) == want["rates"]["greeting"]
-    assert int(rows[0]["grade:不合格"]) == 1 and int(rows[2]["grade:不合格"]) == 1 and rows[1]["grade:不合格"] == "0"
+    assert int(rows[0]["grade:fail"]) == 1 and int(rows[2]["grade:fail"]) == 1 and rows[1]["grade:fail"] == "0"
 
 
 def _week_of_calls(people: dict[str, Headers], upload: Callable[..., str]) -> None:
@@ -152,7 +154,8 @@ def test_weekly_analysis(client: TestClient, people: dict[str, Headers], upload:
                         ("forbidden_phrases", 1, 0.25), ("greeting", 1, 0.25)]
     assert body["problems"][0]["summary"] == "坐席语速适中" and body["problems"][0]["previous_failures"] == 1
     assert body["problems"][1]["fail_rate"] == 1.0  # the one complaint went unanswered
-    assert [(c["label"], c["calls"], c["share"]) for c in body["categories"]] == [("咨询", 3, 0.75), ("投诉", 1, 0.25)]
+    assert [(c["label"], c["calls"], c["share"]) for c in body["categories"]] == [("inquiry", 3, 0.75),
+                                                                                  ("complaint", 1, 0.25)]
     spots = body["hotspots"]
     assert (spots["complaint_calls"], spots["apology_missed"], spots["apology_applicable"]) == (1, 1, 1)
     assert [p["rule_id"] for p in spots["critical_failures"]] == ["forbidden_phrases"]
@@ -187,7 +190,7 @@ def test_weekly_analysis_scoping_and_csv(client: TestClient, people: dict[str, H
     by_key = {(r["section"], r["item"]): r for r in rows}
     assert by_key[("summary", "calls")]["count"] == "4" and by_key[("summary", "calls")]["previous"] == "1"
     assert by_key[("problem", "speech_rate")]["count"] == "3" and by_key[("problem", "speech_rate")]["share"] == "0.75"
-    assert by_key[("category", "投诉")]["count"] == "1"
+    assert by_key[("category", "complaint")]["count"] == "1"
     assert by_key[("hotspot", "apology_missed")]["count"] == "1"
     assert by_key[("hotspot_agent", "bob")]["value"] == str(round((80.0 + 59.0) / 2, 2))
 

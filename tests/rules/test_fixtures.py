@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from qa_engine.acoustics import acoustics_from_dict
 from qa_engine.rules import load_pack
 
 from .conftest import FIXTURES, build_transcript
@@ -28,6 +30,8 @@ def _cases() -> list[Any]:
 def test_fixture_case(rule_id: str, case: dict[str, Any]) -> None:
     pack = load_pack(PACK_FOR[case["language"]])
     transcript = build_transcript(case["utterances"], case["language"])
+    if "acoustics" in case:  # audio-based rules (raised_voice, agent_overtalk): what the audio measured
+        transcript = replace(transcript, acoustics=acoustics_from_dict(case["acoustics"]))
     findings = {f.rule_id: f for f in pack.run(transcript)}
     finding = findings[rule_id]
     assert finding.status == case["expect"], finding.explanation

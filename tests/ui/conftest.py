@@ -12,7 +12,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,6 +28,8 @@ from api.main import create_app
 from qa_engine.app.settings import Settings
 from qa_engine.app.users import create_user
 
+from .browser import csp_checked_context
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -35,7 +37,7 @@ AUDIO = Path(__file__).parents[1] / "data" / "call_zh_stereo.flac"
 #: Screenshots of the main pages, in Chinese and English (linked from the README).
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 PASSWORDS = {"sue": "sue-password", "alice": "alice-password", "bob": "bob-password", "carl": "carl-password",
-             "root": "root-password"}
+             "carol": "carol-password", "root": "root-password"}
 
 GOOD: dict[str, Any] = json.loads((Path(__file__).parents[1] / "data" / "transcript_zh_good.json").read_text("utf-8"))
 BAD: dict[str, Any] = {
@@ -86,6 +88,7 @@ class UiServer:
     app: Any
     keys: dict[str, str] = field(default_factory=dict)
     calls: dict[str, str] = field(default_factory=dict)  # label -> call id
+    passwords: dict[str, str] = field(default_factory=dict)  # user -> password (for the login page)
 
     def headers(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[user]}"}
@@ -115,10 +118,8 @@ def _seed(server: UiServer) -> None:
                 ("carol-good", GOOD, "carol", now - timedelta(hours=5))]
         for label, base, agent, started in plan:
             uploader = "root" if agent == "carol" else "sue"
-            response = http.post("/api/v1/calls", headers=server.headers(uploader),
-                                 json=_transcript(base, f"{label}-{now:%H%M}", agent, started))
-            assert response.status_code == 201, response.text
-            server.calls[label] = response.json()["id"]
+            server.calls[label] = post_transcript(http, server, uploader,
+                                                  _transcript(base, f"{label}-{now:%H%M}", agent, started))
         response = http.post("/api/v1/calls", headers=server.headers("sue"),
                              files={"file": ("call_zh_stereo.flac", AUDIO.read_bytes(), "audio/flac")},
                              data={"agent": "alice", "agent_channel": "0", "language": "zh", "call_id": "alice-audio",
@@ -159,12 +160,38 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureR
 
 
 def _add_users(ui: UiServer) -> None:
+    add_users(ui, [("sue", "supervisor", "t1"), ("carl", "supervisor", "t2"), ("alice", "agent", "t1"),
+                   ("bob", "agent", "t1"), ("carol", "agent", "t2"), ("root", "admin", None)])
+
+
+def add_users(ui: UiServer, users: Sequence[tuple[str, str, str | None]],
+              passwords: dict[str, str] | None = None) -> None:
+    """Create ``(name, role, team)`` users in ``ui``'s database with their passwords (default :data:`PASSWORDS`);
+    their API keys and passwords go into ``ui``."""
+    passwords = PASSWORDS if passwords is None else passwords
     with ui.app.state.session_factory() as session:
-        for name, role, team, extra in [("sue", "supervisor", "t1", ()), ("carl", "supervisor", "t2", ()),
-                                        ("alice", "agent", "t1", ()), ("bob", "agent", "t1", ()),
-                                        ("carol", "agent", "t2", ()), ("root", "admin", None, ())]:
-            _user, key = create_user(session, name, role, team, extra, password=PASSWORDS.get(name))
-            ui.keys[name] = key
+        for name, role, team in users:
+            _user, ui.keys[name] = create_user(session, name, role, team, (), password=passwords[name])
+            ui.passwords[name] = passwords[name]
+
+
+def post_transcript(http: httpx.Client, server: UiServer, uploader: str, doc: dict[str, Any]) -> str:
+    """Upload a transcript as ``uploader`` (scored at once); returns the new call's id."""
+    response = http.post("/api/v1/calls", headers=server.headers(uploader), json=doc)
+    assert response.status_code == 201, response.text
+    call_id: str = response.json()["id"]
+    return call_id
+
+
+@contextmanager
+def light_server(tmp_path_factory: pytest.TempPathFactory, name: str, users: Sequence[tuple[str, str, str | None]],
+                 passwords: dict[str, str] | None = None) -> Iterator[UiServer]:
+    """A server of a test module's own, with ``users`` and no speech model (transcripts only): fast to start."""
+    app = create_app(Settings(data_dir=tmp_path_factory.mktemp(name) / "data", workers=0))
+    with running_server(app) as url:
+        ui = UiServer(url=url, app=app)
+        add_users(ui, users, passwords)
+        yield ui
 
 
 @contextmanager
@@ -196,6 +223,13 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture()
+def context(browser: Any) -> Iterator[Any]:
+    """A browser context (zh-CN); any Content-Security-Policy violation on its pages fails the test."""
+    with csp_checked_context(browser) as ctx:
+        yield ctx
 
 
 @pytest.fixture(scope="session")

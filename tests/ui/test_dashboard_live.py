@@ -19,42 +19,22 @@ import httpx
 import pytest
 
 from api.audiohook.hub import LiveCallInfo, LiveHub, get_hub
-from api.main import create_app
-from qa_engine.app.settings import Settings
-from qa_engine.app.users import create_user
 from qa_engine.live import LiveRules
 from qa_engine.rules.pack import load_pack
 from qa_engine.types import Utterance
 
-from .conftest import UiServer, running_server
-from .test_ui import VIEWPORT
+from .browser import VIEWPORT, sign_in
+from .conftest import UiServer, light_server
 
 GOOD = Path(__file__).parents[1] / "data" / "transcript_zh_good.json"
-PASSWORDS = {name: f"{name}-password" for name in ("sue", "alice", "carl", "carol", "root")}
 
 
 @pytest.fixture(scope="module")
 def live_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("ui-live") / "data", workers=0)
-    app = create_app(settings)  # the feed needs no speech model: nothing is transcribed here
-    with running_server(app) as url:
-        ui = UiServer(url=url, app=app)
-        with app.state.session_factory() as session:
-            for name, role, team in [("sue", "supervisor", "t1"), ("alice", "agent", "t1"),
-                                     ("carl", "supervisor", "t2"), ("carol", "agent", "t2"), ("root", "admin", None)]:
-                _user, key = create_user(session, name, role, team, (), password=PASSWORDS[name])
-                ui.keys[name] = key
+    users = [("sue", "supervisor", "t1"), ("alice", "agent", "t1"), ("carl", "supervisor", "t2"),
+             ("carol", "agent", "t2"), ("root", "admin", None)]
+    with light_server(tmp_path_factory, "ui-live", users) as ui:  # the feed needs no speech model
         yield ui
-
-
-def sign_in(context: Any, server: UiServer, name: str, lang: str = "zh") -> Any:
-    page = context.new_page()
-    page.goto(f"{server.url}/ui/login?lang={lang}")
-    page.locator("input[name=name]").fill(name)
-    page.locator("input[name=password]").fill(PASSWORDS[name])
-    page.locator("#signin").click()
-    page.wait_for_url(lambda url: "/ui/login" not in url)
-    return page
 
 
 def _utt(start: float, role: str, text: str) -> Utterance:

@@ -3,45 +3,14 @@ findings, a dispute opened by an agent and accepted by a supervisor, and screens
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from .conftest import PASSWORDS, UiServer
-
-VIEWPORT = {"width": 1440, "height": 900}
-
-
-@pytest.fixture()
-def context(browser: Any) -> Iterator[Any]:
-    """A browser context; any Content-Security-Policy violation on its pages fails the test."""
-    ctx = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
-    violations: list[str] = []
-    ctx.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
-    try:
-        yield ctx
-    finally:
-        ctx.close()
-    assert not violations, violations
-
-
-def sign_in(context: Any, server: UiServer, name: str, lang: str = "zh") -> Any:
-    page = context.new_page()
-    page.goto(f"{server.url}/ui/login?lang={lang}")
-    page.get_by_label("用户名" if lang == "zh" else "User name").fill(name)
-    page.get_by_label("密码" if lang == "zh" else "Password", exact=True).fill(PASSWORDS[name])
-    page.locator("#signin").click()
-    page.wait_for_url(lambda url: "/ui/login" not in url)
-    return page
-
-
-def shot(page: Any, folder: Path, name: str) -> None:
-    page.wait_for_load_state("networkidle")
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+from .browser import csp_checked_context, shot, sign_in
+from .conftest import UiServer
 
 
 def test_wrong_password_is_refused_and_pages_need_sign_in(context: Any, ui_server: UiServer,
@@ -170,8 +139,7 @@ def test_agent_disputes_and_supervisor_accepts(browser: Any, ui_server: UiServer
     greeting = next(f for f in before["report"]["findings"] if f["rule_id"] == "greeting")
     assert greeting["status"] == "fail"
 
-    agent_ctx = browser.new_context(viewport=VIEWPORT)
-    try:
+    with csp_checked_context(browser, locale=None) as agent_ctx:
         page = sign_in(agent_ctx, ui_server, "alice")
         page.goto(f"{ui_server.url}/ui/calls/{call}")
         finding = page.locator("#finding-greeting")
@@ -183,11 +151,8 @@ def test_agent_disputes_and_supervisor_accepts(browser: Any, ui_server: UiServer
         page.goto(f"{ui_server.url}/ui/me")
         page.wait_for_selector("#me-dispute-list table")
         assert page.locator("#me-disputes").inner_text() == "1"
-    finally:
-        agent_ctx.close()
 
-    sup_ctx = browser.new_context(viewport=VIEWPORT)
-    try:
+    with csp_checked_context(browser, locale=None) as sup_ctx:
         page = sign_in(sup_ctx, ui_server, "sue")
         page.goto(f"{ui_server.url}/ui/calls/{call}")
         page.wait_for_selector("#history form.decide")
@@ -195,8 +160,6 @@ def test_agent_disputes_and_supervisor_accepts(browser: Any, ui_server: UiServer
         page.get_by_role("button", name="接受申诉").click()
         page.wait_for_selector("#history >> text=已接受")
         shown = float(page.locator("#score-value").inner_text())
-    finally:
-        sup_ctx.close()
     after = httpx.get(f"{ui_server.url}/api/v1/calls/{call}", headers=ui_server.headers("sue")).json()
     assert after["score"] is not None and before["score"] is not None and after["score"] > before["score"]
     assert shown == pytest.approx(after["score"], abs=0.05)
@@ -206,8 +169,7 @@ def test_agent_disputes_and_supervisor_accepts(browser: Any, ui_server: UiServer
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_main_pages_render_in_both_languages(browser: Any, ui_server: UiServer, screenshots: Path,
                                              lang: str) -> None:
-    ctx = browser.new_context(viewport=VIEWPORT)
-    try:
+    with csp_checked_context(browser, locale=None) as ctx:
         page = sign_in(ctx, ui_server, "root", lang=lang)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -226,8 +188,6 @@ def test_main_pages_render_in_both_languages(browser: Any, ui_server: UiServer, 
         assert not errors, errors
         html = page.content()
         assert ("Findings" in html) == (lang == "en") and ("质检结果" in html) == (lang == "zh")
-    finally:
-        ctx.close()
 
 
 def test_supervisor_clicks_a_failed_finding_and_hears_that_moment(browser: Any, ui_server: UiServer,
@@ -246,8 +206,7 @@ def test_supervisor_clicks_a_failed_finding_and_hears_that_moment(browser: Any, 
     assert httpx.get(f"{ui_server.url}/api/v1/calls/{call}",
                      headers=ui_server.headers("sue")).status_code == 404  # team t2 is not sue's
 
-    ctx = browser.new_context(viewport=VIEWPORT)
-    try:
+    with csp_checked_context(browser, locale=None) as ctx:
         page = sign_in(ctx, ui_server, "carl")
         page.goto(f"{ui_server.url}/ui/calls/{call}")
         page.wait_for_selector("#finding-forbidden_closing .evidence")
@@ -284,5 +243,3 @@ def test_supervisor_clicks_a_failed_finding_and_hears_that_moment(browser: Any, 
         label = page.locator("#timeline .marker").get_attribute("aria-label")
         assert label == f"forbidden_closing failed at {int(start) // 60}:{int(start) % 60:02d}: play", label
         shot(page, screenshots, "call-failed-en")
-    finally:
-        ctx.close()

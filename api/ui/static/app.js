@@ -43,8 +43,23 @@ const fmtScore = (s) => (s === null || s === undefined ? "–" : Number(s).toFix
 const fmtTime = (sec) => { sec = Math.max(0, Number(sec) || 0); const m = Math.floor(sec / 60); return `${m}:${String(Math.floor(sec % 60)).padStart(2, "0")}`; };
 const locale = () => (QA.lang === "zh" ? "zh-CN" : "en-GB");
 const fmtDate = (iso) => (iso ? new Date(iso).toLocaleString(locale(), {dateStyle: "medium", timeStyle: "short"}) : "–");
-const gradeClass = (g) => ({"优秀": "g-a", "良好": "g-b", "合格": "g-c", "不合格": "g-d", "excellent": "g-a", "good": "g-b", "pass": "g-c", "fail": "g-d"}[String(g || "").toLowerCase()] || "g-n");
-const gradeBadge = (g) => (g ? `<span class="badge ${gradeClass(g)}">${esc(g)}</span>` : "–");
+/* Grades and categories: the API gives canonical ids (fail, complaint) beside the pack's labels (不合格, 投诉); the UI
+   shows the id's label in the UI language, and a pack's own label when the id is not one it knows. */
+const GRADE_IDS = {"优秀": "excellent", "良好": "good", "合格": "pass", "及格": "pass", "不合格": "fail", "不及格": "fail",
+  excellent: "excellent", good: "good", pass: "pass", fail: "fail"};
+const CATEGORY_IDS = {"咨询": "inquiry", "投诉": "complaint", "建议": "suggestion", "售后": "after_sales", inquiry: "inquiry",
+  complaint: "complaint", suggestion: "suggestion", "after-sales": "after_sales", after_sales: "after_sales"};
+const canonical = (ids, v) => (v === null || v === undefined ? v : ids[v] || ids[String(v).toLowerCase()] || v);
+const gradeId = (g) => canonical(GRADE_IDS, g);
+const categoryId = (c) => canonical(CATEGORY_IDS, c);
+const localLabel = (kind, id, raw) => (QA.messages[`${kind}.${id}`] ? t(`${kind}.${id}`) : (raw ?? id));
+const gradeLabel = (g, raw) => localLabel("grade", gradeId(g), raw ?? g);
+const categoryLabel = (c, raw) => (c === null || c === undefined ? "–" : localLabel("category", categoryId(c), raw ?? c));
+const gradeClass = (g) => ({excellent: "g-a", good: "g-b", pass: "g-c", fail: "g-d"}[gradeId(g)] || "g-n");
+/* ``g``: an id or a label; ``raw``: the pack's label (shown as a tooltip when it differs) */
+const gradeBadge = (g, raw) => (g ? `<span class="badge ${gradeClass(g)}"${raw && raw !== gradeLabel(g, raw) ? ` title="${esc(raw)}"` : ""}>${esc(gradeLabel(g, raw))}</span>` : "–");
+const callGrade = (c) => gradeBadge(c.grade_id || c.grade, c.grade);
+const callsUrl = (query) => `/ui/calls?${new URLSearchParams(Object.entries(query).filter(([, v]) => v !== null && v !== undefined && v !== ""))}`;
 const statusBadge = (s) => `<span class="badge st-${esc(s)}">${esc(t("status." + s))}</span>`;
 const isoDay = (d) => d.toISOString().slice(0, 10);
 const empty = (text) => `<div class="empty"><span class="empty-icon" aria-hidden="true">○</span><p>${esc(text)}</p></div>`;
@@ -62,9 +77,11 @@ const failure = (el, err) => { el.innerHTML = `<p class="alert" role="alert">${e
 function barChart(el, rows, {max, unit = "", color = "var(--brand)"} = {}) {
   if (!rows.length) { el.innerHTML = empty(t("common.no_data")); return; }
   const top = max ?? Math.max(...rows.map((r) => r.value), 1);
-  el.innerHTML = `<ul class="bars">${rows.map((r) => `<li><span class="bar-label" title="${esc(r.title || r.label)}">${esc(r.label)}</span>
+  // a row with ``href`` opens the calls behind it
+  const row = (r) => `<span class="bar-label" title="${esc(r.title || r.label)}">${esc(r.label)}</span>
     <span class="bar-track"><span class="bar-fill" data-style="width:${Math.max(2, (100 * r.value) / top)}%;background:${r.color || color}"></span></span>
-    <span class="bar-value">${esc(r.text ?? r.value + unit)}</span></li>`).join("")}</ul>`;
+    <span class="bar-value">${esc(r.text ?? r.value + unit)}</span>`;
+  el.innerHTML = `<ul class="bars">${rows.map((r) => (r.href ? `<li class="linked"><a class="bar-row" href="${esc(r.href)}">${row(r)}</a></li>` : `<li>${row(r)}</li>`)).join("")}</ul>`;
   applyStyles(el);
 }
 
@@ -80,8 +97,9 @@ function lineChart(el, points, {min = 0, max = 100, label = ""} = {}) {
   const every = Math.ceil(points.length / 8);
   const anchor = (i) => (points.length > 1 && i === points.length - 1 ? "end" : points.length > 1 && i === 0 ? "start" : "middle");  // edge labels stay inside the chart
   const labels = points.map((p, i) => (i % every === 0 ? `<text x="${x(i)}" y="${H - 8}" class="axis" text-anchor="${anchor(i)}">${esc(p.label)}</text>` : "")).join("");
-  const dots = valid.map((p) => `<circle cx="${x(p.i)}" cy="${y(p.value)}" r="3.5" class="dot"><title>${esc(p.label)}: ${esc(p.text ?? p.value)}</title></circle>`).join("");
-  el.innerHTML = `<svg viewBox="0 0 ${W} ${H}" class="line-chart" role="img" aria-label="${esc(label)}">${grid}<path d="${area}" class="area"/><path d="${path}" class="line"/>${dots}${labels}</svg>`;
+  const dot = (p) => `<circle cx="${x(p.i)}" cy="${y(p.value)}" r="3.5" class="dot"><title>${esc(p.label)}: ${esc(p.text ?? p.value)}</title></circle>`;
+  const dots = valid.map((p) => (p.href ? `<a href="${esc(p.href)}" class="dot-link" aria-label="${esc(`${p.label}: ${p.text ?? p.value}`)}">${dot(p)}</a>` : dot(p))).join("");
+  el.innerHTML = `<svg viewBox="0 0 ${W} ${H}" class="line-chart" role="${valid.some((p) => p.href) ? "group" : "img"}" aria-label="${esc(label)}">${grid}<path d="${area}" class="area"/><path d="${path}" class="line"/>${dots}${labels}</svg>`;
 }
 
 function donut(el, rows) {
@@ -94,15 +112,24 @@ function donut(el, rows) {
     const large = a > Math.PI ? 1 : 0;
     const p = (ang) => `${(c + r * Math.cos(ang)).toFixed(2)},${(c + r * Math.sin(ang)).toFixed(2)}`;
     const d = rows.length === 1 ? `M${c},${c - r} A${r},${r} 0 1 1 ${c - 0.01},${c - r}` : `M${p(angle)} A${r},${r} 0 ${large} 1 ${p(end)}`;
-    angle = end; return `<path d="${d}" stroke="${row.color || colors[i % colors.length]}" stroke-width="26" fill="none"><title>${esc(row.label)}: ${row.value}</title></path>`;
+    angle = end; const arc = `<path d="${d}" stroke="${row.color || colors[i % colors.length]}" stroke-width="26" fill="none"><title>${esc(row.label)}: ${row.value}</title></path>`;
+    return row.href ? `<a href="${esc(row.href)}" class="slice" tabindex="-1">${arc}</a>` : arc;  // the legend's link is the keyboard's way in
   }).join("");
-  const legend = rows.map((row, i) => `<li><span class="sw" data-style="background:${row.color || colors[i % colors.length]}"></span>${esc(row.label)} <strong>${row.value}</strong> <span class="muted">${Math.round((100 * row.value) / total)}%</span></li>`).join("");
+  const legend = rows.map((row, i) => { const text = `<span class="sw" data-style="background:${row.color || colors[i % colors.length]}"></span>${esc(row.label)} <strong>${row.value}</strong> <span class="muted">${Math.round((100 * row.value) / total)}%</span>`;
+    return `<li>${row.href ? `<a href="${esc(row.href)}" class="legend-link">${text}</a>` : text}</li>`; }).join("");
   el.innerHTML = `<div class="donut"><svg viewBox="0 0 160 160" role="img" aria-label="${esc(rows.map((r) => `${r.label} ${r.value}`).join(", "))}">${arcs}<text x="80" y="86" text-anchor="middle" class="donut-total">${total}</text></svg><ul class="legend-list">${legend}</ul></div>`;
   applyStyles(el);
 }
 
-const GRADE_COLORS = {"优秀": "#10b981", "良好": "#0ea5e9", "合格": "#f59e0b", "不合格": "#ef4444"};
-const gradeRows = (grades) => Object.entries(grades).filter(([, n]) => n).map(([g, n]) => ({label: g, value: n, color: GRADE_COLORS[g]}));
+const GRADE_COLORS = {excellent: "#10b981", good: "#0ea5e9", pass: "#f59e0b", fail: "#ef4444"};
+const GRADE_ORDER = ["excellent", "good", "pass", "fail"];
+/* calls per grade id -> donut rows, best grade first; ``query``: the filters of the calls behind the chart */
+const gradeRows = (grades, query = {}) => {
+  const merged = {}; for (const [g, n] of Object.entries(grades)) if (n) merged[gradeId(g)] = (merged[gradeId(g)] || 0) + n;
+  const rank = (g) => (GRADE_ORDER.includes(g) ? GRADE_ORDER.indexOf(g) : GRADE_ORDER.length);
+  return Object.entries(merged).sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
+    .map(([g, n]) => ({label: gradeLabel(g), value: n, color: GRADE_COLORS[g], href: callsUrl({...query, grade: g})}));
+};
 
 function table(columns, rows, emptyText) {
   if (!rows.length) return empty(emptyText || t("common.no_data"));
@@ -110,15 +137,16 @@ function table(columns, rows, emptyText) {
     <tbody>${rows.map((r) => `<tr>${columns.map((c) => `<td class="${c.cls || ""}">${c.html(r)}</td>`).join("")}</tr>`).join("")}</tbody></table></div>`;
 }
 
+const agentLink = (name) => (QA.user.role === "supervisor" || QA.user.role === "admin" ? `<a href="/ui/agents/${encodeURIComponent(name)}" class="agent-link">${esc(name)}</a>` : esc(name));
 const callColumns = (withAgent = true) => [
   {label: t("field.call_id"), html: (c) => `<a href="/ui/calls/${esc(c.id)}" class="call-link">${esc(c.call_id)}</a>`},
-  ...(withAgent ? [{label: t("field.agent"), html: (c) => esc(c.agent)}, {label: t("field.team"), html: (c) => esc(c.team || "–")}] : []),
+  ...(withAgent ? [{label: t("field.agent"), html: (c) => agentLink(c.agent)}, {label: t("field.team"), html: (c) => esc(c.team || "–")}] : []),
   {label: t("field.started_at"), html: (c) => esc(fmtDate(c.started_at || c.created_at))},
   {label: t("field.duration"), html: (c) => (c.duration ? fmtTime(c.duration) : "–"), cls: "num"},
-  {label: t("field.category"), html: (c) => esc(c.category || "–")},
+  {label: t("field.category"), html: (c) => esc(categoryLabel(c.category_id || c.category, c.category))},
   {label: t("field.status"), html: (c) => statusBadge(c.status)},
   {label: t("field.score"), html: (c) => `<strong>${fmtScore(c.score)}</strong>`, cls: "num"},
-  {label: t("field.grade"), html: (c) => gradeBadge(c.grade)},
+  {label: t("field.grade"), html: callGrade},
 ];
 
 async function fetchCalls(query, maxPages = 5) {
@@ -136,6 +164,27 @@ function groupAverage(calls, key) {
   const groups = new Map();
   for (const c of calls) { if (c.score === null) continue; const k = c[key] || "–"; if (!groups.has(k)) groups.set(k, []); groups.get(k).push(c.score); }
   return [...groups.entries()].map(([k, xs]) => ({label: k, value: mean(xs), n: xs.length})).sort((a, b) => b.value - a.value);
+}
+
+/* Rule titles: the summary of a pack in the UI language first (zh-CN's Chinese, en's English; ``preferPack`` first
+   among equals), then the other packs; the rule id only when no pack has the rule. */
+const DEFAULT_PACKS = {zh: "zh-CN", en: "en"};
+const uiLanguagePack = (p) => String(p.language || "").slice(0, 2).toLowerCase() === QA.lang;
+const titleCache = {};
+function ruleTitles(preferPack) {
+  const key = preferPack || "";
+  if (!titleCache[key]) titleCache[key] = (async () => {
+    const titles = {};
+    try {
+      const list = await api("/packs");
+      const rank = (p) => (uiLanguagePack(p) ? 0 : 4) + (p.id === preferPack ? 0 : 2) + (p.id === DEFAULT_PACKS[QA.lang] ? 0 : 1);
+      const packs = [...list.items].sort((a, b) => rank(a) - rank(b) || a.id.localeCompare(b.id)).slice(0, 6);
+      const details = await Promise.all(packs.map((p) => api(`/packs/${encodeURIComponent(p.id)}`).catch(() => null)));
+      for (const pack of details) for (const r of pack?.rules || []) if (r.summary && !titles[r.id]) titles[r.id] = r.summary;
+    } catch (err) { /* the ids stand in for the titles */ }
+    return titles;
+  })();
+  return titleCache[key];
 }
 
 /* ---------- pages ---------- */
@@ -166,15 +215,18 @@ pages.dashboard = async () => {
     $("#kpi-today-avg").textContent = t("dash.avg", {score: fmtScore(mean(todays.map((c) => c.score).filter((s) => s !== null)))});
     $("#kpi-week").textContent = week.length;
     $("#kpi-week-avg").textContent = t("dash.avg", {score: fmtScore(mean(week.map((c) => c.score).filter((s) => s !== null)))});
-    $("#kpi-failing").textContent = week.filter((c) => c.grade === "不合格").length;
+    const weekQuery = {from: isoDay(monday), status: "done"};
+    $("#kpi-failing").textContent = week.filter((c) => (c.grade_id || gradeId(c.grade)) === "fail").length;
+    const failingLink = $("#kpi-failing-link"); if (failingLink) failingLink.href = callsUrl({...weekQuery, grade: "fail"});
     const days = [];
     for (let i = 29; i >= 0; i--) { const d = new Date(now); d.setUTCDate(now.getUTCDate() - i); days.push(isoDay(d)); }
-    lineChart($("#trend"), days.map((d) => { const xs = calls.filter((c) => day(c) === d && c.score !== null).map((c) => c.score); const m = mean(xs); return {label: d.slice(5), value: m, text: m === null ? "–" : `${fmtScore(m)} (${xs.length})`}; }), {label: t("dash.trend")});
-    const grades = {}; for (const c of week) if (c.grade) grades[c.grade] = (grades[c.grade] || 0) + 1;
-    donut($("#grades"), gradeRows(grades));
-    const scoreBars = (rows) => rows.slice(0, 8).map((r) => ({label: r.label, value: r.value, text: `${fmtScore(r.value)} · ${t("dash.n_calls", {n: r.n})}`, color: r.value >= 80 ? "var(--ok)" : r.value >= 60 ? "var(--warn)" : "var(--bad)"}));
-    barChart($("#by-team"), scoreBars(groupAverage(week, "team")), {max: 100});
-    barChart($("#by-agent"), scoreBars(groupAverage(week, "agent")), {max: 100});
+    lineChart($("#trend"), days.map((d) => { const xs = calls.filter((c) => day(c) === d && c.score !== null).map((c) => c.score); const m = mean(xs); return {label: d.slice(5), value: m, text: m === null ? "–" : `${fmtScore(m)} (${xs.length})`, href: callsUrl({from: d, to: d, status: "done"})}; }), {label: t("dash.trend")});
+    const grades = {}; for (const c of week) { const g = c.grade_id || gradeId(c.grade); if (g) grades[g] = (grades[g] || 0) + 1; }
+    donut($("#grades"), gradeRows(grades, weekQuery));
+    const scoreBars = (rows, key) => rows.slice(0, 8).map((r) => ({label: r.label, value: r.value, text: `${fmtScore(r.value)} · ${t("dash.n_calls", {n: r.n})}`, color: r.value >= 80 ? "var(--ok)" : r.value >= 60 ? "var(--warn)" : "var(--bad)",
+      href: r.label !== "–" && (key !== "team" || QA.user.role !== "agent") ? callsUrl({...weekQuery, [key]: r.label}) : null}));
+    barChart($("#by-team"), scoreBars(groupAverage(week, "team"), "team"), {max: 100});
+    barChart($("#by-agent"), scoreBars(groupAverage(week, "agent"), "agent"), {max: 100});
     $("#recent").innerHTML = table(callColumns(QA.user.role !== "agent"), calls.slice(0, 8), t("calls.none"));
   } catch (err) { failure($("#recent"), err); }
   try {
@@ -183,12 +235,14 @@ pages.dashboard = async () => {
   } catch (err) { $("#kpi-disputes").textContent = "–"; }
   try {
     let rows;
+    const titles = await ruleTitles();
+    const failedHref = (rule) => callsUrl({failed_rule: rule, from: isoDay(monday)});
     if (QA.user.role === "agent") {
       const card = await api(`/scorecards/agents/${encodeURIComponent(QA.user.name)}?period=week&from=${isoDay(monday)}`);
-      rows = card.total.rules.filter((r) => r.failed).sort((a, b) => b.failed - a.failed).map((r) => ({label: r.rule_id, value: r.failed}));
+      rows = card.total.rules.filter((r) => r.failed).sort((a, b) => b.failed - a.failed).map((r) => ({label: titles[r.rule_id] || r.rule_id, title: r.rule_id, value: r.failed, href: failedHref(r.rule_id)}));
     } else {
       const weekly = await api("/analysis/weekly");
-      rows = weekly.problems.map((p) => ({label: p.summary || p.rule_id, title: p.rule_id, value: p.failures, text: `${p.failures} · ${Math.round(p.share_of_calls * 100)}%`}));
+      rows = weekly.problems.map((p) => ({label: titles[p.rule_id] || p.summary || p.rule_id, title: p.rule_id, value: p.failures, text: `${p.failures} · ${Math.round(p.share_of_calls * 100)}%`, href: failedHref(p.rule_id)}));
     }
     barChart($("#failed-rules"), rows.slice(0, 8), {color: "var(--bad)"});
   } catch (err) { failure($("#failed-rules"), err); }
@@ -197,7 +251,12 @@ pages.dashboard = async () => {
 pages.calls = async () => {
   const form = $("#filters"); let offset = 0; const limit = 20;
   const params = new URLSearchParams(location.search);
-  for (const [k, v] of params) { const input = form.elements.namedItem(k); if (input) input.value = v; }
+  for (const [k, v] of params) {
+    const input = form.elements.namedItem(k); if (!input) continue;
+    const value = k === "grade" ? gradeId(v) : k === "category" ? categoryId(v) : v;
+    if (input.tagName === "SELECT" && ![...input.options].some((o) => o.value === value)) input.add(new Option(k === "grade" ? gradeLabel(value, v) : k === "category" ? categoryLabel(value, v) : value, value));
+    input.value = value;
+  }
   offset = Number(params.get("offset") || 0);
   async function load() {
     const query = {};
@@ -248,7 +307,7 @@ function upload(form, done) {
       if (call.status === "processing") bar.style.width = "75%";
       if (call.status === "done" || call.status === "failed") {
         bar.style.width = "100%";
-        state.innerHTML = call.status === "done" ? `${statusBadge("done")} <a href="/ui/calls/${esc(call.id)}">${esc(t("upload.open_call"))}</a> · ${fmtScore(call.score)} ${gradeBadge(call.grade)}` : `${statusBadge("failed")} ${esc(call.error || "")}`;
+        state.innerHTML = call.status === "done" ? `${statusBadge("done")} <a href="/ui/calls/${esc(call.id)}">${esc(t("upload.open_call"))}</a> · ${fmtScore(call.score)} ${callGrade(call)}` : `${statusBadge("failed")} ${esc(call.error || "")}`;
         done(); return;
       }
       await new Promise((r) => setTimeout(r, 1500));
@@ -264,7 +323,8 @@ pages.call = async () => {
   try { call = await api(`/calls/${encodeURIComponent(id)}`); } catch (err) { failure($("#call-status"), err); return; }
   $("#call-title").textContent = `${t("call.title")} ${call.call_id}`;
   document.title = `${call.call_id} · ${document.title}`;
-  $("#call-meta").innerHTML = [call.agent, call.team, fmtDate(call.started_at || call.created_at), call.duration ? fmtTime(call.duration) : null, call.category, call.report?.priority]
+  $("#call-meta").innerHTML = [call.agent, call.team, fmtDate(call.started_at || call.created_at), call.duration ? fmtTime(call.duration) : null,
+    call.category ? categoryLabel(call.category_id || call.category, call.category) : null, call.report?.priority]
     .filter(Boolean).map(esc).join(" · ");
   renderScore(call);
   const player = $("#player");
@@ -277,32 +337,71 @@ pages.call = async () => {
   const report = call.report;
   const duration = call.duration || report.duration || Math.max(1, ...report.utterances.map((u) => u.end));
   const seek = (start) => {
+    highlight(start);
     if (!call.audio_url) { toast(t("call.no_audio"), "warn"); return; }
     const go = () => { player.currentTime = Number(start); player.play().catch(() => {}); };
     if (player.readyState >= 1) go(); else { player.addEventListener("loadedmetadata", go, {once: true}); player.load(); }
-    highlight(start);
   };
   renderTimeline(report, duration, seek);
   renderTranscript(report, seek);
-  const reviews = await api(`/calls/${encodeURIComponent(id)}/reviews`);
-  renderFindings(call, reviews, seek);
-  renderHistory(call, reviews);
+  const [reviews, titles] = await Promise.all([api(`/calls/${encodeURIComponent(id)}/reviews`), ruleTitles(call.pack)]);
+  renderFindings(call, reviews, seek, titles);
+  renderHistory(call, reviews, titles);
   player.addEventListener("timeupdate", () => {
-    const cursor = $("#cursor"); if (cursor) cursor.style.left = `${(100 * player.currentTime) / duration}%`;
+    const cursor = $("#cursor"); if (cursor) cursor.style.left = `${Math.min(100, (100 * player.currentTime) / duration)}%`;
+    highlight(player.currentTime);
   });
+  playerKeys(player, seek, duration);
   // feature scripts of the call page (forms, coaching, analytics) hook in here
   document.dispatchEvent(new CustomEvent("qa:call", {detail: {call, reviews, seek, player, duration}}));
 };
 
-function renderScore(call) {
-  const auto = call.report && call.report.score !== call.score ? `<span class="muted small">${esc(t("call.auto_score", {score: fmtScore(call.report.score)}))}</span>` : "";
-  $("#scorebox").innerHTML = `<div class="score-ring ${gradeClass(call.grade)}"><span class="score" id="score-value">${fmtScore(call.score)}</span><span class="small">${esc(t("field.score"))}</span></div><div>${gradeBadge(call.grade)}<br>${auto}</div>`;
+/* Space plays/pauses, ←/→ jump 5 s; never while typing or on a control that Space already works. */
+function playerKeys(player, seek, duration) {
+  document.addEventListener("keydown", (e) => {
+    if (e.altKey || e.ctrlKey || e.metaKey || player.classList.contains("hidden")) return;
+    const el = e.target;
+    if (el.closest?.("input, textarea, select, button, a, summary, audio, [contenteditable=''], [contenteditable=true]")) return;
+    if (e.key === " " || e.code === "Space") { e.preventDefault(); if (player.paused) player.play().catch(() => {}); else player.pause(); }
+    else if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
+      e.preventDefault(); seek(Math.max(0, Math.min(duration, player.currentTime + (e.key === "ArrowLeft" ? -5 : 5))));
+    }
+  });
 }
 
-function highlight(start) {
-  document.querySelectorAll(".utt.playing").forEach((el) => el.classList.remove("playing"));
-  const utt = [...document.querySelectorAll(".utt")].find((el) => Number(el.dataset.start) <= start + 0.01 && start < Number(el.dataset.end));
-  if (utt) { utt.classList.add("playing"); utt.scrollIntoView({block: "nearest"}); }
+function renderScore(call) {
+  // the engine's score beside the score after review: only when a human decision changed it
+  const autoScore = call.auto_score ?? call.report?.auto_score;
+  const auto = autoScore !== null && autoScore !== undefined && autoScore !== call.score ? `<span class="muted small auto-score">${esc(t("call.auto_score", {score: fmtScore(autoScore)}))}</span>` : "";
+  $("#scorebox").innerHTML = `<div class="score-ring ${gradeClass(call.grade_id || call.grade)}"><span class="score" id="score-value">${fmtScore(call.score)}</span><span class="small">${esc(t("field.score"))}</span></div><div>${callGrade(call)}<br>${auto}</div>`;
+}
+
+/* Mark the utterance at ``time``; scroll the transcript box (never the page) to keep it in view. */
+function highlight(time) {
+  const utts = [...document.querySelectorAll(".utt")];
+  const utt = utts.find((el) => Number(el.dataset.start) <= time + 0.01 && time < Number(el.dataset.end));
+  const current = document.querySelector(".utt.playing");
+  if (utt === current) return;
+  if (current) current.classList.remove("playing");
+  if (!utt) return;
+  utt.classList.add("playing");
+  const box = $("#transcript");
+  const top = utt.offsetTop - box.offsetTop;
+  if (top < box.scrollTop || top + utt.offsetHeight > box.scrollTop + box.clientHeight) box.scrollTop = Math.max(0, top - box.clientHeight / 3);
+}
+
+/* Spans where agent and customer speak at once: the report's acoustic overtalk when present, else overlapping
+   utterance times (rounded; overlaps under 0.2 s are timing noise). */
+function overtalkSpans(report) {
+  const measured = report.analytics?.acoustics?.overtalk;
+  if (Array.isArray(measured)) return measured.filter((o) => Number.isFinite(o.start) && Number.isFinite(o.end));
+  const agent = report.utterances.filter((u) => u.role === "agent"), other = report.utterances.filter((u) => u.role === "customer");
+  const spans = [];
+  for (const a of agent) for (const c of other) {
+    const start = Math.max(a.start, c.start), end = Math.min(a.end, c.end);
+    if (end - start >= 0.2) spans.push({start, end, started_by: a.start <= c.start ? "agent" : "customer"});
+  }
+  return spans.sort((x, y) => x.start - y.start);
 }
 
 function renderTimeline(report, duration, seek) {
@@ -314,14 +413,22 @@ function renderTimeline(report, duration, seek) {
   const lane = (role) => report.utterances.filter((u) => isRole(role, u))
     .map((u) => `<span class="seg ${esc(u.role)}" data-style="left:${pct(u.start)};width:${pct(u.end - u.start)}" title="${esc(fmtTime(u.start))} ${esc(u.text)}"></span>`).join("")
     + redactedIn(role).map((r) => `<span class="seg redacted" data-style="left:${pct(r.start)};width:${pct(Math.max(r.end - r.start, 0.1))}" title="${esc(t("call.redacted", {kind: r.kind, time: fmtTime(r.start)}))}"></span>`).join("");
+  const overtalk = overtalkSpans(report).map((o) => `<span class="seg overtalk" data-style="left:${pct(o.start)};width:${pct(Math.max(o.end - o.start, 0.1))}" title="${esc(t("call.overtalk_at", {time: fmtTime(o.start), s: (o.end - o.start).toFixed(1)}))}"></span>`).join("");
   const markers = report.findings.filter((f) => f.status === "fail" && f.evidence?.length)
     .map((f) => `<button type="button" class="marker" data-style="left:${pct(f.evidence[0].start)}" data-start="${f.evidence[0].start}" aria-label="${esc(t("call.marker_label", {rule: f.rule_id, time: fmtTime(f.evidence[0].start)}))}" title="${esc(f.rule_id)}"></button>`).join("");
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((x) => `<span class="tick" data-style="left:${x * 100}%">${fmtTime(x * duration)}</span>`).join("");
-  $("#timeline").innerHTML = `<div class="lane"><span class="lane-label">${esc(t("role.speaker.agent"))}</span><div class="track">${lane("agent")}</div></div>
-    <div class="lane"><span class="lane-label">${esc(t("role.speaker.customer"))}</span><div class="track">${lane("customer")}</div></div>
-    <div class="lane markers"><span class="lane-label">${esc(t("call.findings"))}</span><div class="track">${markers}<span id="cursor" class="cursor"></span></div></div><div class="ticks">${ticks}</div>`;
+  $("#timeline").innerHTML = `<div class="lane"><span class="lane-label">${esc(t("role.speaker.agent"))}</span><div class="track seekable">${lane("agent")}</div></div>
+    <div class="lane"><span class="lane-label">${esc(t("role.speaker.customer"))}</span><div class="track seekable">${lane("customer")}</div></div>
+    <div class="lane"><span class="lane-label">${esc(t("call.overtalk"))}</span><div class="track seekable overtalk-track">${overtalk}</div></div>
+    <div class="lane markers"><span class="lane-label">${esc(t("call.findings"))}</span><div class="track seekable">${markers}<span id="cursor" class="cursor"></span></div></div><div class="ticks">${ticks}</div>`;
   applyStyles($("#timeline"));
-  $("#timeline").addEventListener("click", (e) => { const m = e.target.closest(".marker"); if (m) seek(Number(m.dataset.start)); });
+  $("#timeline").addEventListener("click", (e) => {
+    const m = e.target.closest(".marker"); if (m) { seek(Number(m.dataset.start)); return; }
+    const track = e.target.closest(".track"); if (!track) return;  // a click on a lane seeks to that moment
+    const box = track.getBoundingClientRect();
+    seek(Math.max(0, Math.min(1, (e.clientX - box.left) / box.width)) * duration);
+  });
+  $("#player-keys").hidden = false;
 }
 
 function renderTranscript(report, seek) {
@@ -331,30 +438,45 @@ function renderTranscript(report, seek) {
   $("#transcript").addEventListener("click", (e) => { const b = e.target.closest(".utt-time"); if (b) seek(Number(b.dataset.start)); });
 }
 
-function renderFindings(call, reviews, seek) {
+/* A review can change the score only where the rule weighs in it and applies to the call. */
+const reviewable = (f) => f.weight > 0 && f.status !== "not_applicable" && (f.auto_status ?? f.status) !== "not_applicable";
+
+function renderFindings(call, reviews, seek, titles = {}) {
   const order = {fail: 0, pass: 1, not_applicable: 2};
-  const findings = [...call.report.findings].sort((a, b) => order[a.status] - order[b.status]);
+  const findings = [...call.report.findings].sort((a, b) => (b.weight > 0) - (a.weight > 0) || order[a.status] - order[b.status]);
   const openDispute = (rule) => reviews.find((r) => r.rule_id === rule && r.kind === "dispute" && r.state === "open");
+  // the review that decided a finding: the newest applied override or accepted dispute
+  const decision = (rule) => reviews.filter((r) => r.rule_id === rule && (r.state === "applied" || r.state === "accepted"))
+    .sort((a, b) => String(b.resolved_at || b.created_at).localeCompare(String(a.resolved_at || a.created_at)))[0];
   const role = QA.user.role;
   $("#findings").innerHTML = findings.map((f) => {
     const evidence = (f.evidence || []).map((ev) => `<li><button type="button" class="evidence" data-start="${ev.start}" data-rule="${esc(f.rule_id)}">
       <span class="ev-time">▶ ${fmtTime(ev.start)}</span> <span class="ev-text">${esc(ev.text)}</span></button></li>`).join("");
     const dispute = openDispute(f.rule_id);
     let actions = "";
-    if ((role === "supervisor" || role === "admin") && f.status !== "not_applicable") {
+    if ((role === "supervisor" || role === "admin") && reviewable(f)) {
       actions = `<details class="action"><summary>${esc(t("review.override"))}</summary><form class="override-form stack" data-rule="${esc(f.rule_id)}">
         <fieldset><legend>${esc(t("review.new_status"))}</legend><label><input type="radio" name="status" value="pass" ${f.status === "fail" ? "checked" : ""}> ${esc(t("finding.pass"))}</label> <label><input type="radio" name="status" value="fail" ${f.status === "pass" ? "checked" : ""}> ${esc(t("finding.fail"))}</label></fieldset>
         <label for="ov-${esc(f.rule_id)}">${esc(t("review.comment"))}</label><textarea id="ov-${esc(f.rule_id)}" name="comment" required rows="2"></textarea>
         <div><button class="primary" type="submit">${esc(t("review.override_submit"))}</button></div></form></details>`;
-    } else if (role === "agent" && call.agent === QA.user.name && f.status !== "not_applicable") {
+    } else if (role === "agent" && call.agent === QA.user.name && reviewable(f)) {
       actions = dispute ? `<p class="small muted">${esc(t("review.dispute_open"))}</p>` : `<details class="action"><summary>${esc(t("review.dispute"))}</summary><form class="dispute-form stack" data-rule="${esc(f.rule_id)}">
         <label for="dp-${esc(f.rule_id)}">${esc(t("review.dispute_reason"))}</label><textarea id="dp-${esc(f.rule_id)}" name="comment" required rows="2"></textarea>
         <div><button class="primary" type="submit">${esc(t("review.dispute_submit"))}</button></div></form></details>`;
     }
-    return `<article class="finding f-${esc(f.status)}" id="finding-${esc(f.rule_id)}">
-      <header><span class="badge fs-${esc(f.status)}">${esc(t("finding." + f.status))}</span> <h3>${esc(f.rule_id)}</h3>
+    // a human decision: the verdict now, with the engine's own verdict and explanation beside it
+    const human = Boolean(f.reviewed);
+    const decided = human ? decision(f.rule_id) : null;
+    const body = human
+      ? `${decided ? `<p class="human-note">${esc(t("finding.human_by", {name: decided.resolved_by || decided.author}))}: ${esc(decided.kind === "dispute" ? decided.resolution_comment || decided.comment : decided.comment)}</p>` : ""}
+        <div class="engine-verdict"><span class="small muted">${esc(t("finding.engine_verdict"))}</span> <span class="badge fs-${esc(f.auto_status ?? f.status)}">${esc(t("finding." + (f.auto_status ?? f.status)))}</span><p class="explanation">${esc(f.explanation)}</p></div>`
+      : `<p class="explanation">${esc(f.explanation)}</p>`;
+    const title = titles[f.rule_id] || f.rule_id;
+    return `<article class="finding f-${esc(f.status)}${human ? " reviewed" : ""}" id="finding-${esc(f.rule_id)}">
+      <header><span class="badge fs-${esc(f.status)}">${esc(t("finding." + f.status))}</span>${human ? ` <span class="badge human">${esc(t("finding.human"))}</span>` : ""} <h3>${esc(title)}</h3>
+      ${title !== f.rule_id ? `<code class="rule-id small muted">${esc(f.rule_id)}</code>` : ""}
       <span class="muted small">${esc(t("severity." + f.severity))} · ${esc(t("finding.weight", {w: f.weight}))}</span>${dispute ? ` <span class="badge st-queued">${esc(t("review.disputed"))}</span>` : ""}</header>
-      <p class="explanation">${esc(f.explanation)}</p>${evidence ? `<ul class="evidence-list" aria-label="${esc(t("call.evidence"))}">${evidence}</ul>` : ""}${actions}</article>`;
+      ${body}${evidence ? `<ul class="evidence-list" aria-label="${esc(t("call.evidence"))}">${evidence}</ul>` : ""}${actions}</article>`;
   }).join("");
   const box = $("#findings");
   box.addEventListener("click", (e) => { const b = e.target.closest(".evidence"); if (b) seek(Number(b.dataset.start)); });
@@ -370,7 +492,7 @@ function renderFindings(call, reviews, seek) {
   });
 }
 
-function renderHistory(call, reviews) {
+function renderHistory(call, reviews, titles = {}) {
   const role = QA.user.role;
   const box = $("#history");
   box.innerHTML = reviews.length ? `<ol class="history">${reviews.map((r) => {
@@ -378,7 +500,7 @@ function renderHistory(call, reviews) {
       ? `<form class="decide stack" data-review="${r.id}"><label for="rc-${r.id}">${esc(t("review.resolution"))}</label><textarea id="rc-${r.id}" name="comment" rows="2"></textarea>
         <div class="row-buttons"><button class="primary" type="submit" name="decision" value="accept">${esc(t("review.accept"))}</button><button class="ghost danger" type="submit" name="decision" value="reject">${esc(t("review.reject"))}</button></div></form>` : "";
     return `<li class="review r-${esc(r.state)}"><div><span class="badge st-${r.state === "open" ? "queued" : r.state === "rejected" ? "failed" : "done"}">${esc(t("review.kind." + r.kind))} · ${esc(t("review.state." + r.state))}</span>
-      <strong>${esc(r.rule_id)}</strong> → ${esc(t("finding." + r.requested_status))} <span class="muted small">${esc(r.author)} · ${esc(fmtDate(r.created_at))}</span></div>
+      <strong title="${esc(r.rule_id)}">${esc(titles[r.rule_id] || r.rule_id)}</strong> → ${esc(t("finding." + r.requested_status))} <span class="muted small">${esc(r.author)} · ${esc(fmtDate(r.created_at))}</span></div>
       <p>${esc(r.comment)}</p>${r.resolved_by && r.kind === "dispute" ? `<p class="small muted">${esc(t("review.resolved_by", {name: r.resolved_by}))}${r.resolution_comment ? `: ${esc(r.resolution_comment)}` : ""}</p>` : ""}${decide}</li>`;
   }).join("")}</ol>` : empty(t("review.none"));
   box.addEventListener("submit", async (e) => {
@@ -392,13 +514,14 @@ function renderHistory(call, reviews) {
 
 pages.me = async () => {
   const me = encodeURIComponent(QA.user.name);
+  const titles = await ruleTitles();
   async function scorecard(period) {
     try {
       const card = await api(`/scorecards/agents/${me}?period=${period}`);
       $("#me-calls").textContent = card.total.calls; $("#me-avg").textContent = fmtScore(card.total.average_score);
       lineChart($("#me-trend"), card.trend.map((b) => ({label: b.period, value: b.average_score, text: `${fmtScore(b.average_score)} (${b.calls})`})), {label: t("me.trend")});
       barChart($("#me-rules"), card.total.rules.filter((r) => r.pass_rate !== null).sort((a, b) => a.pass_rate - b.pass_rate)
-        .map((r) => ({label: r.rule_id, value: Math.round(r.pass_rate * 100), text: `${Math.round(r.pass_rate * 100)}%`, color: r.pass_rate >= 0.8 ? "var(--ok)" : r.pass_rate >= 0.6 ? "var(--warn)" : "var(--bad)"})), {max: 100});
+        .map((r) => ({label: titles[r.rule_id] || r.rule_id, title: r.rule_id, value: Math.round(r.pass_rate * 100), text: `${Math.round(r.pass_rate * 100)}%`, color: r.pass_rate >= 0.8 ? "var(--ok)" : r.pass_rate >= 0.6 ? "var(--warn)" : "var(--bad)"})), {max: 100});
     } catch (err) { if (err.status === 404) { $("#me-calls").textContent = "0"; lineChart($("#me-trend"), []); barChart($("#me-rules"), []); } else failure($("#me-trend"), err); }
   }
   document.querySelectorAll("[data-period]").forEach((b) => b.addEventListener("click", () => {
@@ -409,7 +532,7 @@ pages.me = async () => {
     const open = await api("/reviews?state=open&kind=dispute&limit=200");
     $("#me-disputes").textContent = open.total;
     $("#me-dispute-list").innerHTML = table([
-      {label: t("review.rule"), html: (r) => `<a href="/ui/calls/${esc(r.call)}#finding-${esc(r.rule_id)}">${esc(r.rule_id)}</a>`},
+      {label: t("review.rule"), html: (r) => `<a href="/ui/calls/${esc(r.call)}#finding-${esc(r.rule_id)}">${esc(titles[r.rule_id] || r.rule_id)}</a>`},
       {label: t("review.requested"), html: (r) => esc(t("finding." + r.requested_status))},
       {label: t("review.comment"), html: (r) => esc(r.comment)},
       {label: t("review.opened"), html: (r) => esc(fmtDate(r.created_at))}], open.items, t("me.no_disputes"));
@@ -439,13 +562,15 @@ pages.packs = async () => {
       const docs = await api(`/packs/${encodeURIComponent(id)}/docs`);
       $("#pack-doc-title").textContent = `${pack.name || pack.id} · v${pack.version}`;
       const sections = splitDocs(docs);
-      $("#pack-rules").innerHTML = `<p class="muted">${esc(pack.description || "")}</p><p>${Object.entries(pack.grades).map(([g, s]) => `${gradeBadge(g)} ≥ ${s}`).join(" ")}</p>` +
+      $("#pack-rules").innerHTML = `<p class="muted">${esc(pack.description || "")}</p><p>${Object.entries(pack.grades).map(([g, s]) => `${gradeBadge(g, g)} ≥ ${s}`).join(" ")}</p>` +
         pack.rules.map((r) => `<details class="rule"><summary><code>${esc(r.id)}</code> ${esc(r.summary || "")} <span class="muted small">${esc(t("severity." + (r.severity || "major")))} · ${esc(t("finding.weight", {w: r.weight ?? 0}))}</span></summary>
         <div class="rule-doc">${markdown(sections[r.id] || "")}</div></details>`).join("");
     } catch (err) { failure($("#pack-rules"), err); }
   }
   document.addEventListener("click", (e) => { const b = e.target.closest(".show-pack"); if (b) show(b.dataset.pack); });
-  if (list.items.length) show(list.items[0].id);
+  // the pack in the UI language opens first (zh-CN for a Chinese supervisor)
+  const first = list.items.find((p) => p.id === DEFAULT_PACKS[QA.lang]) || list.items.find(uiLanguagePack) || list.items[0];
+  if (first) show(first.id);
   const upload = $("#pack-upload");
   if (upload) upload.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -484,6 +609,7 @@ pages.analysis = async () => {
   async function load() {
     const query = {}; if (form.elements.week.value) query.week = form.elements.week.value; if (form.elements.team.value) query.team = form.elements.team.value;
     const qs = new URLSearchParams(query);
+    const titles = await ruleTitles();
     $("#an-csv").href = `${API}/analysis/weekly?${new URLSearchParams({...query, format: "csv"})}`;
     try {
       const w = await api(`/analysis/weekly?${qs}`);
@@ -495,16 +621,26 @@ pages.analysis = async () => {
       $("#an-aht").textContent = aht(w.average_handle_time_s); $("#an-aht-prev").textContent = t("an.prev", {value: aht(w.previous.average_handle_time_s)});
       $("#an-complaints").textContent = `${Math.round(w.hotspots.complaint_share * 100)}%`;
       $("#an-apology").textContent = t("an.apology", {missed: w.hotspots.apology_missed, n: w.hotspots.apology_applicable});
-      barChart($("#an-problems"), w.problems.slice(0, 10).map((p) => ({label: p.summary || p.rule_id, title: p.rule_id, value: p.failures, text: `${p.failures} (${t("an.before", {n: p.previous_failures})})`})), {color: "var(--bad)"});
-      donut($("#an-categories"), w.categories.map((c) => ({label: c.label, value: c.calls})));
-      barChart($("#an-agents"), w.hotspots.lowest_agents.map((g) => ({label: g.name, value: g.average_score ?? 0, text: `${fmtScore(g.average_score)} · ${t("dash.n_calls", {n: g.calls})}`, color: (g.average_score ?? 0) >= 80 ? "var(--ok)" : (g.average_score ?? 0) >= 60 ? "var(--warn)" : "var(--bad)"})), {max: 100});
-      donut($("#an-grades"), gradeRows(w.grades));
+      // every chart opens the week's calls behind it
+      const week = {from: w.start, to: w.end, status: "done", team: query.team};
+      barChart($("#an-problems"), w.problems.slice(0, 10).map((p) => ({label: titles[p.rule_id] || p.summary || p.rule_id, title: p.rule_id, value: p.failures, text: `${p.failures} (${t("an.before", {n: p.previous_failures})})`, href: callsUrl({...week, failed_rule: p.rule_id})})), {color: "var(--bad)"});
+      donut($("#an-categories"), w.categories.map((c) => ({label: c.label === "unclassified" ? t("category.unclassified") : categoryLabel(c.label), value: c.calls, href: c.label === "unclassified" ? null : callsUrl({...week, category: c.label})})));
+      barChart($("#an-agents"), w.hotspots.lowest_agents.map((g) => ({label: g.name, value: g.average_score ?? 0, text: `${fmtScore(g.average_score)} · ${t("dash.n_calls", {n: g.calls})}`, color: (g.average_score ?? 0) >= 80 ? "var(--ok)" : (g.average_score ?? 0) >= 60 ? "var(--warn)" : "var(--bad)", href: callsUrl({...week, agent: g.name})})), {max: 100});
+      donut($("#an-grades"), gradeRows(w.grades, week));
     } catch (err) { failure($("#an-problems"), err); }
   }
   form.addEventListener("submit", (e) => { e.preventDefault(); load(); });
   load();
 };
 
+/* The language switch keeps the page's filters: its ?lang= is merged into the current query string at click time
+   (pages rewrite their query string as filters change). */
+document.addEventListener("click", (e) => {
+  const link = e.target.closest("a.lang"); if (!link) return;
+  const lang = new URL(link.href, location.href).searchParams.get("lang"); if (!lang) return;
+  const params = new URLSearchParams(location.search); params.set("lang", lang);
+  link.href = `${location.pathname}?${params}${location.hash}`;
+});
 document.addEventListener("DOMContentLoaded", () => { const page = pages[document.body.dataset.page]; if (page) page(); });
 // shared helpers for the feature scripts loaded after this one (each may add pages[name] before DOMContentLoaded)
 window.qaUi = {api, t, esc, csrf, toast, table, empty, failure, applyStyles, fmtScore, fmtTime, fmtDate, gradeBadge,

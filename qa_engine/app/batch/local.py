@@ -13,6 +13,7 @@ import itertools
 import logging
 import multiprocessing as mp
 import os
+import pickle
 import queue
 import signal
 import sys
@@ -83,11 +84,12 @@ def _worker_main(worker: int, options: PipelineOptions, tasks: Any, results: Any
 
     scorer = CallScorer(options, ProxyRecognizer(options.asr, send))
     while True:
-        task = tasks.get()
-        if task is None:
+        payload = tasks.get()
+        if payload is None:
             return
+        task = pickle.loads(payload)
         results.put(("start", worker, task.pk))
-        results.put(("done", worker, scorer.score(task)))
+        results.put(("done", worker, pickle.dumps(scorer.score(task))))  # raises here (the worker dies, is reaped)
 
 
 class LocalExecutor:
@@ -137,7 +139,9 @@ class LocalExecutor:
                     if task is None:
                         exhausted = True
                         break
-                    task_q.put(task)
+                    # pickled here, not in the queue's feeder thread: there an unpicklable task is dropped with a
+                    # message on stderr and the batch waits for it forever; here it raises
+                    task_q.put(pickle.dumps(task))
                     in_flight += 1
                 if in_flight == 0:
                     return
@@ -153,7 +157,7 @@ class LocalExecutor:
                 else:
                     holding.pop(w, None)
                     in_flight -= 1
-                    yield value
+                    yield pickle.loads(value)
         finally:
             for _ in procs:
                 task_q.put(None)

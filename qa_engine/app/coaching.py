@@ -1,0 +1,160 @@
+"""Coaching comments: a supervisor's note anchored at a moment of a call, and the agent's replies.
+
+Who may do what is decided with :mod:`qa_engine.app.access`, like every call read: a call the user may not see
+is NotFound (another agent's call included). On a visible call, supervisors and admins start threads; the call's
+agent (and staff) reply. Replies hang off the thread's first comment, so a thread is never deeper than two levels.
+
+Comments are typed by people and may quote a customer's number: the text is PII-masked before it is stored, so
+no view, export or audit entry can show the identifier. Each comment is audited (``coaching.comment``).
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from qa_engine.app.access import get_visible_call, visible_to
+from qa_engine.app.audit import record
+from qa_engine.app.errors import Conflict, Forbidden, Invalid, NotFound
+from qa_engine.app.models import Call, CoachingComment, User, utcnow
+from qa_engine.app.scorecards import require_agent
+from qa_engine.pii import mask_text
+
+STAFF = ("supervisor", "admin")
+#: The longest comment (characters, after trimming): a paragraph of coaching, not a document.
+MAX_TEXT_CHARS = 2000
+#: Comments per call (threads and replies together): a thread is a conversation, not a log.
+MAX_COMMENTS_PER_CALL = 500
+#: How far past the call's known duration an anchor may point (players report a slightly longer end).
+AT_SLACK_S = 1.0
+
+
+@dataclass(frozen=True)
+class Thread:
+    """A thread: its first comment (a supervisor's, perhaps anchored) and the replies, oldest first."""
+
+    comment: CoachingComment
+    replies: list[CoachingComment] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CoachingNote:
+    """A thread's first comment in an agent's coaching history, with the call it is about."""
+
+    comment: CoachingComment
+    call: Call
+    replies: int
+
+
+def clean_text(text: str) -> str:
+    """The comment as stored: trimmed, control characters other than line breaks and tabs removed, PII-masked.
+
+    Raises:
+        Invalid: empty after trimming, or longer than :data:`MAX_TEXT_CHARS`.
+    """
+    kept = "".join(c for c in text if c in "\n\t" or unicodedata.category(c)[0] != "C").strip()
+    if not kept:
+        raise Invalid("field 'text': a comment needs some text")
+    if len(kept) > MAX_TEXT_CHARS:
+        raise Invalid(f"field 'text': at most {MAX_TEXT_CHARS} characters (got {len(kept)})")
+    return mask_text(kept)
+
+
+def check_at(at: float | None, call: Call) -> float | None:
+    """The anchor in seconds, rounded to 0.1 s; 422 when negative, not finite or past the end of the call."""
+    if at is None:
+        return None
+    if not math.isfinite(at) or at < 0:
+        raise Invalid(f"field 'at': seconds from the start of the call, 0 or more (got {at!r})")
+    duration = call.duration or (call.report or {}).get("duration")
+    if isinstance(duration, int | float) and at > float(duration) + AT_SLACK_S:
+        raise Invalid(f"field 'at': {at:g} s is past the end of the call ({float(duration):g} s)")
+    return round(at, 1)
+
+
+def _thread_root(session: Session, call: Call, parent_id: int) -> CoachingComment:
+    parent = session.get(CoachingComment, parent_id)
+    if parent is None or parent.call_pk != call.id:
+        raise NotFound(f"comment {parent_id} not found on call {call.id!r}")
+    if parent.parent_id is not None:  # a reply to a reply joins the same thread
+        root = session.get(CoachingComment, parent.parent_id)
+        if root is not None:
+            return root
+    return parent
+
+
+def add_comment(session: Session, user: User, call_id: str, text: str, *, at: float | None = None,
+                parent_id: int | None = None) -> CoachingComment:
+    """Add a coaching comment (supervisors, admins) or a reply (also the call's agent) to a visible call.
+
+    Raises:
+        NotFound: the call (or the parent comment on it) is not visible to ``user``.
+        Forbidden: an agent starting a thread (agents only reply).
+        Invalid: empty or too long text, a bad anchor.
+        Conflict: the call already has :data:`MAX_COMMENTS_PER_CALL` comments.
+    """
+    cleaned = clean_text(text)
+    call = get_visible_call(session, user, call_id)
+    if user.role not in STAFF and parent_id is None:  # an agent sees only their own calls (get_visible_call)
+        raise Forbidden("agents reply to a coaching comment (give 'parent'); supervisors and admins start threads")
+    root = _thread_root(session, call, parent_id) if parent_id is not None else None
+    anchor = check_at(at, call)
+    count = session.scalar(select(func.count()).select_from(CoachingComment)
+                           .where(CoachingComment.call_pk == call.id)) or 0
+    if count >= MAX_COMMENTS_PER_CALL:
+        raise Conflict(f"call {call.id!r} already has {count} comments (the limit is {MAX_COMMENTS_PER_CALL})")
+    comment = CoachingComment(call_pk=call.id, parent_id=root.id if root else None, author=user.name,
+                              author_role=user.role, at=anchor, text=cleaned, created_at=utcnow())
+    session.add(comment)
+    session.flush()
+    record(session, user.name, "coaching.reply" if root else "coaching.comment", call_pk=call.id,
+           after={"comment": comment.id, "parent": comment.parent_id, "at": anchor}, detail=cleaned)
+    session.commit()
+    return comment
+
+
+def call_threads(session: Session, user: User, call_id: str) -> list[Thread]:
+    """The coaching threads of a visible call: first comments oldest first, each with its replies."""
+    call = get_visible_call(session, user, call_id)
+    rows = session.scalars(select(CoachingComment).where(CoachingComment.call_pk == call.id)
+                           .order_by(CoachingComment.created_at, CoachingComment.id))
+    threads: dict[int, Thread] = {}
+    replies: list[CoachingComment] = []
+    for row in rows:
+        if row.parent_id is None:
+            threads[row.id] = Thread(row)
+        else:
+            replies.append(row)
+    for reply in replies:
+        thread = threads.get(reply.parent_id or -1)
+        if thread is not None:
+            thread.replies.append(reply)
+    return list(threads.values())
+
+
+def history(session: Session, user: User, agent: str | None, *, limit: int,
+            offset: int) -> tuple[list[CoachingNote], int]:
+    """Coaching threads on the calls ``user`` may see (of one ``agent`` when given), newest first, and the total.
+
+    An agent named that ``user`` may not see is NotFound (as for scorecards); agents see their own history.
+    """
+    where: list[ColumnElement[bool]] = [visible_to(user), CoachingComment.parent_id.is_(None)]
+    if agent is not None:
+        require_agent(session, user, agent)
+        where.append(Call.agent == agent)
+    base = select(CoachingComment, Call).join(Call, Call.id == CoachingComment.call_pk).where(*where)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = session.execute(base.order_by(CoachingComment.created_at.desc(), CoachingComment.id.desc())
+                           .limit(limit).offset(offset)).all()
+    ids = [comment.id for comment, _call in rows]
+    counts = dict(session.execute(select(CoachingComment.parent_id, func.count()).where(
+        CoachingComment.parent_id.in_(ids)).group_by(CoachingComment.parent_id)).all()) if ids else {}
+    return [CoachingNote(comment, call, counts.get(comment.id, 0)) for comment, call in rows], total
+
+
+__all__ = ["MAX_COMMENTS_PER_CALL", "MAX_TEXT_CHARS", "CoachingNote", "Thread", "add_comment", "call_threads",
+           "check_at", "clean_text", "history"]

@@ -1,0 +1,149 @@
+"""Canonical grade and category ids: a Mandarin 不合格 and an English fail are one grade to filters and aggregates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from fastapi.testclient import TestClient
+
+from qa_engine.app.database import make_engine
+from qa_engine.app.migrate import alembic_config
+
+from .zh_calls import COMPLAINT, FORBIDDEN
+
+Headers = dict[str, str]
+API = "/api/v1"
+
+#: an English call that fails (forbidden phrase caps it: fail) and is a complaint
+EN_FAILING: dict[str, Any] = {"call_id": "en-fail", "language": "en", "utterances": [
+    {"role": "agent", "start": 0.0, "end": 3.0, "text": "Yeah what."},
+    {"role": "customer", "start": 3.5, "end": 6.0, "text": "I want to complain, this is the third time."},
+    {"role": "agent", "start": 6.5, "end": 9.0, "text": "That's not my problem, calm down."},
+    {"role": "customer", "start": 9.5, "end": 11.0, "text": "Unbelievable."},
+    {"role": "agent", "start": 11.5, "end": 13.0, "text": "Bye."}]}
+
+CUSTOM_PACK = """\
+pack: acme-zh
+version: 1
+language: zh
+grades: {好: 80, 差: 0}
+label_ids: {好: good, 差: fail, 抱怨: complaint}
+rules:
+  - id: says_magic
+    type: phrase_in_window
+    summary: 坐席说出口令
+    weight: 10
+    role: agent
+    window: {anchor: whole_call}
+    match: {phrases: [芝麻开门]}
+  - id: category
+    type: classify
+    summary: 类别
+    target: category
+    default: 抱怨
+    classes:
+      - label: 表扬
+        match: {phrases: [太好了]}
+"""
+
+
+def _post(client: TestClient, headers: Headers, doc: dict[str, Any], **extra: Any) -> str:
+    response = client.post(f"{API}/calls", json={**doc, **extra}, headers=headers)
+    assert response.status_code == 201, response.text
+    call_id: str = response.json()["id"]
+    return call_id
+
+
+def _ids(client: TestClient, headers: Headers, **params: str) -> set[str]:
+    response = client.get(f"{API}/calls", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return {c["id"] for c in response.json()["items"]}
+
+
+def test_grade_fail_finds_mandarin_and_english_calls(client: TestClient, make_user: Callable[..., Headers]) -> None:
+    admin = make_user("root", "admin")
+    make_user("alice", "agent", "t1")
+    make_user("bob", "agent", "t1")
+    zh_fail = _post(client, admin, FORBIDDEN, agent="alice", started_at="2026-11-17T09:00:00Z")
+    zh_complaint = _post(client, admin, COMPLAINT, agent="alice", started_at="2026-11-17T10:00:00Z")
+    en_fail = _post(client, admin, EN_FAILING, agent="bob", started_at="2026-11-18T09:00:00Z")
+    zh, en = (client.get(f"{API}/calls/{i}", headers=admin).json() for i in (zh_fail, en_fail))
+    assert (zh["grade"], zh["grade_id"]) == ("不合格", "fail") and (en["grade"], en["grade_id"]) == ("fail", "fail")
+    assert (en["category"], en["category_id"]) == ("complaint", "complaint")
+
+    assert _ids(client, admin, grade="fail") == {zh_fail, en_fail}  # the acceptance test of issue #18
+    assert _ids(client, admin, grade="不合格") == {zh_fail, en_fail}  # a known label means its id
+    assert _ids(client, admin, grade="FAIL") == {zh_fail, en_fail}
+    assert _ids(client, admin, category="complaint") == {zh_complaint, en_fail}
+    assert _ids(client, admin, category="投诉") == {zh_complaint, en_fail}
+    assert _ids(client, admin, grade="excellent") == set() and _ids(client, admin, grade="nonsense") == set()
+    listed = client.get(f"{API}/calls", params={"grade": "fail"}, headers=admin).json()["items"]
+    assert {(c["grade"], c["grade_id"]) for c in listed} == {("不合格", "fail"), ("fail", "fail")}
+
+    weekly = client.get(f"{API}/analysis/weekly", params={"week": "2026-W47"}, headers=admin).json()
+    assert weekly["grades"] == {"fail": 2, "good": 1}  # one slice per grade, whatever the language
+    assert {c["label"]: c["calls"] for c in weekly["categories"]} == {"complaint": 2, "inquiry": 1}
+    assert weekly["hotspots"]["complaint_calls"] == 2
+    card = client.get(f"{API}/scorecards/agents/alice", headers=admin).json()
+    assert card["total"]["grades"] == {"fail": 1, "good": 1}
+
+
+def test_review_keeps_grade_id_in_step(client: TestClient, make_user: Callable[..., Headers]) -> None:
+    admin = make_user("root", "admin")
+    make_user("alice", "agent", "t1")
+    call = _post(client, admin, FORBIDDEN, agent="alice")
+    override = client.post(f"{API}/calls/{call}/findings/forbidden_phrases/override",
+                           json={"status": "pass", "comment": "quoted the customer"}, headers=admin)
+    assert override.status_code == 201, override.text
+    after = client.get(f"{API}/calls/{call}", headers=admin).json()
+    assert (after["grade"], after["grade_id"]) == ("优秀", "excellent") and after["auto_score"] == 59.0
+    assert _ids(client, admin, grade="excellent") == {call} and _ids(client, admin, grade="fail") == set()
+    finding = next(f for f in after["report"]["findings"] if f["rule_id"] == "forbidden_phrases")
+    assert (finding["status"], finding["auto_status"], finding["reviewed"]) == ("pass", "fail", True)
+
+
+def test_pack_maps_its_own_labels(client: TestClient, make_user: Callable[..., Headers]) -> None:
+    admin = make_user("root", "admin")
+    make_user("zoe", "agent", "t9")
+    uploaded = client.post(f"{API}/packs", content=CUSTOM_PACK.encode(), headers={**admin,
+                                                                                   "Content-Type": "application/yaml"})
+    assert uploaded.status_code == 201, uploaded.text
+    assert client.put(f"{API}/teams/t9/pack", json={"pack_id": "acme-zh"}, headers=admin).status_code == 200
+    call = _post(client, admin, FORBIDDEN, agent="zoe")
+    body = client.get(f"{API}/calls/{call}", headers=admin).json()
+    assert (body["grade"], body["grade_id"], body["category"], body["category_id"]) == ("差", "fail", "抱怨",
+                                                                                          "complaint")
+    assert _ids(client, admin, grade="fail") == {call} == _ids(client, admin, grade="差")
+    assert _ids(client, admin, category="complaint") == {call}
+
+
+def test_pack_label_ids_are_validated(client: TestClient, make_user: Callable[..., Headers]) -> None:
+    admin = make_user("root", "admin")
+    bad = CUSTOM_PACK.replace("差: fail", "差: Not An Id")
+    response = client.post(f"{API}/packs", content=bad.encode(), headers={**admin, "Content-Type": "application/yaml"})
+    assert response.status_code == 422 and "label_ids" in response.json()["detail"]
+
+
+def test_migration_backfills_ids(empty_db_url: str) -> None:
+    """Rows scored before 0009 get their ids from their labels; downgrade drops the columns again."""
+    cfg = alembic_config()
+    engine = make_engine(empty_db_url)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0008")
+            for pk, grade, category in (("a", "不合格", "投诉"), ("b", "fail", "after-sales"), ("c", "好", None)):
+                conn.execute(sa.text("INSERT INTO calls (id, call_id, agent, status, source, created_at, grade, "
+                                     "category) VALUES (:pk, :pk, 'x', 'done', 'transcript', CURRENT_TIMESTAMP, "
+                                     ":grade, :category)"), {"pk": pk, "grade": grade, "category": category})
+            command.upgrade(cfg, "0009")
+            rows = conn.execute(sa.text("SELECT id, grade_id, category_id FROM calls ORDER BY id")).all()
+            assert [tuple(r) for r in rows] == [("a", "fail", "complaint"), ("b", "fail", "after_sales"),
+                                                ("c", "好", None)]
+            command.downgrade(cfg, "0008")
+            assert "grade_id" not in {c["name"] for c in sa.inspect(conn).get_columns("calls")}
+    finally:
+        engine.dispose()

@@ -1,0 +1,94 @@
+"""Coaching end to end in headless Chromium: a supervisor comments at the player's current moment, the agent
+sees it, jumps there and replies; the supervisor's drill-down on the agent; the calls page's CSV export link."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from .browser import csp_checked_context, sign_in
+from .conftest import UiServer
+
+PHONE = "13812345678"
+
+
+def open_call(page: Any, server: UiServer, call: str) -> None:
+    page.goto(f"{server.url}/ui/calls/{call}")
+    page.wait_for_selector("#coaching:not(.hidden)")
+    page.wait_for_function("() => document.querySelector('#player').readyState >= 1")
+
+
+def player_time(page: Any) -> float:
+    return float(page.evaluate("document.querySelector('#player').currentTime"))
+
+
+def test_supervisor_coaches_at_a_moment_and_the_agent_replies(browser: Any, ui_server: UiServer,
+                                                              screenshots: Path) -> None:
+    call = ui_server.calls["alice-audio"]
+    with csp_checked_context(browser, locale=None) as sue_ctx:
+        page = sign_in(sue_ctx, ui_server, "sue")
+        open_call(page, ui_server, call)
+        page.evaluate("document.querySelector('#player').currentTime = 3.2")
+        page.wait_for_function("() => document.querySelector('#coaching-now').textContent === '0:03'")
+        page.get_by_label("新点评").fill(f"这里要复述客户的号码 {PHONE} 并确认。")
+        page.get_by_role("button", name="发表点评").click()
+        page.wait_for_selector("#coaching-threads .coaching-thread")
+        thread = page.locator("#coaching-threads .coaching-thread").first
+        assert PHONE not in thread.inner_text() and "***********" in thread.inner_text()  # masked before storing
+        assert thread.locator(".coaching-at").inner_text() == "0:03"
+
+    with csp_checked_context(browser, locale=None) as agent_ctx:
+        page = sign_in(agent_ctx, ui_server, "alice")
+        open_call(page, ui_server, call)
+        assert page.locator("#coaching-form").count() == 0  # agents reply; they do not start threads
+        thread = page.locator("#coaching-threads .coaching-thread").first
+        thread.locator(".coaching-at").click()
+        page.wait_for_function("() => Math.abs(document.querySelector('#player').currentTime - 3.2) < 0.6")
+        page.evaluate("document.querySelector('#player').pause()")
+        thread.get_by_text("回复", exact=True).click()
+        thread.get_by_label("回复内容").fill("收到，下次先复述再确认。")
+        thread.get_by_role("button", name="发送回复").click()
+        page.wait_for_selector("#coaching-threads .coaching-reply-item")
+        assert "收到，下次先复述再确认。" in page.locator(".coaching-reply-item").inner_text()
+        page.evaluate("window.scrollTo(0, 0)")  # full-page shots start at the top (the player bar is sticky)
+        page.screenshot(path=str(screenshots / "coaching-agent-zh.png"), full_page=True)
+        page.goto(f"{ui_server.url}/ui/agents/alice")
+        page.wait_for_url(lambda url: url.endswith("/ui/me"))  # an agent's own drill-down is their workbench
+        response = page.goto(f"{ui_server.url}/ui/agents/bob")
+        assert response is not None and response.status == 404
+
+
+def test_supervisor_drills_down_on_an_agent(context: Any, ui_server: UiServer, screenshots: Path) -> None:
+    page = sign_in(context, ui_server, "sue")
+    page.goto(f"{ui_server.url}/ui/agents/alice")
+    page.wait_for_selector("#ag-rules table")
+    page.wait_for_selector("#ag-recent table")
+    assert int(page.locator("#ag-calls").inner_text()) >= 3
+    assert "组平均" in page.locator("#ag-team-avg").inner_text()
+    recent = page.locator("#ag-recent").inner_text()
+    assert "alice-good" in recent and "bob" not in recent
+    assert page.locator("#ag-rule-trend table").count() == 1
+    page.get_by_role("button", name="按月").click()
+    page.wait_for_selector("[data-period=month][aria-pressed=true]")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(screenshots / "agent-drilldown-zh.png"), full_page=True)
+    response = page.goto(f"{ui_server.url}/ui/agents/carol")  # team t2 is not sue's
+    assert response is not None and response.status == 404
+
+
+def test_calls_page_exports_the_filtered_list(context: Any, ui_server: UiServer) -> None:
+    page = sign_in(context, ui_server, "sue")
+    page.goto(f"{ui_server.url}/ui/calls")
+    page.wait_for_selector("#calls-table table")
+    page.locator("#f-agent").fill("bob")
+    page.get_by_role("button", name="应用").click()
+    page.wait_for_function("() => document.querySelectorAll('#calls-table .call-link').length === 2")
+    with page.expect_download() as download_info:
+        page.locator("#calls-export").click()
+    download = download_info.value
+    assert "agent=bob" in download.url and "format=csv" in download.url
+    text = Path(download.path()).read_text("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 2 and {r["agent"] for r in rows} == {"bob"}
