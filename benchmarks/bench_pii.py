@@ -227,6 +227,7 @@ def load_head_masker() -> Callable[[str], str] | None:
     if spec is None or spec.loader is None:
         return None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there while the class is defined
     spec.loader.exec_module(module)
     fn = getattr(module, "mask_text", None)
     return fn if callable(fn) else None

@@ -714,6 +714,15 @@ def _mask_value(v: object, exact: dict[str, str], changed: dict[str, str]) -> ob
     return v
 
 
+# Short strings in which mask_text found nothing, remembered: the findings of every call repeat the same
+# explanations and data strings ("坐席抢话0次，共0.0秒…", "phrase", "The longest dead air was 13 s…"), and
+# masking them again each call was half the masking of a report.  A pure function's result, so the output is
+# the same; it never holds a string with an identifier in it.  Bounded (cleared when full).
+_CLEAN_MAX = 4096
+_CLEAN_MAX_LEN = 300
+_clean: dict[str, None] = {}
+
+
 def _mask_string(s: str, exact: dict[str, str], changed: dict[str, str]) -> str:
     """``s`` masked; an utterance text of the call, also quoted in part, as the call's transcript masked it."""
     masked = exact.get(s)
@@ -728,7 +737,14 @@ def _mask_string(s: str, exact: dict[str, str], changed: dict[str, str]) -> str:
                 k += 1
             s = s[:p] + new[:k] + s[p + k:]
             p = s.find(head, p + k)
-    return mask_text(s)
+    if s in _clean:
+        return s
+    masked = mask_text(s)
+    if masked == s and len(s) <= _CLEAN_MAX_LEN:
+        if len(_clean) >= _CLEAN_MAX:
+            _clean.clear()
+        _clean[s] = None
+    return masked
 
 
 def _finding(f: Finding, exact: dict[str, str], changed: dict[str, str]) -> Finding:

@@ -110,16 +110,20 @@ def redactions(transcript: Transcript, spans: list[PiiSpan]) -> tuple[Redaction,
     with_span = {s.utterance_index for s in spans}
     starts: dict[int | None, list[float]] = {}
     ends: dict[int | None, list[float]] = {}
-    for i, u in enumerate(utts):
+    for i, u in enumerate(utts):  # runs per utterance of every checked call: appends, no pairs built
         ch = None if mono else u.channel
+        ch_starts = starts.get(ch)
+        if ch_starts is None:
+            ch_starts = starts[ch] = []
+            ends[ch] = []
+        ch_ends = ends[ch]
         if u.words:
-            items = [(w.start, w.end) for j, w in enumerate(u.words) if (i, j) not in masked]
+            kept = [w for j, w in enumerate(u.words) if (i, j) not in masked] if i in with_span else u.words
+            ch_starts.extend([w.start for w in kept])
+            ch_ends.extend([w.end for w in kept])
         elif i not in with_span:
-            items = [(u.start, u.end)]
-        else:
-            continue
-        starts.setdefault(ch, []).extend(b for b, _ in items)
-        ends.setdefault(ch, []).extend(e for _, e in items)
+            ch_starts.append(u.start)
+            ch_ends.append(u.end)
     for values in (*starts.values(), *ends.values()):
         values.sort()
     out: dict[Redaction, None] = {}

@@ -259,7 +259,13 @@ def annotate(transcript: Transcript) -> Transcript:
     if not utts:
         return transcript
     scores = score_texts([u.text for u in utts], transcript.language)
-    return replace(transcript, utterances=tuple(map(_with_sentiment, utts, scores)))
+    if utts[0].sentiment is None:  # a fresh transcript: every utterance gets its value
+        return replace(transcript, utterances=tuple(map(_with_sentiment, utts, scores)))
+    # annotated before (a call checked again): utterances whose value did not change are kept as they are
+    new = tuple(u if u.sentiment == v else _with_sentiment(u, v) for u, v in zip(utts, scores, strict=True))
+    if all(a is b for a, b in zip(new, utts, strict=True)):
+        return transcript
+    return replace(transcript, utterances=new)
 
 
 def _with_sentiment(u: Utterance, value: float) -> Utterance:

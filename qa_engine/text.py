@@ -47,6 +47,9 @@ _CN_VALUE = re.compile(
 _CN_ANY = re.compile(r"[零〇○一幺二两三四五六七八九十百千]")
 _EN_DIGIT_WORDS = frozenset(_EN_DIGITS)
 _EN_DIGIT_RUN = re.compile(r"\b(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b[ \t-]*){2,}")
+# per digit word: it, then another digit word (what every _EN_DIGIT_RUN match starts with), led by a literal
+_EN_DIGIT_PAIR = {w: re.compile(rf"{w}\b[ \t-]*(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b")
+                  for w in _EN_DIGITS}
 _PUNCT = re.compile(r"[^\w\n]+", re.UNICODE)  # keeps newlines: batches are joined with them
 # The space-removal patterns start with the space itself (lookbehinds after it) so that re can
 # jump from space to space instead of trying every position; they match the same spaces as
@@ -136,7 +139,8 @@ def cn_numerals_to_digits(text: str) -> str:
     """Spoken Chinese numerals -> digits: 一三八 -> 138, 幺零零八六 -> 10086, 三十五 -> 35."""
     if not _CN_ANY.search(text):
         return text
-    text = _CN_VALUE.sub(lambda m: _cn_value(m.group(0)), text)
+    if "十" in text or "百" in text or "千" in text:  # _CN_VALUE needs one (its scan of every position is costly)
+        text = _CN_VALUE.sub(lambda m: _cn_value(m.group(0)), text)
     return _CN_DIGIT_RUN.sub(lambda m: "".join(_CN_DIGITS[c] for c in m.group(0)), text)
 
 
@@ -195,8 +199,13 @@ def normalize_many(texts: list[str], language: str = "zh") -> list[str]:
         s = _nfkc(joined).lower()
         s = _APOSTROPHE.sub("", s)
         s = _punct_to_space(s.replace("_", " "))
-        if not _EN_DIGIT_WORDS.isdisjoint(s.split()):
-            s = en_number_words_to_digits(_EN_SPACES.sub(" ", s))
+        words = _EN_DIGIT_WORDS.intersection(s.split())
+        # a run needs two digit words side by side: searched from the words present (fast literal scans)
+        # instead of _EN_DIGIT_RUN's scan of every position; tokens are \w runs here, so a run's first word is one
+        if words and any(_EN_DIGIT_PAIR[w].search(s) for w in words):
+            if "\t" in s or "  " in s:  # never after _punct_to_space; kept for the exact old behaviour
+                s = _EN_SPACES.sub(" ", s)
+            s = en_number_words_to_digits(s)
         s = _DIGIT_GAP.sub("", s)
     out = [x.strip() for x in s.split("\n")]
     if len(out) != len(texts):  # a normalisation step produced or ate a newline: fall back
@@ -267,8 +276,16 @@ def _char_code(ch: str) -> str:
     return code
 
 
-_TRANSLATE: dict[int, str] = {}
-_SEEN: set[str] = set()
+class _CodeTable(dict[int, str]):
+    """The translate table of sound codes, filled as characters are first seen (``str.translate`` looks every
+    character up with ``[]``, so ``__missing__`` adds the new ones: no set of the text's characters per call)."""
+
+    def __missing__(self, o: int) -> str:
+        code = self[o] = _char_code(chr(o))  # identity entries too: a miss costs a call
+        return code
+
+
+_TRANSLATE = _CodeTable()
 
 
 def sound_codes(norm: str) -> str:
@@ -277,9 +294,5 @@ def sound_codes(norm: str) -> str:
     The result has the same length as ``norm`` so positions found in it index the text.
     Lookups are cached per character (pypinyin costs tens of microseconds per call).
     """
-    missing = set(norm) - _SEEN
-    for ch in missing:
-        _TRANSLATE[ord(ch)] = _char_code(ch)  # identity entries too: a miss costs an exception
-        _SEEN.add(ch)
     return norm.translate(_TRANSLATE)
 

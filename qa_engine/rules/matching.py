@@ -119,8 +119,8 @@ def prepare_all(utts: tuple[Utterance, ...] | list[Utterance], family: str) -> l
             codes = [sound_codes(n) for n in norms]
     else:
         codes = norms
-    return [Prepared(index=i, utt=u, norm=n, codes=c, family=family)
-            for i, (u, n, c) in enumerate(zip(utts, norms, codes, strict=True))]
+    # positional (index, utt, norm, codes, family): keyword arguments cost as much again, per utterance of every call
+    return [Prepared(i, u, n, c, family) for i, (u, n, c) in enumerate(zip(utts, norms, codes, strict=True))]
 
 
 def prepare(index: int, utt: Utterance, family: str) -> Prepared:
