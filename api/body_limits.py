@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa_engine.app.settings import Settings
 
+from .response_start import NotingSend
 from .ui import login_cookie
 from .uploads import FORM_SLACK_BYTES
 
@@ -117,7 +118,7 @@ class BodyLimits:
                                headers={"Connection": "close"})(scope, receive, send)
             return
         seen = 0
-        started = False
+        noting_send = NotingSend(send)
 
         async def counted_receive() -> Message:
             nonlocal seen
@@ -128,16 +129,10 @@ class BodyLimits:
                     raise BodyTooLarge(limit)
             return message
 
-        async def noting_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         try:
             await self.app(scope, counted_receive, noting_send)
         except BodyTooLarge as exc:  # read outside FastAPI's handlers (e.g. by another middleware)
-            if started:
+            if noting_send.started:
                 raise
             await JSONResponse({"detail": exc.detail}, status_code=413,
                                headers={"Connection": "close"})(scope, receive, send)

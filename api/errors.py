@@ -21,10 +21,12 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa_engine.app.db_errors import DatabaseValueError
 from qa_engine.app.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLarge, UnsupportedMedia
+
+from .response_start import NotingSend
 
 logger = logging.getLogger(__name__)
 
@@ -136,18 +138,11 @@ class CatchAll:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        send_and_note = NotingSend(send)
         try:
             await self.app(scope, receive, send_and_note)
         except Exception:
-            if started:
+            if send_and_note.started:
                 raise
             error_id = uuid.uuid4().hex[:12]
             logger.exception("unhandled error %s in %s %s", error_id, scope.get("method"), scope.get("path"))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import __version__
-from .acoustics import acoustics_analytics, measure_acoustics
+from .acoustics import measure_acoustics
 from .asr import AsrOptions, Recognizer, SpeechRegion, language_options, split_long_spans
 from .audio import DecodedAudio, channel_energy_db, load_audio
 from .channels import dedupe_crosstalk, detect_agent_channel, drop_bleed, gate_crosstalk
@@ -268,9 +268,6 @@ def check_transcript(transcript: Transcript, pack: Pack, *, mask_pii: bool = Tru
 
     timer = _Timer(hook)
     report = score_transcript(transcript, pack, mask_pii=mask_pii)
-    acoustics = acoustics_analytics(transcript)
-    if acoustics is not None:
-        report = replace(report, analytics={**report.analytics, "acoustics": acoustics})
     timer.step("rules", report)
     all_timings = {**(timings or {}), **timer.timings}
     all_timings["total"] = sum(v for k, v in all_timings.items() if k != "total")

@@ -12,8 +12,10 @@ import logging
 import time
 from bisect import bisect_left, bisect_right
 from dataclasses import replace
+from typing import Any
 
 from . import __version__
+from .acoustics import acoustics_analytics
 from .pii import PiiSpan, find_pii_spans, mask_text, redact_call, redact_transcript
 from .rules.pack import Pack
 from .sentiment import annotate, summary_dict
@@ -63,7 +65,10 @@ def score_transcript(transcript: Transcript, pack: Pack, *, mask_pii: bool = Tru
     A transcript without agent speech gives an ``unscorable`` report: no findings, score and grade None, a reason.
     """
     transcript = annotate(transcript)  # every utterance's sentiment, from the unmasked text, before the rules read it
-    analytics = {"sentiment": summary_dict(transcript)}
+    analytics: dict[str, Any] = {"sentiment": summary_dict(transcript)}
+    acoustics = acoustics_analytics(transcript)  # None for a call scored from text alone
+    if acoustics is not None:
+        analytics["acoustics"] = acoustics
     reason = unscorable_reason(transcript)
     if reason is not None:
         if mask_pii:

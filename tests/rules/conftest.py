@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from qa_engine.rules import load_pack
 from qa_engine.types import Transcript, Utterance
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,3 +41,24 @@ def build_transcript(lines: list[Any], language: str, call_id: str = "test") -> 
 @pytest.fixture
 def make_transcript():  # type: ignore[no-untyped-def]
     return build_transcript
+
+
+def pack_strings(lang: str) -> list[str]:
+    """Every string of the standard pack's rules (phrases, pattern sources, allow lists): near-misses to test
+    fast paths against the plain ones."""
+    source = load_pack(language=lang).source
+    assert source is not None
+    out: list[str] = []
+
+    def walk(v: object) -> None:
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+
+    walk(yaml.safe_load(source.read_text(encoding="utf-8"))["rules"])
+    return out

@@ -14,6 +14,8 @@ from qa_engine.rules import load_pack
 from qa_engine.rules.matching import Matcher, prepare_all
 from qa_engine.types import Utterance
 
+from .conftest import pack_strings
+
 # characters that exercise the corner cases: case folding (ſ K İ ı), full width, combining
 # marks, numerals, separators, Traditional characters, punctuation
 ALPHABET = list("0123456789０１２３零〇○一二三四五六七八九十百千两幺 -_.,，、·/\t'’") + [
@@ -85,23 +87,7 @@ def _ungated(m: Matcher) -> Matcher:
 def test_matcher_gates_do_not_change_hits(lang: str) -> None:
     import random
 
-    import yaml
-
-    pack_file = load_pack(language=lang).source
-    assert pack_file is not None
-    pool: list[str] = []
-
-    def walk(v: object) -> None:
-        if isinstance(v, str):
-            pool.append(v)
-        elif isinstance(v, dict):
-            for x in v.values():
-                walk(x)
-        elif isinstance(v, list):
-            for x in v:
-                walk(x)
-
-    walk(yaml.safe_load(pack_file.read_text(encoding="utf-8"))["rules"])
+    pool = pack_strings(lang)
     rng = random.Random(5)
     utts = []
     for i in range(400):

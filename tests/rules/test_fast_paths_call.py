@@ -12,11 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from qa_engine.rules import Pack, load_pack
+from qa_engine.rules import Pack
 from qa_engine.rules.matching import MatcherScreen, Prepared, grams_of, prepare_all
 from qa_engine.types import Transcript, Utterance
+
+from .conftest import pack_strings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import bench_rules  # noqa: E402  (the benchmark's call generator: the traffic the screen is tuned for)
@@ -28,30 +29,10 @@ def _pack(lang: str) -> Pack:
     return bench_rules.variant_pack(lang, "+conditions")
 
 
-def _pool(lang: str) -> list[str]:
-    """Every string of the standard pack (phrases, patterns' sources, allow lists): near-misses for the screen."""
-    source = load_pack(language=lang).source
-    assert source is not None
-    out: list[str] = []
-
-    def walk(v: object) -> None:
-        if isinstance(v, str):
-            out.append(v)
-        elif isinstance(v, dict):
-            for x in v.values():
-                walk(x)
-        elif isinstance(v, list):
-            for x in v:
-                walk(x)
-
-    walk(yaml.safe_load(source.read_text(encoding="utf-8"))["rules"])
-    return out
-
-
 def _calls(lang: str, seed: int) -> list[Transcript]:
     rng = random.Random(seed)
     calls = [bench_rules.synthetic_call(rng, lang, rng.choice([6, 40, 80])) for _ in range(N_CALLS)]
-    pool = _pool(lang)
+    pool = pack_strings(lang)
     for c in range(N_CALLS):  # calls made of the pack's own strings, mixed and cut: many hits and near-hits
         utts = []
         for i in range(30):
