@@ -45,6 +45,7 @@ class CallContext:
         self.book = book
         self.deadline = deadline
         self.utts: list[Prepared] = prepare_all(transcript.utterances, self.family)
+        book.screen().scan_all(self.utts)
         if deadline is not None:
             for p in self.utts:
                 p.deadline = deadline

@@ -25,7 +25,7 @@ from rapidfuzz import fuzz
 from ..text import is_cjk, normalize, normalize_many, sound_codes, to_simplified
 from ..types import Utterance
 from .literals import Prefiltered
-from .safe_regex import compile_user_pattern, to_re2_syntax
+from .safe_regex import compile_user_pattern, match_spans, to_re2_syntax
 from .schema import MatchSpec
 from .time_limit import Deadline
 
@@ -61,11 +61,9 @@ class Prepared:
     family: str
     candidates: frozenset[int] | None = None
     cache: dict[int, Hit | None] = field(default_factory=dict)
-    # keys of the pack's matchers that cannot hit this utterance (None: not screened yet; see MatcherScreen)
-    dead: frozenset[int] | None = field(default=None, repr=False, compare=False)
-    # per (matcher key, "pattern"/"exact"): indexes of its patterns that match somewhere here (set by the screen)
-    pattern_parts: dict[tuple[int, str], list[int]] | None = field(default=None, repr=False, compare=False)
-    screened: frozenset[int] = field(default=frozenset(), repr=False, compare=False)  # matcher keys screened
+    # what the pack's MatcherScreen found here (None: not screened yet; UNSCREENED: never screened, the matchers'
+    # own gates decide): the screen and the indexes of its code-space and text-space items that occur here
+    found: ScreenFound | None = field(default=None, repr=False, compare=False)
     # per-call scratch space for checks (derived values of this utterance, never results)
     memo: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
     # the call's rule-evaluation deadline (set by CallContext), checked before each uncached match
@@ -188,11 +186,16 @@ class PhraseBook:
     def candidates(self, p: Prepared) -> frozenset[int]:
         """Phrase ids sharing at least one gram with the utterance (cached on it)."""
         if p.candidates is None:
-            found: set[int] = set()
+            found = p.found
+            screen = found[0] if found is not None else None
+            if screen is not None and screen is self._screen:  # the keys the screen found there
+                p.candidates = screen.candidates(found[1])  # type: ignore[index]
+                return p.candidates
+            hits: set[int] = set()
             index = self.index
             for g in self.keys.intersection(grams_of(p.codes, self.family, self.unigrams)):
-                found |= index[g]
-            p.candidates = frozenset(found)
+                hits |= index[g]
+            p.candidates = frozenset(hits)
         return p.candidates
 
 
@@ -257,11 +260,14 @@ class Matcher:
         cached = p.cache.get(self.key, False)
         if cached is not False:
             return cached  # type: ignore[return-value]
-        dead = p.dead
-        if dead is None:
-            dead = p.dead = self.book.screen().screen(p)
-        if self.key in dead:
-            return None
+        found = p.found
+        if found is None:
+            found = p.found = self.book.screen().scan(p)
+        screen = found[0]
+        if screen is not None:  # MatcherScreen.dead, inlined: this runs ~200 times per call
+            mine = screen.items.get(self.key)
+            if mine is not None and mine[0].isdisjoint(found[1]) and mine[1].isdisjoint(found[2]):
+                return None
         if p.deadline is not None:
             p.deadline.check()
         hit = self._find(p.codes, p)
@@ -299,12 +305,15 @@ class Matcher:
     def _find(self, codes: str, p: Prepared) -> Hit | None:
         best: Hit | None = None
         pattern = self.pattern
-        screened = p.pattern_parts if codes is p.codes and self.key in p.screened else None
-        if pattern is not None and screened is not None:
-            for i in screened.get((self.key, "pattern"), ()):  # only the patterns the screen found here
-                for m in pattern.parts[i][1].finditer(codes):
-                    if m.end() > m.start() and not self._negated(codes, m.start()):
-                        return Hit(m.start(), m.end(), 1.0, p.norm[m.start():m.end()])
+        found = p.found if codes is p.codes else None
+        screen = found[0] if found is not None else None
+        if screen is not None and self.key not in screen.items:  # a matcher added after the screen was built
+            screen = None
+        if pattern is not None and screen is not None:
+            for i in screen.parts_found(self.key, "pattern", found):  # type: ignore[arg-type]  # only those found here
+                for a, b in match_spans(pattern.parts[i][1], codes):
+                    if b > a and not self._negated(codes, a):
+                        return Hit(a, b, 1.0, p.norm[a:b])
         elif pattern is not None and (pattern.gate is None or pattern.gate.search(codes) is not None):
             for m in pattern.finditer(codes):
                 if m.end() > m.start() and not self._negated(codes, m.start()):
@@ -314,30 +323,55 @@ class Matcher:
             # norm and codes have the same length: carry the allow mask over to the text
             text = p.norm if codes is p.codes else "".join(
                 "\x00" if c == "\x00" else n for c, n in zip(codes, p.norm, strict=True))
-            if screened is not None:
-                found = (m for i in screened.get((self.key, "exact"), ()) for m in exact.parts[i][1].finditer(text))
+            if screen is not None:
+                spans = (span for i in screen.parts_found(self.key, "exact", found)  # type: ignore[arg-type]
+                         for span in match_spans(exact.parts[i][1], text))
             else:
-                found = exact.finditer(text)
-            for m in found:
-                if m.end() > m.start() and not self._negated(codes, m.start()):
-                    return Hit(m.start(), m.end(), 1.0, p.norm[m.start():m.end()])
+                spans = (m.span() for m in exact.finditer(text))
+            for a, b in spans:
+                if b > a and not self._negated(codes, a):
+                    return Hit(a, b, 1.0, p.norm[a:b])
         if not self.ids:
             return None
         gate = self.key_gate()
         if gate is not None and gate.search(p.codes) is None:  # p.codes: the grams' text
             return None
-        for pid in self.ids & self.book.candidates(p):
-            ph = self.book.phrases[pid]
-            hit = self._match_phrase(ph, codes, p.norm)
+        phrases = self.book.phrases
+        pids = self.ids & self.book.candidates(p)
+        # the phrases said as written first: the first with an exact hit (in the candidates' order) is the answer,
+        # found without scoring the others fuzzily; only a similarity of 1.0 ends the search (see _exact)
+        said: dict[int, Hit] = {}
+        for pid in pids:
+            ph = phrases[pid]
+            if ph.codes in codes:
+                hit = self._exact(ph, codes, p.norm)
+                if hit is not None:
+                    if hit.similarity >= 1.0:
+                        return hit
+                    said[pid] = hit
+        for pid in pids:
+            hit = said.get(pid)
+            if hit is None:
+                hit = self._fuzzy(phrases[pid], codes)
             if hit is not None and (best is None or hit.similarity > best.similarity):
                 best = hit
-                if best.similarity >= 1.0:
-                    break
         return best
 
-    def _match_phrase(self, ph: _Phrase, codes: str, norm: str) -> Hit | None:
+    def _exact(self, ph: _Phrase, codes: str, norm: str) -> Hit | None:
+        """The phrase's first occurrence that is not negated (zh: exact codes; en: whole words).
+
+        Its similarity is 1.0 unless (zh) the characters differ (a homophone: 0.95).  A fuzzy match never
+        reaches 1.0 (that needs the exact codes, which this found, or a negated spot, which it skipped), so a
+        1.0 here is the best any phrase can do.
+        """
         if self.family == "en":
-            return self._match_en(ph, codes)
+            padded = f" {codes} "
+            start = padded.find(f" {ph.norm} ")
+            while start >= 0:
+                if not self._negated(codes, start):
+                    return Hit(start, start + len(ph.norm), 1.0, ph.source)
+                start = padded.find(f" {ph.norm} ", start + 1)
+            return None
         start = codes.find(ph.codes)
         while start >= 0:
             if not self._negated(codes, start):
@@ -345,6 +379,12 @@ class Matcher:
                 sim = 1.0 if norm[start:end] == ph.norm else HOMOPHONE_SIMILARITY
                 return Hit(start, end, sim, ph.source)
             start = codes.find(ph.codes, start + 1)
+        return None
+
+    def _fuzzy(self, ph: _Phrase, codes: str) -> Hit | None:
+        """A fuzzy match of a phrase without an exact one."""
+        if self.family == "en":
+            return self._fuzzy_en(ph, codes)
         if not ph.fuzzy or len(codes) * 100 < len(ph.codes) * self.threshold:
             return None  # the utterance is too short to hold the phrase (partial_ratio would align it inside)
         al = fuzz.partial_ratio_alignment(ph.codes, codes, score_cutoff=self.threshold)
@@ -355,14 +395,7 @@ class Matcher:
             return None  # misheard or clipped at an edge, not a syllable missing inside: 介绍一下 is not 稍等一下
         return Hit(al.dest_start, al.dest_end, round(al.score / 100.0, 3), ph.source)
 
-    def _match_en(self, ph: _Phrase, text: str) -> Hit | None:
-        if ph.norm in text:  # an exact (whole-word) match needs the substring first
-            padded = f" {text} "
-            start = padded.find(f" {ph.norm} ")
-            while start >= 0:
-                if not self._negated(text, start):
-                    return Hit(start, start + len(ph.norm), 1.0, ph.source)
-                start = padded.find(f" {ph.norm} ", start + 1)
+    def _fuzzy_en(self, ph: _Phrase, text: str) -> Hit | None:
         if not ph.fuzzy or len(text) * 100 < len(ph.norm) * self.threshold:
             return None
         al = fuzz.partial_ratio_alignment(ph.norm, text, score_cutoff=self.threshold)
@@ -410,11 +443,13 @@ class MatcherScreen:
 
     Why: a call asks ~200 (matcher, utterance) questions and ~95 % find nothing, each still costing a few
     microseconds of gates.  The sets hold every phrase index key of the book and every pattern of every
-    matcher; one pass per utterance says which occur.  From that the utterance gets its phrase
-    candidates (exactly :meth:`PhraseBook.candidates`: the ids of the keys it holds), the matchers that
-    cannot hit (no pattern of theirs matches, none of their phrases is a candidate) and, per matcher, the
-    patterns that match somewhere in it (the others cannot yield a hit, so ``_find`` skips them).
-    A space whose set cannot be built is not screened (its matchers always run in full).
+    matcher; one pass per utterance says which occur, and the utterance keeps just those item indexes
+    (``Prepared.found``).  Everything else is derived only when a matcher asks: whether it can hit here
+    (its items and the found ones are disjoint: it cannot), the utterance's phrase candidates (exactly
+    :meth:`PhraseBook.candidates`: the ids of the keys it holds) and the matcher's patterns that match
+    somewhere in it (the others cannot yield a hit, so ``_find`` skips them).  Deriving on demand matters:
+    the per-utterance bookkeeping, not the RE2 pass, was most of the screen's cost.
+    When a set cannot be built nothing is screened (every matcher runs in full).
     """
 
     def __init__(self, matchers: list[Matcher], family: str) -> None:
@@ -422,59 +457,89 @@ class MatcherScreen:
         self.family = family
         book_index: dict[str, set[int]] = matchers[0].book.index if matchers else {}
         keys = sorted(book_index)
-        # codes space: the book's keys, then each matcher's patterns; text space: the exact patterns
-        # per key: its phrase ids and the keys of the matchers holding one of them
-        codes: list[tuple[str, tuple[Any, ...]]] = [
-            (re2_escape(k) if family == "zh" else _en_key_pattern(k),
-             (-1, frozenset(book_index[k]), frozenset(m.key for m in matchers if not m.ids.isdisjoint(book_index[k]))))
-            for k in keys]
-        text: list[tuple[str, tuple[Any, ...]]] = []
+        # codes space: the book's keys first (item i < n_keys: key i), then each matcher's patterns;
+        # text space: the exact patterns (en: the codes are the text, so one space holds both)
+        self.n_keys = len(keys)
+        self.key_pids: list[frozenset[int]] = [frozenset(book_index[k]) for k in keys]
+        codes = [re2_escape(k) if family == "zh" else _en_key_pattern(k) for k in keys]
+        text: list[str] = []
+        codes_items: dict[int, set[int]] = {m.key: set() for m in matchers}
+        text_items: dict[int, set[int]] = {m.key: set() for m in matchers}
+        # per (matcher key, "pattern"/"exact"): item index -> index of the pattern among the matcher's
+        self.parts: dict[tuple[int, str], dict[int, int]] = {}
+        for i, pids in enumerate(self.key_pids):
+            for m in matchers:
+                if not m.ids.isdisjoint(pids):
+                    codes_items[m.key].add(i)
         for m in matchers:
-            if m.pattern is not None:
-                codes.extend((to_re2_syntax(src), (m.key, "pattern", i)) for i, src in enumerate(m.pattern.sources))
-            if m.exact_pattern is not None:
-                text.extend((to_re2_syntax(src), (m.key, "exact", i))
-                            for i, src in enumerate(m.exact_pattern.sources))
-        if family != "zh":  # en: the codes are the text
-            codes, text = codes + text, []
-        self.all_keys = frozenset(m.key for m in matchers)
-        self.sets: list[tuple[bool, Any, list[tuple[Any, ...]]]] = []
-        self.screens_phrases = self.screens_patterns = True
-        for on_codes, items in ((True, codes), (False, text)):
-            if not items:
-                continue
-            built = _build_set([pattern for pattern, _ in items])
-            if built is None:
-                logger.debug("matcher screen off for the %s space", "codes" if on_codes else "text")
-                if on_codes:
-                    self.screens_phrases = False
-                self.screens_patterns = False
-                continue
-            self.sets.append((on_codes, built, [owner for _, owner in items]))
+            for what, spec in (("pattern", m.pattern), ("exact", m.exact_pattern)):
+                if spec is None:
+                    continue
+                in_codes = what == "pattern" or family != "zh"
+                space, owned = (codes, codes_items) if in_codes else (text, text_items)
+                index = self.parts[(m.key, what)] = {}
+                for part, src in enumerate(spec.sources):
+                    index[len(space)] = part
+                    owned[m.key].add(len(space))
+                    space.append(to_re2_syntax(src))
+        self.items: dict[int, tuple[frozenset[int], frozenset[int]]] = {
+            k: (frozenset(codes_items[k]), frozenset(text_items[k])) for k in codes_items}
+        self.match_codes = _build_set(codes) if codes else _no_match
+        self.match_text = _build_set(text) if text else _no_match
+        self.complete = self.match_codes is not None and self.match_text is not None
+        if not self.complete:
+            logger.debug("matcher screen off: RE2 refused a set")
 
-    def screen(self, p: Prepared) -> frozenset[int]:
-        """Fill ``p``'s candidates and pattern hits; return the keys of the matchers that cannot hit it."""
-        if not (self.screens_phrases and self.screens_patterns):
-            return frozenset()
-        live: set[int] = set()
-        pids: set[int] = set()
-        parts: dict[tuple[int, str], list[int]] = {}
-        for on_codes, match, owners in self.sets:
-            for i in match((p.codes if on_codes else p.norm).encode("utf-8")):
-                key, what, part = owners[i]
-                if key < 0:  # a phrase key: what = its phrase ids, part = the matchers holding them
-                    pids |= what
-                    live |= part
-                else:
-                    live.add(key)
-                    parts.setdefault((key, what), []).append(part)
-        p.candidates = frozenset(pids)
-        for found in parts.values():
-            if len(found) > 1:
-                found.sort()  # the matcher's own order of patterns
-        p.pattern_parts = parts
-        p.screened = self.all_keys
-        return self.all_keys.difference(live) if live else self.all_keys
+    def scan(self, p: Prepared) -> ScreenFound:
+        """What the screen finds in one utterance (``Prepared.found``)."""
+        if not self.complete:
+            return UNSCREENED
+        return (self, self.match_codes(p.codes.encode("utf-8")), self.match_text(p.norm.encode("utf-8")))
+
+    def scan_all(self, utts: list[Prepared]) -> None:
+        """Screen every utterance of a call (C-level loops: this runs for every utterance of every call)."""
+        if not self.complete:
+            for p in utts:
+                p.found = UNSCREENED
+            return
+        codes = map(self.match_codes, map(str.encode, [p.codes for p in utts]))
+        if self.match_text is _no_match:
+            for p, c in zip(utts, codes, strict=True):
+                p.found = (self, c, _NONE_FOUND)
+        else:
+            texts = map(self.match_text, map(str.encode, [p.norm for p in utts]))
+            for p, c, t in zip(utts, codes, texts, strict=True):
+                p.found = (self, c, t)
+
+    def dead(self, key: int, found: ScreenFound) -> bool:
+        """Whether the matcher ``key`` cannot hit where ``found`` was found (False: it may)."""
+        mine = self.items.get(key)
+        return mine is not None and mine[0].isdisjoint(found[1]) and mine[1].isdisjoint(found[2])
+
+    def candidates(self, codes_found: list[int]) -> frozenset[int]:
+        """The phrase ids of the book's keys among the found items."""
+        n = self.n_keys
+        pids = self.key_pids
+        return frozenset().union(*[pids[i] for i in codes_found if i < n])
+
+    def parts_found(self, key: int, what: str, found: ScreenFound) -> list[int]:
+        """Indexes of the matcher's patterns (``what``: "pattern" or "exact") found, in the matcher's order."""
+        index = self.parts.get((key, what))
+        if not index:
+            return []
+        items = found[1] if what == "pattern" or self.family != "zh" else found[2]
+        return sorted(index[i] for i in items if i in index)
+
+
+ScreenFound = tuple[MatcherScreen | None, list[int], list[int]]
+#: ``Prepared.found`` of an utterance that is never screened (its matchers run their own gates only)
+UNSCREENED: ScreenFound = (None, [], [])
+_NONE_FOUND: list[int] = []
+
+
+def _no_match(_text: bytes) -> list[int]:
+    """The match function of an empty set."""
+    return _NONE_FOUND
 
 
 def _build_set(patterns: list[str]) -> Any:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from qa_engine.rules import Pack
-from qa_engine.rules.matching import MatcherScreen, Prepared, grams_of, prepare_all
+from qa_engine.rules.matching import UNSCREENED, MatcherScreen, Prepared, grams_of, prepare_all
 from qa_engine.types import Transcript, Utterance
 
 from .conftest import pack_strings
@@ -46,8 +46,9 @@ def _calls(lang: str, seed: int) -> list[Transcript]:
     return calls
 
 
-def _unscreened(self: MatcherScreen, p: Prepared) -> frozenset[int]:
-    return frozenset()
+def _unscreened(self: MatcherScreen, utts: list[Prepared]) -> None:
+    for p in utts:
+        p.found = UNSCREENED
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -55,7 +56,7 @@ def test_screened_calls_give_the_plain_findings(lang: str, monkeypatch: pytest.M
     pack = _pack(lang)
     calls = _calls(lang, seed=11)
     fast = [pack.run(t, time_limit_s=None) for t in calls]
-    monkeypatch.setattr(MatcherScreen, "screen", _unscreened)
+    monkeypatch.setattr(MatcherScreen, "scan_all", _unscreened)
     slow = [pack.run(t, time_limit_s=None) for t in calls]
     assert fast == slow
     assert any(f.status == "fail" for fs in fast for f in fs) and any(f.status == "pass" for fs in fast for f in fs)
@@ -80,7 +81,7 @@ def test_every_matcher_on_every_utterance(lang: str) -> None:
         fast = prepare_all(t.utterances, lang)
         plain = prepare_all(t.utterances, lang)
         for p in plain:
-            p.dead = frozenset()  # never screened: the matchers' own gates only
+            p.found = UNSCREENED  # never screened: the matchers' own gates only
         for f, s in zip(fast, plain, strict=True):
             for m in pack.book.matchers:
                 hit = m.find(f)
@@ -94,7 +95,8 @@ def test_screen_candidates_are_the_books(lang: str) -> None:
     book = _pack(lang).book
     for t in _calls(lang, seed=5):
         for p in prepare_all(t.utterances, lang):
-            book.screen().screen(p)
+            p.found = book.screen().scan(p)
+            book.candidates(p)
             expected: set[int] = set()
             for g in book.keys.intersection(grams_of(p.codes, book.family, book.unigrams)):
                 expected |= book.index[g]
@@ -110,7 +112,7 @@ def test_a_pack_the_sets_refuse_runs_unscreened(lang: str, monkeypatch: pytest.M
     monkeypatch.setattr(matching, "_build_set", lambda patterns: None)
     pack = _pack(lang)  # a fresh book: its screen is built with the refusing sets
     assert [pack.run(t, time_limit_s=None) for t in calls] == expected
-    assert not pack.book.screen().sets
+    assert not pack.book.screen().complete
 
 
 def test_whitespace_class_is_pythons() -> None:

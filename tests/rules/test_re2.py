@@ -107,3 +107,13 @@ def test_rules_stop_at_the_time_limit() -> None:
     with rules_time_limit(0.001), pytest.raises(RulesTimeLimit):
         score_transcript(transcript, pack)
     assert pack.run(transcript, time_limit_s=None)  # no limit: finishes
+
+
+@pytest.mark.parametrize("pattern", ["b+", "x*", r"\d+", "您好|你好", "", "a|", r"\b", "(a)(b)?", "[^a]"])
+def test_match_spans_are_finditers(pattern: str) -> None:
+    """The rules' fast span iterator finds what re2's own finditer finds (multi-byte text and empty matches too)."""
+    from qa_engine.rules.safe_regex import compile_user_pattern, match_spans
+
+    compiled = compile_user_pattern(pattern)
+    for text in ("abbc", "", "您好abc你好", "x1x22", "aaaa bb", "ab 您ab", "\U0001f600b"):
+        assert list(match_spans(compiled, text)) == [m.span() for m in compiled.finditer(text)]
