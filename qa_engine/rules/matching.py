@@ -264,10 +264,15 @@ class Matcher:
         if found is None:
             found = p.found = self.book.screen().scan(p)
         screen = found[0]
-        if screen is not None:  # MatcherScreen.dead, inlined: this runs ~200 times per call
+        if screen is not None:  # can this matcher hit here? (runs ~200 times per call)
             mine = screen.items.get(self.key)
-            if mine is not None and mine[0].isdisjoint(found[1]) and mine[1].isdisjoint(found[2]):
-                return None
+            if mine is not None and mine[0].isdisjoint(found[1]):
+                if not mine[1]:
+                    return None
+                if found[2] is None:  # the text space: scanned on the first question that needs it
+                    found = p.found = screen.with_text(p)
+                if mine[1].isdisjoint(found[2]):  # type: ignore[arg-type]
+                    return None
         if p.deadline is not None:
             p.deadline.check()
         hit = self._find(p.codes, p)
@@ -324,6 +329,8 @@ class Matcher:
             text = p.norm if codes is p.codes else "".join(
                 "\x00" if c == "\x00" else n for c, n in zip(codes, p.norm, strict=True))
             if screen is not None:
+                if found[2] is None:  # type: ignore[index]
+                    found = p.found = screen.with_text(p)
                 spans = (span for i in screen.parts_found(self.key, "exact", found)  # type: ignore[arg-type]
                          for span in match_spans(exact.parts[i][1], text))
             else:
@@ -503,18 +510,14 @@ class MatcherScreen:
                 p.found = UNSCREENED
             return
         codes = map(self.match_codes, map(str.encode, [p.codes for p in utts]))
-        if self.match_text is _no_match:
-            for p, c in zip(utts, codes, strict=True):
-                p.found = (self, c, _NONE_FOUND)
-        else:
-            texts = map(self.match_text, map(str.encode, [p.norm for p in utts]))
-            for p, c, t in zip(utts, codes, texts, strict=True):
-                p.found = (self, c, t)
+        texts = _NONE_FOUND if self.match_text is _no_match else None  # None: scanned when a matcher asks
+        for p, c in zip(utts, codes, strict=True):
+            p.found = (self, c, texts)
 
-    def dead(self, key: int, found: ScreenFound) -> bool:
-        """Whether the matcher ``key`` cannot hit where ``found`` was found (False: it may)."""
-        mine = self.items.get(key)
-        return mine is not None and mine[0].isdisjoint(found[1]) and mine[1].isdisjoint(found[2])
+    def with_text(self, p: Prepared) -> ScreenFound:
+        """``p.found`` with its text space scanned (the few text-space patterns are asked about rarely)."""
+        assert p.found is not None
+        return (self, p.found[1], self.match_text(p.norm.encode("utf-8")))
 
     def candidates(self, codes_found: list[int]) -> frozenset[int]:
         """The phrase ids of the book's keys among the found items."""
@@ -528,10 +531,11 @@ class MatcherScreen:
         if not index:
             return []
         items = found[1] if what == "pattern" or self.family != "zh" else found[2]
+        assert items is not None, "the text space is scanned first (with_text)"
         return sorted(index[i] for i in items if i in index)
 
 
-ScreenFound = tuple[MatcherScreen | None, list[int], list[int]]
+ScreenFound = tuple[MatcherScreen | None, list[int], list[int] | None]
 #: ``Prepared.found`` of an utterance that is never screened (its matchers run their own gates only)
 UNSCREENED: ScreenFound = (None, [], [])
 _NONE_FOUND: list[int] = []
