@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from ..text import language_family
@@ -52,6 +53,9 @@ class CallContext:
         self.agent = [p for p in self.utts if p.role == "agent"]
         self.customer = [p for p in self.utts if p.role == "customer"]
         self._silences: list[Silence] | None = None
+        self._starts: dict[str, list[float]] = {}  # per role: its utterances' starts (when in time order)
+        self._in_order: bool | None = None
+        self._talk: dict[str, float] = {}
 
     def by_role(self, role: str) -> list[Prepared]:
         if role == "agent":
@@ -61,6 +65,44 @@ class CallContext:
         if role == "any":
             return self.utts
         return [p for p in self.utts if p.role == role]
+
+    def _role_starts(self, role: str) -> list[float] | None:
+        """The starts of ``role``'s utterances, or None when the call's utterances are not in time order."""
+        if self._in_order is None:
+            starts = [p.utt.start for p in self.utts]
+            self._in_order = all(a <= b for a, b in zip(starts, starts[1:]))
+            self._starts["any"] = starts
+        if not self._in_order:
+            return None
+        found = self._starts.get(role)
+        if found is None:
+            found = self._starts[role] = [p.utt.start for p in self.by_role(role)]
+        return found
+
+    def started_before(self, role: str, t: float) -> list[Prepared]:
+        """``role``'s utterances that start before ``t`` (a slice found by bisection when in time order)."""
+        starts = self._role_starts(role)
+        utts = self.by_role(role)
+        if starts is None:
+            return [p for p in utts if p.utt.start < t]
+        return utts[:bisect_left(starts, t)]
+
+    def started_from(self, role: str, t: float) -> list[Prepared]:
+        """``role``'s utterances that start at ``t`` or later."""
+        starts = self._role_starts(role)
+        utts = self.by_role(role)
+        if starts is None:
+            return [p for p in utts if p.utt.start >= t]
+        return utts[bisect_left(starts, t):]
+
+    def talk_time(self, role: str) -> float:
+        """Seconds ``role`` speaks, summed in call order (``role`` "agent+customer": both parties)."""
+        found = self._talk.get(role)
+        if found is None:
+            utts = self.utts if role == "agent+customer" else self.by_role(role)
+            roles = ("agent", "customer") if role == "agent+customer" else (role,)
+            found = self._talk[role] = sum([max(0.0, p.utt.end - p.utt.start) for p in utts if p.role in roles])
+        return found
 
     def find(self, matcher: Matcher, p: Prepared) -> Hit | None:
         return matcher.find(p)

@@ -63,7 +63,7 @@ class ConfirmRepeat(Check):
         ignore = [normalize(x, self.env.family) for x in self.p.echo.ignore]
         self.ignore = [sound_codes(x) if self.env.family == "zh" else x for x in ignore if x]
 
-    def _units(self, p: Prepared) -> list[str]:
+    def _units(self, p: Prepared) -> str | list[str]:
         """Characters (zh codes) or content-bearing words (en) after removing generic phrases."""
         key = (self, "units")
         units = p.memo.get(key)
@@ -71,7 +71,7 @@ class ConfirmRepeat(Check):
             units = p.memo[key] = self._compute_units(p)
         return units  # type: ignore[return-value]
 
-    def _unit_grams(self, p: Prepared, n: int) -> set[tuple[str, ...]]:
+    def _unit_grams(self, p: Prepared, n: int) -> set[str] | set[tuple[str, ...]]:
         key = (self, "grams", n)
         grams = p.memo.get(key)
         if grams is None:
@@ -85,16 +85,20 @@ class ConfirmRepeat(Check):
             digits = p.memo["digits"] = _DIGITS.findall(p.norm)
         return digits  # type: ignore[return-value]
 
-    def _compute_units(self, p: Prepared) -> list[str]:
+    def _compute_units(self, p: Prepared) -> str | list[str]:
         text = p.codes
         for ig in self.ignore:
             text = text.replace(ig, "\x00")
         if self.env.family == "zh":
-            return list(text)
+            return text  # one code per character: the string is the list of units
         return ["\x00" if w in EN_STOPWORDS else w for w in text.split()]
 
     @staticmethod
-    def _grams(units: list[str], n: int) -> set[tuple[str, ...]]:
+    def _grams(units: str | list[str], n: int) -> set[str] | set[tuple[str, ...]]:
+        """The runs of ``n`` units without an ignored one (zh: substrings; en: word tuples)."""
+        if isinstance(units, str):
+            runs = [units[i:i + n] for i in range(len(units) - n + 1)]
+            return {r for r in runs if "\x00" not in r}
         return {tuple(units[i:i + n]) for i in range(len(units) - n + 1) if "\x00" not in units[i:i + n]}
 
     def _echo(self, a: Prepared, customers: list[Prepared]) -> float | None:

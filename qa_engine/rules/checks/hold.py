@@ -63,7 +63,7 @@ class HoldEtiquette(Check):
     def _customer_caused(self, ctx: CallContext, s: Silence) -> bool:
         """The customer's own "let me find it" is among the last turns before the silence, and
         the agent did not announce a hold of their own after it (我帮您查一下，请稍等)."""
-        last = [p for p in ctx.utts if p.utt.start < s.start][-3:]
+        last = ctx.started_before("any", s.start)[-3:]
         for p in reversed(last):
             if p.role == "customer" and self.customer_hold.find(p) is not None:
                 return True
@@ -73,14 +73,14 @@ class HoldEtiquette(Check):
 
     def _announced(self, ctx: CallContext, s: Silence) -> Prepared | None:
         spec = self.p.announce
-        before = [a for a in ctx.agent if a.utt.start < s.start][-spec.turns:]
+        before = ctx.started_before("agent", s.start)[-spec.turns:]
         before = [a for a in before if a.utt.end >= s.start - spec.within_s]
         found = ctx.first_hit(self.announce, list(reversed(before)))
         return found[0] if found else None
 
     def _thanked(self, ctx: CallContext, s: Silence) -> Prepared | None:
         spec = self.p.thank
-        after = [a for a in ctx.agent if a.utt.start >= s.end - 0.01][: spec.turns]
+        after = ctx.started_from("agent", s.end - 0.01)[: spec.turns]
         after = [a for a in after if a.utt.start <= s.end + spec.within_s]
         found = ctx.first_hit(self.thank, after)
         return found[0] if found else None

@@ -66,17 +66,15 @@ def measure(ctx: CallContext, metric: str, overlap_s: float = 0.5) -> float | No
                 count += 1
         return float(count)
     if metric == "speech_rate":
-        minutes = sum(a.utt.duration for a in agent) / 60.0
+        minutes = ctx.talk_time("agent") / 60.0
         if minutes <= 0:
             return None
-        if ctx.family == "zh":
-            units = sum(len(a.norm.replace(" ", "")) for a in agent)
-        else:
-            units = sum(len(a.norm.split()) for a in agent)
+        said = " ".join([a.norm for a in agent])  # one string: characters (zh) or words (en) counted at once
+        units = len(said.replace(" ", "")) if ctx.family == "zh" else len(said.split())
         return units / minutes
     if metric == "talk_ratio":
-        total = sum(u.utt.duration for u in ctx.utts if u.role in ("agent", "customer"))
-        return sum(a.utt.duration for a in agent) / total if total > 0 else None
+        total = ctx.talk_time("agent+customer")
+        return ctx.talk_time("agent") / total if total > 0 else None
     raise ValueError(metric)
 
 
