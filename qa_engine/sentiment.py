@@ -16,8 +16,10 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from itertools import accumulate, compress, repeat
+from operator import attrgetter
 from typing import Any
 
 from .text import language_family
@@ -128,6 +130,7 @@ class _Family:
     lookbehind: int  # characters a hit may look back for a negator or intensifier
     separator: str  # between utterances in the joined text
     prefix: str  # before the first utterance
+    fold_case: bool  # whether the text must be lowered: not when no term or modifier has a cased character
     look_back: Callable[[str, int, int, str], float]  # (text, lo, term start, term) -> the term's factor
 
 
@@ -157,6 +160,12 @@ def _trie(words: Sequence[str]) -> str:
     return emit(root)
 
 
+def _cased(*word_lists: Iterable[str]) -> bool:
+    """Whether any word has a character with another case: if none has, lowering the text cannot make or break a
+    hit (a character lowers only to cased ones), so the Chinese scan skips ``str.lower`` (and its check)."""
+    return any(ch != ch.lower() or ch != ch.upper() for words in word_lists for word in words for ch in word)
+
+
 def _build_zh() -> _Family:
     negator = re.compile(f"(?:{_alternation(ZH_NEGATORS)})(?:{_alternation(ZH_INTENSIFIERS)})?$")
     intensifier = re.compile(f"(?:{_alternation(ZH_INTENSIFIERS)})$")
@@ -173,7 +182,8 @@ def _build_zh() -> _Family:
         return DAMPENER_FACTOR if dampener.search(text, lo, s) else 1.0
 
     return _Family(terms=re.compile(_trie(list(ZH_LEXICON))), weights=ZH_LEXICON, lookbehind=6, separator="\n",
-                   prefix="", look_back=look_back)
+                   prefix="", fold_case=_cased(ZH_LEXICON, ZH_NEGATORS, ZH_INTENSIFIERS, ZH_DAMPENERS),
+                   look_back=look_back)
 
 
 def _build_en() -> _Family:
@@ -195,7 +205,7 @@ def _build_en() -> _Family:
 
     return _Family(terms=re.compile(" " + _trie(list(EN_LEXICON)) + r"\b"),
                    weights={" " + k: v for k, v in EN_LEXICON.items()}, lookbehind=25, separator="\n ",
-                   prefix=" ", look_back=look_back)
+                   prefix=" ", fold_case=True, look_back=look_back)
 
 
 #: Characters that can open a word without a space before them (quotes, brackets, dashes): spaces for English.
@@ -219,20 +229,19 @@ def score_texts(texts: Sequence[str], language: str | None) -> list[float]:
         return []
     fam = _family(language)
     sep = fam.separator
-    joined = (fam.prefix + sep.join(texts)).lower()
-    if len(joined) != len(fam.prefix) + sum(map(len, texts)) + len(sep) * (n - 1):
-        # a few characters lower-case to two (İ -> i̇): lower each text first so offsets stay those of the texts
-        texts = [t.lower() for t in texts]
-        joined = fam.prefix + sep.join(texts)
+    joined = fam.prefix + sep.join(texts)
+    if fam.fold_case:
+        lowered = joined.lower()
+        if len(lowered) == len(joined):
+            joined = lowered
+        else:  # a few characters lower-case to two (İ -> i̇): lower each text first so offsets stay those of the texts
+            texts = [t.lower() for t in texts]
+            joined = fam.prefix + sep.join(texts)
     if fam.prefix:
         joined = joined.translate(_EN_OPENERS)
-    starts = [0] * n
-    pos = len(fam.prefix)
-    step = len(sep)
-    for i, t in enumerate(texts):
-        starts[i] = pos
-        pos += len(t) + step
-    sums = [0.0] * n
+    # where each text starts in the joined text (one more entry, past the end: bisect needs no bound)
+    starts = list(accumulate(map(len(sep).__add__, map(len, texts)), initial=len(fam.prefix)))
+    sums: dict[int, float] = {}  # only the texts with a hit: most have none
     weights = fam.weights
     back = fam.lookbehind
     skip = len(fam.prefix)  # the English match starts at the space before its term
@@ -242,11 +251,17 @@ def score_texts(texts: Sequence[str], language: str | None) -> list[float]:
         term = m.group()
         i = bisect_right(starts, s) - 1
         w = weights[term]
-        lo = max(starts[i], s - back)
+        lo = s - back
+        if lo < starts[i]:
+            lo = starts[i]
         if s > lo and w:  # only hits look back, and never into the previous utterance
             w *= look(joined, lo, s, term)
-        sums[i] += w
-    return [round(x / math.sqrt(x * x + ALPHA), 3) if x else 0.0 for x in sums]
+        sums[i] = sums.get(i, 0.0) + w
+    out = [0.0] * n
+    for i, x in sums.items():
+        if x:
+            out[i] = round(x / math.sqrt(x * x + ALPHA), 3)
+    return out
 
 
 def annotate(transcript: Transcript) -> Transcript:
@@ -258,25 +273,31 @@ def annotate(transcript: Transcript) -> Transcript:
     utts = transcript.utterances
     if not utts:
         return transcript
-    scores = score_texts([u.text for u in utts], transcript.language)
+    scores = score_texts(list(map(_TEXT, utts)), transcript.language)
     if utts[0].sentiment is None:  # a fresh transcript: every utterance gets its value
-        return replace(transcript, utterances=tuple(map(_with_sentiment, utts, scores)))
+        return replace(transcript, utterances=_with_sentiments(utts, scores))
     # annotated before (a call checked again): utterances whose value did not change are kept as they are
-    new = tuple(u if u.sentiment == v else _with_sentiment(u, v) for u, v in zip(utts, scores, strict=True))
+    new = tuple(u if u.sentiment == v else _with_sentiments((u,), (v,))[0] for u, v in zip(utts, scores, strict=True))
     if all(a is b for a, b in zip(new, utts, strict=True)):
         return transcript
     return replace(transcript, utterances=new)
 
 
-def _with_sentiment(u: Utterance, value: float) -> Utterance:
-    """A copy of ``u`` with ``sentiment`` set: its field dict copied, as ``copy.copy`` does, at half the cost of
-    the frozen dataclass constructor (which sets each field through ``object.__setattr__``); runs per utterance
-    of every checked call."""
-    new = object.__new__(Utterance)
-    fields = new.__dict__
-    fields.update(u.__dict__)
-    fields["sentiment"] = value
-    return new
+_TEXT = attrgetter("text")
+_ROLE = attrgetter("role")
+_SENTIMENT = attrgetter("sentiment")
+
+
+def _with_sentiments(utts: Sequence[Utterance], values: Sequence[float]) -> tuple[Utterance, ...]:
+    """Copies of ``utts`` with ``sentiment`` set: each field dict copied, as ``copy.copy`` does, at half the cost
+    of the frozen dataclass constructor (which sets each field through ``object.__setattr__``); runs per utterance
+    of every checked call, so the instances are made in one C-level ``map`` and only the fields in Python."""
+    new = list(map(object.__new__, repeat(Utterance, len(utts))))
+    for dup, u, value in zip(new, utts, values, strict=True):
+        fields = dup.__dict__
+        fields.update(u.__dict__)
+        fields["sentiment"] = value
+    return tuple(new)
 
 
 @dataclass(frozen=True)
@@ -314,13 +335,14 @@ def summary_dict(transcript: Transcript) -> dict[str, Any]:
     Utterances without a sentiment (a transcript not annotated) are scored here.
     """
     utts = transcript.utterances
-    if any(u.sentiment is None for u in utts):
-        values = score_texts([u.text for u in utts], transcript.language)
-    else:
-        values = [u.sentiment or 0.0 for u in utts]
+    values = list(map(_SENTIMENT, utts))
+    if None in values:
+        values = score_texts(list(map(_TEXT, utts)), transcript.language)
+    roles = list(map(_ROLE, utts))
     out: dict[str, Any] = {}
     for role in ("agent", "customer"):
-        summary = speaker_summary([v for u, v in zip(utts, values, strict=True) if u.role == role])
+        # (the values as stored: a -0.0 sums as 0.0, as the sums start from the integer 0)
+        summary = speaker_summary(list(compress(values, map(role.__eq__, roles))))
         if summary is not None:
             out[role] = {"start": summary.start, "end": summary.end, "mean": summary.mean,
                          "trend": summary.trend, "turns": summary.turns}
