@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from bisect import bisect_left
 from dataclasses import dataclass
+from itertools import pairwise
 
 from ..text import language_family
 from ..types import Evidence, Transcript
@@ -70,7 +71,7 @@ class CallContext:
         """The starts of ``role``'s utterances, or None when the call's utterances are not in time order."""
         if self._in_order is None:
             starts = [p.utt.start for p in self.utts]
-            self._in_order = all(a <= b for a, b in zip(starts, starts[1:]))
+            self._in_order = all(a <= b for a, b in pairwise(starts))
             self._starts["any"] = starts
         if not self._in_order:
             return None
@@ -101,7 +102,8 @@ class CallContext:
         if found is None:
             utts = self.utts if role == "agent+customer" else self.by_role(role)
             roles = ("agent", "customer") if role == "agent+customer" else (role,)
-            found = self._talk[role] = sum([max(0.0, p.utt.end - p.utt.start) for p in utts if p.role in roles])
+            spans = [(u.start, u.end) for u in (p.utt for p in utts if p.role in roles)]
+            found = self._talk[role] = sum([d if (d := end - start) > 0.0 else 0.0 for start, end in spans])
         return found
 
     def find(self, matcher: Matcher, p: Prepared) -> Hit | None:

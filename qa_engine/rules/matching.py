@@ -58,7 +58,7 @@ class Prepared:
     utt: Utterance
     norm: str
     codes: str
-    family: str
+    role: str  # the utterance's role (a field, not a property: checks read it for every utterance)
     candidates: frozenset[int] | None = None
     cache: dict[int, Hit | None] = field(default_factory=dict)
     # what the pack's MatcherScreen found here (None: not screened yet; UNSCREENED: never screened, the matchers'
@@ -68,10 +68,6 @@ class Prepared:
     memo: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
     # the call's rule-evaluation deadline (set by CallContext), checked before each uncached match
     deadline: Deadline | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def role(self) -> str:
-        return self.utt.role
 
 
 @dataclass(frozen=True)
@@ -117,8 +113,8 @@ def prepare_all(utts: tuple[Utterance, ...] | list[Utterance], family: str) -> l
             codes = [sound_codes(n) for n in norms]
     else:
         codes = norms
-    # positional (index, utt, norm, codes, family): keyword arguments cost as much again, per utterance of every call
-    return [Prepared(i, u, n, c, family) for i, (u, n, c) in enumerate(zip(utts, norms, codes, strict=True))]
+    # positional (index, utt, norm, codes, role): keyword arguments cost as much again, per utterance of every call
+    return [Prepared(i, u, n, c, u.role) for i, (u, n, c) in enumerate(zip(utts, norms, codes, strict=True))]
 
 
 def prepare(index: int, utt: Utterance, family: str) -> Prepared:
@@ -133,6 +129,7 @@ class _Phrase:
     norm: str
     codes: str
     fuzzy: bool  # long enough for fuzzy matching (short phrases must match exactly)
+    counts: dict[str, int] = field(default_factory=dict, compare=False)  # zh: how often each code occurs in it
 
 
 class PhraseBook:
@@ -175,7 +172,8 @@ class PhraseBook:
             fuzzy = len(norm) >= 6
             content = [t for t in toks if t not in EN_STOPWORDS] or toks
             keys = [k for t in content for k in _en_keys(t)]
-        self.phrases.append(_Phrase(phrase, norm, codes, fuzzy))
+        counts = {c: codes.count(c) for c in codes} if self.family == "zh" else {}
+        self.phrases.append(_Phrase(phrase, norm, codes, fuzzy, counts))
         self._ids[codes] = pid
         for k in keys:
             self.index.setdefault(k, set()).add(pid)
@@ -210,6 +208,18 @@ def pattern_source(pattern: str, family: str) -> str:
 def compile_pattern(pattern: str, family: str) -> Any:
     """Compile a pack pattern for the text space matching uses, on RE2 (linear time; see :mod:`.safe_regex`)."""
     return compile_user_pattern(pattern_source(pattern, family))
+
+
+def may_reach(counts: dict[str, int], present: set[str], n: int, threshold: float) -> bool:
+    """Whether ``fuzz.partial_ratio`` of a phrase (``counts``: its characters) and a text (``present``: its
+    characters; ``n``: the shorter length) can reach ``threshold``.
+
+    partial_ratio scores windows w of the longer string against the shorter: 200 * LCS / (n + |w|), and the LCS
+    is at most k, the phrase positions whose character occurs in the text at all; so no window scores more than
+    200 * k / (n + k).  Most candidates share one gram with the utterance and fail this without being aligned.
+    """
+    k = sum(count for c, count in counts.items() if c in present)
+    return 200 * k >= threshold * (n + k)
 
 
 class Matcher:
@@ -264,22 +274,26 @@ class Matcher:
         if found is None:
             found = p.found = self.book.screen().scan(p)
         screen = found[0]
+        live: _Live | None = None
         if screen is not None:  # can this matcher hit here? (runs ~200 times per call)
-            mine = screen.items.get(self.key)
-            if mine is not None and mine[0].isdisjoint(found[1]):
-                if not mine[1]:
+            plan = screen.plans.get(self.key)
+            if plan is not None:
+                codes_live = plan.codes.intersection(found[1])
+                text_live: frozenset[int] = frozenset()
+                if plan.text:
+                    if found[2] is None:  # the text space: scanned on the first question that needs it
+                        found = p.found = screen.with_text(p)
+                    text_live = plan.text.intersection(found[2])  # type: ignore[arg-type]
+                if not codes_live and not text_live:
                     return None
-                if found[2] is None:  # the text space: scanned on the first question that needs it
-                    found = p.found = screen.with_text(p)
-                if mine[1].isdisjoint(found[2]):  # type: ignore[arg-type]
-                    return None
+                live = (plan, codes_live, text_live)
         if p.deadline is not None:
             p.deadline.check()
-        hit = self._find(p.codes, p)
+        hit = self._find(p.codes, p, live)
         if hit is not None and (self.allow or self.allow_pattern):
             masked = self._mask_allowed(p.codes)
             if masked != p.codes:
-                hit = self._find(masked, p)
+                hit = self._find(masked, p, None)  # masking can make a pattern match ([^x]): not screened
         p.cache[self.key] = hit
         return hit
 
@@ -307,42 +321,44 @@ class Matcher:
         words = codes[:start].split()[-2:]
         return any(w in NEGATIONS["en"] for w in words)
 
-    def _find(self, codes: str, p: Prepared) -> Hit | None:
+    def _find(self, codes: str, p: Prepared, live: _Live | None) -> Hit | None:
+        """The best hit in ``codes`` (``p.codes``, or a copy with allowed spans masked); ``live``: this matcher's
+        items the screen found in ``p`` (None: not screened, every pattern and candidate is tried)."""
         best: Hit | None = None
         pattern = self.pattern
-        found = p.found if codes is p.codes else None
-        screen = found[0] if found is not None else None
-        if screen is not None and self.key not in screen.items:  # a matcher added after the screen was built
-            screen = None
-        if pattern is not None and screen is not None:
-            for i in screen.parts_found(self.key, "pattern", found):  # type: ignore[arg-type]  # only those found here
-                for a, b in match_spans(pattern.parts[i][1], codes):
-                    if b > a and not self._negated(codes, a):
-                        return Hit(a, b, 1.0, p.norm[a:b])
-        elif pattern is not None and (pattern.gate is None or pattern.gate.search(codes) is not None):
-            for m in pattern.finditer(codes):
-                if m.end() > m.start() and not self._negated(codes, m.start()):
-                    return Hit(m.start(), m.end(), 1.0, p.norm[m.start():m.end()])  # readable, not codes
         exact = self.exact_pattern
-        if exact is not None:
-            # norm and codes have the same length: carry the allow mask over to the text
-            text = p.norm if codes is p.codes else "".join(
-                "\x00" if c == "\x00" else n for c, n in zip(codes, p.norm, strict=True))
-            if screen is not None:
-                if found[2] is None:  # type: ignore[index]
-                    found = p.found = screen.with_text(p)
-                spans = (span for i in screen.parts_found(self.key, "exact", found)  # type: ignore[arg-type]
-                         for span in match_spans(exact.parts[i][1], text))
-            else:
-                spans = (m.span() for m in exact.finditer(text))
-            for a, b in spans:
-                if b > a and not self._negated(codes, a):
-                    return Hit(a, b, 1.0, p.norm[a:b])
-        if not self.ids:
-            return None
-        gate = self.key_gate()
-        if gate is not None and gate.search(p.codes) is None:  # p.codes: the grams' text
-            return None
+        if live is not None:
+            plan, codes_live, text_live = live
+            if pattern is not None and plan.pattern_part:  # only the patterns the screen found here
+                for i in sorted([plan.pattern_part[j] for j in codes_live if j in plan.pattern_part]):
+                    for a, b in match_spans(pattern.parts[i][1], codes):
+                        if b > a and not self._negated(codes, a):
+                            return Hit(a, b, 1.0, p.norm[a:b])  # readable, not codes
+            if exact is not None and plan.exact_part:
+                exact_live = text_live if self.family == "zh" else codes_live
+                for i in sorted([plan.exact_part[j] for j in exact_live if j in plan.exact_part]):
+                    for a, b in match_spans(exact.parts[i][1], p.norm):
+                        if b > a and not self._negated(codes, a):
+                            return Hit(a, b, 1.0, p.norm[a:b])
+            if plan.key_items.isdisjoint(codes_live):
+                return None  # no phrase of this matcher shares a gram with the utterance
+        else:
+            if pattern is not None and (pattern.gate is None or pattern.gate.search(codes) is not None):
+                for m in pattern.finditer(codes):
+                    if m.end() > m.start() and not self._negated(codes, m.start()):
+                        return Hit(m.start(), m.end(), 1.0, p.norm[m.start():m.end()])
+            if exact is not None:
+                # norm and codes have the same length: carry the allow mask over to the text
+                text = p.norm if codes is p.codes else "".join(
+                    "\x00" if c == "\x00" else n for c, n in zip(codes, p.norm, strict=True))
+                for m in exact.finditer(text):
+                    if m.end() > m.start() and not self._negated(codes, m.start()):
+                        return Hit(m.start(), m.end(), 1.0, p.norm[m.start():m.end()])
+            if not self.ids:
+                return None
+            gate = self.key_gate()
+            if gate is not None and gate.search(p.codes) is None:  # p.codes: the grams' text
+                return None
         phrases = self.book.phrases
         pids = self.ids & self.book.candidates(p)
         # the phrases said as written first: the first with an exact hit (in the candidates' order) is the answer,
@@ -356,10 +372,13 @@ class Matcher:
                     if hit.similarity >= 1.0:
                         return hit
                     said[pid] = hit
+        present: set[str] | None = None  # zh: the codes the utterance holds (for the bound in _fuzzy)
         for pid in pids:
             hit = said.get(pid)
             if hit is None:
-                hit = self._fuzzy(phrases[pid], codes)
+                if self.family == "zh" and present is None:
+                    present = set(codes)
+                hit = self._fuzzy(phrases[pid], codes, present)
             if hit is not None and (best is None or hit.similarity > best.similarity):
                 best = hit
         return best
@@ -388,12 +407,14 @@ class Matcher:
             start = codes.find(ph.codes, start + 1)
         return None
 
-    def _fuzzy(self, ph: _Phrase, codes: str) -> Hit | None:
-        """A fuzzy match of a phrase without an exact one."""
-        if self.family == "en":
+    def _fuzzy(self, ph: _Phrase, codes: str, present: set[str] | None) -> Hit | None:
+        """A fuzzy match of a phrase without an exact one (``present``, zh: the set of ``codes``)."""
+        if self.family == "en" or present is None:
             return self._fuzzy_en(ph, codes)
         if not ph.fuzzy or len(codes) * 100 < len(ph.codes) * self.threshold:
             return None  # the utterance is too short to hold the phrase (partial_ratio would align it inside)
+        if not may_reach(ph.counts, present, min(len(ph.codes), len(codes)), self.threshold):
+            return None
         al = fuzz.partial_ratio_alignment(ph.codes, codes, score_cutoff=self.threshold)
         if al is None or self._negated(codes, al.dest_start):
             return None
@@ -472,25 +493,26 @@ class MatcherScreen:
         text: list[str] = []
         codes_items: dict[int, set[int]] = {m.key: set() for m in matchers}
         text_items: dict[int, set[int]] = {m.key: set() for m in matchers}
-        # per (matcher key, "pattern"/"exact"): item index -> index of the pattern among the matcher's
-        self.parts: dict[tuple[int, str], dict[int, int]] = {}
+        key_items: dict[int, set[int]] = {m.key: set() for m in matchers}
+        parts: dict[int, tuple[dict[int, int], dict[int, int]]] = {m.key: ({}, {}) for m in matchers}
         for i, pids in enumerate(self.key_pids):
             for m in matchers:
                 if not m.ids.isdisjoint(pids):
+                    key_items[m.key].add(i)
                     codes_items[m.key].add(i)
         for m in matchers:
-            for what, spec in (("pattern", m.pattern), ("exact", m.exact_pattern)):
+            for spec, part_of in ((m.pattern, parts[m.key][0]), (m.exact_pattern, parts[m.key][1])):
                 if spec is None:
                     continue
-                in_codes = what == "pattern" or family != "zh"
-                space, owned = (codes, codes_items) if in_codes else (text, text_items)
-                index = self.parts[(m.key, what)] = {}
+                in_codes = spec is m.pattern or family != "zh"
+                space, owned = (codes, codes_items[m.key]) if in_codes else (text, text_items[m.key])
                 for part, src in enumerate(spec.sources):
-                    index[len(space)] = part
-                    owned[m.key].add(len(space))
+                    part_of[len(space)] = part
+                    owned.add(len(space))
                     space.append(to_re2_syntax(src))
-        self.items: dict[int, tuple[frozenset[int], frozenset[int]]] = {
-            k: (frozenset(codes_items[k]), frozenset(text_items[k])) for k in codes_items}
+        self.plans: dict[int, _Plan] = {
+            k: _Plan(frozenset(codes_items[k]), frozenset(text_items[k]), frozenset(key_items[k]), *parts[k])
+            for k in codes_items}
         self.match_codes = _build_set(codes) if codes else _no_match
         self.match_text = _build_set(text) if text else _no_match
         self.complete = self.match_codes is not None and self.match_text is not None
@@ -525,17 +547,21 @@ class MatcherScreen:
         pids = self.key_pids
         return frozenset().union(*[pids[i] for i in codes_found if i < n])
 
-    def parts_found(self, key: int, what: str, found: ScreenFound) -> list[int]:
-        """Indexes of the matcher's patterns (``what``: "pattern" or "exact") found, in the matcher's order."""
-        index = self.parts.get((key, what))
-        if not index:
-            return []
-        items = found[1] if what == "pattern" or self.family != "zh" else found[2]
-        assert items is not None, "the text space is scanned first (with_text)"
-        return sorted(index[i] for i in items if i in index)
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """One matcher's items in a :class:`MatcherScreen`: what makes it live in an utterance, and what they are."""
+
+    codes: frozenset[int]  # its items in the codes space (phrase keys and patterns)
+    text: frozenset[int]  # its items in the text space (zh exact patterns)
+    key_items: frozenset[int]  # the phrase keys among ``codes``
+    pattern_part: dict[int, int]  # item -> index of the pattern in ``Matcher.pattern``
+    exact_part: dict[int, int]  # item -> index of the pattern in ``Matcher.exact_pattern``
 
 
 ScreenFound = tuple[MatcherScreen | None, list[int], list[int] | None]
+#: what ``Matcher.find`` hands ``_find``: the matcher's plan and its items found in the codes and the text
+_Live = tuple[_Plan, frozenset[int], frozenset[int]]
 #: ``Prepared.found`` of an utterance that is never screened (its matchers run their own gates only)
 UNSCREENED: ScreenFound = (None, [], [])
 _NONE_FOUND: list[int] = []
