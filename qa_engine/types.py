@@ -104,6 +104,19 @@ class Finding:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+def new_finding(rule_id: str, status: Status, severity: Severity, weight: float, evidence: tuple[Evidence, ...],
+                explanation: str, data: dict[str, Any]) -> Finding:
+    """A :class:`Finding` built without the frozen dataclass's per-field ``object.__setattr__`` calls.
+
+    Every rule of every checked call makes one, so the constructor's cost shows in the rules' throughput; the
+    object is the same as ``Finding(...)`` gives (same fields, equal, hashable alike).
+    """
+    finding = object.__new__(Finding)
+    finding.__dict__.update(rule_id=rule_id, status=status, severity=severity, weight=weight, evidence=evidence,
+                            explanation=explanation, data=data)
+    return finding
+
+
 @dataclass(frozen=True)
 class Redaction:
     """Where an identifier (phone, ID, card number, e-mail) was spoken: silenced in the stored audio.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_left
-from dataclasses import dataclass
 from itertools import pairwise
+from typing import NamedTuple
 
 from ..text import language_family
 from ..types import Evidence, Transcript
@@ -18,9 +18,11 @@ logger = logging.getLogger(__name__)
 __all__ = ["CallContext", "Silence"]
 
 
-@dataclass(frozen=True)
-class Silence:
-    """A stretch inside the call where nobody speaks; ``before``/``after`` are utterance indexes."""
+class Silence(NamedTuple):
+    """A stretch inside the call where nobody speaks; ``before``/``after`` are utterance indexes.
+
+    A named tuple: a call has one per pause between turns (~80), made on every checked call.
+    """
 
     start: float
     end: float
@@ -147,11 +149,13 @@ class CallContext:
             out: list[Silence] = []
             end = None
             last_idx = -1
-            for p in sorted(self.utts, key=_start):
-                if end is not None and p.utt.start > end:
-                    out.append(Silence(end, p.utt.start, last_idx, p.index))
-                if end is None or p.utt.end >= end:
-                    end = p.utt.end
+            in_order = self._role_starts("any") is not None
+            for p in (self.utts if in_order else sorted(self.utts, key=_start)):
+                u = p.utt
+                if end is not None and u.start > end:
+                    out.append(Silence(end, u.start, last_idx, p.index))
+                if end is None or u.end >= end:
+                    end = u.end
                     last_idx = p.index
             self._silences = out
         return self._silences

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel
 
-from ..types import Evidence, Finding, Status
+from ..types import Evidence, Finding, Status, new_finding
 from .context import CallContext
 from .matching import Matcher, PhraseBook
 from .schema import MatchSpec, RuleSpec, StrictModel
@@ -70,6 +70,7 @@ class Check:
         self.rule = rule
         self.params = params
         self.env = env
+        self._templates: dict[str, str] = {}  # status -> explanation template (see finding)
         self.compile()
 
     def compile(self) -> None:
@@ -85,14 +86,16 @@ class Check:
     def finding(self, status: Status, evidence: list[Evidence] | tuple[Evidence, ...] = (),
                 data: dict[str, Any] | None = None, **fmt: Any) -> Finding:
         """A finding whose explanation is the rule's (or the check's default) template."""
-        template = self.rule.messages.get(status) or self.MESSAGES.get(self.env.family, {}).get(status, "")
+        template = self._templates.get(status)
+        if template is None:  # the rule's own message over the check's default, resolved once per status
+            template = self._templates[status] = (self.rule.messages.get(status)
+                                                  or self.MESSAGES.get(self.env.family, {}).get(status, ""))
         try:
             explanation = template.format(**fmt)
         except (KeyError, IndexError, ValueError):
             explanation = template
-        return Finding(rule_id=self.rule.id, status=status, severity=self.rule.severity,
-                       weight=self.rule.weight, evidence=tuple(evidence), explanation=explanation,
-                       data=data or {})
+        rule = self.rule
+        return new_finding(rule.id, status, rule.severity, rule.weight, tuple(evidence), explanation, data or {})
 
 
 def quote(text: str, limit: int = 40) -> str:
