@@ -278,12 +278,13 @@ class Matcher:
         if screen is not None:  # can this matcher hit here? (runs ~200 times per call)
             plan = screen.plans.get(self.key)
             if plan is not None:
-                codes_live = plan.codes.intersection(found[1])
-                text_live: frozenset[int] = frozenset()
-                if plan.text:
+                codes_live = _NOTHING if plan.codes.isdisjoint(found[1]) else plan.codes.intersection(found[1])
+                text_live = _NOTHING
+                if plan.text and (plan.text_literals is None or any(x in p.norm for x in plan.text_literals)):
                     if found[2] is None:  # the text space: scanned on the first question that needs it
                         found = p.found = screen.with_text(p)
-                    text_live = plan.text.intersection(found[2])  # type: ignore[arg-type]
+                    if not plan.text.isdisjoint(found[2]):  # type: ignore[arg-type]
+                        text_live = plan.text.intersection(found[2])  # type: ignore[arg-type]
                 if not codes_live and not text_live:
                     return None
                 live = (plan, codes_live, text_live)
@@ -510,8 +511,14 @@ class MatcherScreen:
                     part_of[len(space)] = part
                     owned.add(len(space))
                     space.append(to_re2_syntax(src))
+        literals: dict[int, tuple[str, ...] | None] = {}
+        for m in matchers:
+            parts_alts = [alts for alts, _ in m.exact_pattern.parts] if m.exact_pattern is not None else []
+            literals[m.key] = (None if any(alts is None for alts in parts_alts)
+                               else tuple(dict.fromkeys(x for alts in parts_alts for x in alts or ())))
         self.plans: dict[int, _Plan] = {
-            k: _Plan(frozenset(codes_items[k]), frozenset(text_items[k]), frozenset(key_items[k]), *parts[k])
+            k: _Plan(frozenset(codes_items[k]), frozenset(text_items[k]), frozenset(key_items[k]), *parts[k],
+                     text_literals=literals[k])
             for k in codes_items}
         self.match_codes = _build_set(codes) if codes else _no_match
         self.match_text = _build_set(text) if text else _no_match
@@ -557,6 +564,8 @@ class _Plan:
     key_items: frozenset[int]  # the phrase keys among ``codes``
     pattern_part: dict[int, int]  # item -> index of the pattern in ``Matcher.pattern``
     exact_part: dict[int, int]  # item -> index of the pattern in ``Matcher.exact_pattern``
+    # strings one of which every match of a text-space item holds (None: not known): without one, no scan
+    text_literals: tuple[str, ...] | None = None
 
 
 ScreenFound = tuple[MatcherScreen | None, list[int], list[int] | None]
@@ -565,6 +574,7 @@ _Live = tuple[_Plan, frozenset[int], frozenset[int]]
 #: ``Prepared.found`` of an utterance that is never screened (its matchers run their own gates only)
 UNSCREENED: ScreenFound = (None, [], [])
 _NONE_FOUND: list[int] = []
+_NOTHING: frozenset[int] = frozenset()
 
 
 def _no_match(_text: bytes) -> list[int]:
