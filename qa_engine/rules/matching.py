@@ -129,7 +129,6 @@ class _Phrase:
     norm: str
     codes: str
     fuzzy: bool  # long enough for fuzzy matching (short phrases must match exactly)
-    counts: dict[str, int] = field(default_factory=dict, compare=False)  # zh: how often each code occurs in it
 
 
 class PhraseBook:
@@ -172,8 +171,7 @@ class PhraseBook:
             fuzzy = len(norm) >= 6
             content = [t for t in toks if t not in EN_STOPWORDS] or toks
             keys = [k for t in content for k in _en_keys(t)]
-        counts = {c: codes.count(c) for c in codes} if self.family == "zh" else {}
-        self.phrases.append(_Phrase(phrase, norm, codes, fuzzy, counts))
+        self.phrases.append(_Phrase(phrase, norm, codes, fuzzy))
         self._ids[codes] = pid
         for k in keys:
             self.index.setdefault(k, set()).add(pid)
@@ -208,18 +206,6 @@ def pattern_source(pattern: str, family: str) -> str:
 def compile_pattern(pattern: str, family: str) -> Any:
     """Compile a pack pattern for the text space matching uses, on RE2 (linear time; see :mod:`.safe_regex`)."""
     return compile_user_pattern(pattern_source(pattern, family))
-
-
-def may_reach(counts: dict[str, int], present: set[str], n: int, threshold: float) -> bool:
-    """Whether ``fuzz.partial_ratio`` of a phrase (``counts``: its characters) and a text (``present``: its
-    characters; ``n``: the shorter length) can reach ``threshold``.
-
-    partial_ratio scores windows w of the longer string against the shorter: 200 * LCS / (n + |w|), and the LCS
-    is at most k, the phrase positions whose character occurs in the text at all; so no window scores more than
-    200 * k / (n + k).  Most candidates share one gram with the utterance and fail this without being aligned.
-    """
-    k = sum(count for c, count in counts.items() if c in present)
-    return 200 * k >= threshold * (n + k)
 
 
 class Matcher:
@@ -373,13 +359,10 @@ class Matcher:
                     if hit.similarity >= 1.0:
                         return hit
                     said[pid] = hit
-        present: set[str] | None = None  # zh: the codes the utterance holds (for the bound in _fuzzy)
         for pid in pids:
             hit = said.get(pid)
             if hit is None:
-                if self.family == "zh" and present is None:
-                    present = set(codes)
-                hit = self._fuzzy(phrases[pid], codes, present)
+                hit = self._fuzzy(phrases[pid], codes)
             if hit is not None and (best is None or hit.similarity > best.similarity):
                 best = hit
         return best
@@ -408,14 +391,12 @@ class Matcher:
             start = codes.find(ph.codes, start + 1)
         return None
 
-    def _fuzzy(self, ph: _Phrase, codes: str, present: set[str] | None) -> Hit | None:
-        """A fuzzy match of a phrase without an exact one (``present``, zh: the set of ``codes``)."""
-        if self.family == "en" or present is None:
+    def _fuzzy(self, ph: _Phrase, codes: str) -> Hit | None:
+        """A fuzzy match of a phrase without an exact one."""
+        if self.family == "en":
             return self._fuzzy_en(ph, codes)
         if not ph.fuzzy or len(codes) * 100 < len(ph.codes) * self.threshold:
             return None  # the utterance is too short to hold the phrase (partial_ratio would align it inside)
-        if not may_reach(ph.counts, present, min(len(ph.codes), len(codes)), self.threshold):
-            return None
         al = fuzz.partial_ratio_alignment(ph.codes, codes, score_cutoff=self.threshold)
         if al is None or self._negated(codes, al.dest_start):
             return None
