@@ -115,22 +115,16 @@ def redactions(transcript: Transcript, spans: list[PiiSpan]) -> tuple[Redaction,
     with_span = {s.utterance_index for s in spans}
     starts: dict[int | None, list[float]] = {}
     ends: dict[int | None, list[float]] = {}
-    for i, u in enumerate(utts):  # runs per utterance of every checked call: appends, no pairs built
-        ch = None if mono else u.channel
-        ch_starts = starts.get(ch)
-        if ch_starts is None:
-            ch_starts = starts[ch] = []
-            ends[ch] = []
-        ch_ends = ends[ch]
-        if u.words:
-            kept = [w for j, w in enumerate(u.words) if (i, j) not in masked] if i in with_span else u.words
-            ch_starts.extend([w.start for w in kept])
-            ch_ends.extend([w.end for w in kept])
-        elif i not in with_span:
-            ch_starts.append(u.start)
-            ch_ends.append(u.end)
-    for values in (*starts.values(), *ends.values()):
-        values.sort()
+    # only the channels a span is on are looked up (on a mono recording: all speech)
+    for ch in {None if mono else utts[s.utterance_index].channel for s in spans}:
+        mine = list(enumerate(utts)) if mono else [(i, u) for i, u in enumerate(utts) if u.channel == ch]
+        # speech without words counts whole, unless it holds a span; words count unless masked
+        plain = [u for i, u in mine if not u.words and i not in with_span]
+        worded = [w for i, u in mine if u.words
+                  for w in ([w for j, w in enumerate(u.words) if (i, j) not in masked] if i in with_span
+                            else u.words)]
+        starts[ch] = sorted([u.start for u in plain] + [w.start for w in worded])
+        ends[ch] = sorted([u.end for u in plain] + [w.end for w in worded])
     out: dict[Redaction, None] = {}
     for s in spans:  # sorted starts/ends + bisect: one lookup per span, not a scan of every word of the call
         ch = None if mono else utts[s.utterance_index].channel
