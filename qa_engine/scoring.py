@@ -110,7 +110,7 @@ def redactions(transcript: Transcript, spans: list[PiiSpan]) -> tuple[Redaction,
     if not spans:
         return ()
     utts = transcript.utterances
-    mono = all(u.channel in (None, 0) for u in utts) and transcript.agent_channel is None
+    mono = {u.channel for u in utts} <= {None, 0} and transcript.agent_channel is None
     masked = {(s.utterance_index, j) for s in spans for j in s.word_indices}
     with_span = {s.utterance_index for s in spans}
     starts: dict[int | None, list[float]] = {}
