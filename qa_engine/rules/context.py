@@ -112,7 +112,7 @@ class CallContext:
         return matcher.find(p)
 
     def first_hit(self, matcher: Matcher, utts: list[Prepared]) -> tuple[Prepared, Hit] | None:
-        for p in utts:
+        for p in matcher.may_hit(utts):
             hit = matcher.find(p)
             if hit is not None:
                 return p, hit

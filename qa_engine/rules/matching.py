@@ -251,6 +251,19 @@ class Matcher:
             self._key_gate = gate
         return self._key_gate  # type: ignore[return-value]
 
+    def may_hit(self, utts: list[Prepared]) -> list[Prepared]:
+        """The utterances of ``utts`` (in order) this matcher may hit: those the screen cannot rule out.
+
+        Why: a check that scans a whole role asks ~40 times per call and the screen rules out most; one
+        comprehension here is cheaper than as many :meth:`find` calls that each answer None.
+        """
+        screen = self.book._screen
+        plan = screen.plans.get(self.key) if screen is not None else None
+        if plan is None or plan.text:  # not screened, or live through the text space: find decides
+            return utts
+        codes = plan.codes
+        return [p for p in utts if p.found is None or p.found[0] is not screen or not codes.isdisjoint(p.found[1])]
+
     def find(self, p: Prepared) -> Hit | None:
         """Best hit in the utterance (cached per utterance)."""
         cached = p.cache.get(self.key, False)

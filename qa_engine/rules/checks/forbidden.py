@@ -43,7 +43,7 @@ class Forbidden(Check):
         utts = ctx.by_role(self.p.role)
         if not utts:
             return self.finding("not_applicable")
-        hits = [(u, h) for u in utts if (h := self.matcher.find(u)) is not None]
+        hits = [(u, h) for u in self.matcher.may_hit(utts) if (h := self.matcher.find(u)) is not None]
         if not hits:
             return self.finding("pass")
         first, h = hits[0]

@@ -57,7 +57,7 @@ class ResponseAfter(Check):
 
     def run(self, ctx: CallContext) -> Finding:
         p = self.p
-        triggers = [(u, h) for u in ctx.by_role(p.trigger.role)
+        triggers = [(u, h) for u in self.trigger.may_hit(ctx.by_role(p.trigger.role))
                     if (h := self.trigger.find(u)) is not None]
         if not triggers:
             return self.finding("not_applicable")
