@@ -49,6 +49,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, NamedTuple
 
+import re2
+
 from .types import Evidence, Finding, Transcript, Utterance, Word
 
 logger = logging.getLogger(__name__)
@@ -106,6 +108,8 @@ class _Patterns:
         # two units at least: one token is never enough (the most, "triple x", is 3 < MIN_DIGITS_AFTER_CUE)
         self.run = re.compile(rf"{unit}(?:{sep}{unit})+")
         self.pair = re.compile(rf"{unit}{sep}{unit}")
+        # four units side by side: without them no run reaches MIN_DIGITS_AFTER_CUE in the digits form
+        self.quad = re.compile(rf"{unit}(?:{sep}{unit}){{3}}")
         self.gate = re.compile(unit)
         self.filler = filler
 
@@ -270,6 +274,82 @@ def _may_have_email(s: str) -> bool:
     return " dot " in s or " DOT " in s or " Dot " in s or "点" in s or _DOTTED.search(s) is not None
 
 
+# --- many strings at once: which of them need looking at ------------------------------------------------------
+
+_SEP = "\x00"  # joins the strings: no pattern here matches it, so no match runs from one string into the next
+# every decimal digit of the BMP (what \d matches there) and the Chinese digits: re scans a plain class several
+# times faster than one with \d in it; strings with characters beyond the BMP are scanned with \d itself
+_BMP_DIGITS = "".join(filter(str.isdecimal, map(chr, range(0x10000))))
+_DIGIT_LINE = re.compile(rf"[{re.escape(_BMP_DIGITS)}{_CN_DIGITS}][^{_SEP}]*")  # from a string's first digit on
+_DIGIT_LINE_ANY = re.compile(rf"[\d{_CN_DIGITS}][^{_SEP}]*")
+# in the case-folded strings: an English digit word ("o" too) between non-letters, or an e-mail sign; RE2 finds
+# these words in one linear pass where re would try every alternative at every letter
+_HINT = re2.compile(
+    rf"(?:^|[^a-z])({'|'.join((*_WORD_HINTS, 'o'))})(?:[^a-z]|$)|( at |@|艾特)".encode()
+)._regexp.Match  # the binding itself: no per-call wrapper
+_UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
+
+
+def _flag(strings: Sequence[str | None]) -> tuple[list[int], set[int]] | None:
+    """The indices of the strings with a digit character (in order) and of those that may hold an English digit
+    word or an e-mail address, from one pass over the joined strings; None if they cannot be joined.
+
+    A string in neither has level 0.  One with digits only is in the digits form (``_form`` finds no word in
+    it) and cannot hold an address: only the second kind needs ``_level``.
+    """
+    joined = _SEP.join([s or "" for s in strings])
+    if joined.count(_SEP) != len(strings) - 1:
+        return None
+    if joined.isascii():
+        digit_line = _DIGIT_LINE
+        folded = joined.lower().encode()
+    else:
+        bmp = len(joined.encode("utf-16-le", "surrogatepass")) == 2 * len(joined)
+        digit_line = _DIGIT_LINE if bmp else _DIGIT_LINE_ANY
+        try:
+            folded = joined.casefold().encode()  # what _form looks for words in (its length may differ)
+        except UnicodeEncodeError:  # a lone surrogate
+            return None
+    digits: list[int] = []
+    i = last = 0
+    for m in digit_line.finditer(joined):
+        a = m.start()
+        i += joined.count(_SEP, last, a)
+        last = a
+        digits.append(i)
+    words: set[int] = set()
+    i = last = pos = 0
+    while (spans := _HINT(_UNANCHORED, folded, pos, len(folded)))[0][0] >= 0:
+        a = spans[1][0] if spans[1][0] >= 0 else spans[2][0]
+        i += folded.count(b"\0", last, a)
+        last = a
+        words.add(i)
+        pos = folded.find(b"\0", a)  # on to the next string (the separator is the non-letter before its start)
+        if pos < 0:
+            break
+    return digits, words
+
+
+def _levels(strings: Sequence[str | None]) -> tuple[list[tuple[int, _Patterns, str]], list[int]]:
+    """``_level`` of every string, and the indices of those above 0 in order; only flagged strings are looked at."""
+    flagged = _flag(strings)
+    if flagged is None:
+        info = [_level(s) for s in strings]
+        return info, [i for i, x in enumerate(info) if x[0]]
+    digits, words = flagged
+    info = [_NO_UNITS] * len(strings)
+    for i in words:
+        info[i] = _level(strings[i])
+    for i in digits:
+        if i not in words:
+            s = strings[i]
+            assert s is not None
+            info[i] = (3 if _DIGITS.pair.search(s) else 1), _DIGITS, s  # as _level: no word, no address
+    if not words:
+        return info, digits
+    return info, sorted(i for i in words.union(digits) if info[i][0])
+
+
 def _in_code(s: str, start: int, end: int) -> bool:
     """A short run glued to Latin letters is part of a code (train TR0922, booking EY5923AZ), not a number."""
     return ((start > 0 and s[start - 1].isascii() and s[start - 1].isalpha())
@@ -337,6 +417,8 @@ def _count(pat: _Patterns, work: str, start: int, end: int) -> tuple[int, list[t
     ranges: list[tuple[int, int]] = []
     digits = 0
     if pat is _DIGITS:  # tokens are groups of digit characters: one digit each
+        if work[start:end].isdecimal():  # one token: the common "13812345678"
+            return end - start, [(start, end)]
         for t in pat.token.finditer(work, start, end):
             digits += t.end() - t.start()
             ranges.append(t.span())
@@ -353,7 +435,7 @@ def _count(pat: _Patterns, work: str, start: int, end: int) -> tuple[int, list[t
 
 def _find(text: str, pat: _Patterns, work: str, pair: bool) -> list[PiiMatch]:
     found: list[PiiMatch] = []
-    if pair and _enough_units(pat, work):
+    if pair and (pat.quad.search(work) is not None if pat is _DIGITS else _enough_units(pat, work)):
         protected: list[tuple[int, int]] | None = None
         for run in pat.run.finditer(work):
             start, end = run.span()
@@ -450,18 +532,17 @@ def _find_in_strings(utts: Sequence[Utterance], strings: Sequence[str | None], m
     ``groups`` is a one-element counter shared by calls, so that group numbers stay unique.
     """
     out: dict[int, list[_Part]] = {}
-    info = [_level(s) for s in strings]
-    levels = [x[0] for x in info]
-    if 2 not in levels and 3 not in levels:
+    info, cands = _levels(strings)
+    if all(info[i][0] < 2 for i in cands):
         return out  # no two digits side by side anywhere (a number read one digit per utterance is not found)
-    cands = [i for i, level in enumerate(levels) if level]
     # a number read over several utterances: an utterance that starts with a digit continues the
     # previous utterance of its speaker when that one ends with a digit, less than max_gap_s before
     starts = [i for i in cands if _starts_with_unit(strings[i])]
+    levels = [x[0] for x in info] if starts else []
     link_prev = _links(utts, strings, levels, starts, max_gap_s) if starts else {}
     if not link_prev:
         for i in cands:
-            if levels[i] >= 2:
+            if info[i][0] >= 2:
                 _find_linked([i], strings, info, out, groups)
         return out
     linked_of: dict[int, list[int]] = {}
@@ -475,7 +556,7 @@ def _find_in_strings(utts: Sequence[Utterance], strings: Sequence[str | None], m
             linked_of[i] = [i]
             chains.append(linked_of[i])
     for linked in chains:
-        if any(levels[i] >= 2 for i in linked):
+        if any(info[i][0] >= 2 for i in linked):
             _find_linked(linked, strings, info, out, groups)
     return out
 
@@ -520,6 +601,9 @@ _EDGE_FILLER = rf"(?i:(?<![A-Za-z])(?:{_EN_FILLERS})(?![A-Za-z]))|{_ZH_FILLERS}"
 _EDGE_FILLER_START = re.compile(rf"^(?:{_EDGE_CLASS}|{_EDGE_FILLER})+")
 _EDGE_FILLER_END = re.compile(rf"(?:{_EDGE_CLASS}|{_EDGE_FILLER})+$")
 _WORD_EDGE = re.compile(r"[A-Za-z]+")
+# what an utterance's first character or word must be for _EDGE_FILLER_START to strip it or for it to be a unit
+_EDGE_FIRST = frozenset(_EDGE_CHARS + "".join(f[0] for f in _ZH_FILLERS.split("|")))
+_EDGE_WORDS = _EN_WORD_SET | frozenset(_EN_FILLERS.split("|"))
 
 
 def _ends_with_unit(s: str | None) -> bool:
@@ -544,6 +628,13 @@ def _ends_with_unit(s: str | None) -> bool:
 def _starts_with_unit(s: str | None) -> bool:
     """``s`` starts with a digit or a digit word (separators, punctuation and fillers aside)."""
     if not s:
+        return False
+    c = s[0]
+    if c.isascii() and c.isalpha():  # a first word that is neither a filler nor a digit word: it stays first
+        w = _WORD_EDGE.match(s)
+        if w is not None and w.group(0).lower() not in _EDGE_WORDS:
+            return False
+    elif not (c in _EDGE_FIRST or c.isdigit() or c in _CN_DIGITS):  # "我…", "您…": nothing stripped, no unit
         return False
     t = _EDGE_FILLER_START.sub("", s)
     if not t:
@@ -606,8 +697,11 @@ def _redact(t: Transcript, max_gap_s: float, want_spans: bool) -> tuple[Transcri
     utts = t.utterances
     groups = [0]
     text_parts = _find_in_strings(utts, [u.text for u in utts], max_gap_s, groups)
-    word_strings = ["".join(w.word for w in u.words) if u.words else None for u in utts]
-    same = all(ws is None or ws == u.text for ws, u in zip(word_strings, utts, strict=True))
+    if any(u.words for u in utts):
+        word_strings = ["".join(w.word for w in u.words) if u.words else None for u in utts]
+        same = all(ws is None or ws == u.text for ws, u in zip(word_strings, utts, strict=True))
+    else:  # text only (no word timings): nothing to mask in words
+        word_strings, same = [None] * len(utts), True
     if same:  # words are exactly the text: one search serves both
         word_parts = {i: p for i, p in text_parts.items() if utts[i].words}
     else:
@@ -663,6 +757,10 @@ def _redact(t: Transcript, max_gap_s: float, want_spans: bool) -> tuple[Transcri
 
 def _with(u: Utterance, text: str, words: tuple[Word, ...]) -> Utterance:
     """``u`` with another text and words (dataclasses.replace, for the common case without its overhead)."""
+    if type(u) is Utterance:  # its fields are its __dict__, and __init__ only sets them: copy them over
+        new = object.__new__(Utterance)
+        new.__dict__.update(u.__dict__, text=text, words=words)
+        return new
     try:
         return type(u)(**{**u.__dict__, "text": text, "words": words})
     except TypeError:  # a field that __init__ does not take
@@ -701,68 +799,126 @@ def mask_utterance(u: Utterance) -> Utterance:
 _QUOTE_MIN = 6  # the shortest piece of a masked utterance text looked for in findings' sentences
 
 
-def _mask_value(v: object, exact: dict[str, str], changed: dict[str, str]) -> object:
-    """``v`` with its strings masked (the same object when nothing changed)."""
+def _strings_in(v: object, out: list[str]) -> None:
+    """Append the strings in ``v`` (dict values, list and tuple items, at any depth) to ``out``."""
     if isinstance(v, str):
-        return _mask_string(v, exact, changed)
+        out.append(v)
+    elif isinstance(v, dict):
+        for x in v.values():
+            _strings_in(x, out)
+    elif isinstance(v, (list, tuple)):
+        for x in v:
+            _strings_in(x, out)
+
+
+def _swap(v: object, masked: dict[str, str]) -> object:
+    """``v`` with each string in ``masked`` replaced by its masked form (the same object when nothing changed)."""
+    if isinstance(v, str):
+        return masked.get(v, v)
     if isinstance(v, dict):
-        new = {k: _mask_value(x, exact, changed) for k, x in v.items()}
+        new = {k: _swap(x, masked) for k, x in v.items()}
         return v if all(new[k] is x for k, x in v.items()) else new
     if isinstance(v, (list, tuple)):
-        items = [_mask_value(x, exact, changed) for x in v]
+        items = [_swap(x, masked) for x in v]
         return v if all(a is b for a, b in zip(items, v, strict=True)) else type(v)(items)
     return v
 
 
-# Short strings in which mask_text found nothing, remembered: the findings of every call repeat the same
-# explanations and data strings ("坐席抢话0次，共0.0秒…", "phrase", "The longest dead air was 13 s…"), and
-# masking them again each call was half the masking of a report.  A pure function's result, so the output is
-# the same; it never holds a string with an identifier in it.  Bounded (cleared when full).
-_CLEAN_MAX = 4096
-_CLEAN_MAX_LEN = 300
-_clean: dict[str, None] = {}
+def _mask_texts(strings: Iterable[str]) -> dict[str, str]:
+    """``mask_text`` of each string, for those it changes; only the strings one pass over them all flags are
+    looked at one by one (no digit and no word or address hint: nothing to find; digits only: the digits form,
+    where a run of four units is needed)."""
+    strings = list(strings)
+    flagged = _flag(strings)
+    if flagged is None:
+        todo: Iterable[int] = range(len(strings))
+    else:
+        digits, words = flagged
+        todo = words.union(i for i in digits if _DIGITS.quad.search(strings[i]) is not None)
+    done: dict[str, str] = {}
+    for i in todo:
+        s = strings[i]
+        masked = mask_text(s)
+        if masked is not s:
+            done[s] = masked
+    return done
 
 
-def _mask_string(s: str, exact: dict[str, str], changed: dict[str, str]) -> str:
-    """``s`` masked; an utterance text of the call, also quoted in part, as the call's transcript masked it."""
-    masked = exact.get(s)
-    if masked is not None:
-        return masked
+def _quoted(s: str, changed: dict[str, str]) -> str:
+    """``s`` with the utterance texts of the call it quotes, also cut short ("...number is 1436671…"), masked as
+    the call's transcript masked them."""
     for orig, new in changed.items():
         head = orig[:_QUOTE_MIN]
         p = s.find(head)
-        while p >= 0:  # a quote of the utterance, perhaps cut short ("...number is 1436671…")
+        while p >= 0:
             k = len(head)
             while k < len(orig) and p + k < len(s) and s[p + k] == orig[k]:
                 k += 1
             s = s[:p] + new[:k] + s[p + k:]
             p = s.find(head, p + k)
-    if s in _clean:
-        return s
-    masked = mask_text(s)
-    if masked == s and len(s) <= _CLEAN_MAX_LEN:
-        if len(_clean) >= _CLEAN_MAX:
-            _clean.clear()
-        _clean[s] = None
-    return masked
+    return s
 
 
-def _finding(f: Finding, exact: dict[str, str], changed: dict[str, str]) -> Finding:
-    evidence = tuple(e if (t := _mask_string(e.text, exact, {})) == e.text
-                     else Evidence(e.start, e.end, t, e.similarity)
-                     for e in f.evidence)  # Evidence is frozen: an unchanged one is kept as it is
-    explanation = _mask_string(f.explanation, exact, changed)  # the sentence that quotes utterances
-    data = _mask_value(f.data, exact, {})
-    assert isinstance(data, dict)
-    if data is f.data and explanation == f.explanation and all(a is b for a, b in zip(evidence, f.evidence,
-                                                                                        strict=True)):
-        return f
-    return replace(f, evidence=evidence, explanation=explanation, data=data)
+def _mask_findings(findings: Sequence[Finding], exact: dict[str, str], changed: dict[str, str]) -> list[Finding]:
+    """The findings with their evidence texts, explanations and data strings masked.
+
+    A string that is an utterance text of the call takes the transcript's masking (``exact``); an explanation
+    quotes utterances, also cut short, and those quotes are masked as in the transcript first (``changed``);
+    every other string is masked on its own (``mask_text``), all of a call's together.
+    """
+    heads = {orig[:_QUOTE_MIN] for orig in changed}
+    explanations: list[tuple[str, bool]] = []  # (the explanation, or what mask_text is to mask; whether it is)
+    data_strings: list[list[str]] = []
+    pending: dict[str, None] = {}  # strings for mask_text, each once
+    for f in findings:
+        for e in f.evidence:
+            if e.text not in exact:
+                pending[e.text] = None
+        x = f.explanation
+        if x in exact:
+            explanations.append((exact[x], False))
+        else:
+            if any(map(x.__contains__, heads)):  # without the head of a masked utterance there is no quote of it
+                x = _quoted(x, changed)
+            pending[x] = None
+            explanations.append((x, True))
+        strings: list[str] = []
+        for v in f.data.values():  # mostly strings and numbers
+            if isinstance(v, str):
+                strings.append(v)
+            elif isinstance(v, (dict, list, tuple)):
+                _strings_in(v, strings)
+        for s in strings:
+            if s not in exact:
+                pending[s] = None
+        data_strings.append(strings)
+    done = _mask_texts(pending)
+    # every string that masks to another object: an utterance text as the transcript masked it, else mask_text's
+    masked = {**done, **{a: b for a, b in exact.items() if b is not a}}
+    out: list[Finding] = []
+    for f, (x, masking), strings in zip(findings, explanations, data_strings, strict=True):
+        explanation = done.get(x, x) if masking else x
+        evidence = f.evidence
+        if not masked.keys().isdisjoint([e.text for e in evidence]):
+            evidence = tuple(e if (t := masked.get(e.text, e.text)) == e.text
+                             else Evidence(e.start, e.end, t, e.similarity)
+                             for e in evidence)  # Evidence is frozen: an unchanged one is kept as it is
+        data = f.data
+        if not masked.keys().isdisjoint(strings):
+            new = _swap(data, masked)
+            assert isinstance(new, dict)
+            data = new
+        if data is f.data and explanation == f.explanation and all(a is b for a, b in zip(evidence, f.evidence,
+                                                                                            strict=True)):
+            out.append(f)
+        else:
+            out.append(replace(f, evidence=evidence, explanation=explanation, data=data))
+    return out
 
 
 def mask_finding(f: Finding) -> Finding:
     """Mask the evidence texts, the explanation and any strings in ``data`` (each string on its own)."""
-    return _finding(f, {}, {})
+    return _mask_findings([f], {}, {})[0]
 
 
 def mask_call(t: Transcript, findings: Sequence[Finding], *,
@@ -783,11 +939,11 @@ def redact_call(t: Transcript, findings: Sequence[Finding], *, max_gap_s: float 
     """:func:`mask_call` and, in the same pass, where the identifiers were spoken (:func:`find_pii_spans`)."""
     masked, spans = _redact(t, max_gap_s, want_spans)
     if masked is t:
-        return t, [_finding(f, {}, {}) for f in findings], spans
+        return t, _mask_findings(findings, {}, {}), spans
     exact = {a.text: b.text for a, b in zip(t.utterances, masked.utterances, strict=True)}
     changed = {a.text: b.text for a, b in zip(t.utterances, masked.utterances, strict=True)
                if a.text != b.text and len(a.text) >= _QUOTE_MIN}
-    return masked, [_finding(f, exact, changed) for f in findings], spans
+    return masked, _mask_findings(findings, exact, changed), spans
 
 
 # --- other texts: field values, documents, log arguments --------------------------------------
@@ -798,7 +954,10 @@ def mask_data(value: object) -> object:
     For texts that do not come from a transcript: upload fields, comments, audit details, log arguments.
     The same object comes back when nothing changed.
     """
-    return _mask_value(value, {}, {})
+    strings: list[str] = []
+    _strings_in(value, strings)
+    done = _mask_texts(strings)
+    return _swap(value, done) if done else value
 
 
 def mask_optional(text: str | None) -> str | None:
