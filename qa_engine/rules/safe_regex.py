@@ -123,12 +123,19 @@ def match_spans(compiled: Any, text: str) -> Iterator[tuple[int, int]]:
     data = text.encode("utf-8")
     same = len(data) == len(text)  # ASCII: byte offsets are character offsets
     match = compiled._regexp.Match
+    to_chars = _re2.BytesToCharLen  # (data, start, end): characters in data[start:end]
     pos, end = 0, len(data)
+    last_byte = last_char = 0  # matches only move forward: offsets are converted from the previous one
     while True:
         a, b = match(_UNANCHORED, data, pos, end)[0]
         if (a, b) == _NO_MATCH:
             return
-        yield (a, b) if same else (_re2.BytesToCharLen(data, 0, a), _re2.BytesToCharLen(data, 0, b))
+        if same:
+            yield a, b
+        else:
+            start = last_char + to_chars(data, last_byte, a)
+            last_byte, last_char = b, start + to_chars(data, a, b)
+            yield start, last_char
         if pos == end:
             return
         pos = pos + _re2.CharLenToBytes(data, pos, 1) if pos == b else b

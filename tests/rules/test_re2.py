@@ -115,5 +115,5 @@ def test_match_spans_are_finditers(pattern: str) -> None:
     from qa_engine.rules.safe_regex import compile_user_pattern, match_spans
 
     compiled = compile_user_pattern(pattern)
-    for text in ("abbc", "", "您好abc你好", "x1x22", "aaaa bb", "ab 您ab", "\U0001f600b"):
+    for text in ("abbc", "", "您好abc你好", "x1x22", "aaaa bb", "ab 您ab", "\U0001f600b", "b您bb您好b\nbb"):
         assert list(match_spans(compiled, text)) == [m.span() for m in compiled.finditer(text)]
