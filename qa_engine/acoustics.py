@@ -250,18 +250,23 @@ def _turn_starts(turns: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(np.where(rising, idx, 0))
 
 
-def _speech_intervals(pieces: list[tuple[float, float]]) -> list[list[float]]:
-    """One role's speech as sorted, merged ``[start, end]`` intervals (pauses up to :data:`JOIN_GAP_S` joined)."""
+def _speech_intervals(pieces: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """One role's speech as sorted, merged ``(start, end)`` intervals (pauses up to :data:`JOIN_GAP_S` joined)."""
     pieces.sort()
-    merged: list[list[float]] = []
-    last_end = -math.inf
-    for start, end in pieces:
-        if start <= last_end + JOIN_GAP_S:
-            if end > last_end:
-                merged[-1][1] = last_end = end
+    merged: list[tuple[float, float]] = []
+    if not pieces:
+        return merged
+    join = JOIN_GAP_S
+    rest = iter(pieces)
+    start, last_end = next(rest)
+    for piece_start, piece_end in rest:
+        if piece_start <= last_end + join:
+            if piece_end > last_end:
+                last_end = piece_end
         else:
-            merged.append([start, end])
-            last_end = end
+            merged.append((start, last_end))
+            start, last_end = piece_start, piece_end
+    merged.append((start, last_end))
     return merged
 
 
@@ -277,20 +282,26 @@ def overtalk_from_utterances(utterances: Sequence[Utterance]) -> list[OvertalkSp
             customer_pieces.append((u.start, u.end))
     agent, customer = _speech_intervals(agent_pieces), _speech_intervals(customer_pieces)
     out: list[OvertalkSpan] = []
-    i = j = 0
-    n_agent, n_customer = len(agent), len(customer)
-    while i < n_agent and j < n_customer:
-        a0, a1 = agent[i]
-        c0, c1 = customer[j]
-        if a1 - c0 >= MIN_OVERTALK_S and c1 - a0 >= MIN_OVERTALK_S:  # cheap pre-test: overlap possible
-            start, end = max(a0, c0), min(a1, c1)
-            if end - start >= MIN_OVERTALK_S:
-                out.append(OvertalkSpan(round(start, 2), round(end, 2), "agent" if a0 > c0 else "customer"))
-        if a1 < c1:
-            i += 1
-        else:
-            j += 1
-    return out
+    if not agent or not customer:
+        return out
+    least = MIN_OVERTALK_S
+    # one sweep: the party whose interval ends first moves on; it runs once per interval of either party, so
+    # each step unpacks only the interval that moved
+    agent_rest, customer_rest = iter(agent), iter(customer)
+    a0, a1 = next(agent_rest)
+    c0, c1 = next(customer_rest)
+    try:
+        while True:
+            if a1 - c0 >= least and c1 - a0 >= least:  # cheap pre-test: overlap possible
+                start, end = max(a0, c0), min(a1, c1)
+                if end - start >= least:
+                    out.append(OvertalkSpan(round(start, 2), round(end, 2), "agent" if a0 > c0 else "customer"))
+            if a1 < c1:
+                a0, a1 = next(agent_rest)
+            else:
+                c0, c1 = next(customer_rest)
+    except StopIteration:  # one party has no speech left: nothing more overlaps
+        return out
 
 
 def raised_spans(track: LoudnessTrack, min_db: float = RAISED_DB, min_s: float = RAISED_MIN_S) -> list[RaisedSpan]:

@@ -44,9 +44,10 @@ class Classify(Check):
         assert isinstance(self.params, ClassifyParams)
         self.p = self.params
         self.matchers = [(c, self.env.matcher(c.match)) for c in self.p.classes]
+        self.target = self.TARGET.get(self.env.family, self.TARGET["en"])[self.p.target]
 
     def run(self, ctx: CallContext) -> Finding:
-        target = self.TARGET.get(self.env.family, self.TARGET["en"])[self.p.target]
+        target = self.target
         for cls, matcher in self.matchers:
             found = ctx.first_hit(matcher, ctx.by_role(cls.role))
             if found is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Iterator
 
 from pydantic import Field
 
@@ -19,7 +20,52 @@ from ..matching import EN_STOPWORDS, Prepared
 from ..registry import Check, quote, register
 from ..schema import MatchSpec, StrictModel
 
-_DIGITS = re.compile(r"\d{3,}")
+#: a turn's units: its sound codes (zh, one unit per character) or its words (en), "\x00" for an ignored one
+Units = str | tuple[str, ...]
+Gram = str | tuple[str, ...]
+
+
+def _grams(units: Units, n: int) -> Iterator[Gram]:
+    """Every run of ``n`` consecutive units (zh: substrings; en: word tuples), sliced at C level."""
+    return map(units.__getitem__, map(slice, range(len(units) - n + 1), range(n, len(units) + 1)))
+
+
+def _shares(units: Units, before: list[_Said], n: int) -> bool:
+    """Some turn of ``before`` holds a run of ``n`` of its units (none ignored) that ``units`` holds too."""
+    if len(units) < n:
+        return False
+    grams: set[Gram] | None = None  # ignored units included: the customer's grams hold none, so none match
+    for c in before:
+        if len(c.units) >= n:
+            if grams is None:
+                grams = set(_grams(units, n))
+            if not c.grams(n).isdisjoint(grams):
+                return True
+    return False
+
+
+class _Said:
+    """One turn as the echo test reads it: its numbers and its units; its grams built when first asked for.
+
+    Why: a customer turn is compared with each agent turn that follows it within the lookback, so what it
+    says is worked out once per call (never across calls).
+    """
+
+    __slots__ = ("numbers", "units", "_grams")
+
+    def __init__(self, numbers: list[str], units: Units) -> None:
+        self.numbers = numbers
+        self.units = units
+        self._grams: dict[int, set[Gram]] = {}
+
+    def grams(self, n: int) -> set[Gram]:
+        """The runs of ``n`` units without an ignored one."""
+        found = self._grams.get(n)
+        if found is None:
+            units = self.units
+            found = self._grams[n] = (set(_grams(units, n)) if "\x00" not in units
+                                      else {g for g in _grams(units, n) if "\x00" not in g})
+        return found
 
 
 class EchoSpec(StrictModel):
@@ -62,60 +108,32 @@ class ConfirmRepeat(Check):
 
         ignore = [normalize(x, self.env.family) for x in self.p.echo.ignore]
         self.ignore = [sound_codes(x) if self.env.family == "zh" else x for x in ignore if x]
+        # the maximal digit runs that count (\d{3,} runs shorter than min_digits never do)
+        self.numbers = re.compile(rf"\d{{{max(3, self.p.echo.min_digits)},}}")
 
-    def _units(self, p: Prepared) -> str | list[str]:
-        """Characters (zh codes) or content-bearing words (en) after removing generic phrases."""
-        key = (self, "units")
-        units = p.memo.get(key)
-        if units is None:
-            units = p.memo[key] = self._compute_units(p)
-        return units  # type: ignore[return-value]
-
-    def _unit_grams(self, p: Prepared, n: int) -> set[str] | set[tuple[str, ...]]:
-        key = (self, "grams", n)
-        grams = p.memo.get(key)
-        if grams is None:
-            grams = p.memo[key] = self._grams(self._units(p), n)
-        return grams  # type: ignore[return-value]
-
-    @staticmethod
-    def _digits(p: Prepared) -> list[str]:
-        digits = p.memo.get("digits")
-        if digits is None:
-            digits = p.memo["digits"] = _DIGITS.findall(p.norm)
-        return digits  # type: ignore[return-value]
-
-    def _compute_units(self, p: Prepared) -> str | list[str]:
+    def _said(self, p: Prepared) -> _Said:
+        """The numbers and units of one turn."""
         text = p.codes
         for ig in self.ignore:
             text = text.replace(ig, "\x00")
-        if self.env.family == "zh":
-            return text  # one code per character: the string is the list of units
-        return ["\x00" if w in EN_STOPWORDS else w for w in text.split()]
+        units: Units = text if self.env.family == "zh" else tuple(  # zh: one code per character is one unit
+            ["\x00" if w in EN_STOPWORDS else w for w in text.split()])
+        return _Said(self.numbers.findall(p.norm), units)
 
-    @staticmethod
-    def _grams(units: str | list[str], n: int) -> set[str] | set[tuple[str, ...]]:
-        """The runs of ``n`` units without an ignored one (zh: substrings; en: word tuples)."""
-        if isinstance(units, str):
-            runs = [units[i:i + n] for i in range(len(units) - n + 1)]
-            return {r for r in runs if "\x00" not in r}
-        return {tuple(units[i:i + n]) for i in range(len(units) - n + 1) if "\x00" not in units[i:i + n]}
-
-    def _echo(self, a: Prepared, customers: list[Prepared]) -> float | None:
+    def _echo(self, a: Prepared, before: list[_Said]) -> bool:
+        """The agent turn repeats a number, or a stretch of units, of one of the customer turns ``before``."""
         e = self.p.echo
-        a_digits = set(self._digits(a))
-        a_units = self._units(a)
-        is_question = self.question is not None and self.question.find(a) is not None
-        for c in customers:
-            c_digits = {d for d in self._digits(c) if len(d) >= e.min_digits}
-            if any(d in ad or ad in d for d in c_digits for ad in a_digits if len(ad) >= e.min_digits):
-                return 1.0
-            c_units = self._units(c)
-            n = e.short_chars if is_question else e.min_chars
-            if (len(c_units) >= n and len(a_units) >= n
-                    and not self._unit_grams(c, n).isdisjoint(self._unit_grams(a, n))):
-                return 0.9
-        return None
+        said = self._said(a)
+        if said.numbers and any(d in ad or ad in d for c in before for d in c.numbers for ad in said.numbers):
+            return True
+        units, short, long = said.units, e.short_chars, e.min_chars
+        if self.question is None:
+            return _shares(units, before, long)
+        if short <= long:  # a shared stretch of ``long`` units holds one of ``short``: test that first, and
+            # ask whether the turn is a question only when it matters
+            return _shares(units, before, short) and (self.question.find(a) is not None
+                                                      or _shares(units, before, long))
+        return _shares(units, before, short if self.question.find(a) is not None else long)
 
     def run(self, ctx: CallContext) -> Finding:
         if not ctx.customer or not ctx.agent:
@@ -123,16 +141,24 @@ class ConfirmRepeat(Check):
         lookback = self.p.echo.lookback_turns
         customer = ctx.customer
         c_index = [c.index for c in customer]  # increasing: utterances are in call order
+        said: list[_Said | None] = [None] * len(customer)  # customer turns, worked out when first compared
         for a in ctx.agent:
             hit = self.matcher.find(a)
             if hit is not None:
                 return self.finding("pass", [ctx.evidence(a, hit)],
                                     data={"how": "phrase", "matched": hit.phrase}, quote=quote(a.utt.text))
-            k = bisect_left(c_index, a.index)  # == [c for c in customer if c.index < a.index][-lookback:]
-            before = customer[max(0, k - lookback):k]
-            sim = self._echo(a, before) if before else None
-            if sim is not None:
-                return self.finding("pass", [ctx.evidence(before[-1]), ctx.evidence(a)],
+            k = bisect_left(c_index, a.index)  # customer[:k]: the customer turns before this one
+            if not k:
+                continue
+            lo = max(0, k - lookback)
+            before = said[lo:k]
+            if None in before:
+                for j in range(lo, k):
+                    if said[j] is None:
+                        said[j] = self._said(customer[j])
+                before = said[lo:k]
+            if self._echo(a, before):  # type: ignore[arg-type]
+                return self.finding("pass", [ctx.evidence(customer[k - 1]), ctx.evidence(a)],
                                     data={"how": "echo"}, quote=quote(a.utt.text))
         return self.finding("fail")
 

@@ -9,13 +9,47 @@ agent's turns just after (感谢您的耐心等待 / "thank you for holding").
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
+from itertools import compress, repeat
+from operator import le, sub
+
 from pydantic import Field
 
 from ...types import Evidence, Finding
-from ..context import CallContext, Silence
+from ..context import CallContext
 from ..matching import Prepared
 from ..registry import Check, register
 from ..schema import MatchSpec, StrictModel
+from .metrics import time_order
+
+
+def _long_silences(starts: list[float], ends: list[float], min_s: float) -> list[tuple[float, float]]:
+    """(start, end) of the silences of :meth:`CallContext.silences` that last ``min_s`` or more, from the speech
+    edges in time order. Such a silence follows a gap of ``min_s`` or more between neighbours (it runs from the
+    latest end so far, never earlier than the neighbour's), so only those few gaps are looked at in Python."""
+    out: list[tuple[float, float]] = []
+    latest, seen = -math.inf, 0
+    for i in compress(range(len(ends) - 1), map(le, repeat(min_s), map(sub, starts[1:], ends))):
+        latest = max(latest, max(ends[seen: i + 1]))
+        seen = i + 1
+        if starts[i + 1] - latest >= min_s:
+            out.append((latest, starts[i + 1]))
+    return out
+
+
+def _started_before(utts: list[Prepared], starts: list[float] | None, t: float) -> list[Prepared]:
+    """``utts`` that start before ``t`` (``starts``: theirs when in time order, else None)."""
+    if starts is None:
+        return [p for p in utts if p.utt.start < t]
+    return utts[:bisect_left(starts, t)]
+
+
+def _started_from(utts: list[Prepared], starts: list[float] | None, t: float) -> list[Prepared]:
+    """``utts`` that start at ``t`` or later (``starts``: theirs when in time order, else None)."""
+    if starts is None:
+        return [p for p in utts if p.utt.start >= t]
+    return utts[bisect_left(starts, t):]
 
 
 class SideSpec(StrictModel):
@@ -60,10 +94,9 @@ class HoldEtiquette(Check):
         self.thank = self.env.matcher(self.p.thank.match)
         self.customer_hold = self.env.matcher(self.p.customer_hold)
 
-    def _customer_caused(self, ctx: CallContext, s: Silence) -> bool:
-        """The customer's own "let me find it" is among the last turns before the silence, and
+    def _customer_caused(self, last: list[Prepared]) -> bool:
+        """The customer's own "let me find it" is among the ``last`` turns before the silence, and
         the agent did not announce a hold of their own after it (我帮您查一下，请稍等)."""
-        last = ctx.started_before("any", s.start)[-3:]
         for p in reversed(last):
             if p.role == "customer" and self.customer_hold.find(p) is not None:
                 return True
@@ -71,39 +104,51 @@ class HoldEtiquette(Check):
                 return False
         return False
 
-    def _announced(self, ctx: CallContext, s: Silence) -> Prepared | None:
+    def _announced(self, before: list[Prepared], start: float) -> Prepared | None:
+        """The agent's announcement among their last turns ``before`` the silence (latest first)."""
         spec = self.p.announce
-        before = ctx.started_before("agent", s.start)[-spec.turns:]
-        before = [a for a in before if a.utt.end >= s.start - spec.within_s]
-        found = ctx.first_hit(self.announce, list(reversed(before)))
-        return found[0] if found else None
+        before = [a for a in before[-spec.turns:] if a.utt.end >= start - spec.within_s]
+        before.reverse()
+        for a in self.announce.may_hit(before):
+            if self.announce.find(a) is not None:
+                return a
+        return None
 
-    def _thanked(self, ctx: CallContext, s: Silence) -> Prepared | None:
+    def _thanked(self, after: list[Prepared], end: float) -> Prepared | None:
+        """The agent's thanks among their first turns ``after`` the silence."""
         spec = self.p.thank
-        after = ctx.started_from("agent", s.end - 0.01)[: spec.turns]
-        after = [a for a in after if a.utt.start <= s.end + spec.within_s]
-        found = ctx.first_hit(self.thank, after)
-        return found[0] if found else None
+        after = [a for a in after[: spec.turns] if a.utt.start <= end + spec.within_s]
+        for a in self.thank.may_hit(after):
+            if self.thank.find(a) is not None:
+                return a
+        return None
 
     def run(self, ctx: CallContext) -> Finding:
-        holds = [s for s in ctx.silences() if s.duration >= self.p.min_silence_s
-                 and not self._customer_caused(ctx, s)]
-        if not holds:
-            return self.finding("not_applicable", min_s=self.p.min_silence_s)
+        min_s = self.p.min_silence_s
+        starts, ends, in_order = time_order(ctx.utts)
+        silences = _long_silences(starts, ends, min_s)
+        if silences:  # the turns around them: bisected on the starts in time order, else filtered
+            utts, agent = ctx.utts, ctx.agent
+            agent_starts = [a.utt.start for a in agent] if in_order else None
+            silences = [(start, end) for start, end in silences
+                        if not self._customer_caused(_started_before(utts, starts if in_order else None,
+                                                                     start)[-3:])]
+        if not silences:
+            return self.finding("not_applicable", min_s=min_s)
         evidence: list[Evidence] = []
         problems = self.PROBLEMS.get(self.env.family, self.PROBLEMS["en"])
-        for s in holds:
-            ann = self._announced(ctx, s)
-            thx = self._thanked(ctx, s)
+        for start, end in silences:
+            ann = self._announced(_started_before(agent, agent_starts, start), start)
+            thx = self._thanked(_started_from(agent, agent_starts, end - 0.01), end)
             if ann is None or thx is None:
                 key = "both" if ann is None and thx is None else "announce" if ann is None else "thank"
                 problem = problems[key]
-                return self.finding("fail", [Evidence(s.start, s.end, "", None)],
-                                    data={"silence": [round(s.start, 2), round(s.end, 2)]},
-                                    start=s.start, duration=s.duration, problem=problem)
-            evidence += [ctx.evidence(ann), Evidence(s.start, s.end, "", None), ctx.evidence(thx)]
-        return self.finding("pass", evidence, data={"holds": len(holds)}, count=len(holds),
-                            longest=max(s.duration for s in holds))
+                return self.finding("fail", [Evidence(start, end, "", None)],
+                                    data={"silence": [round(start, 2), round(end, 2)]},
+                                    start=start, duration=end - start, problem=problem)
+            evidence += [ctx.evidence(ann), Evidence(start, end, "", None), ctx.evidence(thx)]
+        return self.finding("pass", evidence, data={"holds": len(silences)}, count=len(silences),
+                            longest=max([end - start for start, end in silences]))
 
     def describe(self) -> str:
         return (f"Silences of {self.p.min_silence_s:g} s or more; announcement within the agent's "

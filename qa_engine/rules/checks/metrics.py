@@ -9,12 +9,15 @@ talk_ratio      agent share of all speech time (0-1)
 
 from __future__ import annotations
 
+from itertools import accumulate
+from operator import attrgetter, sub
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from ...types import Finding
 from ..context import CallContext
+from ..matching import Prepared
 from ..registry import Check, register
 from ..schema import StrictModel
 
@@ -47,13 +50,45 @@ UNITS = {"zh": {"first_response": "秒", "dead_air": "秒", "interruptions": "�
                 "talk_ratio": ""}}
 
 
+def time_order(utts: list[Prepared]) -> tuple[list[float], list[float], bool]:
+    """The starts and the ends of ``utts`` in time order (a stable sort only when they are not in it already),
+    and whether they were: the speech edges silences are measured between, read at C level."""
+    starts = [p.utt.start for p in utts]
+    if starts == sorted(starts):  # (C-level: sorting a sorted list is one pass)
+        return starts, [p.utt.end for p in utts], True
+    seq = sorted([p.utt for p in utts], key=attrgetter("start"))
+    return [u.start for u in seq], [u.end for u in seq], False
+
+
+def _longest_silence(starts: list[float], ends: list[float]) -> float:
+    """The longest of :meth:`CallContext.silences` (0.0 when there is none), without building them.
+
+    A silence runs from the latest end so far to the next start, so it is at most the gap after the
+    utterance before it: when the widest such gap follows the latest end so far it is the answer.
+    """
+    gaps = list(map(sub, starts[1:], ends))
+    if not gaps:
+        return 0.0
+    longest = max(gaps)
+    i = gaps.index(longest)
+    if max(ends[: i + 1]) != ends[i]:  # an earlier utterance runs on past this one: every gap from the latest end
+        longest = max(map(sub, starts[1:], accumulate(ends, max)))
+    return longest if longest > 0.0 else 0.0
+
+
+def _talk_time(utts: list[Prepared]) -> float:
+    """Seconds spoken in ``utts``, summed in call order (what :meth:`CallContext.talk_time` sums)."""
+    return sum([d for u in [p.utt for p in utts] if (d := u.end - u.start) > 0.0])
+
+
 def measure(ctx: CallContext, metric: str, overlap_s: float = 0.5) -> float | None:
     """The metric's value for the call, or None when it cannot be measured."""
     agent = ctx.agent
     if metric == "first_response":
         return agent[0].utt.start if agent else None
     if metric == "dead_air":
-        return max((s.duration for s in ctx.silences()), default=0.0)
+        starts, ends, _ = time_order(ctx.utts)
+        return _longest_silence(starts, ends)
     if metric == "interruptions":
         count = 0
         customers = sorted((c.utt.start, c.utt.end) for c in ctx.customer)
@@ -66,15 +101,19 @@ def measure(ctx: CallContext, metric: str, overlap_s: float = 0.5) -> float | No
                 count += 1
         return float(count)
     if metric == "speech_rate":
-        minutes = ctx.talk_time("agent") / 60.0
+        minutes = _talk_time(agent) / 60.0
         if minutes <= 0:
             return None
-        said = " ".join([a.norm for a in agent])  # one string: characters (zh) or words (en) counted at once
-        units = len(said.replace(" ", "")) if ctx.family == "zh" else len(said.split())
-        return units / minutes
+        if ctx.family == "zh":  # characters, spaces left out
+            said = "".join([a.norm for a in agent])
+            return (len(said) - said.count(" ")) / minutes
+        return len(" ".join([a.norm for a in agent]).split()) / minutes  # words
     if metric == "talk_ratio":
-        total = ctx.talk_time("agent+customer")
-        return ctx.talk_time("agent") / total if total > 0 else None
+        utts = ctx.utts
+        if len(agent) + len(ctx.customer) != len(utts):
+            utts = [p for p in utts if p.role in ("agent", "customer")]
+        total = _talk_time(utts)
+        return _talk_time(agent) / total if total > 0 else None
     raise ValueError(metric)
 
 
@@ -94,17 +133,17 @@ class MetricCheck(Check):
 
     def compile(self) -> None:
         assert isinstance(self.params, MetricParams)
-        self.p = self.params
+        self.p = p = self.params
+        fam = self.env.family if self.env.family in NAMES else "en"
+        self.name, self.unit = NAMES[fam][p.metric], UNITS[fam][p.metric]
+        self.bounds = " ".join(x for x in (f"≥{p.min:g}" if p.min is not None else "",
+                                           f"≤{p.max:g}" if p.max is not None else "") if x)
 
     def run(self, ctx: CallContext) -> Finding:
         p = self.p
-        fam = self.env.family if self.env.family in NAMES else "en"
-        name, unit = NAMES[fam][p.metric], UNITS[fam][p.metric]
-        bounds = " ".join(x for x in (f"≥{p.min:g}" if p.min is not None else "",
-                                      f"≤{p.max:g}" if p.max is not None else "") if x)
         value = measure(ctx, p.metric, p.overlap_s)
         if value is None:
-            return self.finding("not_applicable", name=name)
+            return self.finding("not_applicable", name=self.name)
         ok = (p.min is None or value >= p.min) and (p.max is None or value <= p.max)
         if p.metric == "talk_ratio":
             shown = f"{value:.2f}"
@@ -113,7 +152,7 @@ class MetricCheck(Check):
         else:
             shown = f"{value:.1f}"
         return self.finding("pass" if ok else "fail", data={"metric": p.metric, "value": round(value, 3)},
-                            name=name, value=shown, unit=unit, bounds=bounds)
+                            name=self.name, value=shown, unit=self.unit, bounds=self.bounds)
 
     def describe(self) -> str:
         return f"Measures {self.p.metric}; passes within min={self.p.min} max={self.p.max}."

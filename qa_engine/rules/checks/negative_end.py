@@ -13,6 +13,7 @@ from pydantic import Field
 from ...sentiment import score_texts
 from ...types import Finding
 from ..context import CallContext
+from ..matching import Prepared
 from ..registry import Check, quote, register
 from ..schema import StrictModel
 
@@ -44,10 +45,17 @@ class CustomerNegativeEnd(Check):
 
     def run(self, ctx: CallContext) -> Finding:
         p = self.p
-        said = [u for u in ctx.customer if len(u.norm.replace(" ", "")) >= p.min_chars] or ctx.customer
-        if not said:
+        if not ctx.customer:
             return self.finding("not_applicable")
-        last = said[-p.last_turns:]
+        # the last turns that say something, read from the end (the customer's turns before them never count)
+        last: list[Prepared] = []
+        for u in reversed(ctx.customer):
+            if len(u.norm) - u.norm.count(" ") >= p.min_chars:
+                last.append(u)
+                if len(last) == p.last_turns:
+                    break
+        last.reverse()
+        last = last or ctx.customer[-p.last_turns:]  # only bare acknowledgements: the last of those
         stored = [u.utt.sentiment for u in last]
         if any(v is None for v in stored):  # a bare transcript (tests, pack.run): score the few turns read here
             values = score_texts([u.utt.text for u in last], ctx.language)

@@ -47,6 +47,8 @@ class PhraseInWindow(Check):
         assert isinstance(self.params, PhraseInWindowParams)
         self.p = self.params
         self.matcher = self.env.matcher(self.p.match)
+        self.example = (self.p.match.phrases or self.p.match.patterns or self.p.match.exact_patterns)[0]
+        self.where = self.WHERE.get(self.env.family, self.WHERE["en"])[self.p.window.anchor]
 
     def run(self, ctx: CallContext) -> Finding:
         p = self.p
@@ -54,10 +56,8 @@ class PhraseInWindow(Check):
             return self.finding("not_applicable")
         utts = ctx.window(p.role, p.window)
         found = ctx.first_hit(self.matcher, utts)
-        example = (p.match.phrases or p.match.patterns or p.match.exact_patterns)[0]
-        where = self.WHERE.get(self.env.family, self.WHERE["en"])[p.window.anchor]
         if found is None:
-            return self.finding("fail", [ctx.evidence(u) for u in utts[:2]], where=where, example=example)
+            return self.finding("fail", [ctx.evidence(u) for u in utts[:2]], where=self.where, example=self.example)
         utt, hit = found
         return self.finding("pass", [ctx.evidence(utt, hit)], data={"matched": hit.phrase},
                             quote=quote(utt.utt.text))

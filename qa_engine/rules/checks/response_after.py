@@ -7,14 +7,19 @@ the same call are covered by that answer.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from operator import attrgetter
 from typing import Literal
 
 from pydantic import Field
 
 from ...types import Finding
 from ..context import CallContext
+from ..matching import Hit, Prepared
 from ..registry import Check, quote, register
 from ..schema import MatchSpec, StrictModel
+
+_index = attrgetter("index")
 
 
 class TriggerSpec(StrictModel):
@@ -63,11 +68,7 @@ class ResponseAfter(Check):
             return self.finding("not_applicable")
         # the first complaint must be answered; that answer covers the complaints that follow
         tu, th = triggers[0]
-        later = [r for r in ctx.by_role(p.response.role)
-                 if r.utt.start >= tu.utt.start and r.index > tu.index]
-        window = [r for i, r in enumerate(later)
-                  if i < p.response.turns or r.utt.start <= tu.utt.end + p.response.within_s]
-        hit = ctx.first_hit(self.response, window)
+        hit = self._response(ctx.by_role(p.response.role), tu)
         data = {"trigger": th.phrase, "complaints": len(triggers)}
         if hit is None:
             return self.finding("fail", [ctx.evidence(tu, th)], data=data, trigger=quote(tu.utt.text),
@@ -76,6 +77,22 @@ class ResponseAfter(Check):
         data["response"] = rh.phrase
         return self.finding("pass", [ctx.evidence(tu, th), ctx.evidence(ru, rh)], data=data,
                             trigger=quote(tu.utt.text), response=quote(ru.utt.text))
+
+    def _response(self, responders: list[Prepared], trigger: Prepared) -> tuple[Prepared, Hit] | None:
+        """The first response to ``trigger``: a turn after it (and not starting before it) among the next
+        ``turns`` such turns or starting within ``within_s`` of its end. Read in call order from the trigger
+        on, stopping at the first response (it usually follows at once)."""
+        spec = self.p.response
+        start, limit = trigger.utt.start, trigger.utt.end + spec.within_s
+        seen = 0
+        for r in responders[bisect_right(responders, trigger.index, key=_index):]:
+            at = r.utt.start
+            if at < start:
+                continue
+            seen += 1
+            if (seen <= spec.turns or at <= limit) and (hit := self.response.find(r)) is not None:
+                return r, hit
+        return None
 
     def describe(self) -> str:
         r = self.p.response
