@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 from bisect import bisect_left
-from itertools import pairwise
+from itertools import accumulate, compress, repeat
+from operator import attrgetter, le, sub
 from typing import NamedTuple
 
 from ..text import language_family
@@ -56,8 +58,8 @@ class CallContext:
         self.agent = [p for p in self.utts if p.role == "agent"]
         self.customer = [p for p in self.utts if p.role == "customer"]
         self._silences: list[Silence] | None = None
+        self._edges: tuple[list[float], list[float], bool] | None = None
         self._starts: dict[str, list[float]] = {}  # per role: its utterances' starts (when in time order)
-        self._in_order: bool | None = None
         self._talk: dict[str, float] = {}
 
     def by_role(self, role: str) -> list[Prepared]:
@@ -69,14 +71,25 @@ class CallContext:
             return self.utts
         return [p for p in self.utts if p.role == role]
 
+    def edges(self) -> tuple[list[float], list[float], bool]:
+        """The starts and the ends of the utterances in time order (sorted only when they are not in it
+        already), and whether they were: the speech edges pauses are measured between, read once per call."""
+        if self._edges is None:
+            starts = [p.utt.start for p in self.utts]
+            if starts == sorted(starts):  # (C level: sorting a sorted list is one pass)
+                self._edges = (starts, [p.utt.end for p in self.utts], True)
+            else:
+                seq = sorted([p.utt for p in self.utts], key=attrgetter("start"))
+                self._edges = ([u.start for u in seq], [u.end for u in seq], False)
+        return self._edges
+
     def _role_starts(self, role: str) -> list[float] | None:
         """The starts of ``role``'s utterances, or None when the call's utterances are not in time order."""
-        if self._in_order is None:
-            starts = [p.utt.start for p in self.utts]
-            self._in_order = all(a <= b for a, b in pairwise(starts))
-            self._starts["any"] = starts
-        if not self._in_order:
+        starts, _, in_order = self.edges()
+        if not in_order:
             return None
+        if role == "any":
+            return starts
         found = self._starts.get(role)
         if found is None:
             found = self._starts[role] = [p.utt.start for p in self.by_role(role)]
@@ -102,11 +115,46 @@ class CallContext:
         """Seconds ``role`` speaks, summed in call order (``role`` "agent+customer": both parties)."""
         found = self._talk.get(role)
         if found is None:
-            utts = self.utts if role == "agent+customer" else self.by_role(role)
-            roles = ("agent", "customer") if role == "agent+customer" else (role,)
-            spans = [(u.start, u.end) for u in (p.utt for p in utts if p.role in roles)]
-            found = self._talk[role] = sum([d if (d := end - start) > 0.0 else 0.0 for start, end in spans])
+            if role == "agent+customer":
+                utts = self.utts
+                if len(self.agent) + len(self.customer) != len(utts):
+                    utts = [p for p in utts if p.role in ("agent", "customer")]
+            else:
+                utts = self.by_role(role)
+            found = self._talk[role] = sum([d for u in [p.utt for p in utts] if (d := u.end - u.start) > 0.0])
         return found
+
+    def long_silences(self, min_s: float) -> list[tuple[float, float]]:
+        """``(start, end)`` of the :meth:`silences` that last ``min_s`` (> 0) or more, without building the others.
+
+        A silence runs from the latest end so far to the next start, so a long one follows a gap of ``min_s`` or
+        more between neighbours in time order: only those few gaps are looked at in Python.
+        """
+        starts, ends, _ = self.edges()
+        out: list[tuple[float, float]] = []
+        latest, seen = -math.inf, 0
+        for i in compress(range(len(ends) - 1), map(le, repeat(min_s), map(sub, starts[1:], ends))):
+            latest = max(latest, max(ends[seen: i + 1]))
+            seen = i + 1
+            if starts[i + 1] - latest >= min_s:
+                out.append((latest, starts[i + 1]))
+        return out
+
+    def longest_silence(self) -> float:
+        """The longest of :meth:`silences` (0.0 when there is none), without building them.
+
+        A silence is at most the gap after the utterance before it: when the widest such gap follows the latest
+        end so far, it is the answer; otherwise every gap is measured from the latest end.
+        """
+        starts, ends, _ = self.edges()
+        gaps = list(map(sub, starts[1:], ends))
+        if not gaps:
+            return 0.0
+        longest = max(gaps)
+        i = gaps.index(longest)
+        if max(ends[: i + 1]) != ends[i]:  # an earlier utterance runs on past this one
+            longest = max(map(sub, starts[1:], accumulate(ends, max)))
+        return longest if longest > 0.0 else 0.0
 
     def find(self, matcher: Matcher, p: Prepared) -> Hit | None:
         return matcher.find(p)
@@ -149,7 +197,7 @@ class CallContext:
             out: list[Silence] = []
             end = None
             last_idx = -1
-            in_order = self._role_starts("any") is not None
+            in_order = self.edges()[2]
             for p in (self.utts if in_order else sorted(self.utts, key=_start)):
                 u = p.utt
                 if end is not None and u.start > end:

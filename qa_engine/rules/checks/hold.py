@@ -9,11 +9,6 @@ agent's turns just after (感谢您的耐心等待 / "thank you for holding").
 
 from __future__ import annotations
 
-import math
-from bisect import bisect_left
-from itertools import compress, repeat
-from operator import le, sub
-
 from pydantic import Field
 
 from ...types import Evidence, Finding
@@ -21,35 +16,6 @@ from ..context import CallContext
 from ..matching import Prepared
 from ..registry import Check, register
 from ..schema import MatchSpec, StrictModel
-from .metrics import time_order
-
-
-def _long_silences(starts: list[float], ends: list[float], min_s: float) -> list[tuple[float, float]]:
-    """(start, end) of the silences of :meth:`CallContext.silences` that last ``min_s`` or more, from the speech
-    edges in time order. Such a silence follows a gap of ``min_s`` or more between neighbours (it runs from the
-    latest end so far, never earlier than the neighbour's), so only those few gaps are looked at in Python."""
-    out: list[tuple[float, float]] = []
-    latest, seen = -math.inf, 0
-    for i in compress(range(len(ends) - 1), map(le, repeat(min_s), map(sub, starts[1:], ends))):
-        latest = max(latest, max(ends[seen: i + 1]))
-        seen = i + 1
-        if starts[i + 1] - latest >= min_s:
-            out.append((latest, starts[i + 1]))
-    return out
-
-
-def _started_before(utts: list[Prepared], starts: list[float] | None, t: float) -> list[Prepared]:
-    """``utts`` that start before ``t`` (``starts``: theirs when in time order, else None)."""
-    if starts is None:
-        return [p for p in utts if p.utt.start < t]
-    return utts[:bisect_left(starts, t)]
-
-
-def _started_from(utts: list[Prepared], starts: list[float] | None, t: float) -> list[Prepared]:
-    """``utts`` that start at ``t`` or later (``starts``: theirs when in time order, else None)."""
-    if starts is None:
-        return [p for p in utts if p.utt.start >= t]
-    return utts[bisect_left(starts, t):]
 
 
 class SideSpec(StrictModel):
@@ -125,21 +91,15 @@ class HoldEtiquette(Check):
 
     def run(self, ctx: CallContext) -> Finding:
         min_s = self.p.min_silence_s
-        starts, ends, in_order = time_order(ctx.utts)
-        silences = _long_silences(starts, ends, min_s)
-        if silences:  # the turns around them: bisected on the starts in time order, else filtered
-            utts, agent = ctx.utts, ctx.agent
-            agent_starts = [a.utt.start for a in agent] if in_order else None
-            silences = [(start, end) for start, end in silences
-                        if not self._customer_caused(_started_before(utts, starts if in_order else None,
-                                                                     start)[-3:])]
+        silences = [(start, end) for start, end in ctx.long_silences(min_s)
+                    if not self._customer_caused(ctx.started_before("any", start)[-3:])]
         if not silences:
             return self.finding("not_applicable", min_s=min_s)
         evidence: list[Evidence] = []
         problems = self.PROBLEMS.get(self.env.family, self.PROBLEMS["en"])
         for start, end in silences:
-            ann = self._announced(_started_before(agent, agent_starts, start), start)
-            thx = self._thanked(_started_from(agent, agent_starts, end - 0.01), end)
+            ann = self._announced(ctx.started_before("agent", start), start)
+            thx = self._thanked(ctx.started_from("agent", end - 0.01), end)
             if ann is None or thx is None:
                 key = "both" if ann is None and thx is None else "announce" if ann is None else "thank"
                 problem = problems[key]

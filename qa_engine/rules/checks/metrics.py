@@ -9,15 +9,12 @@ talk_ratio      agent share of all speech time (0-1)
 
 from __future__ import annotations
 
-from itertools import accumulate
-from operator import attrgetter, sub
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from ...types import Finding
 from ..context import CallContext
-from ..matching import Prepared
 from ..registry import Check, register
 from ..schema import StrictModel
 
@@ -50,45 +47,13 @@ UNITS = {"zh": {"first_response": "秒", "dead_air": "秒", "interruptions": "�
                 "talk_ratio": ""}}
 
 
-def time_order(utts: list[Prepared]) -> tuple[list[float], list[float], bool]:
-    """The starts and the ends of ``utts`` in time order (a stable sort only when they are not in it already),
-    and whether they were: the speech edges silences are measured between, read at C level."""
-    starts = [p.utt.start for p in utts]
-    if starts == sorted(starts):  # (C-level: sorting a sorted list is one pass)
-        return starts, [p.utt.end for p in utts], True
-    seq = sorted([p.utt for p in utts], key=attrgetter("start"))
-    return [u.start for u in seq], [u.end for u in seq], False
-
-
-def _longest_silence(starts: list[float], ends: list[float]) -> float:
-    """The longest of :meth:`CallContext.silences` (0.0 when there is none), without building them.
-
-    A silence runs from the latest end so far to the next start, so it is at most the gap after the
-    utterance before it: when the widest such gap follows the latest end so far it is the answer.
-    """
-    gaps = list(map(sub, starts[1:], ends))
-    if not gaps:
-        return 0.0
-    longest = max(gaps)
-    i = gaps.index(longest)
-    if max(ends[: i + 1]) != ends[i]:  # an earlier utterance runs on past this one: every gap from the latest end
-        longest = max(map(sub, starts[1:], accumulate(ends, max)))
-    return longest if longest > 0.0 else 0.0
-
-
-def _talk_time(utts: list[Prepared]) -> float:
-    """Seconds spoken in ``utts``, summed in call order (what :meth:`CallContext.talk_time` sums)."""
-    return sum([d for u in [p.utt for p in utts] if (d := u.end - u.start) > 0.0])
-
-
 def measure(ctx: CallContext, metric: str, overlap_s: float = 0.5) -> float | None:
     """The metric's value for the call, or None when it cannot be measured."""
     agent = ctx.agent
     if metric == "first_response":
         return agent[0].utt.start if agent else None
     if metric == "dead_air":
-        starts, ends, _ = time_order(ctx.utts)
-        return _longest_silence(starts, ends)
+        return ctx.longest_silence()
     if metric == "interruptions":
         count = 0
         customers = sorted((c.utt.start, c.utt.end) for c in ctx.customer)
@@ -101,7 +66,7 @@ def measure(ctx: CallContext, metric: str, overlap_s: float = 0.5) -> float | No
                 count += 1
         return float(count)
     if metric == "speech_rate":
-        minutes = _talk_time(agent) / 60.0
+        minutes = ctx.talk_time("agent") / 60.0
         if minutes <= 0:
             return None
         if ctx.family == "zh":  # characters, spaces left out
@@ -109,11 +74,8 @@ def measure(ctx: CallContext, metric: str, overlap_s: float = 0.5) -> float | No
             return (len(said) - said.count(" ")) / minutes
         return len(" ".join([a.norm for a in agent]).split()) / minutes  # words
     if metric == "talk_ratio":
-        utts = ctx.utts
-        if len(agent) + len(ctx.customer) != len(utts):
-            utts = [p for p in utts if p.role in ("agent", "customer")]
-        total = _talk_time(utts)
-        return _talk_time(agent) / total if total > 0 else None
+        total = ctx.talk_time("agent+customer")
+        return ctx.talk_time("agent") / total if total > 0 else None
     raise ValueError(metric)
 
 
