@@ -329,14 +329,14 @@ class Matcher:
         exact = self.exact_pattern
         if live is not None:
             plan, codes_live, text_live = live
-            if pattern is not None and plan.pattern_part:  # only the patterns the screen found here
-                for i in sorted([plan.pattern_part[j] for j in codes_live if j in plan.pattern_part]):
+            if pattern is not None and plan.pattern_part:  # only the patterns the screen found here, in order
+                for i in _in_order([plan.pattern_part[j] for j in codes_live if j in plan.pattern_part]):
                     for a, b in match_spans(pattern.parts[i][1], codes):
                         if b > a and not self._negated(codes, a):
                             return Hit(a, b, 1.0, p.norm[a:b])  # readable, not codes
             if exact is not None and plan.exact_part:
                 exact_live = text_live if self.family == "zh" else codes_live
-                for i in sorted([plan.exact_part[j] for j in exact_live if j in plan.exact_part]):
+                for i in _in_order([plan.exact_part[j] for j in exact_live if j in plan.exact_part]):
                     for a, b in match_spans(exact.parts[i][1], p.norm):
                         if b > a and not self._negated(codes, a):
                             return Hit(a, b, 1.0, p.norm[a:b])
@@ -569,6 +569,13 @@ _Live = tuple[_Plan, frozenset[int], frozenset[int]]
 UNSCREENED: ScreenFound = (None, [], [])
 _NONE_FOUND: list[int] = []
 _NOTHING: frozenset[int] = frozenset()
+
+
+def _in_order(parts: list[int]) -> list[int]:
+    """``parts`` sorted (most hold one: no sort call then)."""
+    if len(parts) > 1:
+        parts.sort()
+    return parts
 
 
 def _no_match(_text: bytes) -> list[int]:
