@@ -49,6 +49,7 @@ _CN_VALUE = re.compile(
     r"|[一二两三四五六七八九][百千](?:[零一二两三四五六七八九十]{0,3}))"
 )
 _CN_ANY = re.compile(r"[零〇○一幺二两三四五六七八九十百千]")
+_CN_NUMERALS = frozenset("零〇○一幺二两三四五六七八九十百千")  # every character the numeral patterns above read
 _EN_DIGIT_WORDS = frozenset(_EN_DIGITS)
 _EN_DIGIT_RUN = re.compile(r"\b(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b[ \t-]*){2,}")
 # per digit word: it, then another digit word (what every _EN_DIGIT_RUN match starts with), led by a literal
@@ -111,10 +112,50 @@ def _converter() -> Any:
     return opencc.OpenCC("t2s")
 
 
+#: One character of each t2s phrase that t2s changes although it leaves every one of its characters alone when they
+#: stand by themselves (深沈 -> 深沉, 打坏 -> 打坯): with the characters t2s changes by themselves, every key that t2s
+#: changes holds one of them.  Found in the t2s dictionaries of opencc _T2S_CHECKED_VERSION (test_text checks the
+#: installed ones); another opencc version gets no skip.
+_T2S_PHRASE_GUARDS = "沈藉覆坏瞭哩甦衹"
+_T2S_CHECKED_VERSION = "1.4.2"
+
+
+@lru_cache(maxsize=1)
+def _t2s_units() -> np.ndarray[Any, np.dtype[np.bool_]] | None:
+    """Code unit -> whether t2s may change a text that holds it; None where that is not known (no skip).
+
+    t2s replaces dictionary keys found in the text and copies every other character.  A key can only be found if
+    each of its characters is in the text, so a text with none of these characters comes back as it is: the
+    characters t2s changes by themselves (asked of the converter: the whole Basic Multilingual Plane in one call,
+    one character a line, since no key holds a newline) and the phrase guards.
+    """
+    import opencc
+
+    if opencc.__version__ != _T2S_CHECKED_VERSION:
+        return None
+    chars = [chr(o) for o in (*range(10), *range(11, 0xD800), *range(0xE000, 0x10000))]
+    out = str(_converter().convert("\n".join(chars))).split("\n")
+    if len(out) != len(chars):
+        return None
+    table = np.zeros(0x10000, dtype=np.bool_)
+    table[[ord(c) for c, o in zip(chars, out, strict=True) if c != o]] = True
+    table[[ord(c) for c in _T2S_PHRASE_GUARDS]] = True
+    return table
+
+
 def to_simplified(text: str) -> str:
-    """Traditional -> Simplified Chinese (opencc t2s); other text is returned unchanged."""
+    """Traditional -> Simplified Chinese (opencc t2s); other text is returned unchanged.
+
+    Text with no character t2s could change (most Mandarin ASR output is Simplified already) skips the converter:
+    one table lookup in numpy instead of a pass through opencc.
+    """
     if not text or text.isascii():
         return text
+    changed = _t2s_units()
+    if changed is not None:
+        units = _bmp_units(text)
+        if units is not None and not changed.take(units).any():
+            return text
     return str(_converter().convert(text))
 
 
@@ -213,6 +254,118 @@ def _punct_to_space(s: str) -> str:
     return s
 
 
+@lru_cache(maxsize=1)
+def _zh_units() -> np.ndarray[Any, np.dtype[np.uint16]]:
+    """Code unit -> the unit that NFKC, lower case, "_" -> " " and ``_PUNCT`` make of the character, for characters
+    where doing these one character at a time is exact; 0 for the others (their text takes the step-by-step path).
+
+    Exact: a character whose NFKD is one starter that composes with nothing before it (not the second of a
+    canonical pair, no Hangul jamo) neither reorders nor composes with its neighbours, so NFKC of a text of such
+    characters is their NFKD side by side.  Lower case is one character to one except for İ-like expansions and
+    capital sigma (whose lower case depends on the next letter), both left out.  Characters that are Chinese
+    numerals stay themselves and no other becomes one, so the numerals can be read before this mapping.
+    """
+    chars = [chr(o) for o in (*range(0xD800), *range(0xE000, 0x10000))]
+    seconds = {int(p[1], 16) for p in map(str.split, map(unicodedata.decomposition, chars))
+               if len(p) == 2 and not p[0].startswith("<")}
+    punct = _punct_units()
+    table = np.zeros(0x10000, dtype=np.uint16)
+    for c in chars:
+        d = unicodedata.normalize("NFKD", c)
+        if len(d) != 1 or d == "\u03a3" or unicodedata.combining(d) or ord(d) in seconds or 0x1100 <= ord(d) < 0x1200:
+            continue
+        low = d.lower()
+        if len(low) != 1 or ord(low) > 0xFFFF or (c in _CN_NUMERALS or low in _CN_NUMERALS) and low != c:
+            continue
+        table[ord(c)] = 32 if low == "_" else punct[ord(low)]
+    return table
+
+
+#: code unit -> its side of a space in Mandarin text: 1 for ASCII but space and newline, 2 for a digit, 0 otherwise
+_ZH_SPACE_SIDES = np.zeros(0x10000, dtype=np.uint8)
+_ZH_SPACE_SIDES[33:128] = 1
+_ZH_SPACE_SIDES[ord("0"):ord("9") + 1] = 2
+#: byte -> its side of a space in English (ASCII) text: 0 for newline, 2 for a digit, 1 otherwise
+_EN_SPACE_SIDES = np.ones(256, dtype=np.uint8)
+_EN_SPACE_SIDES[10] = 0
+_EN_SPACE_SIDES[ord("0"):ord("9") + 1] = 2
+
+
+def _drop_spaces(m: np.ndarray[Any, Any], sides: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, Any]:
+    """Characters (code units or bytes) between a newline at each end -> without those ends, runs of spaces collapsed
+    and a space kept only if the sides of its neighbours multiply to 1 or 2 (no 0 side, not both digits).
+
+    That is the collapse, the space pattern (``_ZH_SPACE``, ``_DIGIT_GAP``) and the strip of every line at once,
+    decided from each space's neighbours in numpy instead of a regex or replace step per space.
+    """
+    sp = m == 32
+    if not sp.any():
+        return m[1:-1]
+    run = sp[1:] & sp[:-1]
+    if run.any():  # runs of spaces -> their first space
+        m = m[np.concatenate(([True], ~run))]
+        sp = m == 32
+    side = sides.take(m)
+    return m[1:-1][~(sp[1:-1] & ((side[:-2] * side[2:] - 1) > 1))]  # uint8: a product of 0 wraps to 255
+
+
+def _zh_fast(s: str) -> str | None:
+    """Simplified Mandarin text with its numerals read -> its normalised lines joined by newlines; None when a
+    character needs the step-by-step path.  One numpy mapping does NFKC, lower case and punctuation."""
+    units = _bmp_units("\n" + s + "\n")
+    if units is None:
+        return None
+    m = _zh_units().take(units)
+    if not m.all():
+        return None
+    return _drop_spaces(m, _ZH_SPACE_SIDES).tobytes().decode("utf-16-le")
+
+
+#: ASCII byte -> what lower case, "_" -> " " and ``_PUNCT`` make of it (English text, one ``bytes.translate``)
+_EN_BYTES = bytes(32 if c == 95 or not re.match(r"[\w\n]", chr(c).lower()) else ord(chr(c).lower())
+                  for c in range(128)) + bytes(range(128, 256))
+
+
+def _en_fast(s: str) -> str | None:
+    """ASCII English text -> its normalised lines joined by newlines; None when it has spoken digits to read (the
+    step-by-step path does those).  bytes.translate does lower case, apostrophes and punctuation at once."""
+    b = s.encode("ascii").translate(_EN_BYTES, b"'`")
+    s = b.decode("ascii")
+    words = _EN_DIGIT_WORDS.intersection(s.split())
+    # a run needs two digit words side by side: searched from the words present (fast literal scans)
+    if words and any(_EN_DIGIT_PAIR[w].search(s) for w in words):
+        return None
+    return _drop_spaces(np.frombuffer(b"\n" + b + b"\n", dtype=np.uint8), _EN_SPACE_SIDES).tobytes().decode("ascii")
+
+
+def _zh_steps(s: str) -> str:
+    """NFKC, lower case, numerals, punctuation and spaces one step after another (any Simplified Mandarin text)."""
+    s = _nfkc(s).lower()
+    s = cn_numerals_to_digits(s)
+    s = _punct_to_space(s.replace("_", " "))
+    return _ZH_SPACE.sub("", s) if " " in s else s
+
+
+def _en_steps(s: str) -> str:
+    """NFKC, lower case, apostrophes, punctuation, digit words and digit gaps one step after another (any text)."""
+    s = _nfkc(s).lower()
+    for ch in "'’`´":  # _APOSTROPHE.sub("", s): a replace per character present beats a regex step per match
+        if ch in s:
+            s = s.replace(ch, "")
+    s = _punct_to_space(s.replace("_", " "))
+    words = _EN_DIGIT_WORDS.intersection(s.split())
+    # a run needs two digit words side by side: searched from the words present (fast literal scans)
+    # instead of _EN_DIGIT_RUN's scan of every position; tokens are \w runs here, so a run's first word is one
+    if words and any(_EN_DIGIT_PAIR[w].search(s) for w in words):
+        if "\t" in s or "  " in s:  # never after _punct_to_space; kept for the exact old behaviour
+            s = _EN_SPACES.sub(" ", s)
+        s = en_number_words_to_digits(s)
+    # ASCII text (\d is 0-9 there): whether a digit, a space, a digit occur, from a byte translation (C)
+    if not s.isascii() or b"0 0" in s.encode().translate(_DIGITS_AS_ZERO):
+        s = _DIGIT_GAP.sub("", s)
+    return s
+
+
 def normalize_many(texts: list[str], language: str = "zh") -> list[str]:
     """:func:`normalize` for a whole call at once (one opencc/NFKC pass: much faster)."""
     if not texts:
@@ -221,33 +374,19 @@ def normalize_many(texts: list[str], language: str = "zh") -> list[str]:
     if "\r" in joined or joined.count("\n") >= len(texts):  # a text holds a line break: it becomes a space
         joined = "\n".join(t.replace("\n", " ").replace("\r", " ") for t in texts)
     if language_family(language) == "zh":
-        s = _nfkc(to_simplified(joined)).lower()
-        s = cn_numerals_to_digits(s)
-        s = _punct_to_space(s.replace("_", " "))
-        if " " in s:
-            s = _ZH_SPACE.sub("", s)
+        simplified = to_simplified(joined)
+        fast = _zh_fast(cn_numerals_to_digits(simplified))
+        s = _zh_steps(simplified) if fast is None else fast
     else:
-        s = _nfkc(joined).lower()
-        for ch in "'’`´":  # _APOSTROPHE.sub("", s): a replace per character present beats a regex step per match
-            if ch in s:
-                s = s.replace(ch, "")
-        s = _punct_to_space(s.replace("_", " "))
-        words = _EN_DIGIT_WORDS.intersection(s.split())
-        # a run needs two digit words side by side: searched from the words present (fast literal scans)
-        # instead of _EN_DIGIT_RUN's scan of every position; tokens are \w runs here, so a run's first word is one
-        if words and any(_EN_DIGIT_PAIR[w].search(s) for w in words):
-            if "\t" in s or "  " in s:  # never after _punct_to_space; kept for the exact old behaviour
-                s = _EN_SPACES.sub(" ", s)
-            s = en_number_words_to_digits(s)
-        # ASCII text (\d is 0-9 there): whether a digit, a space, a digit occur, from a byte translation (C)
-        if not s.isascii() or b"0 0" in s.encode().translate(_DIGITS_AS_ZERO):
-            s = _DIGIT_GAP.sub("", s)
+        fast = _en_fast(joined) if joined.isascii() else None
+        s = _en_steps(joined) if fast is None else fast
     out = s.split("\n")
     if len(out) != len(texts):  # a normalisation step produced or ate a newline: fall back
         logger.debug("batch normalisation misaligned; normalising one by one")
         return [normalize_many([t], language)[0] for t in texts]
-    # the steps above leave no whitespace but spaces and newlines: strip only if a line starts or ends with one
-    if s[:1] == " " or s[-1:] == " " or " \n" in s or "\n " in s:
+    # the steps leave no whitespace but spaces and newlines (the fast paths not even at line ends): strip only if a
+    # line starts or ends with a space
+    if fast is None and (s[:1] == " " or s[-1:] == " " or " \n" in s or "\n " in s):
         out = list(map(str.strip, out))
     return out
 

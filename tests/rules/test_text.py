@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+import subprocess
+from pathlib import Path
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qa_engine import text
 from qa_engine.rules.matching import Matcher, PhraseBook, prepare
 from qa_engine.rules.schema import MatchSpec
 from qa_engine.text import asr_language, cn_numerals_to_digits, language_family, normalize, sound_codes, to_simplified
@@ -115,3 +122,66 @@ def test_patterns_match_homophones() -> None:
     book = PhraseBook("zh")
     m = Matcher(MatchSpec(patterns=["稍(等|候)"]), book, 85)
     assert m.find(prepare(0, Utterance(0, 1, "agent", "请烧等"), "zh")) is not None
+
+
+# --- fast paths of normalize_many and to_simplified -------------------------------------------------------
+
+def test_t2s_skip_covers_every_key_t2s_changes(tmp_path: Path) -> None:
+    """Every key of the installed t2s dictionaries that t2s changes holds a character of the skip table (or one
+    outside the Basic Multilingual Plane, whose text is always converted)."""
+    import opencc
+
+    changed = text._t2s_units()
+    if changed is None:
+        pytest.skip("skip table not built for this opencc version")
+    share = Path(opencc.__file__).parent / "clib" / "share" / "opencc"
+    tool = Path(opencc.__file__).parent / "clib" / "bin" / "opencc_dict"
+    if not tool.exists():
+        pytest.skip("opencc_dict not installed")
+    config = json.loads((share / "t2s.json").read_text(encoding="utf-8"))
+
+    def files(d: dict[str, object]) -> list[str]:
+        inner = d.get("dicts")
+        return [f for x in inner for f in files(x)] if isinstance(inner, list) else [str(d["file"])]
+
+    dicts = [f for step in (*config.get("normalization", []), *config["conversion_chain"]) for f in files(step["dict"])]
+    assert "TSPhrases.ocd2" in dicts
+    for name in dicts:
+        out = tmp_path / f"{name}.txt"
+        subprocess.run([str(tool), "-i", str(share / name), "-o", str(out), "-f", "ocd2", "-t", "text"], check=True)
+        for line in out.read_text(encoding="utf-8").splitlines():
+            key, values = line.split("\t")
+            if values.split(" ")[0] != key:
+                assert any(ord(c) > 0xFFFF or changed[ord(c)] for c in key), (name, key)
+
+
+@pytest.mark.parametrize("raw", ["深沈", "打坏了", "回覆您", "感謝您的來電", "什么都没有", "坏了", "丽"])
+def test_to_simplified_agrees_with_opencc(raw: str) -> None:
+    assert to_simplified(raw) == text._converter().convert(raw)
+
+
+_BMP = st.characters(max_codepoint=0xD7FF) | st.characters(min_codepoint=0xE000, max_codepoint=0xFFFF)
+_ZH_PIECES = st.sampled_from(["一三八", "十五", "两千", "幺零", "○", "〇", " ", "  ", "，", "_", "Ａ", "ﬁ", "Σ", "İ",
+                              "5 5", "a b", "\n", "您好", "e\u0301", "\u1100\u1161", "ㄱ", "①"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(_BMP, _ZH_PIECES), max_size=30).map("".join))
+def test_zh_fast_path_agrees_with_the_steps(s: str) -> None:
+    fast = text._zh_fast(text.cn_numerals_to_digits(s))
+    if fast is not None:
+        assert fast.split("\n") == [x.strip() for x in text._zh_steps(s).split("\n")]
+
+
+def test_zh_fast_path_takes_plain_mandarin() -> None:
+    assert text._zh_fast("您好，请问有什么可以帮您？\n号码是 138 1234") == "您好请问有什么可以帮您\n号码是1381234"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.characters(max_codepoint=127), st.sampled_from(
+    ["one two", "five", " ", "  ", ", ", "5 5", "don't", "_", "\n", "Oh", "nine-nine", "phone"])), max_size=30)
+    .map("".join))
+def test_en_fast_path_agrees_with_the_steps(s: str) -> None:
+    fast = text._en_fast(s)
+    if fast is not None:
+        assert fast.split("\n") == [x.strip() for x in text._en_steps(s).split("\n")]
