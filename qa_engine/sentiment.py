@@ -1,9 +1,10 @@
 """Utterance sentiment in [-1, 1] from a small call-centre lexicon (zh and en), offline and cheap.
 
 Why a lexicon and not a model: it runs on every call the rules check (thousands a second on one core), needs no
-download, and its reasons are readable. One precompiled regular expression per language family scans the whole
-call's text joined once; each hit is mapped back to its utterance by offset (bisect), and only hits pay for a look
-at the few characters before them (negation flips and damps a term, an intensifier strengthens it). Sarcasm markers
+download, and its reasons are readable. The whole call's text is joined once and scanned in one pass (Chinese: a
+numpy table of the character pairs that can start a term picks the few positions to try; English: one precompiled
+regular expression); each hit is mapped back to its utterance by offset, and only hits pay for a look at the few
+characters before them (negation flips and damps a term, an intensifier strengthens it). Sarcasm markers
 (呵呵, 真是服了, "yeah right", "great, just great") are lexicon entries of their own, longer than the words they
 contain, so the longer reading wins.
 
