@@ -51,6 +51,37 @@ def test_a_term_never_reads_into_the_previous_utterance() -> None:
     assert score_texts(["I am not", "happy"], "en")[1] == score_texts(["happy"], "en")[0] > 0
 
 
+def test_zh_term_positions_longest_term_and_code_points_past_the_bmp() -> None:
+    def alone(text: str) -> float:
+        return score_texts([text], "zh")[0]
+
+    squash = [round(x / (x * x + 4.0) ** 0.5, 3) for x in (-2.5, -1.5, 2.0)]
+    # the longest term at a position wins and hits do not overlap: 不满意 (not 不满 + 满意); 好的吗 says nothing
+    assert [alone("不满意"), alone("坑"), alone("真棒")] == [squash[0], squash[1], round(1.5 * 2.0 / (9 + 4) ** 0.5, 3)]
+    assert alone("好的吗") == 0.0 < alone("好的")
+    # a one-character term closing the call or a text; a term split across two texts is no term
+    assert score_texts(["坑", "好棒"], "zh")[0] == squash[1] and score_texts(["好棒"], "zh")[0] > 0
+    assert score_texts(["我要投", "诉"], "zh") == [0.0, 0.0]
+    # characters past the BMP (and a lone surrogate) are one character each: the offsets after them hold
+    assert score_texts(["😀𠀀太差了", "\ud800谢谢", "𠀀"], "zh") == [alone("太差了"), alone("谢谢"), 0.0]
+
+
+def test_a_call_scores_as_its_texts_alone() -> None:
+    texts = {"zh": ["您好，请问有什么可以帮您？", "我不满意，太差了", "\n不", "满意", "好的吗？好的，谢谢",
+                    "一点也不好", "真是服了，呵呵", "", "有点失望", "坑"],
+             "en": ["Thank you for calling", "I'm not really happy", "a bit annoying", "sort of confusing",
+                    "No, thanks", "great, just great", "", "not\nhappy", "“Terrible” service", "too slow!"]}
+    for lang, call in texts.items():
+        assert score_texts(call, lang) == [score_texts([t], lang)[0] for t in call]
+
+
+def test_en_modifiers_one_and_two_words_back() -> None:
+    annoying, a_bit, sort_of, not_really = score_texts(
+        ["annoying", "a bit annoying", "it is sort of annoying", "not really annoying"], "en")
+    assert annoying < a_bit < 0 and sort_of == a_bit  # dampened by one word or by two
+    assert not_really > 0  # a negator two words back still flips it
+
+
 def test_masking_does_not_change_the_score() -> None:
     t = build_transcript(["A: 您好", "C: 我的号码13812345678又被乱扣费了，太过分了", "A: 抱歉", "C: 好的，谢谢"], "zh")
     pack = load_pack("zh-CN")
