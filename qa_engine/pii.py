@@ -108,10 +108,9 @@ class _Patterns:
         # two units at least: one token is never enough (the most, "triple x", is 3 < MIN_DIGITS_AFTER_CUE)
         self.run = re.compile(rf"{unit}(?:{sep}{unit})+")
         self.pair = re.compile(rf"{unit}{sep}{unit}")
-        # four units side by side: without them no run reaches MIN_DIGITS_AFTER_CUE in the digits form
-        self.quad = re.compile(rf"{unit}(?:{sep}{unit}){{3}}")
         self.gate = re.compile(unit)
         self.filler = filler
+        self.sep = sep
 
 
 _CI = _Patterns("ci")
@@ -280,8 +279,13 @@ _SEP = "\x00"  # joins the strings: no pattern here matches it, so no match runs
 # every decimal digit of the BMP (what \d matches there) and the Chinese digits: re scans a plain class several
 # times faster than one with \d in it; strings with characters beyond the BMP are scanned with \d itself
 _BMP_DIGITS = "".join(filter(str.isdecimal, map(chr, range(0x10000))))
-_DIGIT_LINE = re.compile(rf"[{re.escape(_BMP_DIGITS)}{_CN_DIGITS}][^{_SEP}]*")  # from a string's first digit on
-_DIGIT_LINE_ANY = re.compile(rf"[\d{_CN_DIGITS}][^{_SEP}]*")
+_BMP_UNIT = rf"[{re.escape(_BMP_DIGITS)}{_CN_DIGITS}]"
+_DIGIT_LINE = re.compile(rf"{_BMP_UNIT}[^{_SEP}]*")  # from a string's first digit on
+_DIGIT_LINE_ANY = re.compile(rf"{_DIGIT_CHAR}[^{_SEP}]*")
+# runs of four digits or more in the digits form, where units are single characters: what _find keeps of its
+# runs there (a run's separators and fillers are never in doubt, so each run is found whole, at the same place)
+_RUN4 = re.compile(rf"{_BMP_UNIT}(?:{_DIGITS.sep}{_BMP_UNIT}){{3,}}")
+_RUN4_ANY = re.compile(rf"{_DIGIT_CHAR}(?:{_DIGITS.sep}{_DIGIT_CHAR}){{3,}}")
 # in the case-folded strings: an English digit word ("o" too) between non-letters, or an e-mail sign; RE2 finds
 # these words in one linear pass where re would try every alternative at every letter
 _HINT = re2.compile(
@@ -290,9 +294,19 @@ _HINT = re2.compile(
 _UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
 
 
-def _flag(strings: Sequence[str | None]) -> tuple[list[int], set[int]] | None:
-    """The indices of the strings with a digit character (in order) and of those that may hold an English digit
-    word or an e-mail address, from one pass over the joined strings; None if they cannot be joined.
+class _Flags(NamedTuple):
+    """What one pass over a call's joined strings found (see :func:`_flag`)."""
+
+    joined: str
+    digits: list[int]  # the strings with a digit character, in order
+    firsts: list[int]  # where each of them has its first digit in ``joined``
+    words: set[int]    # the strings that may hold an English digit word or an e-mail address
+    bmp: bool          # ``joined`` has no character beyond the BMP
+
+
+def _flag(strings: Sequence[str | None]) -> _Flags | None:
+    """The strings with a digit character and those that may hold an English digit word or an e-mail address,
+    from one pass over the joined strings; None if they cannot be joined.
 
     A string in neither has level 0.  One with digits only is in the digits form (``_form`` finds no word in
     it) and cannot hold an address: only the second kind needs ``_level``.
@@ -301,22 +315,23 @@ def _flag(strings: Sequence[str | None]) -> tuple[list[int], set[int]] | None:
     if joined.count(_SEP) != len(strings) - 1:
         return None
     if joined.isascii():
-        digit_line = _DIGIT_LINE
+        bmp = True
         folded = joined.lower().encode()
     else:
         bmp = len(joined.encode("utf-16-le", "surrogatepass")) == 2 * len(joined)
-        digit_line = _DIGIT_LINE if bmp else _DIGIT_LINE_ANY
         try:
             folded = joined.casefold().encode()  # what _form looks for words in (its length may differ)
         except UnicodeEncodeError:  # a lone surrogate
             return None
     digits: list[int] = []
+    firsts: list[int] = []
     i = last = 0
-    for m in digit_line.finditer(joined):
+    for m in (_DIGIT_LINE if bmp else _DIGIT_LINE_ANY).finditer(joined):
         a = m.start()
         i += joined.count(_SEP, last, a)
         last = a
         digits.append(i)
+        firsts.append(a)
     words: set[int] = set()
     i = last = pos = 0
     while (spans := _HINT(_UNANCHORED, folded, pos, len(folded)))[0][0] >= 0:
@@ -327,27 +342,39 @@ def _flag(strings: Sequence[str | None]) -> tuple[list[int], set[int]] | None:
         pos = folded.find(b"\0", a)  # on to the next string (the separator is the non-letter before its start)
         if pos < 0:
             break
-    return digits, words
+    return _Flags(joined, digits, firsts, words, bmp)
 
 
 def _levels(strings: Sequence[str | None]) -> tuple[list[tuple[int, _Patterns, str]], list[int]]:
     """``_level`` of every string, and the indices of those above 0 in order; only flagged strings are looked at."""
-    flagged = _flag(strings)
-    if flagged is None:
+    flags = _flag(strings)
+    if flags is None:
         info = [_level(s) for s in strings]
         return info, [i for i, x in enumerate(info) if x[0]]
-    digits, words = flagged
+    info = _word_levels(strings, flags.words)
+    return _digit_levels(strings, flags, info)
+
+
+def _word_levels(strings: Sequence[str | None], words: set[int]) -> list[tuple[int, _Patterns, str]]:
+    """``_level`` of the strings in ``words``; the others have level 0 here."""
     info = [_NO_UNITS] * len(strings)
     for i in words:
         info[i] = _level(strings[i])
-    for i in digits:
+    return info
+
+
+def _digit_levels(strings: Sequence[str | None], flags: _Flags,
+                  info: list[tuple[int, _Patterns, str]]) -> tuple[list[tuple[int, _Patterns, str]], list[int]]:
+    """``info`` with the level of each string with digits and no word hint filled in, and the indices above 0."""
+    words = flags.words
+    for i in flags.digits:
         if i not in words:
             s = strings[i]
             assert s is not None
             info[i] = (3 if _DIGITS.pair.search(s) else 1), _DIGITS, s  # as _level: no word, no address
     if not words:
-        return info, digits
-    return info, sorted(i for i in words.union(digits) if info[i][0])
+        return info, flags.digits
+    return info, sorted(i for i in words.union(flags.digits) if info[i][0])
 
 
 def _in_code(s: str, start: int, end: int) -> bool:
@@ -435,33 +462,49 @@ def _count(pat: _Patterns, work: str, start: int, end: int) -> tuple[int, list[t
 
 def _find(text: str, pat: _Patterns, work: str, pair: bool) -> list[PiiMatch]:
     found: list[PiiMatch] = []
-    if pair and (pat.quad.search(work) is not None if pat is _DIGITS else _enough_units(pat, work)):
-        protected: list[tuple[int, int]] | None = None
-        for run in pat.run.finditer(work):
-            start, end = run.span()
-            digits, ranges = _count(pat, work, start, end)
-            if digits < MIN_DIGITS_AFTER_CUE:
-                continue
-            if protected is None:
-                protected = _protected(text)
-            cut = [(max(a, start), min(b, end)) for a, b in protected if a < end and start < b]
-            if cut:  # an amount, date or time inside: the digits around it are read again without it
-                chars = list(work[start:end])
-                for a, b in cut:
-                    chars[a - start:b - start] = "\0" * (b - a)
-                piece = "".join(chars)
-                for sub in pat.run.finditer(piece):
-                    n, r = _count(pat, piece, *sub.span())
-                    _add(found, text, start + sub.start(), start + sub.end(), n,
-                         [(a + start, b + start) for a, b in r])
-            else:
-                _add(found, text, start, end, digits, ranges)
+    if pair:
+        if pat is _DIGITS:
+            found = _keep_runs(text, pat, work, [m.span() for m in _RUN4_ANY.finditer(work)])
+        elif _enough_units(pat, work):
+            found = _keep_runs(text, pat, work, [m.span() for m in pat.run.finditer(work)])
     if _may_have_email(text):
         for rx in (_EMAIL, _EMAIL_SPOKEN):
             for m in rx.finditer(text):
                 if not any(f.start < m.end() and m.start() < f.end and f.kind == "email" for f in found):
                     found.append(PiiMatch(m.start(), m.end(), "email", 0, (m.span(),)))
         found.sort(key=lambda f: f.start)
+    return found
+
+
+def _keep_runs(text: str, pat: _Patterns, work: str, runs: Iterable[tuple[int, int]]) -> list[PiiMatch]:
+    """The identifiers among the runs ``work[start:end]`` of ``text`` (amounts, dates and times in them set aside).
+
+    A run of nine or more decimal digits and nothing else needs no look at what is protected: every protected
+    span ends before a digit is next (``(?!\\d)``), is digits with at most one separator between them (which would
+    have joined the run), or starts with at most eight digits.
+    """
+    found: list[PiiMatch] = []
+    protected: list[tuple[int, int]] | None = None
+    for start, end in runs:
+        if end - start >= 9 and work[start:end].isdecimal():
+            _add(found, text, start, end, end - start, [(start, end)])
+            continue
+        digits, ranges = _count(pat, work, start, end)
+        if digits < MIN_DIGITS_AFTER_CUE:
+            continue
+        if protected is None:
+            protected = _protected(text)
+        cut = [(max(a, start), min(b, end)) for a, b in protected if a < end and start < b]
+        if cut:  # an amount, date or time inside: the digits around it are read again without it
+            chars = list(work[start:end])
+            for a, b in cut:
+                chars[a - start:b - start] = "\0" * (b - a)
+            piece = "".join(chars)
+            for sub in pat.run.finditer(piece):
+                n, r = _count(pat, piece, *sub.span())
+                _add(found, text, start + sub.start(), start + sub.end(), n, [(a + start, b + start) for a, b in r])
+        else:
+            _add(found, text, start, end, digits, ranges)
     return found
 
 
@@ -532,19 +575,38 @@ def _find_in_strings(utts: Sequence[Utterance], strings: Sequence[str | None], m
     ``groups`` is a one-element counter shared by calls, so that group numbers stay unique.
     """
     out: dict[int, list[_Part]] = {}
-    info, cands = _levels(strings)
-    if all(info[i][0] < 2 for i in cands):
-        return out  # no two digits side by side anywhere (a number read one digit per utterance is not found)
+    flags = _flag(strings)
+    if flags is None:
+        info, cands = _levels(strings)
+    else:
+        info = _word_levels(strings, flags.words)
+        cands = flags.digits if not flags.words else sorted(
+            flags.words.union(flags.digits).difference([i for i in flags.words if not info[i][0]]))
     # a number read over several utterances: an utterance that starts with a digit continues the
     # previous utterance of its speaker when that one ends with a digit, less than max_gap_s before
     starts = [i for i in cands if _starts_with_unit(strings[i])]
-    levels = [x[0] for x in info] if starts else []
-    link_prev = _links(utts, strings, levels, starts, max_gap_s) if starts else {}
-    if not link_prev:
-        for i in cands:
-            if info[i][0] >= 2:
-                _find_linked([i], strings, info, out, groups)
+    link_prev = _links(utts, strings, set(cands), starts, max_gap_s) if starts else {}
+    if not link_prev:  # each string on its own
+        if flags is None:
+            todo = [i for i in cands if info[i][0] >= 2]
+            runs: dict[int, list[tuple[int, int]]] = {}
+        else:
+            runs = _digit_runs(flags)
+            todo = sorted(runs.keys() | [i for i in flags.words if info[i][0] >= 2]) if flags.words else list(runs)
+        for i in todo:
+            s = strings[i]
+            assert s is not None
+            if i in runs:
+                found = _keep_runs(s, _DIGITS, s, runs[i])
+            else:
+                level, pat, work = info[i]
+                found = _find(s, pat, work, level == 3)
+            for m in found:
+                groups[0] += 1
+                out.setdefault(i, []).append(_Part(list(m.ranges), m.kind, groups[0]))
         return out
+    if flags is not None:
+        info, cands = _digit_levels(strings, flags, info)
     linked_of: dict[int, list[int]] = {}
     chains: list[list[int]] = []
     for i in sorted(cands, key=lambda i: utts[i].start):
@@ -561,9 +623,24 @@ def _find_in_strings(utts: Sequence[Utterance], strings: Sequence[str | None], m
     return out
 
 
-def _links(utts: Sequence[Utterance], strings: Sequence[str | None], levels: list[int], starts: list[int],
+def _digit_runs(flags: _Flags) -> dict[int, list[tuple[int, int]]]:
+    """The runs of four digits or more (digits form) in each string with digits and no word hint, in order, from
+    one pass over the joined strings (no run crosses the separator)."""
+    joined, digits, firsts, words = flags.joined, flags.digits, flags.firsts, flags.words
+    runs: dict[int, list[tuple[int, int]]] = {}
+    for m in (_RUN4 if flags.bmp else _RUN4_ANY).finditer(joined):
+        a, b = m.span()
+        i = digits[bisect_right(firsts, a) - 1]
+        if i not in words:
+            base = joined.rfind(_SEP, 0, a) + 1
+            runs.setdefault(i, []).append((a - base, b - base))
+    return runs
+
+
+def _links(utts: Sequence[Utterance], strings: Sequence[str | None], units: set[int], starts: list[int],
            max_gap_s: float) -> dict[int, int]:
-    """For each utterance in ``starts`` that continues a number: the utterance it continues."""
+    """For each utterance in ``starts`` that continues a number: the utterance it continues (``units``: the
+    utterances whose strings have a digit unit, level 1 or more)."""
     n = len(utts)
     order = list(range(n))
     if any(utts[i].start > utts[i + 1].start for i in range(n - 1)):
@@ -583,9 +660,9 @@ def _links(utts: Sequence[Utterance], strings: Sequence[str | None], levels: lis
             if (v.channel, v.speaker, v.role) != key:
                 continue  # the other party's "嗯", "okay" in between
             sj = strings[j]
-            if not levels[j] and sj is not None and _FILLER_ONLY.fullmatch(sj):
+            if j not in units and sj is not None and _FILLER_ONLY.fullmatch(sj):
                 continue  # the same speaker's own filler
-            if levels[j] and u.start - v.end <= max_gap_s and _ends_with_unit(sj):
+            if j in units and u.start - v.end <= max_gap_s and _ends_with_unit(sj):
                 link_prev[i] = j
             break
     return link_prev
@@ -827,19 +904,22 @@ def _swap(v: object, masked: dict[str, str]) -> object:
 def _mask_texts(strings: Iterable[str]) -> dict[str, str]:
     """``mask_text`` of each string, for those it changes; only the strings one pass over them all flags are
     looked at one by one (no digit and no word or address hint: nothing to find; digits only: the digits form,
-    where a run of four units is needed)."""
+    where the runs of four units or more found in the same pass are all there is to look at)."""
     strings = list(strings)
-    flagged = _flag(strings)
-    if flagged is None:
-        todo: Iterable[int] = range(len(strings))
-    else:
-        digits, words = flagged
-        todo = words.union(i for i in digits if _DIGITS.quad.search(strings[i]) is not None)
+    flags = _flag(strings)
     done: dict[str, str] = {}
-    for i in todo:
+    if flags is None:
+        for s in strings:
+            if (masked := mask_text(s)) is not s:
+                done[s] = masked
+        return done
+    for i, runs in _digit_runs(flags).items():
         s = strings[i]
-        masked = mask_text(s)
-        if masked is not s:
+        if found := _keep_runs(s, _DIGITS, s, runs):
+            done[s] = _mask_matches(s, found)
+    for i in flags.words:
+        s = strings[i]
+        if (masked := mask_text(s)) is not s:
             done[s] = masked
     return done
 
