@@ -47,11 +47,12 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from operator import attrgetter, is_
 from typing import Literal, NamedTuple
 
 import re2
 
-from .types import Evidence, Finding, Transcript, Utterance, Word
+from .types import Evidence, Finding, Transcript, Utterance, Word, new_finding
 
 logger = logging.getLogger(__name__)
 
@@ -780,23 +781,34 @@ def _all_units(s: str) -> list[tuple[int, int]]:
     return [t.span() for t in pat.token.finditer(work)]
 
 
-def _redact(t: Transcript, max_gap_s: float, want_spans: bool) -> tuple[Transcript, list[PiiSpan]]:
+class _Redacted(NamedTuple):
+    """A masked transcript, where its identifiers were spoken, its utterance texts and which utterances changed."""
+
+    transcript: Transcript
+    spans: list[PiiSpan]
+    texts: list[str]
+    changed: list[int]  # the indices of the utterances replaced, in order
+
+
+def _redact(t: Transcript, max_gap_s: float, want_spans: bool) -> _Redacted:
     utts = t.utterances
+    texts = [u.text for u in utts]
     groups = [0]
-    text_parts = _find_in_strings(utts, [u.text for u in utts], max_gap_s, groups)
-    if any(u.words for u in utts):
-        word_strings = ["".join(w.word for w in u.words) if u.words else None for u in utts]
-        same = all(ws is None or ws == u.text for ws, u in zip(word_strings, utts, strict=True))
-    else:  # text only (no word timings): nothing to mask in words
-        word_strings, same = [None] * len(utts), True
-    if same:  # words are exactly the text: one search serves both
-        word_parts = {i: p for i, p in text_parts.items() if utts[i].words}
+    text_parts = _find_in_strings(utts, texts, max_gap_s, groups)
+    if not any(map(_WORDS, utts)):  # text only (no word timings): nothing to mask in words
+        if not text_parts:
+            return _Redacted(t, [], texts, [])
+        return _masked_texts(t, text_parts, texts, want_spans)
+    word_strings = ["".join(w.word for w in u.words) if u.words else None for u in utts]
+    if all(ws is None or ws == u.text for ws, u in zip(word_strings, utts, strict=True)):
+        word_parts = {i: p for i, p in text_parts.items() if utts[i].words}  # one search serves both
     else:
         word_parts = _find_in_strings(utts, word_strings, max_gap_s, groups)
     if not text_parts and not word_parts:
-        return t, []
+        return _Redacted(t, [], texts, [])
     new_utts = list(utts)
     spans: list[PiiSpan] = []
+    changed: list[int] = []
     for i in sorted(set(text_parts) | set(word_parts)):
         u = utts[i]
         tp = text_parts.get(i)
@@ -832,14 +844,52 @@ def _redact(t: Transcript, max_gap_s: float, want_spans: bool) -> tuple[Transcri
                                   if not ws[c].isspace()})
                     idx = [j for j in idx if 0 <= j < len(u.words)]
                     if idx:
-                        spans.append(PiiSpan(i, p.kind, min(u.words[j].start for j in idx),
-                                             max(u.words[j].end for j in idx), tuple(idx), p.group))
+                        spans.append(_span(i, p.kind, min(u.words[j].start for j in idx),
+                                           max(u.words[j].end for j in idx), tuple(idx), p.group, True))
         elif want_spans and tp:
-            for p in tp:
-                spans.append(PiiSpan(i, p.kind, u.start, u.end, (), p.group, exact=False))
+            spans += [_span(i, p.kind, u.start, u.end, (), p.group, False) for p in tp]
         if text != u.text or words is not u.words:
             new_utts[i] = _with(u, text, words)
-    return replace(t, utterances=tuple(new_utts)), spans
+            changed.append(i)
+    return _Redacted(_with_utterances(t, tuple(new_utts)), spans, texts, changed)
+
+
+_WORDS = attrgetter("words")
+
+
+def _masked_texts(t: Transcript, text_parts: dict[int, list[_Part]], texts: list[str],
+                  want_spans: bool) -> _Redacted:
+    """``_redact`` for a transcript with no word timings: only texts are masked, spans cover whole utterances."""
+    utts = t.utterances
+    new_utts = list(utts)
+    spans: list[PiiSpan] = []
+    changed: list[int] = []
+    for i, tp in sorted(text_parts.items()):
+        u = utts[i]
+        if want_spans:
+            spans += [_span(i, p.kind, u.start, u.end, (), p.group, False) for p in tp]
+        if (text := _mask_parts(texts[i], tp)) != texts[i]:
+            new_utts[i] = _with(u, text, u.words)
+            changed.append(i)
+    return _Redacted(_with_utterances(t, tuple(new_utts)), spans, texts, changed)
+
+
+def _span(i: int, kind: PiiKind, start: float, end: float, word_indices: tuple[int, ...], group: int,
+          exact: bool) -> PiiSpan:
+    """``PiiSpan(...)`` without the frozen dataclass's per-field ``object.__setattr__`` calls (as ``new_finding``)."""
+    span = object.__new__(PiiSpan)
+    span.__dict__.update(utterance_index=i, kind=kind, start=start, end=end, word_indices=word_indices, group=group,
+                         exact=exact)
+    return span
+
+
+def _with_utterances(t: Transcript, utterances: tuple[Utterance, ...]) -> Transcript:
+    """``t`` with other utterances (dataclasses.replace, for the common case without its overhead, as ``_with``)."""
+    if type(t) is Transcript:
+        new = object.__new__(Transcript)
+        new.__dict__.update(t.__dict__, utterances=utterances)
+        return new
+    return replace(t, utterances=utterances)
 
 
 def _with(u: Utterance, text: str, words: tuple[Word, ...]) -> Utterance:
@@ -862,23 +912,24 @@ def _mask_parts(s: str, parts: Sequence[_Part]) -> str:
 
 def redact_transcript(t: Transcript, *, max_gap_s: float = MAX_GAP_S) -> tuple[Transcript, list[PiiSpan]]:
     """The masked transcript and where its identifiers were spoken (for silencing the audio)."""
-    return _redact(t, max_gap_s, True)
+    masked, spans, _, _ = _redact(t, max_gap_s, True)
+    return masked, spans
 
 
 def mask_transcript(t: Transcript, *, max_gap_s: float = MAX_GAP_S) -> Transcript:
     """A copy of the transcript whose utterance texts and words are masked (across utterances)."""
-    return _redact(t, max_gap_s, False)[0]
+    return _redact(t, max_gap_s, False).transcript
 
 
 def find_pii_spans(t: Transcript, *, max_gap_s: float = MAX_GAP_S) -> list[PiiSpan]:
     """Where each identifier was spoken: utterance, masked words and their times, kind."""
-    return _redact(t, max_gap_s, True)[1]
+    return _redact(t, max_gap_s, True).spans
 
 
 def mask_utterance(u: Utterance) -> Utterance:
     """Mask one utterance's text and words (numbers split across its words included)."""
     t = Transcript(call_id="", language="", duration=u.end, utterances=(u,))
-    return _redact(t, MAX_GAP_S, False)[0].utterances[0]
+    return _redact(t, MAX_GAP_S, False).transcript.utterances[0]
 
 
 # --- findings -------------------------------------------------------------------------------
@@ -949,29 +1000,34 @@ def _quoted(s: str, changed: dict[str, str]) -> str:
     return s
 
 
-def _mask_findings(findings: Sequence[Finding], exact: dict[str, str], changed: dict[str, str]) -> list[Finding]:
+def _mask_findings(findings: Sequence[Finding], exact: dict[str, str], changed: dict[str, str],
+                   different: dict[str, str]) -> list[Finding]:
     """The findings with their evidence texts, explanations and data strings masked.
 
-    A string that is an utterance text of the call takes the transcript's masking (``exact``); an explanation
-    quotes utterances, also cut short, and those quotes are masked as in the transcript first (``changed``);
-    every other string is masked on its own (``mask_text``), all of a call's together.
+    A string that is an utterance text of the call takes the transcript's masking (``exact``; ``different``: those
+    it changes); an explanation quotes utterances, also cut short, and those quotes are masked as in the transcript
+    first (``changed``); every other string is masked on its own (``mask_text``), all of a call's together.
     """
+    explanations = [f.explanation for f in findings]
     heads = {orig[:_QUOTE_MIN] for orig in changed}
-    explanations: list[tuple[str, bool]] = []  # (the explanation, or what mask_text is to mask; whether it is)
-    data_strings: list[list[str]] = []
+    if heads:  # without the head of a masked utterance there is no quote of it: the few there are, looked for once
+        all_explanations = _SEP.join(explanations)
+        heads = {h for h in heads if h in all_explanations}
     pending: dict[str, None] = {}  # strings for mask_text, each once
-    for f in findings:
-        for e in f.evidence:
-            if e.text not in exact:
-                pending[e.text] = None
-        x = f.explanation
+    for e in [e.text for f in findings for e in f.evidence]:
+        if e not in exact:
+            pending[e] = None
+    todo: list[tuple[str, bool]] = []  # (the explanation, or what mask_text is to mask; whether it is)
+    for x in explanations:
         if x in exact:
-            explanations.append((exact[x], False))
+            todo.append((exact[x], False))
         else:
-            if any(map(x.__contains__, heads)):  # without the head of a masked utterance there is no quote of it
+            if heads and any(map(x.__contains__, heads)):
                 x = _quoted(x, changed)
             pending[x] = None
-            explanations.append((x, True))
+            todo.append((x, True))
+    data_strings: list[list[str]] = []
+    for f in findings:
         strings: list[str] = []
         for v in f.data.values():  # mostly strings and numbers
             if isinstance(v, str):
@@ -983,24 +1039,27 @@ def _mask_findings(findings: Sequence[Finding], exact: dict[str, str], changed: 
                 pending[s] = None
         data_strings.append(strings)
     done = _mask_texts(pending)
-    # every string that masks to another object: an utterance text as the transcript masked it, else mask_text's
-    masked = {**done, **{a: b for a, b in exact.items() if b is not a}}
+    # every string that masks to another: an utterance text as the transcript masked it, else mask_text's
+    masked = {**done, **different} if different else done
     out: list[Finding] = []
-    for f, (x, masking), strings in zip(findings, explanations, data_strings, strict=True):
+    for f, (x, masking), strings in zip(findings, todo, data_strings, strict=True):
         explanation = done.get(x, x) if masking else x
         evidence = f.evidence
-        if not masked.keys().isdisjoint([e.text for e in evidence]):
+        if evidence and not masked.keys().isdisjoint([e.text for e in evidence]):
             evidence = tuple(e if (t := masked.get(e.text, e.text)) == e.text
                              else Evidence(e.start, e.end, t, e.similarity)
                              for e in evidence)  # Evidence is frozen: an unchanged one is kept as it is
+            if all(map(is_, evidence, f.evidence)):
+                evidence = f.evidence
         data = f.data
-        if not masked.keys().isdisjoint(strings):
+        if strings and not masked.keys().isdisjoint(strings):
             new = _swap(data, masked)
             assert isinstance(new, dict)
             data = new
-        if data is f.data and explanation == f.explanation and all(a is b for a, b in zip(evidence, f.evidence,
-                                                                                            strict=True)):
+        if data is f.data and evidence is f.evidence and explanation == f.explanation:
             out.append(f)
+        elif type(f) is Finding:
+            out.append(new_finding(f.rule_id, f.status, f.severity, f.weight, evidence, explanation, data))
         else:
             out.append(replace(f, evidence=evidence, explanation=explanation, data=data))
     return out
@@ -1008,7 +1067,7 @@ def _mask_findings(findings: Sequence[Finding], exact: dict[str, str], changed: 
 
 def mask_finding(f: Finding) -> Finding:
     """Mask the evidence texts, the explanation and any strings in ``data`` (each string on its own)."""
-    return _mask_findings([f], {}, {})[0]
+    return _mask_findings([f], {}, {}, {})[0]
 
 
 def mask_call(t: Transcript, findings: Sequence[Finding], *,
@@ -1027,13 +1086,17 @@ def mask_call(t: Transcript, findings: Sequence[Finding], *,
 def redact_call(t: Transcript, findings: Sequence[Finding], *, max_gap_s: float = MAX_GAP_S,
                 want_spans: bool = True) -> tuple[Transcript, list[Finding], list[PiiSpan]]:
     """:func:`mask_call` and, in the same pass, where the identifiers were spoken (:func:`find_pii_spans`)."""
-    masked, spans = _redact(t, max_gap_s, want_spans)
+    masked, spans, texts, replaced = _redact(t, max_gap_s, want_spans)
     if masked is t:
-        return t, _mask_findings(findings, {}, {}), spans
-    exact = {a.text: b.text for a, b in zip(t.utterances, masked.utterances, strict=True)}
-    changed = {a.text: b.text for a, b in zip(t.utterances, masked.utterances, strict=True)
-               if a.text != b.text and len(a.text) >= _QUOTE_MIN}
-    return masked, _mask_findings(findings, exact, changed), spans
+        return t, _mask_findings(findings, {}, {}, {}), spans
+    new_texts = texts.copy()
+    utts = masked.utterances
+    for i in replaced:
+        new_texts[i] = utts[i].text
+    exact = dict(zip(texts, new_texts, strict=True))  # a text said twice takes its last reading's masking
+    changed = {a: b for i in replaced if (a := texts[i]) != (b := new_texts[i]) and len(a) >= _QUOTE_MIN}
+    different = {a: b for i in replaced if (b := exact[a := texts[i]]) != a}
+    return masked, _mask_findings(findings, exact, changed, different), spans
 
 
 # --- other texts: field values, documents, log arguments --------------------------------------
