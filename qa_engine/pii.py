@@ -45,8 +45,9 @@ from __future__ import annotations
 import logging
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from operator import attrgetter, is_
 from typing import Literal, NamedTuple
 
@@ -309,18 +310,15 @@ class _Flags(NamedTuple):
     """What one pass over a call's joined strings found (see :func:`_flag`)."""
 
     joined: str
-    digits: list[int]  # the strings with a digit character, in order
-    firsts: list[int]  # where each of them has its first digit in ``joined``
-    words: set[int]    # the strings that may hold an English digit word or an e-mail address
-    bmp: bool          # ``joined`` has no character beyond the BMP
+    words: set[int]  # the strings that may hold an English digit word or an e-mail address
+    bmp: bool        # ``joined`` has no character beyond the BMP
 
 
 def _flag(strings: Sequence[str | None]) -> _Flags | None:
-    """The strings with a digit character and those that may hold an English digit word or an e-mail address,
-    from one pass over the joined strings; None if they cannot be joined.
+    """The strings joined, and those that may hold an English digit word or an e-mail address, from one pass over
+    them; None if they cannot be joined.
 
-    A string in neither has level 0.  One with digits only is in the digits form (``_form`` finds no word in
-    it) and cannot hold an address: only the second kind needs ``_level``.
+    A string not flagged is in the digits form (``_form`` finds no word in it) and cannot hold an address.
     """
     joined = _SEP.join([s or "" for s in strings])
     if joined.count(_SEP) != len(strings) - 1:
@@ -334,15 +332,6 @@ def _flag(strings: Sequence[str | None]) -> _Flags | None:
             folded = joined.casefold().encode()  # what _form looks for words in (its length may differ)
         except UnicodeEncodeError:  # a lone surrogate
             return None
-    digits: list[int] = []
-    firsts: list[int] = []
-    i = last = 0
-    for m in (_DIGIT_LINE if bmp else _DIGIT_LINE_ANY).finditer(joined):
-        a = m.start()
-        i += joined.count(_SEP, last, a)
-        last = a
-        digits.append(i)
-        firsts.append(a)
     words: set[int] = set()
     i = last = pos = 0
     while (spans := _HINT(_UNANCHORED, folded, pos, len(folded)))[0][0] >= 0:
@@ -353,7 +342,20 @@ def _flag(strings: Sequence[str | None]) -> _Flags | None:
         pos = folded.find(b"\0", a)  # on to the next string (the separator is the non-letter before its start)
         if pos < 0:
             break
-    return _Flags(joined, digits, firsts, words, bmp)
+    return _Flags(joined, words, bmp)
+
+
+def _digit_strings(flags: _Flags) -> list[int]:
+    """The strings with a digit character, in order (one pass over the joined strings)."""
+    joined = flags.joined
+    digits: list[int] = []
+    i = last = 0
+    for m in (_DIGIT_LINE if flags.bmp else _DIGIT_LINE_ANY).finditer(joined):
+        a = m.start()
+        i += joined.count(_SEP, last, a)
+        last = a
+        digits.append(i)
+    return digits
 
 
 def _levels(strings: Sequence[str | None]) -> tuple[list[tuple[int, _Patterns, str]], list[int]]:
@@ -362,8 +364,7 @@ def _levels(strings: Sequence[str | None]) -> tuple[list[tuple[int, _Patterns, s
     if flags is None:
         info = [_level(s) for s in strings]
         return info, [i for i, x in enumerate(info) if x[0]]
-    info = _word_levels(strings, flags.words)
-    return _digit_levels(strings, flags, info)
+    return _digit_levels(strings, flags, _word_levels(strings, flags.words))
 
 
 def _word_levels(strings: Sequence[str | None], words: set[int]) -> list[tuple[int, _Patterns, str]]:
@@ -378,14 +379,15 @@ def _digit_levels(strings: Sequence[str | None], flags: _Flags,
                   info: list[tuple[int, _Patterns, str]]) -> tuple[list[tuple[int, _Patterns, str]], list[int]]:
     """``info`` with the level of each string with digits and no word hint filled in, and the indices above 0."""
     words = flags.words
-    for i in flags.digits:
+    digits = _digit_strings(flags)
+    for i in digits:
         if i not in words:
             s = strings[i]
             assert s is not None
             info[i] = (3 if _DIGITS.pair.search(s) else 1), _DIGITS, s  # as _level: no word, no address
     if not words:
-        return info, flags.digits
-    return info, sorted(i for i in words.union(flags.digits) if info[i][0])
+        return info, digits
+    return info, sorted(i for i in words.union(digits) if info[i][0])
 
 
 def _in_code(s: str, start: int, end: int) -> bool:
@@ -570,11 +572,10 @@ def mask_text(text: str) -> str:
 
 # --- across utterances ----------------------------------------------------------------------
 
-@dataclass
-class _Part:
+class _Part(NamedTuple):
     """The part of one identifier that lies in one utterance's string."""
 
-    ranges: list[tuple[int, int]]
+    ranges: Sequence[tuple[int, int]]
     kind: PiiKind
     group: int
 
@@ -587,23 +588,27 @@ def _find_in_strings(utts: Sequence[Utterance], strings: Sequence[str | None], m
     """
     out: dict[int, list[_Part]] = {}
     flags = _flag(strings)
-    if flags is None:
-        info, cands = _levels(strings)
-    else:
-        info = _word_levels(strings, flags.words)
-        cands = flags.digits if not flags.words else sorted(
-            flags.words.union(flags.digits).difference([i for i in flags.words if not info[i][0]]))
     # a number read over several utterances: an utterance that starts with a digit continues the
     # previous utterance of its speaker when that one ends with a digit, less than max_gap_s before
-    starts = [i for i in cands if _starts_with_unit(strings[i])]
-    link_prev = _links(utts, strings, set(cands), starts, max_gap_s) if starts else {}
+    has_units: Callable[[int], bool]
+    if flags is None:
+        info, cands = _levels(strings)
+        has_units = set(cands).__contains__
+        starts = [i for i in cands if _starts_with_unit(strings[i])]
+    else:
+        words = flags.words
+        info = _word_levels(strings, words)
+        has_units = partial(_has_units, strings, info, words)
+        starts = [i for i, s in enumerate(strings) if s and ((c := s[0]) in _UNIT_FIRST or c > "\uffff")
+                  and _starts_with_unit(s) and has_units(i)]
+    link_prev = _links(utts, strings, has_units, starts, max_gap_s) if starts else {}
     if not link_prev:  # each string on its own
         if flags is None:
             todo = [i for i in cands if info[i][0] >= 2]
             runs: dict[int, list[tuple[int, int]]] = {}
         else:
             runs = _digit_runs(flags)
-            todo = sorted(runs.keys() | [i for i in flags.words if info[i][0] >= 2]) if flags.words else list(runs)
+            todo = sorted(runs.keys() | [i for i in words if info[i][0] >= 2]) if words else list(runs)
         for i in todo:
             s = strings[i]
             assert s is not None
@@ -614,7 +619,7 @@ def _find_in_strings(utts: Sequence[Utterance], strings: Sequence[str | None], m
                 found = _find(s, pat, work, level == 3)
             for m in found:
                 groups[0] += 1
-                out.setdefault(i, []).append(_Part(list(m.ranges), m.kind, groups[0]))
+                out.setdefault(i, []).append(_Part(m.ranges, m.kind, groups[0]))
         return out
     if flags is not None:
         info, cands = _digit_levels(strings, flags, info)
@@ -634,24 +639,34 @@ def _find_in_strings(utts: Sequence[Utterance], strings: Sequence[str | None], m
     return out
 
 
+def _has_units(strings: Sequence[str | None], info: list[tuple[int, _Patterns, str]], words: set[int],
+               i: int) -> bool:
+    """Whether string ``i`` has a digit unit (level 1 or more, as ``_levels`` has it; ``info`` holds the levels of
+    ``words``, the strings with a word hint: any other is in the digits form, with no address)."""
+    s = strings[i]
+    return info[i][0] > 0 if i in words else s is not None and _DIGITS.gate.search(s) is not None
+
+
 def _digit_runs(flags: _Flags) -> dict[int, list[tuple[int, int]]]:
-    """The runs of four digits or more (digits form) in each string with digits and no word hint, in order, from
-    one pass over the joined strings (no run crosses the separator)."""
-    joined, digits, firsts, words = flags.joined, flags.digits, flags.firsts, flags.words
+    """The runs of four digits or more (digits form) in each string with no word hint, in order, from one pass
+    over the joined strings (no run crosses the separator)."""
+    joined, words = flags.joined, flags.words
     runs: dict[int, list[tuple[int, int]]] = {}
+    i = last = 0
     for m in (_RUN4 if flags.bmp else _RUN4_ANY).finditer(joined):
         a, b = m.span()
-        i = digits[bisect_right(firsts, a) - 1]
+        i += joined.count(_SEP, last, a)
+        last = a
         if i not in words:
             base = joined.rfind(_SEP, 0, a) + 1
             runs.setdefault(i, []).append((a - base, b - base))
     return runs
 
 
-def _links(utts: Sequence[Utterance], strings: Sequence[str | None], units: set[int], starts: list[int],
-           max_gap_s: float) -> dict[int, int]:
-    """For each utterance in ``starts`` that continues a number: the utterance it continues (``units``: the
-    utterances whose strings have a digit unit, level 1 or more)."""
+def _links(utts: Sequence[Utterance], strings: Sequence[str | None], has_units: Callable[[int], bool],
+           starts: list[int], max_gap_s: float) -> dict[int, int]:
+    """For each utterance in ``starts`` that continues a number: the utterance it continues (``has_units``: whether
+    an utterance's string has a digit unit, level 1 or more)."""
     n = len(utts)
     order = list(range(n))
     if any(utts[i].start > utts[i + 1].start for i in range(n - 1)):
@@ -671,9 +686,9 @@ def _links(utts: Sequence[Utterance], strings: Sequence[str | None], units: set[
             if (v.channel, v.speaker, v.role) != key:
                 continue  # the other party's "嗯", "okay" in between
             sj = strings[j]
-            if j not in units and sj is not None and _FILLER_ONLY.fullmatch(sj):
+            if not (units := has_units(j)) and sj is not None and _FILLER_ONLY.fullmatch(sj):
                 continue  # the same speaker's own filler
-            if j in units and u.start - v.end <= max_gap_s and _ends_with_unit(sj):
+            if units and u.start - v.end <= max_gap_s and _ends_with_unit(sj):
                 link_prev[i] = j
             break
     return link_prev
@@ -692,6 +707,10 @@ _WORD_EDGE = re.compile(r"[A-Za-z]+")
 # what an utterance's first character or word must be for _EDGE_FILLER_START to strip it or for it to be a unit
 _EDGE_FIRST = frozenset(_EDGE_CHARS + "".join(f[0] for f in _ZH_FILLERS.split("|")))
 _EDGE_WORDS = _EN_WORD_SET | frozenset(_EN_FILLERS.split("|"))
+# what a string's first character must be for it to start with a unit (_starts_with_unit), in the BMP: separators,
+# fillers, digits (str.isdigit, as there), the first letters of English digit words and fillers
+_UNIT_FIRST = (_EDGE_FIRST | frozenset(_CN_DIGITS) | frozenset(filter(str.isdigit, map(chr, range(0x10000))))
+               | frozenset(w[0] for w in _EDGE_WORDS) | frozenset(w[0].upper() for w in _EDGE_WORDS))
 
 
 def _ends_with_unit(s: str | None) -> bool:
@@ -747,7 +766,7 @@ def _find_linked(linked: list[int], strings: Sequence[str | None], info: list[tu
             return
         for m in _find(s, pat, work, level == 3):
             groups[0] += 1
-            out.setdefault(i, []).append(_Part(list(m.ranges), m.kind, groups[0]))
+            out.setdefault(i, []).append(_Part(m.ranges, m.kind, groups[0]))
         return
     joined_parts: list[str] = []
     offsets: list[int] = []
@@ -761,19 +780,18 @@ def _find_linked(linked: list[int], strings: Sequence[str | None], info: list[tu
     joined = " ".join(joined_parts)
     for m in find_pii(joined):
         groups[0] += 1
-        parts: dict[int, _Part] = {}
+        parts: dict[int, list[tuple[int, int]]] = {}
         for a, b in m.ranges:
             k = bisect_right(offsets, a) - 1
             while k < len(linked) and a < b:
                 lo = offsets[k]
                 hi = lo + len(joined_parts[k])
                 if a < hi:
-                    part = parts.setdefault(k, _Part([], m.kind, groups[0]))
-                    part.ranges.append((a - lo, min(b, hi) - lo))
+                    parts.setdefault(k, []).append((a - lo, min(b, hi) - lo))
                 a = max(a, hi + 1)
                 k += 1
-        for k, part in parts.items():
-            out.setdefault(linked[k], []).append(part)
+        for k, ranges in parts.items():
+            out.setdefault(linked[k], []).append(_Part(ranges, m.kind, groups[0]))
 
 
 def _all_units(s: str) -> list[tuple[int, int]]:
