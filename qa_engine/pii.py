@@ -599,7 +599,8 @@ def _find_in_strings(utts: Sequence[Utterance], strings: Sequence[str | None], m
         words = flags.words
         info = _word_levels(strings, words)
         has_units = partial(_has_units, strings, info, words)
-        starts = [i for i, s in enumerate(strings) if s and ((c := s[0]) in _UNIT_FIRST or c > "\uffff")
+        starts = [i for i, s in enumerate(strings) if s and ((c := s[0]) in _UNIT_FIRST or c > "\uffff"
+                                                              or (c in _WORD_FIRST and _may_start_with_word(s)))
                   and _starts_with_unit(s) and has_units(i)]
     link_prev = _links(utts, strings, has_units, starts, max_gap_s) if starts else {}
     if not link_prev:  # each string on its own
@@ -707,10 +708,18 @@ _WORD_EDGE = re.compile(r"[A-Za-z]+")
 # what an utterance's first character or word must be for _EDGE_FILLER_START to strip it or for it to be a unit
 _EDGE_FIRST = frozenset(_EDGE_CHARS + "".join(f[0] for f in _ZH_FILLERS.split("|")))
 _EDGE_WORDS = _EN_WORD_SET | frozenset(_EN_FILLERS.split("|"))
-# what a string's first character must be for it to start with a unit (_starts_with_unit), in the BMP: separators,
-# fillers, digits (str.isdigit, as there), the first letters of English digit words and fillers
-_UNIT_FIRST = (_EDGE_FIRST | frozenset(_CN_DIGITS) | frozenset(filter(str.isdigit, map(chr, range(0x10000))))
-               | frozenset(w[0] for w in _EDGE_WORDS) | frozenset(w[0].upper() for w in _EDGE_WORDS))
+# a quick look at a string's first characters before _starts_with_unit: in the BMP, the first character must be a
+# separator, a filler, a digit (str.isdigit, as there) or, for an English digit word or filler, an ASCII letter that
+# begins one, with the word's first two letters after it (or "o" alone)
+_UNIT_FIRST = _EDGE_FIRST | frozenset(_CN_DIGITS) | frozenset(filter(str.isdigit, map(chr, range(0x10000))))
+_WORD_FIRST = frozenset(w[0] for w in _EDGE_WORDS) | frozenset(w[0].upper() for w in _EDGE_WORDS)
+_WORD_HEADS = frozenset(w[:2] for w in _EDGE_WORDS if len(w) > 1)
+
+
+def _may_start_with_word(s: str) -> bool:
+    """``s`` (starting with an ASCII letter) may start with an English digit word or filler."""
+    head = s[:2]
+    return head.lower() in _WORD_HEADS or (head[0] in "oO" and not (head[1:].isascii() and head[1:].isalpha()))
 
 
 def _ends_with_unit(s: str | None) -> bool:
@@ -923,6 +932,10 @@ def _with(u: Utterance, text: str, words: tuple[Word, ...]) -> Utterance:
 
 
 def _mask_parts(s: str, parts: Sequence[_Part]) -> str:
+    if len(parts) == 1 and parts[0].kind != "email" and len(ranges := parts[0].ranges) == 1:
+        a, b = ranges[0]  # the common case: one run of digits, masked whole
+        if 0 <= a < b <= len(s) and (seg := s[a:b]).isalnum():
+            return s[:a] + "*" * len(seg) + s[b:]
     out = _apply(s, [r for p in parts if p.kind != "email" for r in p.ranges])
     emails = [r for p in parts if p.kind == "email" for r in p.ranges]
     return _apply(out, emails, email=True) if emails else out
@@ -1010,12 +1023,25 @@ def _quoted(s: str, changed: dict[str, str]) -> str:
         head = orig[:_QUOTE_MIN]
         p = s.find(head)
         while p >= 0:
-            k = len(head)
-            while k < len(orig) and p + k < len(s) and s[p + k] == orig[k]:
-                k += 1
+            k = _shared(s, p, orig)
             s = s[:p] + new[:k] + s[p + k:]
             p = s.find(head, p + k)
     return s
+
+
+def _shared(s: str, p: int, orig: str) -> int:
+    """How many first characters of ``orig`` (its head at least) ``s`` repeats from ``p`` on: the whole of what
+    fits, mostly, else found by halving."""
+    lo, hi = _QUOTE_MIN, min(len(orig), len(s) - p)
+    if s.startswith(orig[lo:hi], p + lo):
+        return hi
+    while hi - lo > 1:  # the first lo characters are repeated, the first hi are not
+        mid = (lo + hi) // 2
+        if s.startswith(orig[lo:mid], p + lo):
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def _mask_findings(findings: Sequence[Finding], exact: dict[str, str], changed: dict[str, str],
@@ -1024,17 +1050,21 @@ def _mask_findings(findings: Sequence[Finding], exact: dict[str, str], changed: 
 
     A string that is an utterance text of the call takes the transcript's masking (``exact``; ``different``: those
     it changes); an explanation quotes utterances, also cut short, and those quotes are masked as in the transcript
-    first (``changed``); every other string is masked on its own (``mask_text``), all of a call's together.
+    first (``changed``); every other string is masked on its own (``mask_text``), all of a call's together.  Only
+    what masking changes is looked at finding by finding.
     """
+    evidence_texts = [e.text for f in findings for e in f.evidence]
+    values = [v for f in findings for v in f.data.values()]  # mostly strings and numbers
+    data_strings = [v for v in values if isinstance(v, str)]
+    for v in values:
+        if isinstance(v, (dict, list, tuple)):
+            _strings_in(v, data_strings)
+    pending = dict.fromkeys([s for s in evidence_texts + data_strings if s not in exact])  # for mask_text, once each
     explanations = [f.explanation for f in findings]
     heads = {orig[:_QUOTE_MIN] for orig in changed}
     if heads:  # without the head of a masked utterance there is no quote of it: the few there are, looked for once
         all_explanations = _SEP.join(explanations)
         heads = {h for h in heads if h in all_explanations}
-    pending: dict[str, None] = {}  # strings for mask_text, each once
-    for e in [e.text for f in findings for e in f.evidence]:
-        if e not in exact:
-            pending[e] = None
     todo: list[tuple[str, bool]] = []  # (the explanation, or what mask_text is to mask; whether it is)
     for x in explanations:
         if x in exact:
@@ -1044,36 +1074,31 @@ def _mask_findings(findings: Sequence[Finding], exact: dict[str, str], changed: 
                 x = _quoted(x, changed)
             pending[x] = None
             todo.append((x, True))
-    data_strings: list[list[str]] = []
-    for f in findings:
-        strings: list[str] = []
-        for v in f.data.values():  # mostly strings and numbers
-            if isinstance(v, str):
-                strings.append(v)
-            elif isinstance(v, (dict, list, tuple)):
-                _strings_in(v, strings)
-        for s in strings:
-            if s not in exact:
-                pending[s] = None
-        data_strings.append(strings)
     done = _mask_texts(pending)
+    new_explanations = [done.get(x, x) if masking else x for x, masking in todo]
     # every string that masks to another: an utterance text as the transcript masked it, else mask_text's
-    masked = {**done, **different} if different else done
+    masked = ({**done, **different} if different else done).keys()
+    in_evidence = not masked.isdisjoint(evidence_texts)
+    in_data = not masked.isdisjoint(data_strings)
+    if not in_evidence and not in_data and new_explanations == explanations:
+        return list(findings)
+    swap = {**done, **different}
     out: list[Finding] = []
-    for f, (x, masking), strings in zip(findings, todo, data_strings, strict=True):
-        explanation = done.get(x, x) if masking else x
+    for f, explanation in zip(findings, new_explanations, strict=True):
         evidence = f.evidence
-        if evidence and not masked.keys().isdisjoint([e.text for e in evidence]):
-            evidence = tuple(e if (t := masked.get(e.text, e.text)) == e.text
-                             else Evidence(e.start, e.end, t, e.similarity)
+        if in_evidence and not masked.isdisjoint([e.text for e in evidence]):
+            evidence = tuple(e if (t := swap.get(e.text, e.text)) == e.text else _evidence_with(e, t)
                              for e in evidence)  # Evidence is frozen: an unchanged one is kept as it is
             if all(map(is_, evidence, f.evidence)):
                 evidence = f.evidence
         data = f.data
-        if strings and not masked.keys().isdisjoint(strings):
-            new = _swap(data, masked)
-            assert isinstance(new, dict)
-            data = new
+        if in_data:
+            strings: list[str] = []
+            _strings_in(data, strings)
+            if not masked.isdisjoint(strings):
+                new = _swap(data, swap)
+                assert isinstance(new, dict)
+                data = new
         if data is f.data and evidence is f.evidence and explanation == f.explanation:
             out.append(f)
         elif type(f) is Finding:
@@ -1081,6 +1106,16 @@ def _mask_findings(findings: Sequence[Finding], exact: dict[str, str], changed: 
         else:
             out.append(replace(f, evidence=evidence, explanation=explanation, data=data))
     return out
+
+
+def _evidence_with(e: Evidence, text: str) -> Evidence:
+    """``Evidence(e.start, e.end, text, e.similarity)`` (without the frozen dataclass's per-field
+    ``object.__setattr__`` calls where ``e`` is an Evidence, as ``new_finding``)."""
+    if type(e) is not Evidence:
+        return Evidence(e.start, e.end, text, e.similarity)
+    new = object.__new__(Evidence)
+    new.__dict__.update(e.__dict__, text=text)
+    return new
 
 
 def mask_finding(f: Finding) -> Finding:
