@@ -298,10 +298,13 @@ def _run4(unit: str) -> re.Pattern[str]:
 
 _RUN4 = _run4(_BMP_UNIT)
 _RUN4_ANY = _run4(_DIGIT_CHAR)
-# in the case-folded strings: an English digit word ("o" too) between non-letters, or an e-mail sign; RE2 finds
-# these words in one linear pass where re would try every alternative at every letter
+# in the case-folded strings: an English digit word ("o" too) between non-letters, or what _may_have_email looks
+# for (an "@", or " at " with " dot " or a dot before what may be a top-level domain: "ı" is re.IGNORECASE's "i" but
+# case-folds to itself); RE2 finds these words in one linear pass where re would try every alternative at every letter
+_EMAIL_DOT = rf"(?: dot |点|\.[{''.join(sorted({t[0] for t in _TLD.split('|')}))}ı])"
 _HINT = re2.compile(
-    rf"(?:^|[^a-z])({'|'.join((*_WORD_HINTS, 'o'))})(?:[^a-z]|$)|( at |@|艾特)".encode()
+    rf"(?:^|[^a-z])({'|'.join((*_WORD_HINTS, 'o'))})(?:[^a-z]|$)"
+    rf"|(@|艾特| at [^\\x00]*?{_EMAIL_DOT}|{_EMAIL_DOT}[^\\x00]*? at )".encode()
 )._regexp.Match  # the binding itself: no per-call wrapper
 _UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
 
@@ -310,6 +313,7 @@ class _Flags(NamedTuple):
     """What one pass over a call's joined strings found (see :func:`_flag`)."""
 
     joined: str
+    folded: bytes    # ``joined`` case-folded, in UTF-8
     words: set[int]  # the strings that may hold an English digit word or an e-mail address
     bmp: bool        # ``joined`` has no character beyond the BMP
 
@@ -342,7 +346,7 @@ def _flag(strings: Sequence[str | None]) -> _Flags | None:
         pos = folded.find(b"\0", a)  # on to the next string (the separator is the non-letter before its start)
         if pos < 0:
             break
-    return _Flags(joined, words, bmp)
+    return _Flags(joined, folded, words, bmp)
 
 
 def _digit_strings(flags: _Flags) -> list[int]:
@@ -599,9 +603,7 @@ def _find_in_strings(utts: Sequence[Utterance], strings: Sequence[str | None], m
         words = flags.words
         info = _word_levels(strings, words)
         has_units = partial(_has_units, strings, info, words)
-        starts = [i for i, s in enumerate(strings) if s and ((c := s[0]) in _UNIT_FIRST or c > "\uffff"
-                                                              or (c in _WORD_FIRST and _may_start_with_word(s)))
-                  and _starts_with_unit(s) and has_units(i)]
+        starts = [i for i in _may_start(flags) if _starts_with_unit(strings[i]) and has_units(i)]
     link_prev = _links(utts, strings, has_units, starts, max_gap_s) if starts else {}
     if not link_prev:  # each string on its own
         if flags is None:
@@ -708,18 +710,34 @@ _WORD_EDGE = re.compile(r"[A-Za-z]+")
 # what an utterance's first character or word must be for _EDGE_FILLER_START to strip it or for it to be a unit
 _EDGE_FIRST = frozenset(_EDGE_CHARS + "".join(f[0] for f in _ZH_FILLERS.split("|")))
 _EDGE_WORDS = _EN_WORD_SET | frozenset(_EN_FILLERS.split("|"))
-# a quick look at a string's first characters before _starts_with_unit: in the BMP, the first character must be a
-# separator, a filler, a digit (str.isdigit, as there) or, for an English digit word or filler, an ASCII letter that
-# begins one, with the word's first two letters after it (or "o" alone)
-_UNIT_FIRST = _EDGE_FIRST | frozenset(_CN_DIGITS) | frozenset(filter(str.isdigit, map(chr, range(0x10000))))
-_WORD_FIRST = frozenset(w[0] for w in _EDGE_WORDS) | frozenset(w[0].upper() for w in _EDGE_WORDS)
-_WORD_HEADS = frozenset(w[:2] for w in _EDGE_WORDS if len(w) > 1)
 
 
-def _may_start_with_word(s: str) -> bool:
-    """``s`` (starting with an ASCII letter) may start with an English digit word or filler."""
-    head = s[:2]
-    return head.lower() in _WORD_HEADS or (head[0] in "oO" and not (head[1:].isascii() and head[1:].isalpha()))
+def _re2_class(chars: Iterable[str]) -> str:
+    return "".join(f"\\x{{{ord(c):x}}}" for c in sorted(set(chars)))
+
+
+# in the case-folded strings: where one may start with a digit unit, past separators and fillers (a superset of
+# _starts_with_unit's, in one RE2 pass: no look-around, any digit beyond the BMP)
+_UNIT_START = re2.compile((
+    rf"(?:^|\x00)(?:[{_re2_class(_EDGE_CHARS)}]|{_ZH_FILLERS}|{_EN_FILLERS})*"
+    rf"(?:[{_re2_class([*_CN_DIGITS, *(c.casefold()[0] for c in map(chr, range(0x10000)) if c.isdigit())])}"
+    rf"\x{{10000}}-\x{{10ffff}}]|{'|'.join(sorted(_EN_WORD_SET))})").encode()
+)._regexp.Match
+
+
+def _may_start(flags: _Flags) -> list[int]:
+    """The strings that may start with a digit unit (all those _starts_with_unit says do, and a few more)."""
+    folded = flags.folded
+    found: list[int] = []
+    k = last = pos = 0
+    while (a := _UNIT_START(_UNANCHORED, folded, pos, len(folded))[0][0]) >= 0:
+        k += folded.count(b"\0", last, a)  # separators before the match
+        last = a
+        found.append(k + 1 if folded[a] == 0 else k)  # matched at the separator before the string, or at the start
+        pos = folded.find(b"\0", a + 1)
+        if pos < 0:
+            break
+    return found
 
 
 def _ends_with_unit(s: str | None) -> bool:
