@@ -304,7 +304,7 @@ _RUN4_ANY = _run4(_DIGIT_CHAR)
 _EMAIL_DOT = rf"(?: dot |点|\.[{''.join(sorted({t[0] for t in _TLD.split('|')}))}ı])"
 _HINT = re2.compile(
     rf"(?:^|[^a-z])({'|'.join((*_WORD_HINTS, 'o'))})(?:[^a-z]|$)"
-    rf"|(@|艾特| at [^\\x00]*?{_EMAIL_DOT}|{_EMAIL_DOT}[^\\x00]*? at )".encode()
+    rf"|(@|艾特| at [^\x00]*?{_EMAIL_DOT}|{_EMAIL_DOT}[^\x00]*? at )".encode()
 )._regexp.Match  # the binding itself: no per-call wrapper
 _UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
 
