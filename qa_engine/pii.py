@@ -298,13 +298,27 @@ def _run4(unit: str) -> re.Pattern[str]:
 
 _RUN4 = _run4(_BMP_UNIT)
 _RUN4_ANY = _run4(_DIGIT_CHAR)
-# in the case-folded strings: an English digit word ("o" too) between non-letters, or what _may_have_email looks
-# for (an "@", or " at " with " dot " or a dot before what may be a top-level domain: "ı" is re.IGNORECASE's "i" but
-# case-folds to itself); RE2 finds these words in one linear pass where re would try every alternative at every letter
-_EMAIL_DOT = rf"(?: dot |点|\.[{''.join(sorted({t[0] for t in _TLD.split('|')}))}ı])"
+
+
+def _re2_class(chars: Iterable[str]) -> str:
+    """The characters as the inside of an RE2 character class."""
+    return "".join(f"\\x{{{ord(c):x}}}" for c in sorted(set(chars)))
+
+
+# the characters beyond ASCII that case-fold to ASCII letters (str.casefold; none beyond the BMP): "ﬁve" reads "five"
+_FOLDS_TO_ASCII = (  # ß İ ŉ ſ ǰ ẖ ẗ ẘ ẙ ẚ ẞ, the Kelvin sign, the ligatures ﬀ to ﬆ
+    "\u00df\u0130\u0149\u017f\u01f0\u1e96\u1e97\u1e98\u1e99\u1e9a\u1e9e"
+    "\u212a\ufb00\ufb01\ufb02\ufb03\ufb04\ufb05\ufb06")
+_AT = "(?: at | AT | At )"
+_TLD_FIRST = "".join(sorted({t[0] for t in _TLD.split("|")}))
+_EMAIL_DOT = rf"(?: dot | DOT | Dot |点|\.[{_TLD_FIRST}{_TLD_FIRST.upper()}ıİ])"
+# in the UTF-8 strings: an English digit word ("o" too) between ASCII non-letters or a character that case-folds to
+# ASCII letters (what _word_units may count), or what _may_have_email looks for (an "@", or " at " with " dot " or a
+# dot before what may be a top-level domain, re.IGNORECASE's "i" included); RE2 finds them in one linear pass where re
+# would try every alternative at every letter
 _HINT = re2.compile(
-    rf"(?:^|[^a-z])({'|'.join((*_WORD_HINTS, 'o'))})(?:[^a-z]|$)"
-    rf"|(@|艾特| at [^\x00]*?{_EMAIL_DOT}|{_EMAIL_DOT}[^\x00]*? at )".encode()
+    rf"(?:^|[^A-Za-z])((?i:{'|'.join((*_WORD_HINTS, 'o'))}))(?:[^A-Za-z]|$)"
+    rf"|([{_re2_class(_FOLDS_TO_ASCII)}]|@|艾特|{_AT}[^\x00]*?{_EMAIL_DOT}|{_EMAIL_DOT}[^\x00]*?{_AT})".encode()
 )._regexp.Match  # the binding itself: no per-call wrapper
 _UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
 
@@ -313,7 +327,7 @@ class _Flags(NamedTuple):
     """What one pass over a call's joined strings found (see :func:`_flag`)."""
 
     joined: str
-    folded: bytes    # ``joined`` case-folded, in UTF-8
+    encoded: bytes   # ``joined`` in UTF-8
     words: set[int]  # the strings that may hold an English digit word or an e-mail address
     bmp: bool        # ``joined`` has no character beyond the BMP
 
@@ -327,26 +341,22 @@ def _flag(strings: Sequence[str | None]) -> _Flags | None:
     joined = _SEP.join([s or "" for s in strings])
     if joined.count(_SEP) != len(strings) - 1:
         return None
-    if joined.isascii():
-        bmp = True
-        folded = joined.lower().encode()
-    else:
-        bmp = len(joined.encode("utf-16-le", "surrogatepass")) == 2 * len(joined)
-        try:
-            folded = joined.casefold().encode()  # what _form looks for words in (its length may differ)
-        except UnicodeEncodeError:  # a lone surrogate
-            return None
+    try:
+        encoded = joined.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+    bmp = joined.isascii() or len(joined.encode("utf-16-le", "surrogatepass")) == 2 * len(joined)
     words: set[int] = set()
     i = last = pos = 0
-    while (spans := _HINT(_UNANCHORED, folded, pos, len(folded)))[0][0] >= 0:
+    while (spans := _HINT(_UNANCHORED, encoded, pos, len(encoded)))[0][0] >= 0:
         a = spans[1][0] if spans[1][0] >= 0 else spans[2][0]
-        i += folded.count(b"\0", last, a)
+        i += encoded.count(b"\0", last, a)
         last = a
         words.add(i)
-        pos = folded.find(b"\0", a)  # on to the next string (the separator is the non-letter before its start)
+        pos = encoded.find(b"\0", a)  # on to the next string (the separator is the non-letter before its start)
         if pos < 0:
             break
-    return _Flags(joined, folded, words, bmp)
+    return _Flags(joined, encoded, words, bmp)
 
 
 def _digit_strings(flags: _Flags) -> list[int]:
@@ -712,29 +722,25 @@ _EDGE_FIRST = frozenset(_EDGE_CHARS + "".join(f[0] for f in _ZH_FILLERS.split("|
 _EDGE_WORDS = _EN_WORD_SET | frozenset(_EN_FILLERS.split("|"))
 
 
-def _re2_class(chars: Iterable[str]) -> str:
-    return "".join(f"\\x{{{ord(c):x}}}" for c in sorted(set(chars)))
-
-
-# in the case-folded strings: where one may start with a digit unit, past separators and fillers (a superset of
-# _starts_with_unit's, in one RE2 pass: no look-around, any digit beyond the BMP)
+# in the UTF-8 strings: where one may start with a digit unit, past separators and fillers (a superset of
+# _starts_with_unit's, in one RE2 pass: no look-around, any character beyond the BMP taken for a digit)
 _UNIT_START = re2.compile((
-    rf"(?:^|\x00)(?:[{_re2_class(_EDGE_CHARS)}]|{_ZH_FILLERS}|{_EN_FILLERS})*"
-    rf"(?:[{_re2_class([*_CN_DIGITS, *(c.casefold()[0] for c in map(chr, range(0x10000)) if c.isdigit())])}"
-    rf"\x{{10000}}-\x{{10ffff}}]|{'|'.join(sorted(_EN_WORD_SET))})").encode()
+    rf"(?:^|\x00)(?:[{_re2_class(_EDGE_CHARS)}]|{_ZH_FILLERS}|(?i:{_EN_FILLERS}))*"
+    rf"(?:[{_re2_class([*_CN_DIGITS, *filter(str.isdigit, map(chr, range(0x10000)))])}\x{{10000}}-\x{{10ffff}}]"
+    rf"|(?i:{'|'.join(sorted(_EN_WORD_SET - {'o'}))})|[oO](?:[^A-Za-z]|$))").encode()
 )._regexp.Match
 
 
 def _may_start(flags: _Flags) -> list[int]:
     """The strings that may start with a digit unit (all those _starts_with_unit says do, and a few more)."""
-    folded = flags.folded
+    encoded = flags.encoded
     found: list[int] = []
     k = last = pos = 0
-    while (a := _UNIT_START(_UNANCHORED, folded, pos, len(folded))[0][0]) >= 0:
-        k += folded.count(b"\0", last, a)  # separators before the match
+    while (a := _UNIT_START(_UNANCHORED, encoded, pos, len(encoded))[0][0]) >= 0:
+        k += encoded.count(b"\0", last, a)  # separators before the match
         last = a
-        found.append(k + 1 if folded[a] == 0 else k)  # matched at the separator before the string, or at the start
-        pos = folded.find(b"\0", a + 1)
+        found.append(k + 1 if encoded[a] == 0 else k)  # matched at the separator before the string, or at the start
+        pos = encoded.find(b"\0", a + 1)
         if pos < 0:
             break
     return found
