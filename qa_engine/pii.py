@@ -1075,7 +1075,7 @@ def _mask_findings(findings: Sequence[Finding], exact: dict[str, str], changed: 
     A string that is an utterance text of the call takes the transcript's masking (``exact``; ``different``: those
     it changes); an explanation quotes utterances, also cut short, and those quotes are masked as in the transcript
     first (``changed``); every other string is masked on its own (``mask_text``), all of a call's together.  Only
-    what masking changes is looked at finding by finding.
+    the findings whose strings masking changes are looked at one by one.
     """
     evidence_texts = [e.text for f in findings for e in f.evidence]
     values = [v for f in findings for v in f.data.values()]  # mostly strings and numbers
@@ -1085,51 +1085,69 @@ def _mask_findings(findings: Sequence[Finding], exact: dict[str, str], changed: 
             _strings_in(v, data_strings)
     pending = dict.fromkeys([s for s in evidence_texts + data_strings if s not in exact])  # for mask_text, once each
     explanations = [f.explanation for f in findings]
-    heads = {orig[:_QUOTE_MIN] for orig in changed}
-    if heads:  # without the head of a masked utterance there is no quote of it: the few there are, looked for once
-        all_explanations = _SEP.join(explanations)
-        heads = {h for h in heads if h in all_explanations}
-    todo: list[tuple[str, bool]] = []  # (the explanation, or what mask_text is to mask; whether it is)
-    for x in explanations:
-        if x in exact:
-            todo.append((exact[x], False))
-        else:
-            if heads and any(map(x.__contains__, heads)):
-                x = _quoted(x, changed)
-            pending[x] = None
-            todo.append((x, True))
+    own = exact.keys() & explanations  # explanations that are utterance texts: masked as the transcript has them
+    todo = explanations.copy()  # the explanations to mask: quotes of masked utterances masked first
+    for i in _quoting(explanations, changed):
+        if explanations[i] not in own:
+            todo[i] = _quoted(explanations[i], changed)
+    pending.update(dict.fromkeys([t for t, x in zip(todo, explanations, strict=True) if x not in own] if own
+                                 else todo))
     done = _mask_texts(pending)
-    new_explanations = [done.get(x, x) if masking else x for x, masking in todo]
+    new_explanations = [exact[x] if x in own else done.get(t, t) for t, x in zip(todo, explanations, strict=True)]
     # every string that masks to another: an utterance text as the transcript masked it, else mask_text's
-    masked = ({**done, **different} if different else done).keys()
-    in_evidence = not masked.isdisjoint(evidence_texts)
-    in_data = not masked.isdisjoint(data_strings)
-    if not in_evidence and not in_data and new_explanations == explanations:
-        return list(findings)
-    swap = {**done, **different}
-    out: list[Finding] = []
-    for f, explanation in zip(findings, new_explanations, strict=True):
+    masked = {**done, **different} if different else done
+    keys = masked.keys()
+    redo = {i for i, (a, b) in enumerate(zip(new_explanations, explanations, strict=True)) if a != b}
+    if not keys.isdisjoint(evidence_texts):
+        owners = [i for i, f in enumerate(findings) for _ in f.evidence]
+        redo.update([owners[j] for j, t in enumerate(evidence_texts) if t in masked])
+    if not keys.isdisjoint(data_strings):
+        redo.update([i for i, f in enumerate(findings) if not keys.isdisjoint(_data_strings(f.data))])
+    out = list(findings)
+    for i in redo:
+        f = out[i]
+        explanation = new_explanations[i]
         evidence = f.evidence
-        if in_evidence and not masked.isdisjoint([e.text for e in evidence]):
-            evidence = tuple(e if (t := swap.get(e.text, e.text)) == e.text else _evidence_with(e, t)
+        if not keys.isdisjoint([e.text for e in evidence]):
+            evidence = tuple(e if (t := masked.get(e.text, e.text)) == e.text else _evidence_with(e, t)
                              for e in evidence)  # Evidence is frozen: an unchanged one is kept as it is
             if all(map(is_, evidence, f.evidence)):
                 evidence = f.evidence
         data = f.data
-        if in_data:
-            strings: list[str] = []
-            _strings_in(data, strings)
-            if not masked.isdisjoint(strings):
-                new = _swap(data, swap)
-                assert isinstance(new, dict)
-                data = new
+        if not keys.isdisjoint(_data_strings(data)):
+            new = _swap(data, masked)
+            assert isinstance(new, dict)
+            data = new
         if data is f.data and evidence is f.evidence and explanation == f.explanation:
-            out.append(f)
-        elif type(f) is Finding:
-            out.append(new_finding(f.rule_id, f.status, f.severity, f.weight, evidence, explanation, data))
+            continue
+        if type(f) is Finding:
+            out[i] = new_finding(f.rule_id, f.status, f.severity, f.weight, evidence, explanation, data)
         else:
-            out.append(replace(f, evidence=evidence, explanation=explanation, data=data))
+            out[i] = replace(f, evidence=evidence, explanation=explanation, data=data)
     return out
+
+
+def _data_strings(data: dict[str, object]) -> list[str]:
+    strings: list[str] = []
+    _strings_in(data, strings)
+    return strings
+
+
+def _quoting(explanations: list[str], changed: dict[str, str]) -> set[int]:
+    """The explanations that may quote a masked utterance: those with the head of one (looked for once in all)."""
+    found: set[int] = set()
+    if not changed:
+        return found
+    heads = {orig[:_QUOTE_MIN] for orig in changed}
+    joined = _SEP.join(explanations)
+    if joined.count(_SEP) != len(explanations) - 1:  # a separator inside one: each looked at on its own
+        return {i for i, x in enumerate(explanations) if any(map(x.__contains__, heads))}
+    for head in heads:
+        p = joined.find(head)
+        while p >= 0:
+            found.add(joined.count(_SEP, 0, p))
+            p = joined.find(head, p + 1)
+    return found
 
 
 def _evidence_with(e: Evidence, text: str) -> Evidence:
