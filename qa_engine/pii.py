@@ -925,14 +925,14 @@ def _masked_texts(t: Transcript, text_parts: dict[int, list[_Part]], texts: list
                   want_spans: bool) -> _Redacted:
     """``_redact`` for a transcript with no word timings: only texts are masked, spans cover whole utterances."""
     utts = t.utterances
+    items = sorted(text_parts.items())
+    spans = [_span(i, p.kind, (u := utts[i]).start, u.end, (), p.group, False) for i, tp in items for p in tp] \
+        if want_spans else []
     new_utts = list(utts)
-    spans: list[PiiSpan] = []
     changed: list[int] = []
-    for i, tp in sorted(text_parts.items()):
-        u = utts[i]
-        if want_spans:
-            spans += [_span(i, p.kind, u.start, u.end, (), p.group, False) for p in tp]
+    for i, tp in items:
         if (text := _mask_parts(texts[i], tp)) != texts[i]:
+            u = utts[i]
             new_utts[i] = _with(u, text, u.words)
             changed.append(i)
     return _Redacted(_with_utterances(t, tuple(new_utts)), spans, texts, changed)
