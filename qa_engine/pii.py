@@ -329,7 +329,11 @@ class _Flags(NamedTuple):
     joined: str
     encoded: bytes   # ``joined`` in UTF-8
     words: set[int]  # the strings that may hold an English digit word or an e-mail address
-    bmp: bool        # ``joined`` has no character beyond the BMP
+
+    @property
+    def bmp(self) -> bool:
+        """``joined`` has no character beyond the BMP (where a plain class of digits scans faster than ``\\d``)."""
+        return self.joined.isascii() or len(self.joined.encode("utf-16-le", "surrogatepass")) == 2 * len(self.joined)
 
 
 def _flag(strings: Sequence[str | None]) -> _Flags | None:
@@ -338,14 +342,16 @@ def _flag(strings: Sequence[str | None]) -> _Flags | None:
 
     A string not flagged is in the digits form (``_form`` finds no word in it) and cannot hold an address.
     """
-    joined = _SEP.join([s or "" for s in strings])
+    try:
+        joined = _SEP.join(strings)  # type: ignore[arg-type]  # (mostly no None)
+    except TypeError:
+        joined = _SEP.join([s or "" for s in strings])
     if joined.count(_SEP) != len(strings) - 1:
         return None
     try:
         encoded = joined.encode()
     except UnicodeEncodeError:  # a lone surrogate
         return None
-    bmp = joined.isascii() or len(joined.encode("utf-16-le", "surrogatepass")) == 2 * len(joined)
     words: set[int] = set()
     i = last = pos = 0
     while (spans := _HINT(_UNANCHORED, encoded, pos, len(encoded)))[0][0] >= 0:
@@ -356,7 +362,7 @@ def _flag(strings: Sequence[str | None]) -> _Flags | None:
         pos = encoded.find(b"\0", a)  # on to the next string (the separator is the non-letter before its start)
         if pos < 0:
             break
-    return _Flags(joined, encoded, words, bmp)
+    return _Flags(joined, encoded, words)
 
 
 def _digit_strings(flags: _Flags) -> list[int]:
@@ -1093,16 +1099,16 @@ def _mask_findings(findings: Sequence[Finding], exact: dict[str, str], changed: 
     evidence_texts = [e.text for f in findings for e in f.evidence]
     values = [v for f in findings for v in f.data.values()]  # mostly strings and numbers
     data_strings = [v for v in values if isinstance(v, str)]
-    for v in values:
-        if isinstance(v, (dict, list, tuple)):
-            _strings_in(v, data_strings)
+    for v in [v for v in values if isinstance(v, (dict, list, tuple))]:
+        _strings_in(v, data_strings)
     pending = dict.fromkeys([s for s in evidence_texts + data_strings if s not in exact])  # for mask_text, once each
     explanations = [f.explanation for f in findings]
     own = exact.keys() & explanations  # explanations that are utterance texts: masked as the transcript has them
     todo = explanations.copy()  # the explanations to mask: quotes of masked utterances masked first
-    for i in _quoting(explanations, changed):
+    quoting, quoted = _quoting(explanations, changed)
+    for i in quoting:
         if explanations[i] not in own:
-            todo[i] = _quoted(explanations[i], changed)
+            todo[i] = _quoted(explanations[i], quoted)
     pending.update(dict.fromkeys([t for t, x in zip(todo, explanations, strict=True) if x not in own] if own
                                  else todo))
     done = _mask_texts(pending)
@@ -1147,21 +1153,25 @@ def _data_strings(data: dict[str, object]) -> list[str]:
     return strings
 
 
-def _quoting(explanations: list[str], changed: dict[str, str]) -> set[int]:
-    """The explanations that may quote a masked utterance: those with the head of one (looked for once in all)."""
+def _quoting(explanations: list[str], changed: dict[str, str]) -> tuple[set[int], dict[str, str]]:
+    """The explanations that may quote a masked utterance, those with the head of one (looked for once in all), and
+    the masked utterances that may be quoted: whose head is there, or has a "*" (another's masking may make it)."""
     found: set[int] = set()
     if not changed:
-        return found
+        return found, changed
     heads = {orig[:_QUOTE_MIN] for orig in changed}
     joined = _SEP.join(explanations)
     if joined.count(_SEP) != len(explanations) - 1:  # a separator inside one: each looked at on its own
-        return {i for i, x in enumerate(explanations) if any(map(x.__contains__, heads))}
+        return {i for i, x in enumerate(explanations) if any(map(x.__contains__, heads))}, changed
+    there = set()
     for head in heads:
         p = joined.find(head)
+        if p >= 0:
+            there.add(head)
         while p >= 0:
             found.add(joined.count(_SEP, 0, p))
             p = joined.find(head, p + 1)
-    return found
+    return found, {orig: new for orig, new in changed.items() if (head := orig[:_QUOTE_MIN]) in there or "*" in head}
 
 
 def _evidence_with(e: Evidence, text: str) -> Evidence:
