@@ -636,9 +636,9 @@ def _find_in_strings(utts: Sequence[Utterance], strings: Sequence[str | None], m
             else:
                 level, pat, work = info[i]
                 found = _find(s, pat, work, level == 3)
-            for m in found:
-                groups[0] += 1
-                out.setdefault(i, []).append(_Part(m.ranges, m.kind, groups[0]))
+            if found:
+                out[i] = [_Part(m.ranges, m.kind, g) for g, m in enumerate(found, groups[0] + 1)]
+                groups[0] += len(found)
         return out
     if flags is not None:
         info, cands = _digit_levels(strings, flags, info)
