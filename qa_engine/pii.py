@@ -45,13 +45,15 @@ from __future__ import annotations
 import logging
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
+from operator import attrgetter, is_
 from typing import Literal, NamedTuple
 
 import re2
 
-from .types import Evidence, Finding, Transcript, Utterance, Word
+from .types import Evidence, Finding, Transcript, Utterance, Word, new_finding
 
 logger = logging.getLogger(__name__)
 
@@ -108,8 +110,6 @@ class _Patterns:
         # two units at least: one token is never enough (the most, "triple x", is 3 < MIN_DIGITS_AFTER_CUE)
         self.run = re.compile(rf"{unit}(?:{sep}{unit})+")
         self.pair = re.compile(rf"{unit}{sep}{unit}")
-        # four units side by side: without them no run reaches MIN_DIGITS_AFTER_CUE in the digits form
-        self.quad = re.compile(rf"{unit}(?:{sep}{unit}){{3}}")
         self.gate = re.compile(unit)
         self.filler = filler
 
@@ -280,66 +280,126 @@ _SEP = "\x00"  # joins the strings: no pattern here matches it, so no match runs
 # every decimal digit of the BMP (what \d matches there) and the Chinese digits: re scans a plain class several
 # times faster than one with \d in it; strings with characters beyond the BMP are scanned with \d itself
 _BMP_DIGITS = "".join(filter(str.isdecimal, map(chr, range(0x10000))))
-_DIGIT_LINE = re.compile(rf"[{re.escape(_BMP_DIGITS)}{_CN_DIGITS}][^{_SEP}]*")  # from a string's first digit on
-_DIGIT_LINE_ANY = re.compile(rf"[\d{_CN_DIGITS}][^{_SEP}]*")
-# in the case-folded strings: an English digit word ("o" too) between non-letters, or an e-mail sign; RE2 finds
-# these words in one linear pass where re would try every alternative at every letter
+_BMP_UNIT = rf"[{re.escape(_BMP_DIGITS)}{_CN_DIGITS}]"
+_DIGIT_LINE = re.compile(rf"{_BMP_UNIT}[^{_SEP}]*")  # from a string's first digit on
+_DIGIT_LINE_ANY = re.compile(rf"{_DIGIT_CHAR}[^{_SEP}]*")
+
+
+def _run4(unit: str) -> re.Pattern[str]:
+    """Runs of four digits or more in the digits form (units are single characters): what ``_DIGITS.run`` finds
+    there, less the shorter runs.  A run's separators and fillers are never in doubt (no filler starts like a unit
+    or a separator), so the same runs come out with no backtracking (possessive), next digits are taken first,
+    and fillers are only tried before a character that can start one: twice as fast."""
+    first = "".join(sorted({f[0] for f in _EN_FILLERS.split("|")}))
+    may_fill = rf"(?=(?i:{'|'.join(first)})|[{''.join(sorted({f[0] for f in _ZH_FILLERS.split('|')}))}])"
+    sep = rf"{_SEP_CHARS}{{0,4}}+(?:{may_fill}{_DIGITS.filler}{_SEP_CHARS}{{0,3}}+){{0,2}}+"
+    return re.compile(rf"{unit}(?:{unit}|{sep}{unit}){{3,}}+")
+
+
+_RUN4 = _run4(_BMP_UNIT)
+_RUN4_ANY = _run4(_DIGIT_CHAR)
+
+
+def _re2_class(chars: Iterable[str]) -> str:
+    """The characters as the inside of an RE2 character class."""
+    return "".join(f"\\x{{{ord(c):x}}}" for c in sorted(set(chars)))
+
+
+# the characters beyond ASCII that case-fold to ASCII letters (str.casefold; none beyond the BMP): "ﬁve" reads "five"
+_FOLDS_TO_ASCII = (  # ß İ ŉ ſ ǰ ẖ ẗ ẘ ẙ ẚ ẞ, the Kelvin sign, the ligatures ﬀ to ﬆ
+    "\u00df\u0130\u0149\u017f\u01f0\u1e96\u1e97\u1e98\u1e99\u1e9a\u1e9e"
+    "\u212a\ufb00\ufb01\ufb02\ufb03\ufb04\ufb05\ufb06")
+_AT = "(?: at | AT | At )"
+_TLD_FIRST = "".join(sorted({t[0] for t in _TLD.split("|")}))
+_EMAIL_DOT = rf"(?: dot | DOT | Dot |点|\.[{_TLD_FIRST}{_TLD_FIRST.upper()}ıİ])"
+# in the UTF-8 strings: an English digit word ("o" too) between ASCII non-letters or a character that case-folds to
+# ASCII letters (what _word_units may count), or what _may_have_email looks for (an "@", or " at " with " dot " or a
+# dot before what may be a top-level domain, re.IGNORECASE's "i" included); RE2 finds them in one linear pass where re
+# would try every alternative at every letter
 _HINT = re2.compile(
-    rf"(?:^|[^a-z])({'|'.join((*_WORD_HINTS, 'o'))})(?:[^a-z]|$)|( at |@|艾特)".encode()
+    rf"(?:^|[^A-Za-z])((?i:{'|'.join((*_WORD_HINTS, 'o'))}))(?:[^A-Za-z]|$)"
+    rf"|([{_re2_class(_FOLDS_TO_ASCII)}]|@|艾特|{_AT}[^\x00]*?{_EMAIL_DOT}|{_EMAIL_DOT}[^\x00]*?{_AT})".encode()
 )._regexp.Match  # the binding itself: no per-call wrapper
 _UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
 
 
-def _flag(strings: Sequence[str | None]) -> tuple[list[int], set[int]] | None:
-    """The indices of the strings with a digit character (in order) and of those that may hold an English digit
-    word or an e-mail address, from one pass over the joined strings; None if they cannot be joined.
+class _Flags(NamedTuple):
+    """What one pass over a call's joined strings found (see :func:`_flag`)."""
 
-    A string in neither has level 0.  One with digits only is in the digits form (``_form`` finds no word in
-    it) and cannot hold an address: only the second kind needs ``_level``.
+    joined: str
+    encoded: bytes   # ``joined`` in UTF-8
+    words: set[int]  # the strings that may hold an English digit word or an e-mail address
+
+    @property
+    def bmp(self) -> bool:
+        """``joined`` has no character beyond the BMP (where a plain class of digits scans faster than ``\\d``)."""
+        return self.joined.isascii() or len(self.joined.encode("utf-16-le", "surrogatepass")) == 2 * len(self.joined)
+
+
+def _flag(strings: Sequence[str | None]) -> _Flags | None:
+    """The strings joined, and those that may hold an English digit word or an e-mail address, from one pass over
+    them; None if they cannot be joined.
+
+    A string not flagged is in the digits form (``_form`` finds no word in it) and cannot hold an address.
     """
-    joined = _SEP.join([s or "" for s in strings])
+    try:
+        joined = _SEP.join(strings)  # type: ignore[arg-type]  # (mostly no None)
+    except TypeError:
+        joined = _SEP.join([s or "" for s in strings])
     if joined.count(_SEP) != len(strings) - 1:
         return None
-    if joined.isascii():
-        digit_line = _DIGIT_LINE
-        folded = joined.lower().encode()
-    else:
-        bmp = len(joined.encode("utf-16-le", "surrogatepass")) == 2 * len(joined)
-        digit_line = _DIGIT_LINE if bmp else _DIGIT_LINE_ANY
-        try:
-            folded = joined.casefold().encode()  # what _form looks for words in (its length may differ)
-        except UnicodeEncodeError:  # a lone surrogate
-            return None
+    try:
+        encoded = joined.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+    words: set[int] = set()
+    i = last = pos = 0
+    while (spans := _HINT(_UNANCHORED, encoded, pos, len(encoded)))[0][0] >= 0:
+        a = spans[1][0] if spans[1][0] >= 0 else spans[2][0]
+        i += encoded.count(b"\0", last, a)
+        last = a
+        words.add(i)
+        pos = encoded.find(b"\0", a)  # on to the next string (the separator is the non-letter before its start)
+        if pos < 0:
+            break
+    return _Flags(joined, encoded, words)
+
+
+def _digit_strings(flags: _Flags) -> list[int]:
+    """The strings with a digit character, in order (one pass over the joined strings)."""
+    joined = flags.joined
     digits: list[int] = []
     i = last = 0
-    for m in digit_line.finditer(joined):
+    for m in (_DIGIT_LINE if flags.bmp else _DIGIT_LINE_ANY).finditer(joined):
         a = m.start()
         i += joined.count(_SEP, last, a)
         last = a
         digits.append(i)
-    words: set[int] = set()
-    i = last = pos = 0
-    while (spans := _HINT(_UNANCHORED, folded, pos, len(folded)))[0][0] >= 0:
-        a = spans[1][0] if spans[1][0] >= 0 else spans[2][0]
-        i += folded.count(b"\0", last, a)
-        last = a
-        words.add(i)
-        pos = folded.find(b"\0", a)  # on to the next string (the separator is the non-letter before its start)
-        if pos < 0:
-            break
-    return digits, words
+    return digits
 
 
 def _levels(strings: Sequence[str | None]) -> tuple[list[tuple[int, _Patterns, str]], list[int]]:
     """``_level`` of every string, and the indices of those above 0 in order; only flagged strings are looked at."""
-    flagged = _flag(strings)
-    if flagged is None:
+    flags = _flag(strings)
+    if flags is None:
         info = [_level(s) for s in strings]
         return info, [i for i, x in enumerate(info) if x[0]]
-    digits, words = flagged
+    return _digit_levels(strings, flags, _word_levels(strings, flags.words))
+
+
+def _word_levels(strings: Sequence[str | None], words: set[int]) -> list[tuple[int, _Patterns, str]]:
+    """``_level`` of the strings in ``words``; the others have level 0 here."""
     info = [_NO_UNITS] * len(strings)
     for i in words:
         info[i] = _level(strings[i])
+    return info
+
+
+def _digit_levels(strings: Sequence[str | None], flags: _Flags,
+                  info: list[tuple[int, _Patterns, str]]) -> tuple[list[tuple[int, _Patterns, str]], list[int]]:
+    """``info`` with the level of each string with digits and no word hint filled in, and the indices above 0."""
+    words = flags.words
+    digits = _digit_strings(flags)
     for i in digits:
         if i not in words:
             s = strings[i]
@@ -435,33 +495,49 @@ def _count(pat: _Patterns, work: str, start: int, end: int) -> tuple[int, list[t
 
 def _find(text: str, pat: _Patterns, work: str, pair: bool) -> list[PiiMatch]:
     found: list[PiiMatch] = []
-    if pair and (pat.quad.search(work) is not None if pat is _DIGITS else _enough_units(pat, work)):
-        protected: list[tuple[int, int]] | None = None
-        for run in pat.run.finditer(work):
-            start, end = run.span()
-            digits, ranges = _count(pat, work, start, end)
-            if digits < MIN_DIGITS_AFTER_CUE:
-                continue
-            if protected is None:
-                protected = _protected(text)
-            cut = [(max(a, start), min(b, end)) for a, b in protected if a < end and start < b]
-            if cut:  # an amount, date or time inside: the digits around it are read again without it
-                chars = list(work[start:end])
-                for a, b in cut:
-                    chars[a - start:b - start] = "\0" * (b - a)
-                piece = "".join(chars)
-                for sub in pat.run.finditer(piece):
-                    n, r = _count(pat, piece, *sub.span())
-                    _add(found, text, start + sub.start(), start + sub.end(), n,
-                         [(a + start, b + start) for a, b in r])
-            else:
-                _add(found, text, start, end, digits, ranges)
+    if pair:
+        if pat is _DIGITS:
+            found = _keep_runs(text, pat, work, [m.span() for m in _RUN4_ANY.finditer(work)])
+        elif _enough_units(pat, work):
+            found = _keep_runs(text, pat, work, [m.span() for m in pat.run.finditer(work)])
     if _may_have_email(text):
         for rx in (_EMAIL, _EMAIL_SPOKEN):
             for m in rx.finditer(text):
                 if not any(f.start < m.end() and m.start() < f.end and f.kind == "email" for f in found):
                     found.append(PiiMatch(m.start(), m.end(), "email", 0, (m.span(),)))
         found.sort(key=lambda f: f.start)
+    return found
+
+
+def _keep_runs(text: str, pat: _Patterns, work: str, runs: Iterable[tuple[int, int]]) -> list[PiiMatch]:
+    """The identifiers among the runs ``work[start:end]`` of ``text`` (amounts, dates and times in them set aside).
+
+    A run of nine or more decimal digits and nothing else needs no look at what is protected: every protected
+    span ends before a digit is next (``(?!\\d)``), is digits with at most one separator between them (which would
+    have joined the run), or starts with at most eight digits.
+    """
+    found: list[PiiMatch] = []
+    protected: list[tuple[int, int]] | None = None
+    for start, end in runs:
+        if end - start >= 9 and work[start:end].isdecimal():
+            _add(found, text, start, end, end - start, [(start, end)])
+            continue
+        digits, ranges = _count(pat, work, start, end)
+        if digits < MIN_DIGITS_AFTER_CUE:
+            continue
+        if protected is None:
+            protected = _protected(text)
+        cut = [(max(a, start), min(b, end)) for a, b in protected if a < end and start < b]
+        if cut:  # an amount, date or time inside: the digits around it are read again without it
+            chars = list(work[start:end])
+            for a, b in cut:
+                chars[a - start:b - start] = "\0" * (b - a)
+            piece = "".join(chars)
+            for sub in pat.run.finditer(piece):
+                n, r = _count(pat, piece, *sub.span())
+                _add(found, text, start + sub.start(), start + sub.end(), n, [(a + start, b + start) for a, b in r])
+        else:
+            _add(found, text, start, end, digits, ranges)
     return found
 
 
@@ -516,11 +592,10 @@ def mask_text(text: str) -> str:
 
 # --- across utterances ----------------------------------------------------------------------
 
-@dataclass
-class _Part:
+class _Part(NamedTuple):
     """The part of one identifier that lies in one utterance's string."""
 
-    ranges: list[tuple[int, int]]
+    ranges: Sequence[tuple[int, int]]
     kind: PiiKind
     group: int
 
@@ -532,19 +607,41 @@ def _find_in_strings(utts: Sequence[Utterance], strings: Sequence[str | None], m
     ``groups`` is a one-element counter shared by calls, so that group numbers stay unique.
     """
     out: dict[int, list[_Part]] = {}
-    info, cands = _levels(strings)
-    if all(info[i][0] < 2 for i in cands):
-        return out  # no two digits side by side anywhere (a number read one digit per utterance is not found)
+    flags = _flag(strings)
     # a number read over several utterances: an utterance that starts with a digit continues the
     # previous utterance of its speaker when that one ends with a digit, less than max_gap_s before
-    starts = [i for i in cands if _starts_with_unit(strings[i])]
-    levels = [x[0] for x in info] if starts else []
-    link_prev = _links(utts, strings, levels, starts, max_gap_s) if starts else {}
-    if not link_prev:
-        for i in cands:
-            if info[i][0] >= 2:
-                _find_linked([i], strings, info, out, groups)
+    has_units: Callable[[int], bool]
+    if flags is None:
+        info, cands = _levels(strings)
+        has_units = set(cands).__contains__
+        starts = [i for i in cands if _starts_with_unit(strings[i])]
+    else:
+        words = flags.words
+        info = _word_levels(strings, words)
+        has_units = partial(_has_units, strings, info, words)
+        starts = [i for i in _may_start(flags) if _starts_with_unit(strings[i]) and has_units(i)]
+    link_prev = _links(utts, strings, has_units, starts, max_gap_s) if starts else {}
+    if not link_prev:  # each string on its own
+        if flags is None:
+            todo = [i for i in cands if info[i][0] >= 2]
+            runs: dict[int, list[tuple[int, int]]] = {}
+        else:
+            runs = _digit_runs(flags)
+            todo = sorted(runs.keys() | [i for i in words if info[i][0] >= 2]) if words else list(runs)
+        for i in todo:
+            s = strings[i]
+            assert s is not None
+            if i in runs:
+                found = _keep_runs(s, _DIGITS, s, runs[i])
+            else:
+                level, pat, work = info[i]
+                found = _find(s, pat, work, level == 3)
+            if found:
+                out[i] = [_Part(m.ranges, m.kind, g) for g, m in enumerate(found, groups[0] + 1)]
+                groups[0] += len(found)
         return out
+    if flags is not None:
+        info, cands = _digit_levels(strings, flags, info)
     linked_of: dict[int, list[int]] = {}
     chains: list[list[int]] = []
     for i in sorted(cands, key=lambda i: utts[i].start):
@@ -561,9 +658,36 @@ def _find_in_strings(utts: Sequence[Utterance], strings: Sequence[str | None], m
     return out
 
 
-def _links(utts: Sequence[Utterance], strings: Sequence[str | None], levels: list[int], starts: list[int],
-           max_gap_s: float) -> dict[int, int]:
-    """For each utterance in ``starts`` that continues a number: the utterance it continues."""
+def _has_units(strings: Sequence[str | None], info: list[tuple[int, _Patterns, str]], words: set[int],
+               i: int) -> bool:
+    """Whether string ``i`` has a digit unit (level 1 or more, as ``_levels`` has it; ``info`` holds the levels of
+    ``words``, the strings with a word hint: any other is in the digits form, with no address)."""
+    s = strings[i]
+    return info[i][0] > 0 if i in words else s is not None and _DIGITS.gate.search(s) is not None
+
+
+def _digit_runs(flags: _Flags) -> dict[int, list[tuple[int, int]]]:
+    """The runs of four digits or more (digits form) in each string with no word hint, in order, from one pass
+    over the joined strings (no run crosses the separator)."""
+    joined, words = flags.joined, flags.words
+    runs: dict[int, list[tuple[int, int]]] = {}
+    if _MAY_RUN(_UNANCHORED, flags.encoded, 0, len(flags.encoded))[0][0] < 0:
+        return runs  # no four digits close enough anywhere (one RE2 pass, a few times faster than the run pattern)
+    i = last = 0
+    for m in (_RUN4 if flags.bmp else _RUN4_ANY).finditer(joined):
+        a, b = m.span()
+        i += joined.count(_SEP, last, a)
+        last = a
+        if i not in words:
+            base = joined.rfind(_SEP, 0, a) + 1
+            runs.setdefault(i, []).append((a - base, b - base))
+    return runs
+
+
+def _links(utts: Sequence[Utterance], strings: Sequence[str | None], has_units: Callable[[int], bool],
+           starts: list[int], max_gap_s: float) -> dict[int, int]:
+    """For each utterance in ``starts`` that continues a number: the utterance it continues (``has_units``: whether
+    an utterance's string has a digit unit, level 1 or more)."""
     n = len(utts)
     order = list(range(n))
     if any(utts[i].start > utts[i + 1].start for i in range(n - 1)):
@@ -583,9 +707,9 @@ def _links(utts: Sequence[Utterance], strings: Sequence[str | None], levels: lis
             if (v.channel, v.speaker, v.role) != key:
                 continue  # the other party's "嗯", "okay" in between
             sj = strings[j]
-            if not levels[j] and sj is not None and _FILLER_ONLY.fullmatch(sj):
+            if not (units := has_units(j)) and sj is not None and _FILLER_ONLY.fullmatch(sj):
                 continue  # the same speaker's own filler
-            if levels[j] and u.start - v.end <= max_gap_s and _ends_with_unit(sj):
+            if units and u.start - v.end <= max_gap_s and _ends_with_unit(sj):
                 link_prev[i] = j
             break
     return link_prev
@@ -604,6 +728,41 @@ _WORD_EDGE = re.compile(r"[A-Za-z]+")
 # what an utterance's first character or word must be for _EDGE_FILLER_START to strip it or for it to be a unit
 _EDGE_FIRST = frozenset(_EDGE_CHARS + "".join(f[0] for f in _ZH_FILLERS.split("|")))
 _EDGE_WORDS = _EN_WORD_SET | frozenset(_EN_FILLERS.split("|"))
+
+
+# in the UTF-8 strings: four digits with at most what a run's separators and fillers take between each two (four
+# separators and two fillers, each with three more), of what they are made of (a superset of _RUN4's runs)
+_RUN_GAP = 4 + 2 * (max(map(len, (*_ZH_FILLERS.split("|"), *_EN_FILLERS.split("|")))) + 3)
+_GAP_CHARS = (*filter(str.isspace, map(chr, range(0x10000))), *(c for c in _SEP_CHARS if re.fullmatch(_SEP_CHARS, c)),
+              *_ZH_FILLERS, *_EN_FILLERS, *_EN_FILLERS.upper(), "\u017f")  # ſ: re.IGNORECASE's "s"
+_RE2_UNIT = rf"[{_re2_class(_BMP_DIGITS + _CN_DIGITS)}\x{{10000}}-\x{{10ffff}}]"
+_MAY_RUN = re2.compile(
+    rf"{_RE2_UNIT}(?:[{_re2_class(set(_GAP_CHARS) - {'|'})}]{{0,{_RUN_GAP}}}{_RE2_UNIT}){{3}}".encode()
+)._regexp.Match
+
+
+# in the UTF-8 strings: where one may start with a digit unit, past separators and fillers (a superset of
+# _starts_with_unit's, in one RE2 pass: no look-around, any character beyond the BMP taken for a digit)
+_UNIT_START = re2.compile((
+    rf"(?:^|\x00)(?:[{_re2_class(_EDGE_CHARS)}]|{_ZH_FILLERS}|(?i:{_EN_FILLERS}))*"
+    rf"(?:[{_re2_class([*_CN_DIGITS, *filter(str.isdigit, map(chr, range(0x10000)))])}\x{{10000}}-\x{{10ffff}}]"
+    rf"|(?i:{'|'.join(sorted(_EN_WORD_SET - {'o'}))})|[oO](?:[^A-Za-z]|$))").encode()
+)._regexp.Match
+
+
+def _may_start(flags: _Flags) -> list[int]:
+    """The strings that may start with a digit unit (all those _starts_with_unit says do, and a few more)."""
+    encoded = flags.encoded
+    found: list[int] = []
+    k = last = pos = 0
+    while (a := _UNIT_START(_UNANCHORED, encoded, pos, len(encoded))[0][0]) >= 0:
+        k += encoded.count(b"\0", last, a)  # separators before the match
+        last = a
+        found.append(k + 1 if encoded[a] == 0 else k)  # matched at the separator before the string, or at the start
+        pos = encoded.find(b"\0", a + 1)
+        if pos < 0:
+            break
+    return found
 
 
 def _ends_with_unit(s: str | None) -> bool:
@@ -659,7 +818,7 @@ def _find_linked(linked: list[int], strings: Sequence[str | None], info: list[tu
             return
         for m in _find(s, pat, work, level == 3):
             groups[0] += 1
-            out.setdefault(i, []).append(_Part(list(m.ranges), m.kind, groups[0]))
+            out.setdefault(i, []).append(_Part(m.ranges, m.kind, groups[0]))
         return
     joined_parts: list[str] = []
     offsets: list[int] = []
@@ -673,19 +832,18 @@ def _find_linked(linked: list[int], strings: Sequence[str | None], info: list[tu
     joined = " ".join(joined_parts)
     for m in find_pii(joined):
         groups[0] += 1
-        parts: dict[int, _Part] = {}
+        parts: dict[int, list[tuple[int, int]]] = {}
         for a, b in m.ranges:
             k = bisect_right(offsets, a) - 1
             while k < len(linked) and a < b:
                 lo = offsets[k]
                 hi = lo + len(joined_parts[k])
                 if a < hi:
-                    part = parts.setdefault(k, _Part([], m.kind, groups[0]))
-                    part.ranges.append((a - lo, min(b, hi) - lo))
+                    parts.setdefault(k, []).append((a - lo, min(b, hi) - lo))
                 a = max(a, hi + 1)
                 k += 1
-        for k, part in parts.items():
-            out.setdefault(linked[k], []).append(part)
+        for k, ranges in parts.items():
+            out.setdefault(linked[k], []).append(_Part(ranges, m.kind, groups[0]))
 
 
 def _all_units(s: str) -> list[tuple[int, int]]:
@@ -693,23 +851,34 @@ def _all_units(s: str) -> list[tuple[int, int]]:
     return [t.span() for t in pat.token.finditer(work)]
 
 
-def _redact(t: Transcript, max_gap_s: float, want_spans: bool) -> tuple[Transcript, list[PiiSpan]]:
+class _Redacted(NamedTuple):
+    """A masked transcript, where its identifiers were spoken, its utterance texts and which utterances changed."""
+
+    transcript: Transcript
+    spans: list[PiiSpan]
+    texts: list[str]
+    changed: list[int]  # the indices of the utterances replaced, in order
+
+
+def _redact(t: Transcript, max_gap_s: float, want_spans: bool) -> _Redacted:
     utts = t.utterances
+    texts = [u.text for u in utts]
     groups = [0]
-    text_parts = _find_in_strings(utts, [u.text for u in utts], max_gap_s, groups)
-    if any(u.words for u in utts):
-        word_strings = ["".join(w.word for w in u.words) if u.words else None for u in utts]
-        same = all(ws is None or ws == u.text for ws, u in zip(word_strings, utts, strict=True))
-    else:  # text only (no word timings): nothing to mask in words
-        word_strings, same = [None] * len(utts), True
-    if same:  # words are exactly the text: one search serves both
-        word_parts = {i: p for i, p in text_parts.items() if utts[i].words}
+    text_parts = _find_in_strings(utts, texts, max_gap_s, groups)
+    if not any(map(_WORDS, utts)):  # text only (no word timings): nothing to mask in words
+        if not text_parts:
+            return _Redacted(t, [], texts, [])
+        return _masked_texts(t, text_parts, texts, want_spans)
+    word_strings = ["".join(w.word for w in u.words) if u.words else None for u in utts]
+    if all(ws is None or ws == u.text for ws, u in zip(word_strings, utts, strict=True)):
+        word_parts = {i: p for i, p in text_parts.items() if utts[i].words}  # one search serves both
     else:
         word_parts = _find_in_strings(utts, word_strings, max_gap_s, groups)
     if not text_parts and not word_parts:
-        return t, []
+        return _Redacted(t, [], texts, [])
     new_utts = list(utts)
     spans: list[PiiSpan] = []
+    changed: list[int] = []
     for i in sorted(set(text_parts) | set(word_parts)):
         u = utts[i]
         tp = text_parts.get(i)
@@ -745,14 +914,52 @@ def _redact(t: Transcript, max_gap_s: float, want_spans: bool) -> tuple[Transcri
                                   if not ws[c].isspace()})
                     idx = [j for j in idx if 0 <= j < len(u.words)]
                     if idx:
-                        spans.append(PiiSpan(i, p.kind, min(u.words[j].start for j in idx),
-                                             max(u.words[j].end for j in idx), tuple(idx), p.group))
+                        spans.append(_span(i, p.kind, min(u.words[j].start for j in idx),
+                                           max(u.words[j].end for j in idx), tuple(idx), p.group, True))
         elif want_spans and tp:
-            for p in tp:
-                spans.append(PiiSpan(i, p.kind, u.start, u.end, (), p.group, exact=False))
+            spans += [_span(i, p.kind, u.start, u.end, (), p.group, False) for p in tp]
         if text != u.text or words is not u.words:
             new_utts[i] = _with(u, text, words)
-    return replace(t, utterances=tuple(new_utts)), spans
+            changed.append(i)
+    return _Redacted(_with_utterances(t, tuple(new_utts)), spans, texts, changed)
+
+
+_WORDS = attrgetter("words")
+
+
+def _masked_texts(t: Transcript, text_parts: dict[int, list[_Part]], texts: list[str],
+                  want_spans: bool) -> _Redacted:
+    """``_redact`` for a transcript with no word timings: only texts are masked, spans cover whole utterances."""
+    utts = t.utterances
+    items = sorted(text_parts.items())
+    spans = [_span(i, p.kind, (u := utts[i]).start, u.end, (), p.group, False) for i, tp in items for p in tp] \
+        if want_spans else []
+    new_utts = list(utts)
+    changed: list[int] = []
+    for i, tp in items:
+        if (text := _mask_parts(texts[i], tp)) != texts[i]:
+            u = utts[i]
+            new_utts[i] = _with(u, text, u.words)
+            changed.append(i)
+    return _Redacted(_with_utterances(t, tuple(new_utts)), spans, texts, changed)
+
+
+def _span(i: int, kind: PiiKind, start: float, end: float, word_indices: tuple[int, ...], group: int,
+          exact: bool) -> PiiSpan:
+    """``PiiSpan(...)`` without the frozen dataclass's per-field ``object.__setattr__`` calls (as ``new_finding``)."""
+    span = object.__new__(PiiSpan)
+    span.__dict__.update(utterance_index=i, kind=kind, start=start, end=end, word_indices=word_indices, group=group,
+                         exact=exact)
+    return span
+
+
+def _with_utterances(t: Transcript, utterances: tuple[Utterance, ...]) -> Transcript:
+    """``t`` with other utterances (dataclasses.replace, for the common case without its overhead, as ``_with``)."""
+    if type(t) is Transcript:
+        new = object.__new__(Transcript)
+        new.__dict__.update(t.__dict__, utterances=utterances)
+        return new
+    return replace(t, utterances=utterances)
 
 
 def _with(u: Utterance, text: str, words: tuple[Word, ...]) -> Utterance:
@@ -768,6 +975,10 @@ def _with(u: Utterance, text: str, words: tuple[Word, ...]) -> Utterance:
 
 
 def _mask_parts(s: str, parts: Sequence[_Part]) -> str:
+    if len(parts) == 1 and parts[0].kind != "email" and len(ranges := parts[0].ranges) == 1:
+        a, b = ranges[0]  # the common case: one run of digits, masked whole
+        if 0 <= a < b <= len(s) and (seg := s[a:b]).isalnum():
+            return s[:a] + "*" * len(seg) + s[b:]
     out = _apply(s, [r for p in parts if p.kind != "email" for r in p.ranges])
     emails = [r for p in parts if p.kind == "email" for r in p.ranges]
     return _apply(out, emails, email=True) if emails else out
@@ -775,23 +986,24 @@ def _mask_parts(s: str, parts: Sequence[_Part]) -> str:
 
 def redact_transcript(t: Transcript, *, max_gap_s: float = MAX_GAP_S) -> tuple[Transcript, list[PiiSpan]]:
     """The masked transcript and where its identifiers were spoken (for silencing the audio)."""
-    return _redact(t, max_gap_s, True)
+    masked, spans, _, _ = _redact(t, max_gap_s, True)
+    return masked, spans
 
 
 def mask_transcript(t: Transcript, *, max_gap_s: float = MAX_GAP_S) -> Transcript:
     """A copy of the transcript whose utterance texts and words are masked (across utterances)."""
-    return _redact(t, max_gap_s, False)[0]
+    return _redact(t, max_gap_s, False).transcript
 
 
 def find_pii_spans(t: Transcript, *, max_gap_s: float = MAX_GAP_S) -> list[PiiSpan]:
     """Where each identifier was spoken: utterance, masked words and their times, kind."""
-    return _redact(t, max_gap_s, True)[1]
+    return _redact(t, max_gap_s, True).spans
 
 
 def mask_utterance(u: Utterance) -> Utterance:
     """Mask one utterance's text and words (numbers split across its words included)."""
     t = Transcript(call_id="", language="", duration=u.end, utterances=(u,))
-    return _redact(t, MAX_GAP_S, False)[0].utterances[0]
+    return _redact(t, MAX_GAP_S, False).transcript.utterances[0]
 
 
 # --- findings -------------------------------------------------------------------------------
@@ -827,19 +1039,22 @@ def _swap(v: object, masked: dict[str, str]) -> object:
 def _mask_texts(strings: Iterable[str]) -> dict[str, str]:
     """``mask_text`` of each string, for those it changes; only the strings one pass over them all flags are
     looked at one by one (no digit and no word or address hint: nothing to find; digits only: the digits form,
-    where a run of four units is needed)."""
+    where the runs of four units or more found in the same pass are all there is to look at)."""
     strings = list(strings)
-    flagged = _flag(strings)
-    if flagged is None:
-        todo: Iterable[int] = range(len(strings))
-    else:
-        digits, words = flagged
-        todo = words.union(i for i in digits if _DIGITS.quad.search(strings[i]) is not None)
+    flags = _flag(strings)
     done: dict[str, str] = {}
-    for i in todo:
+    if flags is None:
+        for s in strings:
+            if (masked := mask_text(s)) is not s:
+                done[s] = masked
+        return done
+    for i, runs in _digit_runs(flags).items():
         s = strings[i]
-        masked = mask_text(s)
-        if masked is not s:
+        if found := _keep_runs(s, _DIGITS, s, runs):
+            done[s] = _mask_matches(s, found)
+    for i in flags.words:
+        s = strings[i]
+        if (masked := mask_text(s)) is not s:
             done[s] = masked
     return done
 
@@ -851,74 +1066,127 @@ def _quoted(s: str, changed: dict[str, str]) -> str:
         head = orig[:_QUOTE_MIN]
         p = s.find(head)
         while p >= 0:
-            k = len(head)
-            while k < len(orig) and p + k < len(s) and s[p + k] == orig[k]:
-                k += 1
+            k = _shared(s, p, orig)
             s = s[:p] + new[:k] + s[p + k:]
             p = s.find(head, p + k)
     return s
 
 
-def _mask_findings(findings: Sequence[Finding], exact: dict[str, str], changed: dict[str, str]) -> list[Finding]:
+def _shared(s: str, p: int, orig: str) -> int:
+    """How many first characters of ``orig`` (its head at least) ``s`` repeats from ``p`` on: the whole of what
+    fits, mostly, else found by halving."""
+    lo, hi = _QUOTE_MIN, min(len(orig), len(s) - p)
+    if s.startswith(orig[lo:hi], p + lo):
+        return hi
+    while hi - lo > 1:  # the first lo characters are repeated, the first hi are not
+        mid = (lo + hi) // 2
+        if s.startswith(orig[lo:mid], p + lo):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _mask_findings(findings: Sequence[Finding], exact: dict[str, str], changed: dict[str, str],
+                   different: dict[str, str]) -> list[Finding]:
     """The findings with their evidence texts, explanations and data strings masked.
 
-    A string that is an utterance text of the call takes the transcript's masking (``exact``); an explanation
-    quotes utterances, also cut short, and those quotes are masked as in the transcript first (``changed``);
-    every other string is masked on its own (``mask_text``), all of a call's together.
+    A string that is an utterance text of the call takes the transcript's masking (``exact``; ``different``: those
+    it changes); an explanation quotes utterances, also cut short, and those quotes are masked as in the transcript
+    first (``changed``); every other string is masked on its own (``mask_text``), all of a call's together.  Only
+    the findings whose strings masking changes are looked at one by one.
     """
-    heads = {orig[:_QUOTE_MIN] for orig in changed}
-    explanations: list[tuple[str, bool]] = []  # (the explanation, or what mask_text is to mask; whether it is)
-    data_strings: list[list[str]] = []
-    pending: dict[str, None] = {}  # strings for mask_text, each once
-    for f in findings:
-        for e in f.evidence:
-            if e.text not in exact:
-                pending[e.text] = None
-        x = f.explanation
-        if x in exact:
-            explanations.append((exact[x], False))
-        else:
-            if any(map(x.__contains__, heads)):  # without the head of a masked utterance there is no quote of it
-                x = _quoted(x, changed)
-            pending[x] = None
-            explanations.append((x, True))
-        strings: list[str] = []
-        for v in f.data.values():  # mostly strings and numbers
-            if isinstance(v, str):
-                strings.append(v)
-            elif isinstance(v, (dict, list, tuple)):
-                _strings_in(v, strings)
-        for s in strings:
-            if s not in exact:
-                pending[s] = None
-        data_strings.append(strings)
+    evidence_texts = [e.text for f in findings for e in f.evidence]
+    values = [v for f in findings for v in f.data.values()]  # mostly strings and numbers
+    data_strings = [v for v in values if isinstance(v, str)]
+    for v in [v for v in values if isinstance(v, (dict, list, tuple))]:
+        _strings_in(v, data_strings)
+    pending = dict.fromkeys([s for s in evidence_texts + data_strings if s not in exact])  # for mask_text, once each
+    explanations = [f.explanation for f in findings]
+    own = exact.keys() & explanations  # explanations that are utterance texts: masked as the transcript has them
+    todo = explanations.copy()  # the explanations to mask: quotes of masked utterances masked first
+    quoting, quoted = _quoting(explanations, changed)
+    for i in quoting:
+        if explanations[i] not in own:
+            todo[i] = _quoted(explanations[i], quoted)
+    pending.update(dict.fromkeys([t for t, x in zip(todo, explanations, strict=True) if x not in own] if own
+                                 else todo))
     done = _mask_texts(pending)
-    # every string that masks to another object: an utterance text as the transcript masked it, else mask_text's
-    masked = {**done, **{a: b for a, b in exact.items() if b is not a}}
-    out: list[Finding] = []
-    for f, (x, masking), strings in zip(findings, explanations, data_strings, strict=True):
-        explanation = done.get(x, x) if masking else x
+    new_explanations = [exact[x] if x in own else done.get(t, t) for t, x in zip(todo, explanations, strict=True)]
+    # every string that masks to another: an utterance text as the transcript masked it, else mask_text's
+    masked = {**done, **different} if different else done
+    keys = masked.keys()
+    redo = {i for i, (a, b) in enumerate(zip(new_explanations, explanations, strict=True)) if a != b}
+    if not keys.isdisjoint(evidence_texts):
+        owners = [i for i, f in enumerate(findings) for _ in f.evidence]
+        redo.update([owners[j] for j, t in enumerate(evidence_texts) if t in masked])
+    in_data = not keys.isdisjoint(data_strings)
+    if in_data:
+        redo.update([i for i, f in enumerate(findings) if not keys.isdisjoint(_data_strings(f.data))])
+    out = list(findings)
+    for i in redo:
+        f = out[i]
+        explanation = new_explanations[i]
         evidence = f.evidence
-        if not masked.keys().isdisjoint([e.text for e in evidence]):
-            evidence = tuple(e if (t := masked.get(e.text, e.text)) == e.text
-                             else Evidence(e.start, e.end, t, e.similarity)
+        if not keys.isdisjoint([e.text for e in evidence]):
+            evidence = tuple(e if (t := masked.get(e.text, e.text)) == e.text else _evidence_with(e, t)
                              for e in evidence)  # Evidence is frozen: an unchanged one is kept as it is
+            if all(map(is_, evidence, f.evidence)):
+                evidence = f.evidence
         data = f.data
-        if not masked.keys().isdisjoint(strings):
+        if in_data and not keys.isdisjoint(_data_strings(data)):
             new = _swap(data, masked)
             assert isinstance(new, dict)
             data = new
-        if data is f.data and explanation == f.explanation and all(a is b for a, b in zip(evidence, f.evidence,
-                                                                                            strict=True)):
-            out.append(f)
+        if data is f.data and evidence is f.evidence and explanation == f.explanation:
+            continue
+        if type(f) is Finding:
+            out[i] = new_finding(f.rule_id, f.status, f.severity, f.weight, evidence, explanation, data)
         else:
-            out.append(replace(f, evidence=evidence, explanation=explanation, data=data))
+            out[i] = replace(f, evidence=evidence, explanation=explanation, data=data)
     return out
+
+
+def _data_strings(data: dict[str, object]) -> list[str]:
+    strings: list[str] = []
+    _strings_in(data, strings)
+    return strings
+
+
+def _quoting(explanations: list[str], changed: dict[str, str]) -> tuple[set[int], dict[str, str]]:
+    """The explanations that may quote a masked utterance, those with the head of one (looked for once in all), and
+    the masked utterances that may be quoted: whose head is there, or has a "*" (another's masking may make it)."""
+    found: set[int] = set()
+    if not changed:
+        return found, changed
+    heads = {orig[:_QUOTE_MIN] for orig in changed}
+    joined = _SEP.join(explanations)
+    if joined.count(_SEP) != len(explanations) - 1:  # a separator inside one: each looked at on its own
+        return {i for i, x in enumerate(explanations) if any(map(x.__contains__, heads))}, changed
+    there = set()
+    for head in heads:
+        p = joined.find(head)
+        if p >= 0:
+            there.add(head)
+        while p >= 0:
+            found.add(joined.count(_SEP, 0, p))
+            p = joined.find(head, p + 1)
+    return found, {orig: new for orig, new in changed.items() if (head := orig[:_QUOTE_MIN]) in there or "*" in head}
+
+
+def _evidence_with(e: Evidence, text: str) -> Evidence:
+    """``Evidence(e.start, e.end, text, e.similarity)`` (without the frozen dataclass's per-field
+    ``object.__setattr__`` calls where ``e`` is an Evidence, as ``new_finding``)."""
+    if type(e) is not Evidence:
+        return Evidence(e.start, e.end, text, e.similarity)
+    new = object.__new__(Evidence)
+    new.__dict__.update(e.__dict__, text=text)
+    return new
 
 
 def mask_finding(f: Finding) -> Finding:
     """Mask the evidence texts, the explanation and any strings in ``data`` (each string on its own)."""
-    return _mask_findings([f], {}, {})[0]
+    return _mask_findings([f], {}, {}, {})[0]
 
 
 def mask_call(t: Transcript, findings: Sequence[Finding], *,
@@ -937,13 +1205,17 @@ def mask_call(t: Transcript, findings: Sequence[Finding], *,
 def redact_call(t: Transcript, findings: Sequence[Finding], *, max_gap_s: float = MAX_GAP_S,
                 want_spans: bool = True) -> tuple[Transcript, list[Finding], list[PiiSpan]]:
     """:func:`mask_call` and, in the same pass, where the identifiers were spoken (:func:`find_pii_spans`)."""
-    masked, spans = _redact(t, max_gap_s, want_spans)
+    masked, spans, texts, replaced = _redact(t, max_gap_s, want_spans)
     if masked is t:
-        return t, _mask_findings(findings, {}, {}), spans
-    exact = {a.text: b.text for a, b in zip(t.utterances, masked.utterances, strict=True)}
-    changed = {a.text: b.text for a, b in zip(t.utterances, masked.utterances, strict=True)
-               if a.text != b.text and len(a.text) >= _QUOTE_MIN}
-    return masked, _mask_findings(findings, exact, changed), spans
+        return t, _mask_findings(findings, {}, {}, {}), spans
+    new_texts = texts.copy()
+    utts = masked.utterances
+    for i in replaced:
+        new_texts[i] = utts[i].text
+    exact = dict(zip(texts, new_texts, strict=True))  # a text said twice takes its last reading's masking
+    changed = {a: b for i in replaced if (a := texts[i]) != (b := new_texts[i]) and len(a) >= _QUOTE_MIN}
+    different = {a: b for i in replaced if (b := exact[a := texts[i]]) != a}
+    return masked, _mask_findings(findings, exact, changed, different), spans
 
 
 # --- other texts: field values, documents, log arguments --------------------------------------

@@ -13,7 +13,6 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -168,3 +167,88 @@ def test_normalize_many_agrees_on_generated_calls() -> None:
 @given(st.text(max_size=30) | texts)
 def test_sound_codes_one_code_per_character(s: str) -> None:
     assert text.sound_codes(s) == "".join(text._char_code(ch) for ch in s)
+
+
+# --- a call's numbers found over its joined strings (issue #19, second pass) ------------------------------------
+
+WEIRD = ["\ufb01ve", "\u212a", "o\u212a", "\u0130", ".COM", " AT ", " Dot ", "\u017fix", "ONE TWO", "hyphen", "HYPHEN",
+         "\u6a2a\u6760", "da\u017fh", "     ", "\U0001d7cf", "\u00b2abc 1", "Okay", "oh", "uh ", " um ", "\x00"]
+hostile = st.lists(st.sampled_from(PIECES + WEIRD), max_size=30).map("".join)
+
+
+def _runs4(s: str) -> list[tuple[int, int]]:
+    """The runs of four digits or more as _find had them: every run of the digits form, the short ones left out."""
+    return [m.span() for m in pii._DIGITS.run.finditer(s) if pii._count(pii._DIGITS, s, *m.span())[0] >= 4]
+
+
+@settings(max_examples=500, deadline=None)
+@given(hostile)
+def test_runs_of_four_are_the_runs_kept(s: str) -> None:
+    assert [m.span() for m in pii._RUN4_ANY.finditer(s)] == _runs4(s)
+    if len(s.encode("utf-16-le", "surrogatepass")) == 2 * len(s):  # no character beyond the BMP
+        assert [m.span() for m in pii._RUN4.finditer(s)] == _runs4(s)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(hostile, min_size=1, max_size=8))
+def test_hints_are_supersets(strings: list[str]) -> None:
+    """The RE2 passes over a call's strings miss nothing: runs, starts of continued numbers, words and addresses."""
+    flags = pii._flag(strings)
+    if flags is None:
+        return
+    runs = pii._digit_runs(flags)
+    for i, s in enumerate(strings):
+        if i not in flags.words:
+            assert runs.get(i, []) == _runs4(s)
+            assert pii._form(s)[0] is pii._DIGITS and not pii._may_have_email(s)
+    may_start = set(pii._may_start(flags))
+    assert {i for i, s in enumerate(strings) if pii._starts_with_unit(s)} <= may_start
+
+
+def test_characters_that_case_fold_to_ascii_letters() -> None:
+    assert pii._FOLDS_TO_ASCII == "".join(c for c in map(chr, range(0x80, 0x110000))
+                                          if any("a" <= x <= "z" for x in c.casefold()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(hostile)
+def test_long_pure_digit_runs_are_never_protected(s: str) -> None:
+    """_keep_runs takes a run of nine or more decimal digits and nothing else as it is, without _protected."""
+    protected = pii._protected(s)
+    for start, end in _runs4(s):
+        if end - start >= 9 and s[start:end].isdecimal():
+            assert not [(a, b) for a, b in protected if a < end and start < b], (s, start, end)
+
+
+def test_long_pure_digit_runs_next_to_amounts_dates_and_times() -> None:
+    for s in ("2,499元 13812345678", "10:30 13812345678", "2024-03-12 13812345678", "$1,299.99 123456789",
+              "March 12, 2024 123456789", "1234万 123456789", "105 minutes 123456789", "12th 2012345678901"):
+        assert pii.find_pii(s) == pii._find(s, pii._CI, s, pii._CI.pair.search(s) is not None), s
+        assert "*" in pii.mask_text(s), s
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(hostile, min_size=1, max_size=10))
+def test_a_call_without_continued_numbers_masks_as_each_text_on_its_own(strings: list[str]) -> None:
+    """Utterances a minute apart continue nothing: each text is masked as mask_text masks it, and a span covers each
+    identifier of it, in order, numbered in turn."""
+    utts = tuple(Utterance(i * 60.0, i * 60.0 + 2.0, "customer", s) for i, s in enumerate(strings))
+    masked, spans = pii.redact_transcript(Transcript(call_id="c", language="en", duration=len(strings) * 60.0,
+                                                     utterances=utts))
+    assert [u.text for u in masked.utterances] == [pii.mask_text(s) for s in strings]
+    expected = [(i, m.kind) for i, s in enumerate(strings) for m in pii.find_pii(s) if len(s) > 1]
+    assert [(sp.utterance_index, sp.kind) for sp in spans] == expected
+    assert [sp.group for sp in spans] == list(range(1, len(spans) + 1))
+
+
+def test_findings_with_separators_in_their_sentences() -> None:
+    strings = _generated(300, seed=12)
+    for i in range(0, 280, 20):
+        t, fs = _call(strings[i:i + 20], seed=i)
+        fs = [replace(f, explanation=f.explanation.replace(" ", "\x00", 1)) if k % 3 == 0 else f
+              for k, f in enumerate(fs)]
+        masked, got, _ = pii.redact_call(t, fs)
+        exact = {a.text: b.text for a, b in zip(t.utterances, masked.utterances, strict=True)} if masked is not t \
+            else {}
+        changed = {a: b for a, b in exact.items() if a != b and len(a) >= pii._QUOTE_MIN}
+        assert got == [_reference_finding(f, exact, changed) for f in fs]
