@@ -105,8 +105,10 @@ def _reference_finding(f: Finding, exact: dict[str, str], changed: dict[str, str
             return type(v)(value(x) for x in v)
         return v
 
+    data = value(f.data)
+    assert isinstance(data, dict)
     return replace(f, evidence=tuple(replace(e, text=one(e.text, {})) for e in f.evidence),
-                   explanation=one(f.explanation, changed), data=value(f.data))
+                   explanation=one(f.explanation, changed), data=data)
 
 
 def test_findings_of_a_call_mask_as_each_string_on_its_own() -> None:
