@@ -259,10 +259,14 @@ class Matcher:
         """
         screen = self.book._screen
         plan = screen.plans.get(self.key) if screen is not None else None
-        if plan is None or plan.text:  # not screened, or live through the text space: find decides
+        if plan is None:
             return utts
         codes = plan.codes
-        return [p for p in utts if p.found is None or p.found[0] is not screen or not codes.isdisjoint(p.found[1])]
+        if not plan.text:
+            return [p for p in utts
+                    if p.found is None or p.found[0] is not screen or not codes.isdisjoint(p.found[1])]
+        return [p for p in utts if p.found is None or p.found[0] is not screen
+                or not codes.isdisjoint(p.found[1]) or plan.may_match_text(p.norm)]
 
     def find(self, p: Prepared) -> Hit | None:
         """Best hit in the utterance (cached per utterance)."""
@@ -279,7 +283,7 @@ class Matcher:
             if plan is not None:
                 codes_live = _NOTHING if plan.codes.isdisjoint(found[1]) else plan.codes.intersection(found[1])
                 text_live = _NOTHING
-                if plan.text and (plan.text_literals is None or any(x in p.norm for x in plan.text_literals)):
+                if plan.text and plan.may_match_text(p.norm):
                     if found[2] is None:  # the text space: scanned on the first question that needs it
                         found = p.found = screen.with_text(p)
                     if not plan.text.isdisjoint(found[2]):  # type: ignore[arg-type]
@@ -560,6 +564,15 @@ class _Plan:
     exact_part: dict[int, int]  # item -> index of the pattern in ``Matcher.exact_pattern``
     # strings one of which every match of a text-space item holds (None: not known): without one, no scan
     text_literals: tuple[str, ...] | None = None
+
+    def may_match_text(self, norm: str) -> bool:
+        """Whether a text-space item of the matcher may match ``norm`` (one of their required literals is in it)."""
+        literals = self.text_literals
+        if literals is None:
+            return True
+        if len(literals) == 1:  # the usual case (又): no generator
+            return literals[0] in norm
+        return any(x in norm for x in literals)
 
 
 ScreenFound = tuple[MatcherScreen | None, list[int], list[int] | None]
