@@ -102,4 +102,3 @@ def test_matcher_gates_do_not_change_hits(lang: str) -> None:
         plain = _ungated(m)
         for p in prepared:
             assert m.find(p) == plain.find(p), (p.utt.text, m.key)
-
