@@ -46,14 +46,14 @@ import logging
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from operator import attrgetter, is_
 from typing import Literal, NamedTuple
 
 import re2
 
-from .types import Evidence, Finding, Transcript, Utterance, Word, new_finding
+from .types import Finding, Transcript, Utterance, Word, build, evolve
 
 logger = logging.getLogger(__name__)
 
@@ -902,7 +902,7 @@ def _redact(t: Transcript, max_gap_s: float, want_spans: bool) -> _Redacted:
             for w in u.words:
                 n = len(w.word)
                 piece = masked[pos:pos + n]
-                new_words.append(w if piece == w.word else replace(w, word=piece))
+                new_words.append(w if piece == w.word else evolve(w, word=piece))
                 pos += n
             words = tuple(new_words)
             if want_spans:
@@ -919,9 +919,9 @@ def _redact(t: Transcript, max_gap_s: float, want_spans: bool) -> _Redacted:
         elif want_spans and tp:
             spans += [_span(i, p.kind, u.start, u.end, (), p.group, False) for p in tp]
         if text != u.text or words is not u.words:
-            new_utts[i] = _with(u, text, words)
+            new_utts[i] = evolve(u, text=text, words=words)
             changed.append(i)
-    return _Redacted(_with_utterances(t, tuple(new_utts)), spans, texts, changed)
+    return _Redacted(evolve(t, utterances=tuple(new_utts)), spans, texts, changed)
 
 
 _WORDS = attrgetter("words")
@@ -939,39 +939,16 @@ def _masked_texts(t: Transcript, text_parts: dict[int, list[_Part]], texts: list
     for i, tp in items:
         if (text := _mask_parts(texts[i], tp)) != texts[i]:
             u = utts[i]
-            new_utts[i] = _with(u, text, u.words)
+            new_utts[i] = evolve(u, text=text)
             changed.append(i)
-    return _Redacted(_with_utterances(t, tuple(new_utts)), spans, texts, changed)
+    return _Redacted(evolve(t, utterances=tuple(new_utts)), spans, texts, changed)
 
 
 def _span(i: int, kind: PiiKind, start: float, end: float, word_indices: tuple[int, ...], group: int,
           exact: bool) -> PiiSpan:
-    """``PiiSpan(...)`` without the frozen dataclass's per-field ``object.__setattr__`` calls (as ``new_finding``)."""
-    span = object.__new__(PiiSpan)
-    span.__dict__.update(utterance_index=i, kind=kind, start=start, end=end, word_indices=word_indices, group=group,
-                         exact=exact)
-    return span
-
-
-def _with_utterances(t: Transcript, utterances: tuple[Utterance, ...]) -> Transcript:
-    """``t`` with other utterances (dataclasses.replace, for the common case without its overhead, as ``_with``)."""
-    if type(t) is Transcript:
-        new = object.__new__(Transcript)
-        new.__dict__.update(t.__dict__, utterances=utterances)
-        return new
-    return replace(t, utterances=utterances)
-
-
-def _with(u: Utterance, text: str, words: tuple[Word, ...]) -> Utterance:
-    """``u`` with another text and words (dataclasses.replace, for the common case without its overhead)."""
-    if type(u) is Utterance:  # its fields are its __dict__, and __init__ only sets them: copy them over
-        new = object.__new__(Utterance)
-        new.__dict__.update(u.__dict__, text=text, words=words)
-        return new
-    try:
-        return type(u)(**{**u.__dict__, "text": text, "words": words})
-    except TypeError:  # a field that __init__ does not take
-        return replace(u, text=text, words=words)
+    """``PiiSpan(...)`` built by :func:`qa_engine.types.build` (one per identifier of every call)."""
+    return build(PiiSpan, utterance_index=i, kind=kind, start=start, end=end, word_indices=word_indices, group=group,
+                 exact=exact)
 
 
 def _mask_parts(s: str, parts: Sequence[_Part]) -> str:
@@ -1129,7 +1106,7 @@ def _mask_findings(findings: Sequence[Finding], exact: dict[str, str], changed: 
         explanation = new_explanations[i]
         evidence = f.evidence
         if not keys.isdisjoint([e.text for e in evidence]):
-            evidence = tuple(e if (t := masked.get(e.text, e.text)) == e.text else _evidence_with(e, t)
+            evidence = tuple(e if (t := masked.get(e.text, e.text)) == e.text else evolve(e, text=t)
                              for e in evidence)  # Evidence is frozen: an unchanged one is kept as it is
             if all(map(is_, evidence, f.evidence)):
                 evidence = f.evidence
@@ -1140,10 +1117,7 @@ def _mask_findings(findings: Sequence[Finding], exact: dict[str, str], changed: 
             data = new
         if data is f.data and evidence is f.evidence and explanation == f.explanation:
             continue
-        if type(f) is Finding:
-            out[i] = new_finding(f.rule_id, f.status, f.severity, f.weight, evidence, explanation, data)
-        else:
-            out[i] = replace(f, evidence=evidence, explanation=explanation, data=data)
+        out[i] = evolve(f, evidence=evidence, explanation=explanation, data=data)
     return out
 
 
@@ -1172,16 +1146,6 @@ def _quoting(explanations: list[str], changed: dict[str, str]) -> tuple[set[int]
             found.add(joined.count(_SEP, 0, p))
             p = joined.find(head, p + 1)
     return found, {orig: new for orig, new in changed.items() if (head := orig[:_QUOTE_MIN]) in there or "*" in head}
-
-
-def _evidence_with(e: Evidence, text: str) -> Evidence:
-    """``Evidence(e.start, e.end, text, e.similarity)`` (without the frozen dataclass's per-field
-    ``object.__setattr__`` calls where ``e`` is an Evidence, as ``new_finding``)."""
-    if type(e) is not Evidence:
-        return Evidence(e.start, e.end, text, e.similarity)
-    new = object.__new__(Evidence)
-    new.__dict__.update(e.__dict__, text=text)
-    return new
 
 
 def mask_finding(f: Finding) -> Finding:

@@ -18,15 +18,15 @@ import math
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
-from itertools import accumulate, compress, repeat
+from dataclasses import dataclass
+from itertools import accumulate, compress
 from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
 from .text import language_family
-from .types import Transcript, Utterance
+from .types import Transcript, evolve, evolve_each
 
 __all__ = ["ALPHA", "SpeakerSentiment", "annotate", "score_texts", "speaker_summary", "summary_dict"]
 
@@ -318,33 +318,17 @@ def annotate(transcript: Transcript) -> Transcript:
         return transcript
     scores = score_texts(list(map(_TEXT, utts)), transcript.language)
     if utts[0].sentiment is None:  # a fresh transcript: every utterance gets its value
-        return replace(transcript, utterances=_with_sentiments(utts, scores))
+        return evolve(transcript, utterances=evolve_each(utts, "sentiment", scores))
     # annotated before (a call checked again): utterances whose value did not change are kept as they are
-    new = tuple(u if u.sentiment == v else _with_sentiments((u,), (v,))[0] for u, v in zip(utts, scores, strict=True))
+    new = tuple(u if u.sentiment == v else evolve(u, sentiment=v) for u, v in zip(utts, scores, strict=True))
     if all(a is b for a, b in zip(new, utts, strict=True)):
         return transcript
-    return replace(transcript, utterances=new)
+    return evolve(transcript, utterances=new)
 
 
 _TEXT = attrgetter("text")
 _ROLE = attrgetter("role")
 _SENTIMENT = attrgetter("sentiment")
-
-
-def _with_sentiments(utts: Sequence[Utterance], values: Sequence[float]) -> tuple[Utterance, ...]:
-    """Copies of ``utts`` with ``sentiment`` set: each field dict copied, as ``copy.copy`` does, at well under half
-    the cost of the frozen dataclass constructor (which sets each field through ``object.__setattr__``); runs per
-    utterance of every checked call, so the instances are made in one C-level ``map`` and each copied dict is set
-    as the instance's ``__dict__`` through the class's own descriptor (the frozen ``__setattr__`` refuses it)."""
-    new = tuple(map(object.__new__, repeat(Utterance, len(utts))))
-    for dup, u, value in zip(new, utts, values, strict=True):
-        fields = u.__dict__.copy()
-        fields["sentiment"] = value
-        _SET_FIELDS(dup, fields)
-    return new
-
-
-_SET_FIELDS = Utterance.__dict__["__dict__"].__set__
 
 
 @dataclass(frozen=True)

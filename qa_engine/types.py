@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 if TYPE_CHECKING:  # defined with the code that measures it; the transcript only carries it
     from .acoustics import Acoustics
@@ -13,6 +14,7 @@ Status = Literal["pass", "fail", "not_applicable"]
 Severity = Literal["info", "minor", "major", "critical"]
 #: ``unscorable``: nothing to judge the agent on (e.g. no agent speech); score and grade are None, ``reason`` says why.
 ReportStatus = Literal["scored", "unscorable"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -104,17 +106,52 @@ class Finding:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+def build(cls: type[T], **fields: Any) -> T:
+    """``cls(**fields)`` for a frozen dataclass whose ``__init__`` only assigns its fields (no ``__post_init__``),
+    without that ``__init__``'s per-field ``object.__setattr__`` calls; every field must be given.
+
+    Why: findings, utterance copies and PII spans are made per rule and per utterance of every checked call, and the
+    frozen constructor's cost shows in the rules' throughput. The object is what ``cls(**fields)`` gives (equal,
+    hashable alike).
+    """
+    obj = object.__new__(cls)
+    obj.__dict__.update(fields)
+    return obj
+
+
+def evolve(obj: T, **changes: Any) -> T:
+    """``dataclasses.replace(obj, **changes)`` for the frozen dataclasses of this module, built as :func:`build`
+    does (a subclass, which may add ``__post_init__`` or fields ``__init__`` does not take, goes through
+    ``replace`` itself)."""
+    cls = type(obj)
+    if cls not in _PLAIN:
+        return replace(obj, **changes)  # type: ignore[type-var]
+    new = object.__new__(cls)
+    new.__dict__.update(obj.__dict__, **changes)
+    return new
+
+
+def evolve_each(objs: Sequence[T], name: str, values: Sequence[Any]) -> tuple[T, ...]:
+    """``evolve(obj, name=value)`` for each pair, in one loop (sentiment sets one field on every utterance of
+    every checked call)."""
+    out = []
+    for obj, value in zip(objs, values, strict=True):
+        if type(obj) in _PLAIN:
+            new = object.__new__(type(obj))
+            fields = new.__dict__
+            fields.update(obj.__dict__)
+            fields[name] = value
+        else:
+            new = replace(obj, **{name: value})  # type: ignore[type-var]
+        out.append(new)
+    return tuple(out)
+
+
 def new_finding(rule_id: str, status: Status, severity: Severity, weight: float, evidence: tuple[Evidence, ...],
                 explanation: str, data: dict[str, Any]) -> Finding:
-    """A :class:`Finding` built without the frozen dataclass's per-field ``object.__setattr__`` calls.
-
-    Every rule of every checked call makes one, so the constructor's cost shows in the rules' throughput; the
-    object is the same as ``Finding(...)`` gives (same fields, equal, hashable alike).
-    """
-    finding = object.__new__(Finding)
-    finding.__dict__.update(rule_id=rule_id, status=status, severity=severity, weight=weight, evidence=evidence,
-                            explanation=explanation, data=data)
-    return finding
+    """``Finding(...)`` built by :func:`build` (every rule of every checked call makes one)."""
+    return build(Finding, rule_id=rule_id, status=status, severity=severity, weight=weight, evidence=evidence,
+                 explanation=explanation, data=data)
 
 
 @dataclass(frozen=True)
@@ -162,6 +199,10 @@ class CallReport:
     @property
     def scorable(self) -> bool:
         return self.status == "scored"
+
+
+#: the classes :func:`evolve` copies field dict to field dict (their ``__init__`` only assigns the fields)
+_PLAIN: frozenset[type] = frozenset({Span, Word, Utterance, Transcript, Evidence, Finding, Redaction, CallReport})
 
 
 def to_plain(obj: Any) -> Any:
