@@ -64,8 +64,6 @@ class Prepared:
     # what the pack's MatcherScreen found here (None: not screened yet; UNSCREENED: never screened, the matchers'
     # own gates decide): the screen and the indexes of its code-space and text-space items that occur here
     found: ScreenFound | None = field(default=None, repr=False, compare=False)
-    # per-call scratch space for checks (derived values of this utterance, never results)
-    memo: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
     # the call's rule-evaluation deadline (set by CallContext), checked before each uncached match
     deadline: Deadline | None = field(default=None, repr=False, compare=False)
 
