@@ -259,12 +259,9 @@ class Matcher:
         plan = screen.plans.get(self.key) if screen is not None else None
         if plan is None:
             return utts
-        codes = plan.codes
-        if not plan.text:
-            return [p for p in utts
-                    if p.found is None or p.found[0] is not screen or not codes.isdisjoint(p.found[1])]
+        codes, text = plan.codes, plan.text
         return [p for p in utts if p.found is None or p.found[0] is not screen
-                or not codes.isdisjoint(p.found[1]) or plan.may_match_text(p.norm)]
+                or not codes.isdisjoint(p.found[1]) or (text and plan.may_match_text(p.norm))]
 
     def find(self, p: Prepared) -> Hit | None:
         """Best hit in the utterance (cached per utterance)."""
