@@ -234,8 +234,6 @@ def context(browser: Any) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
-    """docs/screenshots/, emptied of old PNGs once per session."""
+    """docs/screenshots/: each test overwrites its own PNGs, so running one UI module leaves the others' in place."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob("*.png"):
-        old.unlink()
     return SCREENSHOTS
