@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from qa_engine.app.analysis_schemas import Period, Scorecard, Stats
-from qa_engine.app.coaching import MAX_TEXT_CHARS
+from qa_engine.app.coaching import MAX_TEXT_CHARS, TOMBSTONE
 
 
 class CommentCreate(BaseModel):
@@ -23,6 +23,15 @@ class CommentCreate(BaseModel):
                                description="the comment this replies to (agents only reply)")
 
 
+class CommentEdit(BaseModel):
+    """New text for one's own comment (checked and masked as when it was written)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS,
+                      description="the comment (stored and shown PII-masked: phone and ID numbers become ****)")
+
+
 class CommentPublic(BaseModel):
     id: int
     call: str = Field(description="the call's id (as in /calls/{id})")
@@ -30,8 +39,11 @@ class CommentPublic(BaseModel):
     author: str
     author_role: str
     at: float | None = Field(description="seconds from the start of the call, when anchored")
-    text: str
+    text: str = Field(description=f"PII-masked; {TOMBSTONE!r} once a first comment with replies is deleted")
     created_at: datetime
+    edited_at: datetime | None = Field(description="when the author last changed the text (the UI: \"(edited)\")")
+    deleted_at: datetime | None = Field(description="set on a deleted first comment kept for its replies")
+    deleted_by: str | None = Field(description="who deleted it (the author, or an admin)")
 
 
 class ThreadPublic(CommentPublic):

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from qa_engine.app import coaching
 from qa_engine.app.access import as_utc
 from qa_engine.app.models import Call, CoachingComment
 
-from ..coaching_schemas import CallRef, CoachingList, CoachingNotePublic, CommentCreate, CommentPublic, ThreadPublic
-from ..deps import CurrentUser, SessionDep
+from ..coaching_schemas import (
+    CallRef,
+    CoachingList,
+    CoachingNotePublic,
+    CommentCreate,
+    CommentEdit,
+    CommentPublic,
+    ThreadPublic,
+)
+from ..deps import CurrentUser, RowId, SessionDep
 
 router = APIRouter(tags=["coaching"])
 NOT_VISIBLE: dict[int | str, dict[str, Any]] = {404: {"description": "no such call or comment (or not yours)"}}
@@ -28,7 +36,8 @@ def comment_public(comment: CoachingComment) -> CommentPublic:
 def _comment_fields(comment: CoachingComment) -> dict[str, Any]:
     return {"id": comment.id, "call": comment.call_pk, "parent": comment.parent_id, "author": comment.author,
             "author_role": comment.author_role, "at": comment.at, "text": comment.text,
-            "created_at": as_utc(comment.created_at) or comment.created_at}
+            "created_at": as_utc(comment.created_at) or comment.created_at, "edited_at": as_utc(comment.edited_at),
+            "deleted_at": as_utc(comment.deleted_at), "deleted_by": comment.deleted_by}
 
 
 def call_ref(call: Call) -> CallRef:
@@ -50,6 +59,26 @@ def add_comment(call_id: str, body: CommentCreate, session: SessionDep, user: Cu
     """Comment on a call (supervisors, admins), at a moment (``at``, seconds) or on the whole call; or reply
     to a comment (``parent``; the call's agent too). The text is stored PII-masked."""
     return comment_public(coaching.add_comment(session, user, call_id, body.text, at=body.at, parent_id=body.parent))
+
+
+@router.patch("/calls/{call_id}/comments/{comment_id}", response_model=CommentPublic,
+              responses={**NOT_VISIBLE, 403: {"description": "not your comment"},
+                         409: {"description": "the comment was deleted"},
+                         422: {"description": "empty or too long text"}})
+def edit_comment(call_id: str, comment_id: RowId, body: CommentEdit, session: SessionDep,
+                 user: CurrentUser) -> CommentPublic:
+    """Change the text of your own comment or reply; it is masked like a new one and marked ``edited_at``."""
+    return comment_public(coaching.edit_comment(session, user, call_id, comment_id, body.text))
+
+
+@router.delete("/calls/{call_id}/comments/{comment_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses={**NOT_VISIBLE, 403: {"description": "neither your comment nor are you an admin"},
+                          409: {"description": "the comment was already deleted"}})
+def delete_comment(call_id: str, comment_id: RowId, session: SessionDep, user: CurrentUser) -> Response:
+    """Delete your own comment (an admin: any). A thread's first comment with replies stays as a tombstone
+    (text "deleted", ``deleted_at``/``deleted_by``) so the replies keep their thread."""
+    coaching.delete_comment(session, user, call_id, comment_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/calls/{call_id}/comments", response_model=list[ThreadPublic], responses=NOT_VISIBLE)

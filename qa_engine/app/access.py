@@ -1,5 +1,7 @@
 """Who may see which call: the one place role scoping is decided (lists, reads, audio, reports, exports).
 
+Also who may change what someone wrote (:func:`require_author`).
+
 A call the user may not see is treated exactly like a call that does not exist (404), so ids leak nothing.
 """
 
@@ -93,6 +95,17 @@ def require_role(user: User, *roles: str) -> None:
     """403 unless ``user`` has one of ``roles`` (for actions, not for reading calls: those answer 404)."""
     if user.role not in roles:
         raise Forbidden(f"this action needs the role {' or '.join(roles)} (you are {user.role})")
+
+
+def require_author(user: User, author: str, action: str, *, admin_too: bool = False) -> None:
+    """403 unless ``user`` wrote it (``author``); with ``admin_too`` an admin may as well (moderation).
+
+    For changing what someone wrote (a coaching comment): reading stays scoped by :func:`visible_to` (404).
+    """
+    if user.name == author or (admin_too and user.role == "admin"):
+        return
+    who = "its author or an admin" if admin_too else "its author"
+    raise Forbidden(f"only {who} may {action} this (written by {author})")
 
 
 def as_utc(moment: datetime | None) -> datetime | None:

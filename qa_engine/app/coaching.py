@@ -6,6 +6,11 @@ agent (and staff) reply. Replies hang off the thread's first comment, so a threa
 
 Comments are typed by people and may quote a customer's number: the text is PII-masked before it is stored, so
 no view, export or audit entry can show the identifier. Each comment is audited (``coaching.comment``).
+
+A comment's author may edit it (the new text is cleaned like a new one, ``edited_at`` is set) or delete it; an
+admin may delete any (moderation). Deleting a thread's first comment that has replies leaves a tombstone (text
+:data:`TOMBSTONE`, ``deleted_at``/``deleted_by``) so the replies keep their thread. Both are audited
+(``coaching.edit``, ``coaching.delete``) with the masked text before and after.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from qa_engine.app.access import get_visible_call, visible_to
+from qa_engine.app.access import get_visible_call, require_author, visible_to
 from qa_engine.app.audit import record
 from qa_engine.app.errors import Conflict, Forbidden, Invalid, NotFound
 from qa_engine.app.models import Call, CoachingComment, User, utcnow
@@ -31,6 +36,8 @@ MAX_TEXT_CHARS = 2000
 MAX_COMMENTS_PER_CALL = 500
 #: How far past the call's known duration an anchor may point (players report a slightly longer end).
 AT_SLACK_S = 1.0
+#: The text of a deleted first comment kept for its replies (the words themselves are gone).
+TOMBSTONE = "deleted"
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,75 @@ def add_comment(session: Session, user: User, call_id: str, text: str, *, at: fl
     return comment
 
 
+def _changeable_comment(session: Session, user: User, call_id: str, comment_id: int) -> CoachingComment:
+    """The comment ``comment_id`` of a visible call, locked for the change; 404 if not there, 409 if deleted."""
+    call = get_visible_call(session, user, call_id)
+    comment = session.get(CoachingComment, comment_id, with_for_update=True)
+    if comment is None or comment.call_pk != call.id:
+        raise NotFound(f"comment {comment_id} not found on call {call.id!r}")
+    if comment.deleted_at is not None:
+        raise Conflict(f"comment {comment_id} was deleted")
+    return comment
+
+
+def edit_comment(session: Session, user: User, call_id: str, comment_id: int, text: str) -> CoachingComment:
+    """Replace the text of ``user``'s own comment (cleaned and masked like a new one); unchanged text is no edit.
+
+    Raises:
+        Invalid: empty or too long text.
+        NotFound: the call is not visible to ``user``, or the comment is not on it.
+        Forbidden: ``user`` did not write the comment.
+        Conflict: the comment was deleted (a tombstone).
+    """
+    cleaned = clean_text(text)
+    comment = _changeable_comment(session, user, call_id, comment_id)
+    require_author(user, comment.author, "edit")
+    if cleaned != comment.text:
+        before = comment.text
+        comment.text, comment.edited_at = cleaned, utcnow()
+        record(session, user.name, "coaching.edit", call_pk=comment.call_pk,
+               before={"comment": comment.id, "text": before}, after={"comment": comment.id, "text": cleaned})
+        session.commit()
+    return comment
+
+
+def _has_replies(session: Session, comment: CoachingComment) -> bool:
+    return session.scalar(select(CoachingComment.id).where(CoachingComment.parent_id == comment.id).limit(1)) \
+        is not None
+
+
+def _remove(session: Session, comment: CoachingComment) -> int | None:
+    """Delete ``comment``; also its thread's tombstone when this was the last reply. The removed tombstone's id."""
+    root = session.get(CoachingComment, comment.parent_id) if comment.parent_id is not None else None
+    session.delete(comment)
+    session.flush()
+    if root is None or root.deleted_at is None or _has_replies(session, root):
+        return None
+    session.delete(root)
+    return root.id
+
+
+def delete_comment(session: Session, user: User, call_id: str, comment_id: int) -> None:
+    """Delete a comment (its author, or an admin); a first comment with replies becomes a tombstone.
+
+    Raises:
+        NotFound: the call is not visible to ``user``, or the comment is not on it.
+        Forbidden: ``user`` neither wrote the comment nor is an admin.
+        Conflict: the comment was already deleted (a tombstone).
+    """
+    comment = _changeable_comment(session, user, call_id, comment_id)
+    require_author(user, comment.author, "delete", admin_too=True)
+    before = {"comment": comment.id, "parent": comment.parent_id, "author": comment.author, "text": comment.text}
+    after: dict[str, object]
+    if comment.parent_id is None and _has_replies(session, comment):
+        comment.text, comment.deleted_at, comment.deleted_by = TOMBSTONE, utcnow(), user.name
+        after = {"comment": comment.id, "text": TOMBSTONE, "tombstone": True}
+    else:
+        after = {"comment": None, "thread_removed": _remove(session, comment)}
+    record(session, user.name, "coaching.delete", call_pk=comment.call_pk, before=before, after=after)
+    session.commit()
+
+
 def call_threads(session: Session, user: User, call_id: str) -> list[Thread]:
     """The coaching threads of a visible call: first comments oldest first, each with its replies."""
     call = get_visible_call(session, user, call_id)
@@ -156,5 +232,5 @@ def history(session: Session, user: User, agent: str | None, *, limit: int,
     return [CoachingNote(comment, call, counts.get(comment.id, 0)) for comment, call in rows], total
 
 
-__all__ = ["MAX_COMMENTS_PER_CALL", "MAX_TEXT_CHARS", "CoachingNote", "Thread", "add_comment", "call_threads",
-           "check_at", "clean_text", "history"]
+__all__ = ["MAX_COMMENTS_PER_CALL", "MAX_TEXT_CHARS", "TOMBSTONE", "CoachingNote", "Thread", "add_comment",
+           "call_threads", "check_at", "clean_text", "delete_comment", "edit_comment", "history"]

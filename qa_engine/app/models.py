@@ -362,7 +362,9 @@ class CoachingComment(Base):
     """A coaching comment on a call, optionally anchored at a moment (``at``, seconds), or a reply in its thread.
 
     Supervisors and admins start threads; the call's agent (and staff) reply (``parent_id``: the thread's first
-    comment). ``text`` is stored PII-masked. Rows go with their call (``ON DELETE CASCADE``).
+    comment). ``text`` is stored PII-masked. Rows go with their call (``ON DELETE CASCADE``). The author may edit
+    (``edited_at``) or delete; a deleted first comment that has replies stays as a tombstone (``deleted_at``,
+    ``deleted_by``, its text gone) so the replies keep their thread.
     """
 
     __tablename__ = "coaching_comments"
@@ -376,6 +378,9 @@ class CoachingComment(Base):
     at: Mapped[float | None] = mapped_column(Float, default=None)
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    deleted_by: Mapped[str | None] = mapped_column(String(128), default=None)
 
 
 class SearchUtterance(Base):

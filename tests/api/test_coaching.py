@@ -147,3 +147,132 @@ def test_comments_go_with_their_call(client: TestClient, team: dict[str, Headers
     assert client.delete(f"{API}/calls/{call}", headers=team["root"]).status_code == 204
     with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
         assert session.scalar(select(func.count()).select_from(CoachingComment)) == 0
+
+
+def _edit(client: TestClient, headers: Headers, call: str, comment: int, **body: Any) -> Any:
+    return client.patch(f"{API}/calls/{call}/comments/{comment}", json=body, headers=headers)
+
+
+def _delete(client: TestClient, headers: Headers, call: str, comment: int) -> Any:
+    return client.delete(f"{API}/calls/{call}/comments/{comment}", headers=headers)
+
+
+def _coaching_audit(client: TestClient, headers: Headers, call: str, action: str) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = client.get(f"{API}/calls/{call}/audit", headers=headers).json()
+    return [e for e in entries if e["action"] == action]
+
+
+def test_the_author_edits_a_comment_and_its_text_stays_masked(client: TestClient, team: dict[str, Headers],
+                                                              upload: Callable[..., str]) -> None:
+    call = upload(team["sue"], agent="alice", **BASE)
+    made = _comment(client, team["sue"], call, text="先复述号码。", at=2.0).json()
+    assert made["edited_at"] is None and made["deleted_at"] is None
+
+    edited = _edit(client, team["sue"], call, made["id"], text=f"  先复述客户号码 {PHONE} 再确认。 ")
+    assert edited.status_code == 200, edited.text
+    body = edited.json()
+    assert body["text"].startswith("先复述客户号码 ***") and PHONE not in edited.text  # trimmed and masked
+    assert body["edited_at"] is not None and body["at"] == 2.0 and body["created_at"] == made["created_at"]
+    listed = client.get(f"{API}/calls/{call}/comments", headers=team["alice"])
+    assert listed.json()[0]["edited_at"] == body["edited_at"] and PHONE not in listed.text
+    history = client.get(f"{API}/coaching", params={"agent": "alice"}, headers=team["sue"])
+    assert history.json()["items"][0]["edited_at"] is not None and PHONE not in history.text
+    with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
+        assert PHONE not in session.get(CoachingComment, made["id"]).text  # stored masked, not only shown
+
+    [entry] = _coaching_audit(client, team["sue"], call, "coaching.edit")
+    assert entry["actor"] == "sue" and entry["before"] == {"comment": made["id"], "text": "先复述号码。"}
+    assert entry["after"]["text"] == body["text"] and PHONE not in str(entry)
+    again = _edit(client, team["sue"], call, made["id"], text=body["text"])  # the same text: no new edit
+    assert again.status_code == 200 and again.json()["edited_at"] == body["edited_at"]
+    assert len(_coaching_audit(client, team["sue"], call, "coaching.edit")) == 1
+
+
+def test_only_the_author_edits_and_an_agent_edits_their_own_reply(client: TestClient, team: dict[str, Headers],
+                                                                  upload: Callable[..., str],
+                                                                  make_user: Callable[..., Headers]) -> None:
+    sam = make_user("sam", "supervisor", "t1")  # sees the call, did not write the comment
+    call = upload(team["sue"], agent="alice", **BASE)
+    made = _comment(client, team["sue"], call, text="注意语速。").json()
+    reply = _comment(client, team["alice"], call, text="收到", parent=made["id"]).json()
+    for other in (sam, team["root"], team["alice"]):  # an admin moderates by deleting, not by rewriting
+        refused = _edit(client, other, call, made["id"], text="改掉")
+        assert refused.status_code == 403 and "author" in refused.json()["detail"], refused.text
+        assert _delete(client, sam, call, made["id"]).status_code == 403
+    assert _delete(client, team["alice"], call, made["id"]).status_code == 403
+
+    own = _edit(client, team["alice"], call, reply["id"], text="收到，下次注意。")
+    assert own.status_code == 200 and own.json()["text"] == "收到，下次注意。" and own.json()["parent"] == made["id"]
+    assert _edit(client, team["sue"], call, reply["id"], text="不是你的").status_code == 403
+    threads = client.get(f"{API}/calls/{call}/comments", headers=team["sue"]).json()
+    assert threads[0]["text"] == "注意语速。" and threads[0]["edited_at"] is None
+    assert threads[0]["replies"][0]["text"] == "收到，下次注意。" and threads[0]["replies"][0]["edited_at"]
+    assert [e["actor"] for e in _coaching_audit(client, team["sue"], call, "coaching.edit")] == ["alice"]
+
+
+def test_deleting_a_first_comment_with_replies_keeps_the_thread(client: TestClient, team: dict[str, Headers],
+                                                                upload: Callable[..., str]) -> None:
+    call = upload(team["sue"], agent="alice", **BASE)
+    made = _comment(client, team["sue"], call, text=f"写错了电话 {PHONE}", at=1.0).json()
+    reply = _comment(client, team["alice"], call, text="好的", parent=made["id"]).json()
+
+    assert _delete(client, team["sue"], call, made["id"]).status_code == 204
+    [thread] = client.get(f"{API}/calls/{call}/comments", headers=team["alice"]).json()
+    assert thread["id"] == made["id"] and thread["text"] == coaching.TOMBSTONE == "deleted"
+    assert thread["deleted_by"] == "sue" and thread["deleted_at"] is not None
+    assert [r["id"] for r in thread["replies"]] == [reply["id"]]
+    assert _edit(client, team["sue"], call, made["id"], text="复活").status_code == 409
+    assert _delete(client, team["sue"], call, made["id"]).status_code == 409
+    [entry] = _coaching_audit(client, team["sue"], call, "coaching.delete")
+    assert entry["before"]["text"].startswith("写错了电话 ***") and PHONE not in str(entry)
+    assert entry["after"]["tombstone"] is True
+
+    assert _delete(client, team["alice"], call, reply["id"]).status_code == 204  # the last reply: thread goes
+    assert client.get(f"{API}/calls/{call}/comments", headers=team["sue"]).json() == []
+    assert _coaching_audit(client, team["sue"], call, "coaching.delete")[-1]["after"]["thread_removed"] == made["id"]
+
+
+def test_replies_and_lone_comments_are_removed_and_an_admin_deletes_any(
+        client: TestClient, team: dict[str, Headers], upload: Callable[..., str]) -> None:
+    call = upload(team["sue"], agent="alice", **BASE)
+    lone = _comment(client, team["sue"], call, text="写到了别的电话上").json()
+    kept = _comment(client, team["sue"], call, text="保留的点评").json()
+    reply = _comment(client, team["alice"], call, text="回复一", parent=kept["id"]).json()
+    second = _comment(client, team["alice"], call, text="回复二", parent=kept["id"]).json()
+
+    assert _delete(client, team["sue"], call, lone["id"]).status_code == 204
+    assert _delete(client, team["alice"], call, reply["id"]).status_code == 204
+    assert _delete(client, team["root"], call, second["id"]).status_code == 204  # moderation
+    threads = client.get(f"{API}/calls/{call}/comments", headers=team["sue"]).json()
+    assert [(t["id"], t["replies"], t["deleted_at"]) for t in threads] == [(kept["id"], [], None)]
+    assert _delete(client, team["root"], call, kept["id"]).status_code == 204
+    assert client.get(f"{API}/calls/{call}/comments", headers=team["sue"]).json() == []
+    for gone in (lone, reply):
+        assert _delete(client, team["sue"], call, gone["id"]).status_code == 404
+    actors = [(e["actor"], e["before"]["text"]) for e in _coaching_audit(client, team["sue"], call, "coaching.delete")]
+    assert actors == [("sue", "写到了别的电话上"), ("alice", "回复一"), ("root", "回复二"), ("root", "保留的点评")]
+
+
+def test_editing_or_deleting_elsewhere_answers_404_and_bad_input_422(client: TestClient, team: dict[str, Headers],
+                                                                     upload: Callable[..., str]) -> None:
+    sue = team["sue"]
+    call = upload(sue, agent="alice", **BASE)
+    other = upload(sue, agent="bob", **COMPLAINT)
+    mine = _comment(client, sue, call, text="原文").json()
+    elsewhere = _comment(client, sue, other, text="别的电话").json()
+    for change in (lambda h, c, i: _edit(client, h, c, i, text="改"), lambda h, c, i: _delete(client, h, c, i)):
+        assert change(sue, call, elsewhere["id"]).status_code == 404  # a comment of another call
+        assert change(sue, call, 999_999).status_code == 404
+        assert change(sue, "nope", mine["id"]).status_code == 404
+        for outsider in ("bob", "tom"):  # cannot see the call: 404 as for reading it
+            assert change(team[outsider], call, mine["id"]).status_code == 404
+        for bad_id in (0, 2**40, "x"):
+            assert change(sue, call, bad_id).status_code == 422
+        assert change({}, call, mine["id"]).status_code == 401
+    cases: list[tuple[dict[str, Any], str]] = [({"text": " \n "}, "text"), ({"text": "\u0000"}, "text"),
+                                               ({"text": "长" * (coaching.MAX_TEXT_CHARS + 1)}, "text"),
+                                               ({}, "text"), ({"text": "ok", "at": 1}, "at")]
+    for body, named in cases:
+        response = _edit(client, sue, call, mine["id"], **body)
+        assert response.status_code == 422 and named in response.text, (body, response.text)
+    assert client.get(f"{API}/calls/{call}/comments", headers=sue).json()[0]["text"] == "原文"

@@ -1,5 +1,6 @@
 """Coaching end to end in headless Chromium: a supervisor comments at the player's current moment, the agent
-sees it, jumps there and replies; the supervisor's drill-down on the agent; the calls page's CSV export link."""
+sees it, jumps there and replies; the author edits and deletes comments; the supervisor's drill-down on the agent;
+the calls page's CSV export link."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import csv
 import io
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from .browser import csp_checked_context, sign_in
 from .conftest import UiServer
@@ -58,6 +61,50 @@ def test_supervisor_coaches_at_a_moment_and_the_agent_replies(browser: Any, ui_s
         page.wait_for_url(lambda url: url.endswith("/ui/me"))  # an agent's own drill-down is their workbench
         response = page.goto(f"{ui_server.url}/ui/agents/bob")
         assert response is not None and response.status == 404
+
+
+def test_the_author_edits_and_deletes_comments(browser: Any, ui_server: UiServer) -> None:
+    call = ui_server.calls["alice-good"]  # a transcript: comments on the whole call
+    with csp_checked_context(browser, locale=None) as sue_ctx:
+        page = sign_in(sue_ctx, ui_server, "sue")
+        page.goto(f"{ui_server.url}/ui/calls/{call}")
+        page.wait_for_selector("#coaching:not(.hidden)")
+        for text in ("写错了：客户号码不对", "这条写错了电话"):
+            page.get_by_label("新点评").fill(text)
+            page.get_by_role("button", name="发表点评").click()
+            page.wait_for_function(f"() => document.body.innerText.includes({text!r})")
+        first = page.locator("#coaching-threads .coaching-thread").first
+
+        first.get_by_text("编辑", exact=True).click()
+        first.get_by_label("修改点评").fill(f"请先复述客户号码 {PHONE} 再确认。")
+        first.get_by_role("button", name="保存").click()
+        page.wait_for_selector("#coaching-threads .coaching-thread .coaching-edited")
+        assert first.locator(".coaching-edited").inner_text() == "（已编辑）"
+        text = first.locator(".coaching-text").first.inner_text()
+        assert text.startswith("请先复述客户号码 ***") and PHONE not in text  # masked like a new comment
+
+        with httpx.Client(base_url=ui_server.url) as http:  # alice replies, so the first comment has a thread
+            thread_id = str(first.get_attribute("id")).removeprefix("comment-")
+            reply = http.post(f"/api/v1/calls/{call}/comments", headers=ui_server.headers("alice"),
+                              json={"text": "收到", "parent": int(thread_id)})
+            assert reply.status_code == 201, reply.text
+        page.reload()
+        page.wait_for_selector("#coaching-threads .coaching-reply-item")
+        reply_item = page.locator(".coaching-reply-item").first
+        assert reply_item.locator(".coaching-delete").count() == 0  # not sue's reply: no edit, no delete
+        assert reply_item.get_by_text("编辑", exact=True).count() == 0
+
+        page.once("dialog", lambda dialog: dialog.accept())
+        first.locator(".coaching-delete").first.click()
+        page.wait_for_selector(".coaching-tombstone")
+        assert "此点评已被 sue 删除" in first.locator(".coaching-tombstone").inner_text()
+        assert "收到" in first.locator(".coaching-reply-item").inner_text()  # the reply keeps its thread
+        assert first.locator(".coaching-delete").count() == 0
+
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.locator("#coaching-threads .coaching-thread").nth(1).locator(".coaching-delete").click()
+        page.wait_for_function("() => document.querySelectorAll('#coaching-threads .coaching-thread').length === 1")
+        assert "这条写错了电话" not in page.locator("#coaching-threads").inner_text()
 
 
 def test_supervisor_drills_down_on_an_agent(context: Any, ui_server: UiServer, screenshots: Path) -> None:
