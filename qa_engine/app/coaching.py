@@ -84,14 +84,25 @@ def check_at(at: float | None, call: Call) -> float | None:
 
 
 def _thread_root(session: Session, call: Call, parent_id: int) -> CoachingComment:
-    parent = session.get(CoachingComment, parent_id)
+    """The first comment of the thread a reply to ``parent_id`` joins, locked until the reply is committed.
+
+    Why the lock: deleting a thread's last comment takes the same lock (:func:`_locked`), so a reply and a delete
+    of its thread run one after the other: the reply keeps the thread (a tombstone), or it finds it gone (404),
+    never a reply pointing at a deleted row.
+    """
+    parent = _locked(session, parent_id)
     if parent is None or parent.call_pk != call.id:
         raise NotFound(f"comment {parent_id} not found on call {call.id!r}")
     if parent.parent_id is not None:  # a reply to a reply joins the same thread
-        root = session.get(CoachingComment, parent.parent_id)
+        root = _locked(session, parent.parent_id)
         if root is not None:
             return root
     return parent
+
+
+def _locked(session: Session, comment_id: int) -> CoachingComment | None:
+    """The comment, read again from the database and locked for this transaction (PostgreSQL: FOR UPDATE)."""
+    return session.get(CoachingComment, comment_id, with_for_update=True, populate_existing=True)
 
 
 def add_comment(session: Session, user: User, call_id: str, text: str, *, at: float | None = None,
@@ -127,7 +138,7 @@ def add_comment(session: Session, user: User, call_id: str, text: str, *, at: fl
 def _changeable_comment(session: Session, user: User, call_id: str, comment_id: int) -> CoachingComment:
     """The comment ``comment_id`` of a visible call, locked for the change; 404 if not there, 409 if deleted."""
     call = get_visible_call(session, user, call_id)
-    comment = session.get(CoachingComment, comment_id, with_for_update=True)
+    comment = _locked(session, comment_id)
     if comment is None or comment.call_pk != call.id:
         raise NotFound(f"comment {comment_id} not found on call {call.id!r}")
     if comment.deleted_at is not None:
@@ -163,7 +174,7 @@ def _has_replies(session: Session, comment: CoachingComment) -> bool:
 
 def _remove(session: Session, comment: CoachingComment) -> int | None:
     """Delete ``comment``; also its thread's tombstone when this was the last reply. The removed tombstone's id."""
-    root = session.get(CoachingComment, comment.parent_id) if comment.parent_id is not None else None
+    root = _locked(session, comment.parent_id) if comment.parent_id is not None else None
     session.delete(comment)
     session.flush()
     if root is None or root.deleted_at is None or _has_replies(session, root):
