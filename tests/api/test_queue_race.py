@@ -1,4 +1,5 @@
-"""Two transactions queue the same call at once: every reason ends up in its one review item, on both databases.
+"""Two transactions create the same first-use row at once, on both databases: a call's review item (every reason
+ends up in the one item) and a team's pack choice (the later choice wins, no 500).
 
 Session A writes its change first and commits only once session B has read the table (or is about to write to it),
 so B works from what it could see before A's commit: the interleaving the service meets when a dispute, a scoring
@@ -14,10 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from qa_engine.app.models import Call, ReviewItem
+from qa_engine.app.models import AuditEntry, Call, ReviewItem, TeamPack, User
+from qa_engine.app.pack_admin import set_team_pack
+from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.review_queue import add_reasons
 
 from .zh_calls import BASE
@@ -125,3 +128,23 @@ def test_two_new_reasons_on_a_done_item_at_once_are_both_kept_and_reopen_it(
     item = _item(factory, call_pk)
     assert (item.reasons, item.state, item.done_by) == ("dispute,critical_fail,sampled", "open", None)
 
+
+def test_two_admins_setting_a_new_team_pack_at_once_both_succeed_the_later_wins(
+        client: TestClient, team: dict[str, dict[str, str]]) -> None:
+    factory = _factory(client)
+    pack_cache: PackCache = client.app.state.pack_cache  # type: ignore[attr-defined]
+
+    def set_by_root(session: Session) -> None:
+        root = session.scalar(select(User).where(User.name == "root"))
+        assert root is not None
+        set_team_pack(session, pack_cache, root, "t1", "zh-CN", "1.0.0")
+
+    _race(factory, "team_packs", lambda session: session.add(TeamPack(team="t1", pack_id="zh-CN", set_by="ann")),
+          set_by_root)
+
+    with factory() as session:
+        choice = session.get(TeamPack, "t1")
+        assert choice is not None and (choice.pack_id, choice.version, choice.set_by) == ("zh-CN", "1.0.0", "root")
+        audit = session.scalar(select(AuditEntry).where(AuditEntry.action == "team_pack.set"))
+        assert audit is not None and audit.before == {"pack_id": "zh-CN", "version": None}  # ann's choice
+    assert client.get("/api/v1/teams/t1/pack", headers=team["sue"]).json()["version"] == "1.0.0"
