@@ -20,6 +20,7 @@ from qa_engine.app import jobs
 from qa_engine.app.access import can_see_team, require_role, supervised_teams
 from qa_engine.app.audit import record
 from qa_engine.app.errors import Conflict, Forbidden, Invalid, NotFound
+from qa_engine.app.first_use import insert_if_absent, locked_row
 from qa_engine.app.models import Job, PackVersion, TeamPack, User, utcnow
 from qa_engine.app.pack_cache import MAX_VERSION_LENGTH, PackCache, check_pack_id
 from qa_engine.app.packs import UnknownPack, get_pack, team_pack, version_exists
@@ -173,22 +174,25 @@ def _choice(choice: TeamPack | None) -> dict[str, str | None]:
 def set_team_pack(session: Session, pack_cache: PackCache, user: User, team: str, pack_id: str,
                   version: str | None) -> TeamPack:
     """Choose the pack new calls of ``team`` are scored with (admins only); ``version`` None follows the newest.
+    Two admins choosing at once both succeed, one after the other (the audit's ``before`` is the other's choice).
 
     Raises:
         Forbidden: not an admin.
         Invalid: no such pack or version, or it does not load (the message lists the known ones).
+        Conflict: another admin cleared the team's choice at the same instant.
     """
     require_role(user, "admin")
     try:
         get_pack(session, pack_cache, pack_id, version)
     except PackError as exc:
         raise Invalid(str(exc)) from None
-    choice = session.get(TeamPack, team)
-    before = _choice(choice)
+    created = insert_if_absent(session, TeamPack, team=team, pack_id=pack_id, version=version, set_by=user.name,
+                               set_at=utcnow())
+    choice = locked_row(session, TeamPack, team)  # another admin's choice, when one was stored meanwhile
     if choice is None:
-        choice = TeamPack(team=team, pack_id=pack_id, version=version, set_by=user.name)
-        session.add(choice)
-    else:
+        raise Conflict(f"the pack of team {team!r} was cleared by someone else just now; set it again")
+    before = _choice(None if created else choice)
+    if not created:
         choice.pack_id, choice.version, choice.set_by, choice.set_at = pack_id, version, user.name, utcnow()
     record(session, user.name, "team_pack.set", before=before, after={"pack_id": pack_id, "version": version},
            detail=f"team {team}")

@@ -24,10 +24,11 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, CursorResult, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from qa_engine.app.access import get_visible_call, require_role, supervised_teams, visible_to
+from qa_engine.app.access import get_visible_call, not_found, require_role, supervised_teams, visible_to
 from qa_engine.app.analysis import require_team
 from qa_engine.app.audit import record
 from qa_engine.app.errors import Conflict, Invalid, NotFound
+from qa_engine.app.first_use import insert_if_absent, locked_row
 from qa_engine.app.models import Call, FindingRow, ReviewItem, SamplingPlan, User, utcnow
 from qa_engine.app.models import Review as ReviewRow
 from qa_engine.app.sampling import PlanSpec, create_plan, draw, plan_record, team_plans
@@ -82,17 +83,22 @@ def low_score_threshold(session: Session) -> float:
 
 def add_reasons(session: Session, call: Call, reasons: Iterable[str], *, reopen: bool = False) -> ReviewItem | None:
     """Put ``call`` in the queue for ``reasons`` (merged into its item); a done item reopens on a new reason,
-    or always with ``reopen``. The caller commits."""
+    or always with ``reopen``. The caller commits.
+
+    Safe when another transaction queues the same call at the same time: the item is created once
+    (:func:`~qa_engine.app.first_use.insert_if_absent`) and the reasons are merged into it under its row lock, so
+    both transactions' reasons are kept.
+    """
     wanted = set(reasons)
     if not wanted:
         return None
     now = utcnow()
-    item = session.get(ReviewItem, call.id)
-    if item is None:
-        item = ReviewItem(call_pk=call.id, reasons=join_reasons(wanted), state="open", created_at=now,
-                          updated_at=now)
-        session.add(item)
-        session.flush()
+    created = insert_if_absent(session, ReviewItem, call_pk=call.id, reasons=join_reasons(wanted), state="open",
+                               created_at=now, updated_at=now)
+    item = locked_row(session, ReviewItem, call.id)  # another transaction's item, when it made one meanwhile
+    if item is None:  # the call was deleted meanwhile (its item goes with it)
+        raise not_found(call.id)
+    if created:
         return item
     had = set(parse_reasons(item.reasons))
     if not wanted - had and not reopen:
