@@ -100,6 +100,17 @@ def _thread_root(session: Session, call: Call, parent_id: int) -> CoachingCommen
     return parent
 
 
+def _is_thread(session: Session, root_id: int) -> bool:
+    """Whether the thread's first comment is (still) there, read once this transaction has written.
+
+    Why: SQLite takes no row lock, so a delete of the thread can commit between reading it and inserting the reply;
+    after the insert this transaction holds the write lock and sees every commit. (SQLite may even reuse the deleted
+    comment's id for the reply, so "a row with that id" is not enough: the first comment has no parent.)
+    """
+    return session.scalar(select(CoachingComment.id).where(CoachingComment.id == root_id,
+                                                           CoachingComment.parent_id.is_(None))) is not None
+
+
 def _locked(session: Session, comment_id: int) -> CoachingComment | None:
     """The comment, read again from the database and locked for this transaction (PostgreSQL: FOR UPDATE)."""
     return session.get(CoachingComment, comment_id, with_for_update=True, populate_existing=True)
@@ -129,6 +140,9 @@ def add_comment(session: Session, user: User, call_id: str, text: str, *, at: fl
                               author_role=user.role, at=anchor, text=cleaned, created_at=utcnow())
     session.add(comment)
     session.flush()
+    if root is not None and not _is_thread(session, root.id):
+        session.rollback()
+        raise NotFound(f"comment {parent_id} not found on call {call.id!r} (its thread was deleted)")
     record(session, user.name, "coaching.reply" if root else "coaching.comment", call_pk=call.id,
            after={"comment": comment.id, "parent": comment.parent_id, "at": anchor}, detail=cleaned)
     session.commit()

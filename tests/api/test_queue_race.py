@@ -14,11 +14,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, event, select
+from sqlalchemy import Connection, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from qa_engine.app.models import AuditEntry, Call, ReviewItem, TeamPack, User
+from qa_engine.app.coaching import add_comment
+from qa_engine.app.errors import NotFound
+from qa_engine.app.models import AuditEntry, Call, CoachingComment, ReviewItem, TeamPack, User
 from qa_engine.app.pack_admin import set_team_pack
 from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.review_queue import add_reasons
@@ -30,7 +33,7 @@ PATIENCE = 30
 
 
 class TableTouched:
-    """Set once a connection has read ``table`` or is about to write to it."""
+    """Set once a connection has read ``table`` or is about to write to it or lock its rows (a lock waits for A)."""
 
     def __init__(self, connection: Connection, table: str) -> None:
         self.table = table
@@ -39,7 +42,8 @@ class TableTouched:
         event.listen(connection, "after_cursor_execute", self._after)
 
     def _before(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if self.table in statement and not statement.lstrip().upper().startswith("SELECT"):
+        sql = statement.upper()
+        if self.table.upper() in sql and (not sql.lstrip().startswith("SELECT") or "FOR UPDATE" in sql):
             self.event.set()
 
     def _after(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -148,3 +152,27 @@ def test_two_admins_setting_a_new_team_pack_at_once_both_succeed_the_later_wins(
         audit = session.scalar(select(AuditEntry).where(AuditEntry.action == "team_pack.set"))
         assert audit is not None and audit.before == {"pack_id": "zh-CN", "version": None}  # ann's choice
     assert client.get("/api/v1/teams/t1/pack", headers=team["sue"]).json()["version"] == "1.0.0"
+
+
+def test_a_reply_racing_the_delete_of_its_thread_is_a_404_not_a_reply_to_a_deleted_comment(
+        client: TestClient, team: dict[str, dict[str, str]], upload: Callable[..., str]) -> None:
+    factory = _factory(client)
+    call_pk = upload(team["sue"], agent="alice", **BASE)
+    answer = client.post(f"/api/v1/calls/{call_pk}/comments", json={"text": "开场白再热情一点"}, headers=team["sue"])
+    root_id = answer.json()["id"]
+
+    def delete_thread(session: Session) -> None:  # sue deletes her comment (no replies yet): the row goes
+        root = session.get(CoachingComment, root_id, with_for_update=True)
+        assert root is not None
+        session.delete(root)
+
+    def reply(session: Session) -> None:  # alice replies, having found the comment before the delete committed
+        alice = session.scalar(select(User).where(User.name == "alice"))
+        assert alice is not None
+        add_comment(session, alice, call_pk, "好的，我注意", parent_id=root_id)
+
+    with pytest.raises(NotFound, match=f"comment {root_id} not found"):
+        _race(factory, "coaching_comments", delete_thread, reply)
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(CoachingComment)
+                              .where(CoachingComment.call_pk == call_pk)) == 0
