@@ -31,9 +31,11 @@ EN_GREAT: dict[str, Any] = {"call_id": "en-great", "language": "en", "utterances
     {"role": "agent", "start": 0.5, "end": 4.1,
      "text": "Thank you for calling Acme support, this is Joe, how can I help you today?"},
     {"role": "customer", "start": 4.55, "end": 12.85,
-     "text": "Hi, I ordered a laptop last week and it still hasn't arrived. My order number is four seven three nine one."},
+     "text": "Hi, I ordered a laptop last week and it still hasn't arrived. "
+             "My order number is four seven three nine one."},
     {"role": "agent", "start": 13.3, "end": 18.87,
-     "text": "I'm sorry about the delay. I see order number four seven three nine one, it will arrive tomorrow morning."},
+     "text": "I'm sorry about the delay. I see order number four seven three nine one, "
+             "it will arrive tomorrow morning."},
     {"role": "customer", "start": 18.07, "end": 19.83, "text": "Oh, tomorrow? Great."},
     {"role": "agent", "start": 20.28, "end": 22.08, "text": "Is there anything else I can help you with?"},
     {"role": "customer", "start": 22.53, "end": 24.88, "text": "No, that's all. Thank you."},
@@ -143,6 +145,11 @@ def test_pack_maps_its_own_labels(client: TestClient, make_user: Callable[..., H
                                                                                           "complaint")
     assert _ids(client, admin, grade="fail") == {call} == _ids(client, admin, grade="差")
     assert _ids(client, admin, category="complaint") == {call}
+    [queued] = client.get(f"{API}/review-queue", headers=admin).json()["items"]  # score 0: low_score
+    assert (queued["id"], queued["grade"], queued["grade_id"]) == (call, "差", "fail")
+    [recent] = client.get(f"{API}/agents/zoe/overview", headers=admin).json()["recent_calls"]
+    assert (recent["grade"], recent["grade_id"], recent["category"], recent["category_id"]) == ("差", "fail", "抱怨",
+                                                                                                "complaint")
 
 
 def test_pack_label_ids_are_validated(client: TestClient, make_user: Callable[..., Headers]) -> None:
