@@ -66,6 +66,9 @@ class CallRef(BaseModel):
     grade: str | None
     category: str | None
     duration: float | None
+    grade_id: str | None = Field(default=None, description="canonical grade (excellent, good, pass, fail)")
+    category_id: str | None = Field(default=None, description="canonical category (inquiry, complaint, suggestion, "
+                                                                "after_sales)")
 
 
 class CoachingNotePublic(CommentPublic):

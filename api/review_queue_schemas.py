@@ -23,7 +23,8 @@ class QueueItem(BaseModel):
     state: ItemState
     open_disputes: int = Field(description="disputes of the call awaiting a decision")
     score: float | None = None
-    grade: str | None = None
+    grade: str | None = Field(default=None, description="the pack's label of the grade")
+    grade_id: str | None = Field(default=None, description="canonical grade (excellent, good, pass, fail)")
     started_at: datetime | None = None
     created_at: datetime = Field(description="when the call entered the queue")
     updated_at: datetime

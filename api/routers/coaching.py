@@ -44,7 +44,7 @@ def call_ref(call: Call) -> CallRef:
     return CallRef(id=call.id, call_id=call.call_id, agent=call.agent, team=call.team,
                    started_at=as_utc(call.started_at), created_at=as_utc(call.created_at) or call.created_at,
                    status=call.status, score=call.score, grade=call.grade, category=call.category,
-                   duration=call.duration)
+                   duration=call.duration, grade_id=call.grade_id, category_id=call.category_id)
 
 
 def note_public(note: coaching.CoachingNote) -> CoachingNotePublic:

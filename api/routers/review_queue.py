@@ -27,7 +27,7 @@ def queue_item(entry: review_queue.QueueEntry) -> QueueItem:
     return QueueItem(id=call.id, call_id=call.call_id, agent=call.agent, team=call.team,
                      reasons=review_queue.parse_reasons(item.reasons),  # type: ignore[arg-type]
                      assigned_to=item.assigned_to, state=item.state,  # type: ignore[arg-type]
-                     open_disputes=entry.open_disputes, score=call.score, grade=call.grade,
+                     open_disputes=entry.open_disputes, score=call.score, grade=call.grade, grade_id=call.grade_id,
                      started_at=as_utc(call.started_at), created_at=as_utc(item.created_at) or item.created_at,
                      updated_at=as_utc(item.updated_at) or item.updated_at, done_by=item.done_by,
                      done_at=as_utc(item.done_at))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 
 from qa_engine.app.call_fields import unprocessable, utc_moment
 from qa_engine.app.models import CALL_STATUSES, Call, FindingRow
@@ -14,8 +14,11 @@ from qa_engine.rules.labels import canonical_category, canonical_grade
 
 #: When a call happened: its start time, or its upload time when the start is unknown.
 WHEN = func.coalesce(Call.started_at, Call.created_at)
+#: A grade's rank, from its canonical id (labels sort by code point: 不合格 < 合格 < 良好 < 优秀, fail < good);
+#: NULL for a pack's own unmapped label, which has no rank.
+GRADE_RANK = case({"fail": 0, "pass": 1, "good": 2, "excellent": 3}, value=Call.grade_id)
 SORTS: dict[str, Any] = {"created_at": Call.created_at, "started_at": WHEN, "score": Call.score,
-                         "agent": Call.agent, "team": Call.team, "grade": Call.grade, "duration": Call.duration}
+                         "agent": Call.agent, "team": Call.team, "grade": GRADE_RANK, "duration": Call.duration}
 ALLOWED_SORTS = ", ".join(f"{name}, -{name}" for name in SORTS)
 
 
@@ -95,11 +98,16 @@ def _moment(value: str | None, name: str, *, end_of_day: bool) -> datetime | Non
 
 
 def order_by(sort: str) -> list[Any]:
-    """ORDER BY for ``sort`` (``name`` ascending, ``-name`` descending; missing values last); 422 if unknown."""
+    """ORDER BY for ``sort`` (``name`` ascending, ``-name`` descending; missing values last); 422 if unknown.
+
+    ``grade`` sorts by rank; grades without one (a pack's unmapped labels) come after the ranked ones and before
+    the calls without a grade, in both directions.
+    """
     name = sort.removeprefix("-")
     column = SORTS.get(name)
     if column is None:
         raise unprocessable(f"query parameter 'sort': unknown sort {sort!r} (allowed: {ALLOWED_SORTS})")
     ordered = column.desc() if sort.startswith("-") else column.asc()
     tie = Call.id.desc() if sort.startswith("-") else Call.id.asc()
-    return [ordered.nulls_last(), tie]
+    ungraded_last = [Call.grade.is_(None)] if name == "grade" else []
+    return [ordered.nulls_last(), *ungraded_last, tie]

@@ -71,12 +71,17 @@ def _masked_finding(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def call_payload(call: Call, event: str) -> dict[str, Any]:
-    """The JSON document of ``event`` for ``call`` (masked texts only)."""
+    """The JSON document of ``event`` for ``call`` (masked texts only).
+
+    The pack's labels (不合格, 投诉) stay for the consumers that read them; the canonical ids beside them (fail,
+    complaint) let a consumer act on a grade or category whatever the pack's language or own labels.
+    """
     report = call.report or {}
     failed = [_masked_finding(f) for f in report.get("findings") or [] if f.get("status") == "fail"]
     return {"event": event, "id": call.id, "call_id": mask_optional(call.call_id), "agent": call.agent,
             "team": call.team,
             "score": call.score, "grade": call.grade, "category": call.category,
+            "grade_id": call.grade_id, "category_id": call.category_id,
             "pack": {"id": call.pack, "version": call.pack_version},
             "started_at": _iso(call.started_at), "scored_at": _iso(call.finished_at), "failed_rules": failed}
 

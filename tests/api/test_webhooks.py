@@ -20,6 +20,7 @@ from qa_engine.app.settings import Settings
 from qa_engine.app.webhooks import WebhookDispatcher, backoff_delay, verify
 
 from .conftest import ZH_TRANSCRIPT
+from .test_canonical_ids import CUSTOM_PACK, EN_FAILING
 
 RUDE = {"role": "agent", "start": 9.5, "end": 11.0, "text": "这个不归我管，号码13812345678你自己去查。"}
 
@@ -158,6 +159,31 @@ def test_scored_and_critical_events_are_signed_and_delivered(client: TestClient,
     log = _deliveries(client, admin, hook["id"])
     assert all(d["status"] == "delivered" and d["attempts"] == 1 and d["last_status_code"] == 200 for d in log)
     assert {str(d["id"]) for d in log} == {r["headers"]["X-QA-Delivery"] for r in receiver.requests}
+
+
+@pytest.mark.usefixtures("quiet")
+def test_payloads_carry_canonical_ids_beside_the_labels(client: TestClient, settings: Settings,
+                                                         admin: dict[str, str], receiver: Receiver,
+                                                         make_user: Callable[..., dict[str, str]],
+                                                         upload: Callable[..., str]) -> None:
+    """A consumer filters on ``grade_id``/``category_id`` whatever the language or pack; the labels stay."""
+    make_user("bob", "agent", "t2")
+    make_user("zoe", "agent", "t9")
+    pack = client.post("/api/v1/packs", content=CUSTOM_PACK.encode(),
+                       headers={**admin, "Content-Type": "application/yaml"})
+    assert pack.status_code == 201, pack.text
+    assert client.put("/api/v1/teams/t9/pack", json={"pack_id": "acme-zh"}, headers=admin).status_code == 200
+    hook = _subscribe(client, admin, receiver.url, ["call.scored", "finding.critical"])
+    rude = [*ZH_TRANSCRIPT["utterances"], RUDE]
+    zh, en, custom = (upload(admin, agent="alice", utterances=rude), upload(admin, agent="bob", **EN_FAILING),
+                      upload(admin, agent="zoe", utterances=rude))
+    assert _dispatcher(client, settings).run_once() == len(_deliveries(client, admin, hook["id"])) > 3
+    sent = {(doc["id"], doc["event"]): doc for doc in (json.loads(r["body"]) for r in receiver.requests)}
+    labels = {key: (doc["grade"], doc["grade_id"], doc["category"], doc["category_id"]) for key, doc in sent.items()}
+    assert labels[(zh, "call.scored")] == ("不合格", "fail", "咨询", "inquiry")
+    assert labels[(en, "call.scored")] == ("fail", "fail", "complaint", "complaint")
+    assert labels[(custom, "call.scored")] == ("差", "fail", "抱怨", "complaint")  # the pack's label_ids
+    assert labels[(zh, "finding.critical")] == labels[(zh, "call.scored")]
 
 
 @pytest.mark.usefixtures("quiet")

@@ -28,6 +28,8 @@ def _variant(call_id: str, **texts: str) -> dict[str, Any]:
 BASE = _variant("zh-base")
 #: greeting fails (82.4, 良好)
 NO_GREETING = _variant("zh-nogreet", u0="喂。")
+#: greeting fails, curtly (76.5, 合格)
+CURT = _variant("zh-curt", u0="喂，说吧。")
 #: a complaint without an apology: apology_on_complaint fails, category 投诉 (80.0, 良好)
 COMPLAINT = _variant("zh-complaint", u1="我要投诉，你们太差了，话费怎么回事？号码是13812345678。")
 #: a forbidden phrase (critical, caps the score at 59: 不合格)

@@ -85,3 +85,55 @@ def test_agent_has_no_inbox(context: Any, inbox_server: UiServer) -> None:
     assert page.locator("#inbox-table").count() == 0
     page.goto(f"{inbox_server.url}/ui/")
     assert page.locator("#kpi-disputes-link").get_attribute("href") == "/ui/me"
+
+
+#: a pack with its own grade labels, mapped to canonical ids: 差 is ``fail``
+LABELLED_PACK = """\
+pack: acme-ui
+version: 1
+language: zh
+grades: {好: 80, 差: 0}
+label_ids: {好: good, 差: fail}
+rules:
+  - id: says_magic
+    type: phrase_in_window
+    summary: 坐席说出口令
+    weight: 10
+    role: agent
+    window: {anchor: whole_call}
+    match: {phrases: [芝麻开门]}
+"""
+
+
+@pytest.fixture(scope="module")
+def labelled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
+    """Team t9 scores with :data:`LABELLED_PACK`; bob's call there grades 差 (score 0: in sue's inbox)."""
+    users = [("sue", "supervisor", "t9"), ("bob", "agent", "t9"), ("root", "admin", None)]
+    with light_server(tmp_path_factory, "labelled", users) as server:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            admin = server.headers("root")
+            response = http.post("/api/v1/packs", content=LABELLED_PACK.encode(),
+                                 headers={**admin, "Content-Type": "application/yaml"})
+            assert response.status_code == 201, response.text
+            response = http.put("/api/v1/teams/t9/pack", json={"pack_id": "acme-ui"}, headers=admin)
+            assert response.status_code == 200, response.text
+            doc = {**BAD, "call_id": "bob-bad", "agent": "bob"}
+            server.calls["bob-bad"] = post_transcript(http, server, "sue", doc)
+        yield server
+
+
+def _assert_coloured_by_id(badge: Any) -> None:
+    badge.wait_for()
+    assert "g-d" in (badge.get_attribute("class") or "")
+    assert (badge.inner_text(), badge.get_attribute("title")) == ("不合格", "差")
+
+
+def test_grade_badges_take_their_colour_from_the_id(context: Any, labelled_server: UiServer) -> None:
+    """The inbox and the agent page colour a pack's own label (差) by its id (fail) and name it in the UI language,
+    the pack's label as the tooltip, as the call list does."""
+    page = sign_in(context, labelled_server, "sue")
+    page.goto(f"{labelled_server.url}/ui/inbox")
+    _assert_coloured_by_id(_row(page, "bob-bad").locator(".badge"))
+    page.goto(f"{labelled_server.url}/ui/agents/bob")
+    row = page.locator("#ag-recent tr", has=page.locator("a:text-is('bob-bad')"))
+    _assert_coloured_by_id(row.locator(".badge:not([class*='st-'])"))  # the grade's, not the status's

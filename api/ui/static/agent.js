@@ -5,7 +5,7 @@
 (() => {
   const ui = window.qaUi;
   if (!ui) return;
-  const {api, t, esc, table, empty, failure, fmtScore, fmtTime, fmtDate, gradeBadge, statusBadge, lineChart} = ui;
+  const {api, t, esc, table, empty, failure, fmtScore, fmtTime, fmtDate, callGrade, statusBadge, lineChart} = ui;
   const $ = (sel) => document.querySelector(sel);
   const pct = (rate) => (rate === null || rate === undefined ? "–" : `${Math.round(rate * 100)}%`);
   const rateBadge = (rate) => (rate === null || rate === undefined ? "–"
@@ -41,7 +41,7 @@
       {label: t("field.category"), html: (c) => esc(c.category || "–")},
       {label: t("field.status"), html: (c) => statusBadge(c.status)},
       {label: t("field.score"), html: (c) => `<strong>${fmtScore(c.score)}</strong>`, cls: "num"},
-      {label: t("field.grade"), html: (c) => gradeBadge(c.grade)},
+      {label: t("field.grade"), html: callGrade},
     ], view.recent_calls, t("calls.none"));
   }
 

@@ -58,6 +58,7 @@ const categoryLabel = (c, raw) => (c === null || c === undefined ? "–" : local
 const gradeClass = (g) => ({excellent: "g-a", good: "g-b", pass: "g-c", fail: "g-d"}[gradeId(g)] || "g-n");
 /* ``g``: an id or a label; ``raw``: the pack's label (shown as a tooltip when it differs) */
 const gradeBadge = (g, raw) => (g ? `<span class="badge ${gradeClass(g)}"${raw && raw !== gradeLabel(g, raw) ? ` title="${esc(raw)}"` : ""}>${esc(gradeLabel(g, raw))}</span>` : "–");
+/* a row with the canonical ``grade_id`` (colour, UI-language name) and the pack's ``grade`` label (tooltip) */
 const callGrade = (c) => gradeBadge(c.grade_id || c.grade, c.grade);
 const callsUrl = (query) => `/ui/calls?${new URLSearchParams(Object.entries(query).filter(([, v]) => v !== null && v !== undefined && v !== ""))}`;
 const statusBadge = (s) => `<span class="badge st-${esc(s)}">${esc(t("status." + s))}</span>`;
@@ -644,5 +645,5 @@ document.addEventListener("click", (e) => {
 document.addEventListener("DOMContentLoaded", () => { const page = pages[document.body.dataset.page]; if (page) page(); });
 // shared helpers for the feature scripts loaded after this one (each may add pages[name] before DOMContentLoaded)
 window.qaUi = {api, t, esc, csrf, toast, table, empty, failure, applyStyles, fmtScore, fmtTime, fmtDate, gradeBadge,
-  statusBadge, barChart, lineChart, donut, fetchCalls, pages, ApiError};
+  callGrade, statusBadge, barChart, lineChart, donut, fetchCalls, pages, ApiError};
 })();

@@ -2,7 +2,7 @@
 "use strict";
 (() => {
 const ui = window.qaUi;
-const {api, t, esc, toast, table, failure, fmtScore, fmtDate, gradeBadge} = ui;
+const {api, t, esc, toast, table, failure, fmtScore, fmtDate, callGrade} = ui;
 const $ = (sel, root = document) => root.querySelector(sel);
 const me = () => (window.QA && window.QA.user ? window.QA.user.name : "");
 
@@ -24,7 +24,7 @@ const columns = () => [
   {label: t("field.agent"), html: (i) => esc(i.agent)},
   {label: t("field.team"), html: (i) => esc(i.team || "–")},
   {label: t("inbox.reason"), html: reasons},
-  {label: t("field.score"), html: (i) => `<strong>${fmtScore(i.score)}</strong> ${gradeBadge(i.grade)}`, cls: "num"},
+  {label: t("field.score"), html: (i) => `<strong>${fmtScore(i.score)}</strong> ${callGrade(i)}`, cls: "num"},
   {label: t("inbox.assignee"), html: (i) => esc(i.assigned_to || "–")},
   {label: t("inbox.state"), html: (i) => stateBadge(i.state)},
   {label: t("inbox.since"), html: (i) => esc(fmtDate(i.created_at))},
