@@ -20,6 +20,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from qa_engine.app.access import get_visible_call, require_author, visible_to
@@ -87,8 +88,8 @@ def _thread_root(session: Session, call: Call, parent_id: int) -> CoachingCommen
     """The first comment of the thread a reply to ``parent_id`` joins, locked until the reply is committed.
 
     Why the lock: deleting a thread's last comment takes the same lock (:func:`_locked`), so a reply and a delete
-    of its thread run one after the other: the reply keeps the thread (a tombstone), or it finds it gone (404),
-    never a reply pointing at a deleted row.
+    of its thread run one after the other on PostgreSQL: the reply keeps the thread (a tombstone), or it finds it
+    gone (404). SQLite has no row locks; there the reply's foreign key catches a thread deleted meanwhile (404).
     """
     parent = _locked(session, parent_id)
     if parent is None or parent.call_pk != call.id:
@@ -98,17 +99,6 @@ def _thread_root(session: Session, call: Call, parent_id: int) -> CoachingCommen
         if root is not None:
             return root
     return parent
-
-
-def _is_thread(session: Session, root_id: int) -> bool:
-    """Whether the thread's first comment is (still) there, read once this transaction has written.
-
-    Why: SQLite takes no row lock, so a delete of the thread can commit between reading it and inserting the reply;
-    after the insert this transaction holds the write lock and sees every commit. (SQLite may even reuse the deleted
-    comment's id for the reply, so "a row with that id" is not enough: the first comment has no parent.)
-    """
-    return session.scalar(select(CoachingComment.id).where(CoachingComment.id == root_id,
-                                                           CoachingComment.parent_id.is_(None))) is not None
 
 
 def _locked(session: Session, comment_id: int) -> CoachingComment | None:
@@ -139,10 +129,11 @@ def add_comment(session: Session, user: User, call_id: str, text: str, *, at: fl
     comment = CoachingComment(call_pk=call.id, parent_id=root.id if root else None, author=user.name,
                               author_role=user.role, at=anchor, text=cleaned, created_at=utcnow())
     session.add(comment)
-    session.flush()
-    if root is not None and not _is_thread(session, root.id):
+    try:
+        session.flush()
+    except IntegrityError:  # SQLite has no row locks: the thread (or the call) went before this took the write lock
         session.rollback()
-        raise NotFound(f"comment {parent_id} not found on call {call.id!r} (its thread was deleted)")
+        raise NotFound(f"comment {parent_id} not found on call {call.id!r} (deleted meanwhile)") from None
     record(session, user.name, "coaching.reply" if root else "coaching.comment", call_pk=call.id,
            after={"comment": comment.id, "parent": comment.parent_id, "at": anchor}, detail=cleaned)
     session.commit()

@@ -368,6 +368,8 @@ class CoachingComment(Base):
     """
 
     __tablename__ = "coaching_comments"
+    # SQLite would give a deleted comment's id to the next one (max rowid + 1): the audit trail names comments by id
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_pk: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)

@@ -253,6 +253,18 @@ def test_replies_and_lone_comments_are_removed_and_an_admin_deletes_any(
     assert actors == [("sue", "写到了别的电话上"), ("alice", "回复一"), ("root", "回复二"), ("root", "保留的点评")]
 
 
+def test_a_deleted_comments_id_is_never_given_to_a_new_one(client: TestClient, team: dict[str, Headers],
+                                                           upload: Callable[..., str]) -> None:
+    """The audit trail names comments by id: after the newest comment is deleted, the next one gets a new id
+    (SQLite would hand out max(id) + 1 again without AUTOINCREMENT)."""
+    call = upload(team["sue"], agent="alice", **BASE)
+    gone = _comment(client, team["sue"], call, text="写错了").json()
+    assert _delete(client, team["sue"], call, gone["id"]).status_code == 204
+    fresh = _comment(client, team["sue"], call, text="重新写一条").json()
+    assert fresh["id"] > gone["id"]
+    assert _delete(client, team["sue"], call, gone["id"]).status_code == 404
+
+
 def test_editing_or_deleting_elsewhere_answers_404_and_bad_input_422(client: TestClient, team: dict[str, Headers],
                                                                      upload: Callable[..., str]) -> None:
     sue = team["sue"]
