@@ -1,8 +1,9 @@
-"""``GET /api/v1/search`` on SQLite and PostgreSQL: substring search over masked utterance text, scoped like calls.
+"""``GET /api/v1/search`` on SQLite and PostgreSQL: search over masked utterance text, scoped like calls.
 
 Calls are uploaded through the API (so they are indexed by ``store_report``, the path every scoring takes); the
 index is then checked against what each role may see, the role filter, short (two-character) and long queries,
-English case, PII masking, hostile query text, re-scoring, deletion and the migration's backfill.
+English words at word starts and case, Chinese substrings, PII masking, hostile query text, re-scoring, deletion
+and the migrations' backfill.
 """
 
 from __future__ import annotations
@@ -90,8 +91,58 @@ def test_english_words_and_phrases_ignore_case(client: TestClient, team: dict[st
     assert [h["start"] for h in _search(client, team["sue"], q="HOLD ON a moment")["items"]] == [6.5]
     assert [h["start"] for h in _search(client, team["sue"], q="help you", role="agent")["items"]] == [0.0, 12.0]
     assert _search(client, team["sue"], q="goodbye")["total"] == 1
-    assert _search(client, team["sue"], q="Hi")["total"] == 2  # two letters: "wHIle", "anytHIng"
+    assert _search(client, team["sue"], q="Hi")["total"] == 0  # not inside "wHIle", "anytHIng"
     assert _search(client, team["sue"], q="hold off")["total"] == 0
+
+
+WORDS_TRANSCRIPT: dict[str, Any] = {
+    "call_id": "en-words", "language": "en",
+    "utterances": [
+        {"role": "agent", "start": 0.0, "end": 2.0, "text": "Hi, thanks for calling."},
+        {"role": "customer", "start": 2.5, "end": 5.0, "text": 'My son said "HI" to your robot and it hung up.'},
+        {"role": "agent", "start": 5.5, "end": 8.0, "text": "Please hold on while I check the location of your cat."},
+        {"role": "customer", "start": 8.5, "end": 11.0, "text": "Refunds, please: the catalogue price was wrong."},
+        {"role": "agent", "start": 11.5, "end": 14.0, "text": "您好，您的account已经开通VIP了，请稍等一下。"},
+    ],
+}
+
+
+def _starts(client: TestClient, headers: dict[str, str], **params: Any) -> list[float]:
+    return [h["start"] for h in _search(client, headers, **params)["items"]]
+
+
+def test_english_matches_at_word_starts(client: TestClient, team: dict[str, dict[str, str]]) -> None:
+    """The issue: ``hi`` found ``while`` and ``cat`` found ``location``. A query word matches where a word starts
+    (any case, punctuation around it), and may end inside the word: ``refund`` finds ``Refunds``."""
+    response = client.post("/api/v1/calls", json={**WORDS_TRANSCRIPT, "agent": "alice"}, headers=team["sue"])
+    assert response.status_code == 201, response.text
+    sue = team["sue"]
+    assert _starts(client, sue, q="hi") == [0.0, 2.5]  # "Hi," and '"HI"', not "wHIle"
+    assert _starts(client, sue, q="HI,") == [0.0]
+    assert _starts(client, sue, q='"hi"') == [2.5]
+    assert _starts(client, sue, q="cat") == [5.5, 8.5]  # "cat." and "catalogue" (a prefix), not "loCATion"
+    assert _starts(client, sue, q="cation") == []
+    assert _starts(client, sue, q="refund") == [8.5]
+    assert _starts(client, sue, q="funds") == []
+    assert _starts(client, sue, q="on") == [5.5]  # "hold on"; not "son", "location", "account"
+    assert _starts(client, sue, q="hold on while") == [5.5]  # a phrase: words in this order
+    assert _starts(client, sue, q="old on") == []
+    assert _starts(client, sue, q="thanks   FOR") == [0.0]
+    assert _starts(client, sue, q="hi", role="customer") == [2.5]  # the role filter as before
+    assert _starts(client, sue, q="hi", role="agent") == [0.0]
+
+
+def test_chinese_matches_anywhere_and_mixed_text_by_words(client: TestClient,
+                                                          team: dict[str, dict[str, str]]) -> None:
+    """Chinese has no spaces between words: any substring matches. An English word inside Chinese text starts
+    where the Chinese stops (``的account``), so it is found by its start, not by its middle."""
+    response = client.post("/api/v1/calls", json={**WORDS_TRANSCRIPT, "agent": "alice"}, headers=team["sue"])
+    assert response.status_code == 201, response.text
+    sue = team["sue"]
+    for query in ("稍等", "请稍等一下", "等", "account", "ACC", "vip", "您的account", "account已经开通VIP了"):
+        assert _starts(client, sue, q=query) == [11.5], query
+    for query in ("count", "ip", "ccount已经"):
+        assert _starts(client, sue, q=query) == [], query
 
 
 def test_wildcards_and_query_syntax_are_taken_literally(client: TestClient, team: dict[str, dict[str, str]]) -> None:
