@@ -13,12 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, inspect, select, text
 
 from qa_engine.app.database import make_engine, make_session_factory
-from qa_engine.app.migrate import upgrade
-from qa_engine.app.models import Call, SearchUtterance
+from qa_engine.app.migrate import alembic_config, upgrade
+from qa_engine.app.models import Call, SearchUtterance, User
 from qa_engine.app.report_store import store_report
 from qa_engine.app.search import SearchQuery, search_calls
 from qa_engine.app.users import create_user
@@ -243,5 +244,46 @@ def test_migration_indexes_calls_scored_before_it(empty_db_url: str) -> None:
             page = search_calls(session, sue, SearchQuery(text="稍等", role="agent"))
             assert [(h.id, h.start) for h in page.items] == [("c" * 32, 6.5)]
             assert search_calls(session, sue, SearchQuery(text="感谢您的耐心")).total == 1
+    finally:
+        engine.dispose()
+
+
+def _index_names(engine: Engine) -> set[str]:
+    """The n-gram index of each database: FTS5's column on SQLite, the GIN index's name on PostgreSQL."""
+    inspector = inspect(engine)
+    if engine.dialect.name == "sqlite":
+        return {c["name"] for c in inspector.get_columns("search_utterances_fts")}
+    return {str(i["name"]) for i in inspector.get_indexes("search_utterances") if "trgm" in str(i["name"])}
+
+
+def test_migration_0011_marks_the_words_of_rows_indexed_before_it(empty_db_url: str) -> None:
+    """Rows indexed by 0005 get their match form in 0011 (English found by word start, Chinese anywhere, on the
+    FTS5 and the LIKE path); downgrading puts the n-gram index back on ``text``, and upgrading again works."""
+    engine = make_engine(empty_db_url)
+    try:
+        upgrade(engine, "0004")
+        with engine.begin() as conn:
+            conn.execute(legacy_calls_table().insert().values(
+                id="d" * 32, call_id="en-words", agent="alice", team="t1", status="done", source="transcript",
+                created_at=func.now(), report={"utterances": WORDS_TRANSCRIPT["utterances"]}))
+        upgrade(engine, "0010")
+        upgrade(engine)
+        with make_session_factory(engine)() as session:
+            sue, _key = create_user(session, "sue", "supervisor", "t1")
+            for query, starts in (("hi", [0.0, 2.5]), ("location", [5.5]), ("稍等", [11.5]), ("请稍等一下", [11.5])):
+                assert [h.start for h in search_calls(session, sue, SearchQuery(text=query)).items] == starts, query
+        assert _index_names(engine) == ({"match_text"} if engine.dialect.name == "sqlite"
+                                        else {"ix_search_utterances_match_text_trgm"})
+        cfg = alembic_config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0010")
+        assert "match_text" not in {c["name"] for c in inspect(engine).get_columns("search_utterances")}
+        assert _index_names(engine) == ({"text"} if engine.dialect.name == "sqlite"
+                                        else {"ix_search_utterances_text_trgm"})
+        upgrade(engine)
+        with make_session_factory(engine)() as session:
+            sue = session.scalars(select(User).where(User.name == "sue")).one()
+            assert [h.start for h in search_calls(session, sue, SearchQuery(text="hi")).items] == [0.0, 2.5]
     finally:
         engine.dispose()
