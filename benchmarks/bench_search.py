@@ -3,8 +3,9 @@
 Builds a fresh database migrated to head, seeds ``--calls`` calls of ``--utterances`` utterances each (default
 10,000 x 10 = 100,000) spread over 60 agents in 6 teams and 90 days, then times the endpoint in-process
 (``TestClient``: routing, API-key check, the use case and JSON included; no network) for short queries (two
-characters: no trigram to look up, a ``LIKE`` scan), long Chinese and English queries, a query with no hit, the role
-filter and each role's scope (admin: everything; supervisor: one team; agent: own calls). Each query runs once
+characters: no trigram to look up, a ``LIKE`` scan), long Chinese and English queries, two-letter English words
+(matched at word starts: ``on`` is not found inside ``moment``), a query with no hit, the role filter and each
+role's scope (admin: everything; supervisor: one team; agent: own calls). Each query runs once
 untimed, then ``--repeat`` times; prints p50/p95/max in ms and the number of hits.
 
 The utterance texts are generated from customer-service sentences (with masked numbers as the service stores them)
@@ -45,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from api.main import create_app  # noqa: E402
 from qa_engine.app.database import make_engine  # noqa: E402
 from qa_engine.app.models import Call, SearchUtterance  # noqa: E402
+from qa_engine.app.search_text import match_form  # noqa: E402
 from qa_engine.app.settings import Settings  # noqa: E402
 from qa_engine.app.users import create_user  # noqa: E402
 
@@ -75,6 +77,8 @@ QUERIES: list[tuple[str, str, str | None, str]] = [
     ("3 chars zh", "多扣了", "customer", "root"),
     ("en phrase", "hold on a moment", None, "root"),
     ("en word, agent", "refund", None, "agent0"),
+    ("en 2 letters", "my", None, "root"),
+    ("en 2 letters, inside words", "on", None, "root"),
     ("no hit (long)", "火星探测器", None, "root"),
     ("no hit (short)", "火星", None, "root"),
     ("2 chars + dates", "宽带", None, "sup0"),
@@ -109,7 +113,7 @@ def seed(engine: Engine, calls: int, per_call: int) -> None:
             line = rng.choice(AGENT_LINES if role == "agent" else CUSTOMER_LINES)
             length = len(line) * 0.2
             utt_rows.append({"call_pk": pk, "role": role, "start": round(t, 2), "end": round(t + length, 2),
-                             "text": line})
+                             "text": line, "match_text": match_form(line)})
             t += length + rng.uniform(0.3, 1.5)
         if len(call_rows) >= 1000:
             flush()

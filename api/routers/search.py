@@ -40,7 +40,8 @@ class SearchResults(BaseModel):
             responses={422: {"description": "empty or over-long query, unknown role, bad filter or page"}})
 def search(session: SessionDep, user: CurrentUser, filters: AgentTeamPeriodDep,
            q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS,
-                                   description="text to find (a substring: Chinese needs no spaces)")],
+                                   description="words to find, matched where a word starts, any case "
+                                               "(hi finds Hi, not while); Chinese anywhere")],
            role: Annotated[str | None, Query(max_length=16, description="agent or customer")] = None,
            limit: Annotated[int, Query(ge=1, le=200)] = 20,
            offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> SearchResults:

@@ -389,8 +389,9 @@ class SearchUtterance(Base):
     """One utterance of a call's stored (PII-masked) report, copied out so it can be searched across calls.
 
     Rows are replaced whenever a report is stored (:mod:`qa_engine.app.search_index`) and go with their call.
-    The n-gram index over ``text`` is made by migration 0005: FTS5 ``trigram`` on SQLite, ``pg_trgm`` GIN on
-    PostgreSQL (neither is expressible here).
+    Search matches ``match_text`` (``text`` in :func:`qa_engine.app.search_text.match_form`, words marked); its
+    n-gram index is made by migration 0011: FTS5 ``trigram`` on SQLite, ``pg_trgm`` GIN on PostgreSQL (neither
+    is expressible here).
     """
 
     __tablename__ = "search_utterances"
@@ -401,6 +402,7 @@ class SearchUtterance(Base):
     start: Mapped[float] = mapped_column(Float)
     end: Mapped[float] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text)
+    match_text: Mapped[str] = mapped_column(Text)
 
 
 REVIEW_ITEM_STATES = ("open", "in_review", "done")

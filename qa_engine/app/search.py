@@ -1,10 +1,14 @@
 """Search across calls: utterances whose masked text holds the query, scoped exactly like the calls list.
 
-The query is matched as a substring (Chinese needs no word segmentation; English words and phrases match as
-written, case-insensitively). SQLite answers queries of three characters or more from the FTS5 ``trigram``
-index; PostgreSQL from the ``pg_trgm`` GIN index. Shorter queries (``稍等``) have no trigram to look up and are a
-``LIKE`` scan of the indexed text, which stays fast at 100,000 utterances (``benchmarks/bench_search.py``).
-User input never reaches SQL as syntax: it is a bound FTS5 phrase (quotes doubled) or an escaped ``LIKE`` pattern.
+Words of space-separated languages match where a word starts (``hi`` finds ``Hi, thanks`` and ``"hi"``, not
+``while``; the query's last word may end inside a word: ``refund`` finds ``refunds``); Chinese matches anywhere,
+it has no spaces between words. Case is ignored, and runs of white space count as one space. Both the stored text
+and the query are put in :func:`~qa_engine.app.search_text.match_form` (lower-cased, a mark before each word), so
+this is one substring test on SQLite and PostgreSQL alike. SQLite answers forms of three characters or more from
+the FTS5 ``trigram`` index (``\x1fhi`` is three); PostgreSQL from the ``pg_trgm`` GIN index. Shorter forms
+(``稍等``) have no trigram to look up and are a ``LIKE`` scan, which stays fast at 100,000 utterances
+(``benchmarks/bench_search.py``). User input never reaches SQL as syntax: it is a bound FTS5 phrase (quotes
+doubled) or an escaped ``LIKE`` pattern.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from qa_engine.app.access import as_utc, visible_to
 from qa_engine.app.call_query import WHEN, CallFilters
 from qa_engine.app.errors import Invalid
 from qa_engine.app.models import Call, SearchUtterance, User
+from qa_engine.app.search_text import match_form
 
 MAX_QUERY_CHARS = 200
 SEARCH_ROLES = ("agent", "customer")
@@ -82,7 +87,7 @@ def normalized_query(raw: str) -> str:
 
 def search_calls(session: Session, user: User, query: SearchQuery) -> SearchPage:
     """The utterances ``user`` may see that hold ``query.text``: newest call first, in call order within one."""
-    needle = normalized_query(query.text)
+    needle = match_form(normalized_query(query.text))
     if query.role is not None and query.role not in SEARCH_ROLES:
         raise Invalid(f"query parameter 'role' must be one of {', '.join(SEARCH_ROLES)}, got {query.role!r}")
     filters = CallFilters(agent=query.agent, team=query.team, date_from=query.date_from, date_to=query.date_to)
@@ -104,24 +109,19 @@ def search_calls(session: Session, user: User, query: SearchQuery) -> SearchPage
 
 
 def _matching(session: Session, needle: str, query: Select[*_Row]) -> Select[*_Row]:
-    """``query`` over the utterances whose text contains ``needle``, joined to their calls.
+    """``query`` over the utterances whose ``match_text`` contains ``needle`` (a match form), joined to their calls.
 
     SQLite, three characters or more: the FTS5 index drives the join (one primary-key lookup per match); a plain
     ``IN (subquery)`` let the planner start from an agent's calls and probe the whole match list for each.
-    Otherwise a ``LIKE`` over the text (case-insensitive where letters have case); PostgreSQL's planner uses the
-    trigram GIN index for it when the pattern has trigrams.
+    Otherwise a ``LIKE`` (both sides are lower-cased already); PostgreSQL's planner uses the trigram GIN index for
+    it when the pattern has trigrams.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite" and len(needle) >= TRIGRAM:
+    if session.get_bind().dialect.name == "sqlite" and len(needle) >= TRIGRAM:
         phrase = '"' + needle.replace('"', '""') + '"'  # one FTS5 phrase: no operator of the query language
         return (query.select_from(_FTS).join(SearchUtterance, SearchUtterance.id == _FTS.c.rowid)
                 .join(Call, Call.id == SearchUtterance.call_pk)
                 .where(literal_column("search_utterances_fts").match(phrase)))
-    pattern = f"%{like_escaped(needle)}%"
-    if dialect == "postgresql" and needle.lower() != needle.upper():
-        holds = SearchUtterance.text.ilike(pattern, escape=LIKE_ESCAPE)
-    else:
-        holds = SearchUtterance.text.like(pattern, escape=LIKE_ESCAPE)  # SQLite's LIKE ignores ASCII case
+    holds = SearchUtterance.match_text.like(f"%{like_escaped(needle)}%", escape=LIKE_ESCAPE)
     return query.select_from(SearchUtterance).join(Call, Call.id == SearchUtterance.call_pk).where(holds)
 
 

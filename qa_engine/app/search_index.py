@@ -3,7 +3,7 @@
 Only the report's text is indexed, the text every reader is served (PII-masked); the raw transcript never is.
 :func:`index_call` is called by :func:`qa_engine.app.report_store.store_report`, so every scoring path (upload,
 audio job, rescore, batch) re-indexes the call; the rows go with the call (``ON DELETE CASCADE``). Calls scored
-before the index existed are indexed by migration 0005.
+before the index existed are indexed by migration 0005; ``match_text`` (the words marked) was filled in by 0011.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from qa_engine.app.models import Call, SearchUtterance
+from qa_engine.app.search_text import match_form
 
 INDEXED_ROLES = ("agent", "customer", "unknown")
 
@@ -40,5 +41,5 @@ def utterance_rows(call_pk: str, report: dict[str, Any] | None) -> list[SearchUt
             continue
         role = item.get("role")
         rows.append(SearchUtterance(call_pk=call_pk, role=role if role in INDEXED_ROLES else "unknown",
-                                    start=float(start), end=float(end), text=text))
+                                    start=float(start), end=float(end), text=text, match_text=match_form(text)))
     return rows

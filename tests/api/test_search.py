@@ -1,8 +1,9 @@
-"""``GET /api/v1/search`` on SQLite and PostgreSQL: substring search over masked utterance text, scoped like calls.
+"""``GET /api/v1/search`` on SQLite and PostgreSQL: search over masked utterance text, scoped like calls.
 
 Calls are uploaded through the API (so they are indexed by ``store_report``, the path every scoring takes); the
 index is then checked against what each role may see, the role filter, short (two-character) and long queries,
-English case, PII masking, hostile query text, re-scoring, deletion and the migration's backfill.
+English words at word starts and case, Chinese substrings, PII masking, hostile query text, re-scoring, deletion
+and the migrations' backfill.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, inspect, select, text
 
 from qa_engine.app.database import make_engine, make_session_factory
-from qa_engine.app.migrate import upgrade
-from qa_engine.app.models import Call, SearchUtterance
+from qa_engine.app.migrate import alembic_config, upgrade
+from qa_engine.app.models import Call, SearchUtterance, User
 from qa_engine.app.report_store import store_report
 from qa_engine.app.search import SearchQuery, search_calls
 from qa_engine.app.users import create_user
@@ -90,8 +92,58 @@ def test_english_words_and_phrases_ignore_case(client: TestClient, team: dict[st
     assert [h["start"] for h in _search(client, team["sue"], q="HOLD ON a moment")["items"]] == [6.5]
     assert [h["start"] for h in _search(client, team["sue"], q="help you", role="agent")["items"]] == [0.0, 12.0]
     assert _search(client, team["sue"], q="goodbye")["total"] == 1
-    assert _search(client, team["sue"], q="Hi")["total"] == 2  # two letters: "wHIle", "anytHIng"
+    assert _search(client, team["sue"], q="Hi")["total"] == 0  # not inside "wHIle", "anytHIng"
     assert _search(client, team["sue"], q="hold off")["total"] == 0
+
+
+WORDS_TRANSCRIPT: dict[str, Any] = {
+    "call_id": "en-words", "language": "en",
+    "utterances": [
+        {"role": "agent", "start": 0.0, "end": 2.0, "text": "Hi, thanks for calling."},
+        {"role": "customer", "start": 2.5, "end": 5.0, "text": 'My son said "HI" to your robot and it hung up.'},
+        {"role": "agent", "start": 5.5, "end": 8.0, "text": "Please hold on while I check the location of your cat."},
+        {"role": "customer", "start": 8.5, "end": 11.0, "text": "Refunds, please: the catalogue price was wrong."},
+        {"role": "agent", "start": 11.5, "end": 14.0, "text": "您好，您的account已经开通VIP了，请稍等一下。"},
+    ],
+}
+
+
+def _starts(client: TestClient, headers: dict[str, str], **params: Any) -> list[float]:
+    return [h["start"] for h in _search(client, headers, **params)["items"]]
+
+
+def test_english_matches_at_word_starts(client: TestClient, team: dict[str, dict[str, str]]) -> None:
+    """The issue: ``hi`` found ``while`` and ``cat`` found ``location``. A query word matches where a word starts
+    (any case, punctuation around it), and may end inside the word: ``refund`` finds ``Refunds``."""
+    response = client.post("/api/v1/calls", json={**WORDS_TRANSCRIPT, "agent": "alice"}, headers=team["sue"])
+    assert response.status_code == 201, response.text
+    sue = team["sue"]
+    assert _starts(client, sue, q="hi") == [0.0, 2.5]  # "Hi," and '"HI"', not "wHIle"
+    assert _starts(client, sue, q="HI,") == [0.0]
+    assert _starts(client, sue, q='"hi"') == [2.5]
+    assert _starts(client, sue, q="cat") == [5.5, 8.5]  # "cat." and "catalogue" (a prefix), not "loCATion"
+    assert _starts(client, sue, q="cation") == []
+    assert _starts(client, sue, q="refund") == [8.5]
+    assert _starts(client, sue, q="funds") == []
+    assert _starts(client, sue, q="on") == [5.5]  # "hold on"; not "son", "location", "account"
+    assert _starts(client, sue, q="hold on while") == [5.5]  # a phrase: words in this order
+    assert _starts(client, sue, q="old on") == []
+    assert _starts(client, sue, q="thanks   FOR") == [0.0]
+    assert _starts(client, sue, q="hi", role="customer") == [2.5]  # the role filter as before
+    assert _starts(client, sue, q="hi", role="agent") == [0.0]
+
+
+def test_chinese_matches_anywhere_and_mixed_text_by_words(client: TestClient,
+                                                          team: dict[str, dict[str, str]]) -> None:
+    """Chinese has no spaces between words: any substring matches. An English word inside Chinese text starts
+    where the Chinese stops (``的account``), so it is found by its start, not by its middle."""
+    response = client.post("/api/v1/calls", json={**WORDS_TRANSCRIPT, "agent": "alice"}, headers=team["sue"])
+    assert response.status_code == 201, response.text
+    sue = team["sue"]
+    for query in ("稍等", "请稍等一下", "等", "account", "ACC", "vip", "您的account", "account已经开通VIP了"):
+        assert _starts(client, sue, q=query) == [11.5], query
+    for query in ("count", "ip", "ccount已经"):
+        assert _starts(client, sue, q=query) == [], query
 
 
 def test_wildcards_and_query_syntax_are_taken_literally(client: TestClient, team: dict[str, dict[str, str]]) -> None:
@@ -192,5 +244,46 @@ def test_migration_indexes_calls_scored_before_it(empty_db_url: str) -> None:
             page = search_calls(session, sue, SearchQuery(text="稍等", role="agent"))
             assert [(h.id, h.start) for h in page.items] == [("c" * 32, 6.5)]
             assert search_calls(session, sue, SearchQuery(text="感谢您的耐心")).total == 1
+    finally:
+        engine.dispose()
+
+
+def _index_names(engine: Engine) -> set[str]:
+    """The n-gram index of each database: FTS5's column on SQLite, the GIN index's name on PostgreSQL."""
+    inspector = inspect(engine)
+    if engine.dialect.name == "sqlite":
+        return {c["name"] for c in inspector.get_columns("search_utterances_fts")}
+    return {str(i["name"]) for i in inspector.get_indexes("search_utterances") if "trgm" in str(i["name"])}
+
+
+def test_migration_0012_marks_the_words_of_rows_indexed_before_it(empty_db_url: str) -> None:
+    """Rows indexed by 0005 get their match form in 0012 (English found by word start, Chinese anywhere, on the
+    FTS5 and the LIKE path); downgrading puts the n-gram index back on ``text``, and upgrading again works."""
+    engine = make_engine(empty_db_url)
+    try:
+        upgrade(engine, "0004")
+        with engine.begin() as conn:
+            conn.execute(legacy_calls_table().insert().values(
+                id="d" * 32, call_id="en-words", agent="alice", team="t1", status="done", source="transcript",
+                created_at=func.now(), report={"utterances": WORDS_TRANSCRIPT["utterances"]}))
+        upgrade(engine, "0011")
+        upgrade(engine)
+        with make_session_factory(engine)() as session:
+            sue, _key = create_user(session, "sue", "supervisor", "t1")
+            for query, starts in (("hi", [0.0, 2.5]), ("location", [5.5]), ("稍等", [11.5]), ("请稍等一下", [11.5])):
+                assert [h.start for h in search_calls(session, sue, SearchQuery(text=query)).items] == starts, query
+        assert _index_names(engine) == ({"match_text"} if engine.dialect.name == "sqlite"
+                                        else {"ix_search_utterances_match_text_trgm"})
+        cfg = alembic_config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0011")
+        assert "match_text" not in {c["name"] for c in inspect(engine).get_columns("search_utterances")}
+        assert _index_names(engine) == ({"text"} if engine.dialect.name == "sqlite"
+                                        else {"ix_search_utterances_text_trgm"})
+        upgrade(engine)
+        with make_session_factory(engine)() as session:
+            sue = session.scalars(select(User).where(User.name == "sue")).one()
+            assert [h.start for h in search_calls(session, sue, SearchQuery(text="hi")).items] == [0.0, 2.5]
     finally:
         engine.dispose()

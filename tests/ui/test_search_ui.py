@@ -17,6 +17,14 @@ from .browser import VIEWPORT, sign_in, watch_csp
 from .conftest import UiServer, light_server, post_transcript
 
 GOOD = Path(__file__).parents[1] / "data" / "transcript_zh_good.json"
+EN_WORDS: dict[str, Any] = {
+    "call_id": "en-search-1", "agent": "alice", "language": "en", "started_at": "2026-12-02T09:00:00+00:00",
+    "utterances": [
+        {"role": "agent", "start": 0.0, "end": 3.0, "text": "Hi, I will hold while you check this."},
+        {"role": "customer", "start": 3.5, "end": 6.0, "text": 'My son said "HI" and hung up.'},
+        {"role": "agent", "start": 6.5, "end": 9.0, "text": "Anything else? Which one?"},
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +35,7 @@ def search_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
             doc = {**json.loads(GOOD.read_text("utf-8")), "call_id": "zh-search-1", "agent": "alice",
                    "started_at": "2026-12-01T09:00:00+08:00"}
             ui.calls["alice"] = post_transcript(http, ui, "sue", doc)
+            ui.calls["alice-en"] = post_transcript(http, ui, "sue", EN_WORDS)
         yield ui
 
 
@@ -93,3 +102,29 @@ def test_agents_search_their_own_calls_only(browser: Any, search_ui: UiServer, s
         finally:
             ctx.close()
     assert not errors, errors
+
+
+def test_english_words_are_found_and_marked_at_word_starts(browser: Any, search_ui: UiServer) -> None:
+    """``hi`` finds and marks "Hi," and '"HI"', never the "hi" inside "while", "this", "Anything" or "Which"."""
+    ctx = browser.new_context(viewport=VIEWPORT)
+    errors: list[str] = []
+    try:
+        page = sign_in(ctx, search_ui, "sue", lang="en")
+        _watch(page, errors)
+        page.goto(f"{search_ui.url}/ui/search?q=hi")
+        page.locator("#search-total").filter(has_text="hits").wait_for()
+        assert page.locator("#search-total").inner_text() == "2 hits"
+        hits = page.locator("#search-results .search-hit")
+        assert [hits.nth(i).locator(".utt-text").inner_text() for i in range(2)] == [
+            "Hi, I will hold while you check this.", 'My son said "HI" and hung up.']
+        assert page.locator("#search-results mark").all_inner_texts() == ["Hi", "HI"]
+        page.locator("#s-q").fill("hold   YOU")
+        page.locator("#s-submit").click()
+        page.locator("#search-total").filter(has_text="0 hits").wait_for()  # not one word after the other
+        page.locator("#s-q").fill("will hold")
+        page.locator("#s-submit").click()
+        page.locator("#search-total").filter(has_text="1 hits").wait_for()
+        assert page.locator("#search-results mark").all_inner_texts() == ["will hold"]
+        assert not errors, errors
+    finally:
+        ctx.close()

@@ -6,16 +6,32 @@ const ui = window.qaUi;
 const $ = (sel) => document.querySelector(sel);
 const LIMIT = 20;
 
-/* The text with every occurrence of the query in <mark>, everything escaped (case-insensitive, as the server). */
-function marked(text, query) {
+/* Letters, digits and marks of scripts that put spaces between words; Chinese, Japanese, Thai… have no word starts
+   (the same classes as qa_engine/app/search_text.py). */
+const WORDY = /[\p{L}\p{N}\p{M}]/u;
+const UNSPACED = /[\u0E00-\u0FFF\u1000-\u109F\u1780-\u17FF\u2E80-\u2FDF\u3000-\u9FFF\uA000-\uA4CF\uF900-\uFAFF\uFE30-\uFE4F\uFF66-\uFF9F\u{20000}-\u{3FFFF}]/u;
+const isWordChar = (ch) => ch !== undefined && WORDY.test(ch) && !UNSPACED.test(ch);
+const charBefore = (text, at) => Array.from(text.slice(Math.max(0, at - 2), at)).pop();
+
+/* Where the query matches as the server matches it: any case, white space runs as one space, and a query that
+   begins with a word only where a word begins ("hi" not inside "while"; Chinese anywhere). The query is escaped. */
+function matches(text, query) {
   const needle = query.replace(/\s+/g, " ").trim();
-  if (!needle) return ui.esc(text);
-  const same = text.toLowerCase().length === text.length && needle.toLowerCase().length === needle.length;
-  const hay = same ? text.toLowerCase() : text, pin = same ? needle.toLowerCase() : needle;
+  const source = Array.from(needle, (ch) => (ch === " " ? "\\s+" : ch.replace(/[\\^$.*+?()[\]{}|/]/, "\\$&"))).join("");
+  const pattern = new RegExp(source, "giu"), atWordStart = isWordChar(Array.from(needle)[0]), found = [];
+  for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
+    if (atWordStart && isWordChar(charBefore(text, m.index))) { pattern.lastIndex = m.index + 1; continue; }
+    found.push([m.index, m.index + m[0].length]);
+  }
+  return found;
+}
+
+/* The text with every match of the query in <mark>, everything escaped. */
+function marked(text, query) {
   let out = "", from = 0;
-  for (let at = hay.indexOf(pin); at >= 0; at = hay.indexOf(pin, from)) {
-    out += ui.esc(text.slice(from, at)) + `<mark>${ui.esc(text.slice(at, at + pin.length))}</mark>`;
-    from = at + pin.length;
+  for (const [start, end] of query.trim() ? matches(text, query) : []) {
+    out += ui.esc(text.slice(from, start)) + `<mark>${ui.esc(text.slice(start, end))}</mark>`;
+    from = end;
   }
   return out + ui.esc(text.slice(from));
 }
