@@ -1,0 +1,67 @@
+"""Two transactions create the same uniquely keyed row at once, on both databases (interleaved by
+:func:`.races.race`): a reviewer's calibration answer (one row, the later answer wins), never an IntegrityError
+(a 500).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from qa_engine.app.calibration import submit
+from qa_engine.app.evaluations import Answer, EvaluationInput, build_evaluation
+from qa_engine.app.models import Call, Evaluation, EvaluationForm, User
+
+from .races import race, session_factory
+from .zh_calls import BASE
+
+Headers = dict[str, str]
+FORM: dict[str, Any] = {"team": "t1", "name": "校准表", "auto_weight": 0.5,
+                        "items": [{"id": "attitude", "label": "服务态度", "weight": 1, "max": 2}]}
+
+
+def _calibration(client: TestClient, team: dict[str, Headers], upload: Callable[..., str]) -> tuple[int, str]:
+    """An open calibration session of one call, reviewed by sue and root: (its id, the call)."""
+    form = client.post("/api/v1/evaluation-forms", json=FORM, headers=team["root"]).json()["id"]
+    call_pk = upload(team["sue"], agent="alice", **BASE)
+    created = client.post("/api/v1/calibration-sessions", headers=team["sue"], json={
+        "name": "校准", "team": "t1", "form": form, "calls": [call_pk], "reviewers": ["sue", "root"]})
+    assert created.status_code == 201, created.text
+    return created.json()["id"], call_pk
+
+
+def _attitude(value: int) -> EvaluationInput:
+    return EvaluationInput(answers=[Answer(item="attitude", value=value)])
+
+
+def _sue(session: Session) -> User:
+    sue = session.scalar(select(User).where(User.name == "sue"))
+    assert sue is not None
+    return sue
+
+
+def test_a_reviewer_answering_a_calibration_call_twice_at_once_keeps_one_answer_the_later(
+        client: TestClient, team: dict[str, Headers], upload: Callable[..., str]) -> None:
+    factory = session_factory(client)
+    session_id, call_pk = _calibration(client, team, upload)
+
+    def first_answer(session: Session) -> None:  # sue's first submission, flushed but not committed yet
+        call, form = session.get(Call, call_pk), session.scalar(select(EvaluationForm))
+        assert call is not None and form is not None
+        answer = build_evaluation(session, _sue(session), call, form, _attitude(0))
+        answer.calibration_id = session_id
+        session.add(answer)
+
+    race(factory, "evaluations", first_answer,
+         lambda session: submit(session, _sue(session), session_id, call_pk, _attitude(2)))
+
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Evaluation)
+                              .where(Evaluation.calibration_id == session_id)) == 1
+    answers = client.get(f"/api/v1/calibration-sessions/{session_id}/evaluations", headers=team["sue"]).json()
+    assert [[a["value"] for a in answer["answers"]] for answer in answers] == [[2]]
+
