@@ -35,7 +35,10 @@ def insert_unless_taken(session: Session, model: type[Any], unique: Sequence[str
     when this inserted it. Pending changes are flushed first."""
     postgres = session.get_bind().dialect.name == "postgresql"  # else SQLite, the only other database supported
     insert = postgresql.insert(model) if postgres else sqlite.insert(model)
-    result = session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=list(unique)))
+    # preserve_rowcount: SQLAlchemy closes the cursor of an INSERT at once, and psycopg's count (not sqlite3's) is
+    # gone with it (-1), which read as "not inserted" on PostgreSQL for every new row
+    result = session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=list(unique))
+                             .execution_options(preserve_rowcount=True))
     return cast(CursorResult[Any], result).rowcount == 1
 
 

@@ -1,6 +1,6 @@
 """Two transactions create the same uniquely keyed row at once, on both databases (interleaved by
 :func:`.races.race`): a reviewer's calibration answer (one row, the later answer wins), never an IntegrityError
-(a 500).
+(a 500). And the helpers' own report of an insert, on both databases.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from qa_engine.app.calibration import submit
 from qa_engine.app.evaluations import Answer, EvaluationInput, build_evaluation
-from qa_engine.app.models import Call, Evaluation, EvaluationForm, User
+from qa_engine.app.first_use import insert_unless_taken
+from qa_engine.app.models import AuditEntry, Call, Evaluation, EvaluationForm, User
 
 from .races import race, session_factory
 from .zh_calls import BASE
@@ -65,3 +66,15 @@ def test_a_reviewer_answering_a_calibration_call_twice_at_once_keeps_one_answer_
     answers = client.get(f"/api/v1/calibration-sessions/{session_id}/evaluations", headers=team["sue"]).json()
     assert [[a["value"] for a in answer["answers"]] for answer in answers] == [[2]]
 
+
+def test_inserting_a_new_row_reports_it_inserted_on_both_databases(client: TestClient,
+                                                                     team: dict[str, Headers]) -> None:
+    """What :func:`~qa_engine.app.first_use.insert_if_absent` reports decides what its callers do next (PostgreSQL
+    once said "not inserted" for every row, so a team's first pack choice was audited as replacing itself)."""
+    with session_factory(client)() as session:
+        assert insert_unless_taken(session, User, ["name"], name="zoe", role="agent", api_key_hash="z" * 64)
+        assert not insert_unless_taken(session, User, ["name"], name="zoe", role="admin", api_key_hash="y" * 64)
+    assert client.put("/api/v1/teams/t1/pack", json={"pack_id": "zh-CN"}, headers=team["root"]).status_code == 200
+    with session_factory(client)() as session:
+        audit = session.scalar(select(AuditEntry).where(AuditEntry.action == "team_pack.set"))
+        assert audit is not None and audit.before == {"pack_id": None, "version": None}
