@@ -1,6 +1,7 @@
 """Two transactions create the same uniquely keyed row at once, on both databases (interleaved by
-:func:`.races.race`): a reviewer's calibration answer (one row, the later answer wins), never an IntegrityError
-(a 500). And the helpers' own report of an insert, on both databases.
+:func:`.races.race`): a reviewer's calibration answer (one row, the later answer wins) and a user (one is created,
+the other gets the "already exists" a sequential duplicate gets), never an IntegrityError (a 500 or a traceback).
+And the helpers' own report of an insert, on both databases.
 """
 
 from __future__ import annotations
@@ -8,14 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from qa_engine.app.api_keys import generate_api_key, hash_api_key
 from qa_engine.app.calibration import submit
 from qa_engine.app.evaluations import Answer, EvaluationInput, build_evaluation
 from qa_engine.app.first_use import insert_unless_taken
 from qa_engine.app.models import AuditEntry, Call, Evaluation, EvaluationForm, User
+from qa_engine.app.users import create_user
+from qa_engine.errors import QaEngineError
 
 from .races import race, session_factory
 from .zh_calls import BASE
@@ -65,6 +70,19 @@ def test_a_reviewer_answering_a_calibration_call_twice_at_once_keeps_one_answer_
                               .where(Evaluation.calibration_id == session_id)) == 1
     answers = client.get(f"/api/v1/calibration-sessions/{session_id}/evaluations", headers=team["sue"]).json()
     assert [[a["value"] for a in answer["answers"]] for answer in answers] == [[2]]
+
+
+def test_two_identical_user_creates_at_once_create_one_the_other_already_exists(client: TestClient) -> None:
+    factory = session_factory(client)
+
+    def first_create(session: Session) -> None:  # another `qa-engine users create zoe`, not committed yet
+        session.add(User(name="zoe", role="agent", team="t1", api_key_hash=hash_api_key(generate_api_key())))
+
+    with pytest.raises(QaEngineError, match="user 'zoe' already exists"):
+        race(factory, "users", first_create, lambda session: create_user(session, "zoe", "agent", "t1"))
+
+    with factory() as session:
+        assert session.scalars(select(User.team).where(User.name == "zoe")).all() == ["t1"]
 
 
 def test_inserting_a_new_row_reports_it_inserted_on_both_databases(client: TestClient,
