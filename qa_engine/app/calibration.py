@@ -23,11 +23,14 @@ from qa_engine.app.audit import record
 from qa_engine.app.errors import Conflict, Forbidden, Invalid, NotFound
 from qa_engine.app.evaluation_forms import items_of
 from qa_engine.app.evaluations import REVIEWERS, EvaluationInput, build_evaluation
+from qa_engine.app.first_use import insert_unless_taken, locked_match
 from qa_engine.app.models import CalibrationSession, Call, Evaluation, EvaluationForm, FindingRow, User, utcnow
 
 MAX_CALLS = 50
 MAX_REVIEWERS = 20
 NA = "na"
+#: what a reviewer's answer holds: a resubmission replaces them all (and ``created_at``: when it was last answered)
+ANSWER_FIELDS = ("answers", "rule_verdicts", "comment", "auto_score", "manual_score", "final_score", "critical_failed")
 
 
 @dataclass(frozen=True)
@@ -129,25 +132,31 @@ def submit(session: Session, user: User, session_id: int, call_id: str, data: Ev
     form = session.get(EvaluationForm, cal.form_id)
     if call is None or form is None:
         raise NotFound(f"call {call_id!r} no longer exists")
-    built = build_evaluation(session, user, call, form, data)
-    existing = session.scalar(select(Evaluation).where(Evaluation.calibration_id == cal.id,
-                                                       Evaluation.call_pk == call.id,
-                                                       Evaluation.reviewer == user.name))
-    if existing is None:
-        built.calibration_id = cal.id
-        session.add(built)
-        evaluation = built
-    else:
-        for name in ("answers", "rule_verdicts", "comment", "auto_score", "manual_score", "final_score",
-                     "critical_failed"):
-            setattr(existing, name, getattr(built, name))
-        existing.created_at = utcnow()
-        evaluation = existing
+    evaluation = _store_answer(session, cal, build_evaluation(session, user, call, form, data))
     session.flush()
     record(session, user.name, "calibration.answered", call_pk=call.id,
            after={"session": cal.id, "evaluation": evaluation.id})
     session.commit()
     return evaluation
+
+
+def _store_answer(session: Session, cal: CalibrationSession, answer: Evaluation) -> Evaluation:
+    """Store ``answer`` as its reviewer's one answer to its call in ``cal``, replacing an earlier one.
+
+    Two submissions at the same instant (a double click, a retried request) both find no answer yet: the row is
+    created once (:func:`~qa_engine.app.first_use.insert_unless_taken` on the session's unique key) and the later
+    submission overwrites it under its row lock, as a resubmission does, instead of failing on the key (a 500).
+    """
+    key = {"calibration_id": cal.id, "call_pk": answer.call_pk, "reviewer": answer.reviewer}
+    values = {**{name: getattr(answer, name) for name in ANSWER_FIELDS}, "created_at": utcnow()}
+    inserted = insert_unless_taken(session, Evaluation, list(key), **key, form_id=answer.form_id, **values)
+    stored = locked_match(session, Evaluation, **key)
+    if stored is None:  # the session or the call was deleted meanwhile (its answers go with it)
+        raise NotFound(f"call {answer.call_pk!r} no longer exists")
+    if not inserted:
+        for name, value in values.items():
+            setattr(stored, name, value)
+    return stored
 
 
 def visible_answers(session: Session, user: User, session_id: int) -> list[Evaluation]:

@@ -7,6 +7,13 @@ by the plan, the next call drawn is selected too (rule ``per_agent_min``; calls 
 seed is random per plan and never shown, so agents cannot tell in advance which calls will be picked, but every
 draw is stored (:class:`~qa_engine.app.models.SamplingDraw`: value, selected, rule) so an auditor can re-check it.
 
+``per_agent_min`` is a minimum, not an exact count, and concurrency keeps it one: calls of one agent and day drawn
+at the same instant (PostgreSQL; on SQLite the scoring transaction already holds the write lock, so draws take
+turns) each count only the selections committed before them, so each may be topped up and the agent can get one
+more ``per_agent_min`` selection per such concurrent draw. Never fewer: a draw is left out only when that many
+selected draws are committed (or its own transaction's), and a selected draw stays selected. Locking the plan for
+every draw would serialize all scoring of a team to prevent an extra review, so it is not done.
+
 ``include`` narrows the plan to some calls (every given field must match):
 ``category`` (the category label or id), ``grade`` (the grade label or id) and ``max_score`` (score at most).
 

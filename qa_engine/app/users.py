@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qa_engine.app.api_keys import generate_api_key, hash_api_key
+from qa_engine.app.first_use import insert_unless_taken
 from qa_engine.app.login_sessions import revoke_user_sessions
 from qa_engine.app.models import ROLES, User, UserTeam
 from qa_engine.app.passwords import hash_password, password_problem
@@ -28,21 +29,26 @@ def create_user(session: Session, name: str, role: str, team: str | None = None,
         raise QaEngineError("user name must not be empty")
     if role not in ROLES:
         raise QaEngineError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
-    if session.scalar(select(User).where(User.name == name)) is not None:
-        raise QaEngineError(f"user {name!r} already exists")
     extra = [t.strip() for t in extra_teams if t.strip() and t.strip() != team]
     if extra and role != "supervisor":
         raise QaEngineError(f"only a supervisor can have several teams ({name!r} is an {role})")
     if password is not None and (problem := password_problem(password)):
         raise QaEngineError(problem)
     key = generate_api_key()
-    user = User(name=name, role=role, team=team or None, api_key_hash=hash_api_key(key),
-                password_hash=hash_password(password) if password is not None else None)
-    session.add(user)
-    session.flush()
+    user = _insert_named(session, name, role=role, team=team or None, api_key_hash=hash_api_key(key),
+                         password_hash=hash_password(password) if password is not None else None)
     session.add_all(UserTeam(user_id=user.id, team=t) for t in dict.fromkeys(extra))
     session.commit()
     return user, key
+
+
+def _insert_named(session: Session, name: str, **values: object) -> User:
+    """Insert the user ``name``, or raise "already exists": also when another transaction creates the same name at
+    the same instant (two ``users create`` at once), which a look-up before the insert would miss (a traceback)."""
+    if not insert_unless_taken(session, User, ["name"], name=name, **values):
+        session.rollback()  # nothing was written; ends the transaction (SQLite: its write lock) like a refusal
+        raise QaEngineError(f"user {name!r} already exists")
+    return session.scalars(select(User).where(User.name == name)).one()
 
 
 def set_password(session: Session, name: str, password: str) -> User:

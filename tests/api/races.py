@@ -1,0 +1,68 @@
+"""Two real sessions interleaved deterministically (SQLite and PostgreSQL alike), for tests of first-use races.
+
+Session A writes its change first and commits only once session B has read a table (or is about to write to it),
+so B works from what it could see before A's commit: the interleaving the service meets when two requests touch
+the same row at the same instant. B runs in a thread because it waits for A: on PostgreSQL for A's row, on SQLite
+for A's write lock (the app's engine, with its busy timeout, on the test file).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, event
+from sqlalchemy.orm import Session, sessionmaker
+
+#: how long the test waits for a session before calling the interleaving broken (seconds)
+PATIENCE = 30
+
+
+class TableTouched:
+    """Set once a connection has read ``table`` or is about to write to it or lock its rows (a lock waits for A)."""
+
+    def __init__(self, connection: Connection, table: str) -> None:
+        self.table = table
+        self.event = threading.Event()
+        event.listen(connection, "before_cursor_execute", self._before)
+        event.listen(connection, "after_cursor_execute", self._after)
+
+    def _before(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sql = statement.upper()
+        if self.table.upper() in sql and (not sql.lstrip().startswith("SELECT") or "FOR UPDATE" in sql):
+            self.event.set()
+
+    def _after(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if self.table in statement:
+            self.event.set()
+
+
+def session_factory(client: TestClient) -> sessionmaker[Session]:
+    """The app's own sessions (its engine, with SQLite's busy timeout and retries)."""
+    factory: sessionmaker[Session] = client.app.state.session_factory  # type: ignore[attr-defined]
+    return factory
+
+
+def race(factory: sessionmaker[Session], table: str, first: Callable[[Session], Any],
+         second: Callable[[Session], Any]) -> None:
+    """``first`` in session A (flushed), then ``second`` in session B from what B sees of ``table`` before A
+    commits; both commit. Raises what B raised."""
+    with factory() as session_a, factory() as session_b, ThreadPoolExecutor(1) as pool:
+        touched = TableTouched(session_b.connection(), table)
+        first(session_a)
+        session_a.flush()
+
+        def run_b() -> None:
+            second(session_b)
+            session_b.commit()
+
+        outcome = pool.submit(run_b)
+        try:
+            assert touched.event.wait(PATIENCE), f"session B never reached {table}"
+            session_a.commit()
+        finally:
+            session_a.close()  # on failure: releases A's locks so that B can finish
+        outcome.result(timeout=PATIENCE)
