@@ -59,6 +59,7 @@ def test_admin_form_then_supervisor_evaluates_and_agent_sees_release(context: An
                                                                       screenshots: Path) -> None:
     page = sign_in(context, server, "root")
     page.goto(f"{server.url}/ui/calibration")
+    page.get_by_text("高级：以 JSON 编辑").click()  # the JSON editor is behind the table's "advanced" toggle
     editor = page.locator("#form-json")
     editor.fill("{not json")
     page.get_by_role("button", name="保存评估表").click()

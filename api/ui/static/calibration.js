@@ -1,5 +1,5 @@
 /* Calibration page: my pending calls (blind evaluation), sessions, results (Fleiss' κ, spread, AI vs human),
-   new sessions, evaluation forms (admins: a JSON editor; the API's validation errors are shown as they come). */
+   new sessions, evaluation forms (admins: the table editor of form_editor.js). */
 "use strict";
 (() => {
 const ui = window.qaUi;
@@ -132,23 +132,7 @@ function setupNew() {
 }
 
 function setupEditor() {
-  const editor = $("#form-editor");
-  if (!editor) return;
-  const text = editor.elements.json;
-  text.value = JSON.stringify({...EXAMPLE, team: $("#cal-team").value || "team1"}, null, 2);
-  editor.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const error = $("#form-error"); error.classList.add("hidden");
-    let body;
-    try { body = JSON.parse(text.value); } catch (err) { error.textContent = `${t("cal.bad_json")}: ${err.message}`; error.classList.remove("hidden"); return; }
-    // not qaUi.api: a validation error is shown with the path of each bad field (items.0.weight: ...)
-    const response = await fetch("/api/v1/evaluation-forms", {method: "POST", credentials: "same-origin", body: JSON.stringify(body),
-      headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": ui.csrf()}});
-    if (response.ok) { ui.toast(t("cal.form_saved")); await loadForms(); return; }
-    const data = await response.json().catch(() => ({detail: response.statusText}));
-    error.textContent = Array.isArray(data.detail) ? data.detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ") : String(data.detail);
-    error.classList.remove("hidden");
-  });
+  window.qaFormEditor.setup({...EXAMPLE, team: $("#cal-team").value || "team1"}, loadForms);
 }
 
 async function refresh() { await loadSessions(); }

@@ -1,0 +1,172 @@
+"""The evaluation form editor of the calibration page in headless Chromium: an admin builds a form in the table
+(add, reorder by keyboard, remove), saves it and finds the same JSON through the API; server validation errors
+land on the row and field they name; the "advanced" JSON textarea and the table follow each other. Any
+Content-Security-Policy violation fails the test (the ``context`` fixture).
+
+A server of its own, with no calls and no speech model, so the module stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .browser import sign_in
+from .conftest import UiServer, light_server
+
+PASSWORDS = {"root": "root-password-1", "sue": "sue-password-1"}
+ROWS = "#fe-items tr"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
+    with light_server(tmp_path_factory, "form-editor-ui", [("root", "admin", None), ("sue", "supervisor", "t1")],
+                      PASSWORDS) as ui:
+        yield ui
+
+
+def forms_of(server: UiServer, team: str) -> list[dict[str, Any]]:
+    response = httpx.get(f"{server.url}/api/v1/evaluation-forms", params={"team": team},
+                         headers=server.headers("root"))
+    assert response.status_code == 200, response.text
+    forms: list[dict[str, Any]] = response.json()
+    return forms
+
+
+def field(page: Any, row: int, name: str) -> Any:
+    """The input of ``name`` in table row ``row`` (1-based, as shown in the # column)."""
+    return page.locator(f"{ROWS}:nth-child({row}) [data-field={name}]")
+
+
+def focused(page: Any) -> str:
+    """What the keyboard is on: an input's field, or a button's accessible name."""
+    label: str = page.evaluate("""() => { const el = document.activeElement;
+        return el.dataset.field || el.getAttribute('aria-label') || el.id; }""")
+    return label
+
+
+def open_editor(context: Any, server: UiServer, lang: str = "zh") -> Any:
+    page = sign_in(context, server, "root", lang)
+    page.goto(f"{server.url}/ui/calibration?lang={lang}")
+    page.wait_for_selector(f"{ROWS}:nth-child(3)")  # the example form: three items
+    return page
+
+
+def test_build_form_in_table_reorder_by_keyboard_and_save(context: Any, server: UiServer, screenshots: Path) -> None:
+    page = open_editor(context, server)
+    page.locator("#fe-team").fill("t1")
+    page.locator("#fe-name").fill("投诉处理评估表")
+    page.get_by_label("自动分占比（0–1）").fill("0.4")
+    page.get_by_role("button", name="删除第 3 项").click()
+    assert page.locator(ROWS).count() == 2
+    assert focused(page) == "删除第 2 项"  # the focus stays in the table
+
+    page.get_by_role("button", name="添加评估项").click()
+    assert focused(page) == "label"  # straight into the new row's question
+    page.keyboard.type("安抚客户情绪")
+    field(page, 3, "weight").fill("4")
+    field(page, 3, "max").fill("3")
+    field(page, 3, "critical").check()
+    page.get_by_role("button", name="添加评估项").click()
+    field(page, 4, "id").fill("ticket")
+    field(page, 4, "label").fill("记录工单")
+    field(page, 4, "allow_na").check()
+    assert page.locator(ROWS).count() == 4
+
+    page.get_by_role("button", name="上移第 3 项").focus()
+    page.keyboard.press("Enter")
+    assert focused(page) == "上移第 2 项"  # the focus moves with the row
+    page.keyboard.press("Space")
+    assert focused(page) == "下移第 1 项"  # at the top "up" is disabled: the focus goes to "down"
+    assert field(page, 1, "label").input_value() == "安抚客户情绪"
+    page.get_by_role("button", name="删除第 3 项").click()  # accuracy (was row 2, now 3)
+
+    # weights 4, 2, 1: the shares of the manual score and the total follow every edit
+    assert page.locator(f"{ROWS} .fe-share").all_inner_texts() == ["57%", "29%", "14%"]
+    assert page.locator("#fe-total").inner_text() == "共 3 项 · 权重合计 7 · 人工分占最终分 60%"
+    field(page, 2, "weight").fill("3")
+    assert page.locator("#fe-total").inner_text() == "共 3 项 · 权重合计 8 · 人工分占最终分 60%"
+    page.locator("#form-editor-card").screenshot(path=str(screenshots / "form-editor-zh.png"))
+
+    page.get_by_role("button", name="保存评估表").click()
+    page.wait_for_selector("#cal-forms >> text=安抚客户情绪、服务态度、记录工单")
+    [stored] = forms_of(server, "t1")
+    assert stored["name"] == "投诉处理评估表" and stored["auto_weight"] == 0.4 and stored["version"] == 1
+    assert stored["items"] == [
+        {"id": "item3", "label": "安抚客户情绪", "weight": 4.0, "max": 3, "allow_na": False, "critical": True},
+        {"id": "attitude", "label": "服务态度", "weight": 3.0, "max": 5, "allow_na": False, "critical": False},
+        {"id": "ticket", "label": "记录工单", "weight": 1.0, "max": 1, "allow_na": True, "critical": False}]
+
+
+def test_server_validation_errors_shown_at_their_row(context: Any, server: UiServer) -> None:
+    page = open_editor(context, server)
+    page.locator("#fe-team").fill("t-errors")
+    field(page, 2, "weight").fill("0")
+    page.get_by_role("button", name="保存评估表").click()
+    weight = field(page, 2, "weight")
+    message = page.locator(f"{ROWS}:nth-child(2) .fe-msg")
+    message.wait_for()
+    assert "greater than 0" in message.inner_text()
+    assert weight.get_attribute("aria-invalid") == "true" and focused(page) == "weight"
+    assert page.locator("#form-editor [aria-invalid]").count() == 1  # only that field of that row
+    assert "items.1.weight" in page.locator("#form-error").inner_text()
+
+    weight.fill("2")  # editing the field clears its error
+    assert weight.get_attribute("aria-invalid") is None and page.locator(".fe-msg").count() == 0
+    field(page, 3, "id").fill("attitude")  # the use case's check: an id used twice, named by id
+    page.get_by_role("button", name="保存评估表").click()
+    page.wait_for_selector(f"{ROWS}:nth-child(3) .fe-msg")
+    invalid = page.locator("#form-editor [aria-invalid=true]")
+    assert invalid.count() == 2
+    assert [field(page, row, "id").get_attribute("aria-invalid") for row in (1, 2, 3)] == ["true", None, "true"]
+    assert "'attitude' is used twice" in page.locator(f"{ROWS}:nth-child(1) .fe-msg").inner_text()
+    assert forms_of(server, "t-errors") == []
+
+
+def test_advanced_json_round_trip_in_english(context: Any, server: UiServer) -> None:
+    page = open_editor(context, server, "en")
+    assert page.locator("#form-editor-card h2").inner_text() == "Evaluation form editor"
+    page.get_by_text("Advanced: edit as JSON").click()
+    text = page.locator("#form-json")
+    shown = json.loads(text.input_value())
+    assert [item["id"] for item in shown["items"]] == ["attitude", "accuracy", "security"]
+
+    field(page, 1, "label").fill("Courtesy")  # table -> JSON
+    page.get_by_role("button", name="Move item 1 down").click()
+    shown = json.loads(text.input_value())
+    assert [item["label"] for item in shown["items"]][:2] == ["业务准确性", "Courtesy"]
+
+    doc = {"team": "t1", "name": "Round trip", "auto_weight": 0.25, "items": [
+        {"id": "greet", "label": "Greets the customer", "weight": 2},
+        {"id": "close", "label": "Closes politely", "max": 4, "critical": True}]}
+    text.fill(json.dumps(doc))  # JSON -> table; what the JSON leaves out shows the schema's default
+    assert page.locator(ROWS).count() == 2
+    assert field(page, 2, "label").input_value() == "Closes politely"
+    assert field(page, 2, "weight").input_value() == "1" and field(page, 2, "critical").is_checked()
+    assert page.locator("#fe-name").input_value() == "Round trip"
+    assert page.locator("#fe-total").inner_text() == "2 items · total weight 3 · manual score 75% of the final"
+
+    text.fill('{"team": "t1", "items": [')  # half typed: the table waits
+    page.wait_for_selector("#fe-json-error:has-text('Malformed JSON')")
+    assert page.locator(ROWS).count() == 2
+    text.fill(json.dumps(doc))
+    assert page.locator("#fe-json-error").is_hidden()
+    page.get_by_role("button", name="Save form").click()
+    page.wait_for_selector("#cal-forms >> text=Round trip")
+    stored = next(form for form in forms_of(server, "t1") if form["name"] == "Round trip")
+    assert stored["auto_weight"] == 0.25
+    assert stored["items"] == [
+        {"id": "greet", "label": "Greets the customer", "weight": 2.0, "max": 1, "allow_na": False, "critical": False},
+        {"id": "close", "label": "Closes politely", "weight": 1.0, "max": 4, "allow_na": False, "critical": True}]
+
+
+def test_supervisors_get_no_editor(context: Any, server: UiServer) -> None:
+    page = sign_in(context, server, "sue")
+    page.goto(f"{server.url}/ui/calibration")
+    page.wait_for_selector("#cal-forms")
+    assert page.locator("#form-editor").count() == 0
