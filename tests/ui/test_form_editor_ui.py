@@ -1,7 +1,8 @@
 """The evaluation form editor of the calibration page in headless Chromium: an admin builds a form in the table
 (add, reorder by keyboard, remove), saves it and finds the same JSON through the API; server validation errors
-land on the row and field they name; the "advanced" JSON textarea and the table follow each other. Any
-Content-Security-Policy violation fails the test (the ``context`` fixture).
+land on the row and field they name; the "advanced" JSON textarea and the table follow each other; a stored form
+chosen from the forms the list API gives the user is loaded into the table, and saving it adds its next version.
+Any Content-Security-Policy violation fails the test (the ``context`` fixture).
 
 A server of its own, with no calls and no speech model, so the module stays fast.
 """
@@ -30,12 +31,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
         yield ui
 
 
-def forms_of(server: UiServer, team: str) -> list[dict[str, Any]]:
-    response = httpx.get(f"{server.url}/api/v1/evaluation-forms", params={"team": team},
-                         headers=server.headers("root"))
+def forms_of(server: UiServer, team: str | None = None, user: str = "root") -> list[dict[str, Any]]:
+    """What the list API answers ``user`` (newest first), for ``team`` or every team the user may see."""
+    params = {"team": team} if team else {}
+    response = httpx.get(f"{server.url}/api/v1/evaluation-forms", params=params, headers=server.headers(user))
     assert response.status_code == 200, response.text
     forms: list[dict[str, Any]] = response.json()
     return forms
+
+
+def create_form(server: UiServer, body: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.post(f"{server.url}/api/v1/evaluation-forms", json=body, headers=server.headers("root"))
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
 
 
 def field(page: Any, row: int, name: str) -> Any:
@@ -170,3 +179,58 @@ def test_supervisors_get_no_editor(context: Any, server: UiServer) -> None:
     page.goto(f"{server.url}/ui/calibration")
     page.wait_for_selector("#cal-forms")
     assert page.locator("#form-editor").count() == 0
+
+
+LOADED = {"team": "t-load", "name": "升级评估表", "auto_weight": 0.3, "items": [
+    {"id": "greet", "label": "标准问候", "weight": 1.0, "max": 1, "allow_na": False, "critical": False},
+    {"id": "solve", "label": "一次解决问题", "weight": 2.0, "max": 5, "allow_na": True, "critical": False},
+    {"id": "privacy", "label": "核实身份", "weight": 1.0, "max": 1, "allow_na": False, "critical": True}]}
+
+
+def test_load_stored_form_change_one_weight_and_save_next_version(context: Any, server: UiServer) -> None:
+    first = create_form(server, LOADED)
+    page = open_editor(context, server)
+    chooser = page.get_by_label("从已有评估表开始")
+    page.wait_for_selector(f"#fe-load-form option[value='{first['id']}']", state="attached")
+    # the chooser offers exactly what the list API gives this user, newest first
+    offered = page.locator("#fe-load-form option").evaluate_all("options => options.map(o => Number(o.value))")
+    assert offered == [form["id"] for form in forms_of(server)]
+    option = page.locator(f"#fe-load-form option[value='{first['id']}']")
+    assert option.inner_text() == "t-load · 升级评估表 · v1 (当前)"
+
+    chooser.select_option(str(first["id"]))  # by keyboard: the chooser, then Tab to the button and Enter
+    chooser.focus()
+    page.keyboard.press("Tab")
+    assert focused(page) == "fe-load"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#fe-source:has-text('已载入 t-load · 升级评估表 v1')")
+    assert page.locator("#fe-name").input_value() == "升级评估表"
+    assert page.locator(ROWS).count() == 3
+    assert [field(page, row, "id").input_value() for row in (1, 2, 3)] == ["greet", "solve", "privacy"]
+    assert field(page, 3, "critical").is_checked() and field(page, 2, "allow_na").is_checked()
+    assert page.locator("#fe-team").input_value() == "t-load"
+    assert json.loads(page.locator("#form-json").input_value()) == LOADED  # the body to send, nothing else
+    assert "第 2 版" in page.locator("#fe-source").inner_text()  # what saving will make
+
+    field(page, 2, "weight").fill("4")
+    page.get_by_role("button", name="保存评估表").click()
+    page.wait_for_selector("#fe-source:has-text('已保存：t-load · 升级评估表 第 2 版')")
+    newest, oldest = forms_of(server, "t-load")
+    assert (newest["version"], newest["current"], oldest["id"]) == (2, True, first["id"])
+    changed = [{**item, "weight": 4.0} if item["id"] == "solve" else item for item in LOADED["items"]]
+    assert {key: newest[key] for key in LOADED} == {**LOADED, "items": changed}
+    assert oldest["items"] == LOADED["items"]  # version 1 is never edited
+    assert page.locator("#fe-load-form").input_value() == str(newest["id"])  # the chooser follows the save
+
+
+def test_chooser_shows_only_forms_the_user_may_see(context: Any, server: UiServer) -> None:
+    other = create_form(server, {**LOADED, "team": "t2", "name": "别组评估表"})
+    assert other["id"] not in [form["id"] for form in forms_of(server, user="sue")]
+    page = sign_in(context, server, "sue")
+    page.goto(f"{server.url}/ui/calibration")
+    page.wait_for_selector("#cal-forms table, #cal-forms .empty", state="attached")
+    assert page.locator("#fe-load-form").count() == 0  # supervisors may not create forms: no editor, no chooser
+    assert "别组评估表" not in page.content()
+
+    admin = open_editor(context, server)
+    admin.wait_for_selector(f"#fe-load-form option[value='{other['id']}']", state="attached")

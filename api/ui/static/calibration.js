@@ -1,5 +1,5 @@
 /* Calibration page: my pending calls (blind evaluation), sessions, results (Fleiss' κ, spread, AI vs human),
-   new sessions, evaluation forms (admins: the table editor of form_editor.js). */
+   new sessions, evaluation forms (admins: the table editor of form_editor.js, offered the forms listed here). */
 "use strict";
 (() => {
 const ui = window.qaUi;
@@ -95,6 +95,7 @@ async function showResults(id) {
 async function loadForms() {
   let forms;
   try { forms = await ui.api("/evaluation-forms"); } catch (err) { ui.failure($("#cal-forms"), err); return; }
+  window.qaFormEditor.offer(forms);
   $("#cal-forms").innerHTML = ui.table([
     {label: t("cal.team"), html: (f) => esc(f.team)},
     {label: t("cal.name"), html: (f) => `${esc(f.name)} ${f.current ? `<span class="badge g-a">${esc(t("cal.current"))}</span>` : ""}`},

@@ -1,7 +1,8 @@
 /* Evaluation form editor (admins, calibration page): one table row per item (add, remove, reorder with buttons that
    keep the keyboard focus), a live weight total, each server validation error beside the field it names, and under
    "advanced" the JSON of the same body (editing either side updates the other). The API is unchanged: the textarea
-   always holds the body that is sent, so a form the table cannot show is still sent as written. */
+   always holds the body that is sent, so a form the table cannot show is still sent as written. A stored form the
+   user may see can be loaded as the starting point: forms are never edited, so saving it adds its next version. */
 "use strict";
 (() => {
 const ui = window.qaUi;
@@ -14,11 +15,14 @@ const NUMBER_FIELDS = new Set(["weight", "max", "auto_weight"]);
 
 let form = {team: "", name: "", auto_weight: 0.5, items: []};  // the body being edited; unknown keys are kept
 let onSaved = async () => {};
+let offered = [];  // the chooser's forms: what the list API gave this user, newest first
 
 const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 const tableable = (doc) => isObject(doc) && Array.isArray(doc.items) && doc.items.every(isObject);
 const rows = () => $("#fe-items").rows;
 const jsonBox = () => $("#form-json");
+/* the table's form for a body: what an item leaves out shows the schema's default */
+const editable = (doc) => ({...doc, items: doc.items.map((item) => ({...ITEM_DEFAULTS, ...item}))});
 
 function fieldValue(input) {
   if (input.type === "checkbox") return input.checked;
@@ -144,9 +148,56 @@ function onJsonInput() {
   try { doc = JSON.parse(jsonBox().value); } catch (err) { jsonNote(`${t("cal.bad_json")}: ${err.message}`); return; }
   if (!tableable(doc)) { jsonNote(t("fe.not_tableable")); return; }
   jsonNote("");
-  form = {...doc, items: doc.items.map((item) => ({...ITEM_DEFAULTS, ...item}))};
+  form = editable(doc);
   clearErrors();
   renderTable();
+}
+
+/* --- starting from a stored form --- */
+
+const describe = (stored) => t("fe.option", {team: stored.team, name: stored.name, version: stored.version});
+
+/** Offer ``forms`` (the list API's answer to this user, newest first) in the chooser, keeping the choice if offered. */
+function offer(forms) {
+  const chooser = $("#fe-load-form");
+  if (!chooser) return;
+  const chosen = chooser.value;
+  offered = forms;
+  chooser.innerHTML = forms.length
+    ? forms.map((f) => `<option value="${f.id}">${esc(describe(f))}${f.current ? ` (${esc(t("cal.current"))})` : ""}</option>`).join("")
+    : `<option value="">${esc(t("fe.no_forms"))}</option>`;
+  if (forms.some((f) => String(f.id) === chosen)) chooser.value = chosen;
+  chooser.disabled = $("#fe-load").disabled = !forms.length;
+}
+
+/* saving under the same team and name adds the version after the highest stored one */
+const nextVersion = (stored) => 1 + Math.max(stored.version,
+  ...offered.filter((f) => f.team === stored.team && f.name === stored.name).map((f) => f.version));
+
+/* only what a new version is made of: the API's own fields (id, version, created_by, ...) are not sent back */
+const bodyOf = (stored) => ({team: stored.team, name: stored.name, auto_weight: stored.auto_weight, items: stored.items});
+
+async function loadChosen() {
+  const id = $("#fe-load-form").value;
+  if (!id) return;
+  let stored;
+  try { stored = await ui.api(`/evaluation-forms/${encodeURIComponent(id)}`); }
+  catch (err) { showSummary(`${t("common.error")}: ${err.message}`); return; }
+  form = editable(bodyOf(stored));
+  clearErrors();
+  renderTable();
+  writeJson();
+  $("#fe-source").textContent = t("fe.loaded", {team: stored.team, name: stored.name, version: stored.version,
+    next: nextVersion(stored)});
+}
+
+/* the answer names the version made; the chooser then offers it, chosen */
+async function showSaved(response) {
+  const stored = await response.json();
+  ui.toast(t("cal.form_saved"));
+  $("#fe-source").textContent = t("fe.saved", {team: stored.team, name: stored.name, version: stored.version});
+  await onSaved();
+  if (offered.some((f) => f.id === stored.id)) $("#fe-load-form").value = String(stored.id);
 }
 
 /* --- server errors --- */
@@ -227,7 +278,7 @@ async function submit(event) {
     response = await fetch("/api/v1/evaluation-forms", {method: "POST", credentials: "same-origin", body: JSON.stringify(body),
       headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": ui.csrf()}});
   } catch (err) { showSummary(`${t("common.error")}: ${err.message}`); return; }
-  if (response.ok) { ui.toast(t("cal.form_saved")); await onSaved(); return; }
+  if (response.ok) { await showSaved(response); return; }
   const data = await response.json().catch(() => ({detail: response.statusText}));
   showServerErrors(data.detail);
 }
@@ -239,15 +290,16 @@ function setup(initial, saved) {
   const editor = $("#form-editor");
   if (!editor) return;
   onSaved = saved;
-  form = {...initial, items: initial.items.map((item) => ({...ITEM_DEFAULTS, ...item}))};
+  form = editable(initial);
   renderTable();
   writeJson();
   editor.addEventListener("input", (event) => { if (event.target !== jsonBox()) onTableInput(event); });
   jsonBox().addEventListener("input", onJsonInput);
   $("#fe-items").addEventListener("click", onTableClick);
   $("#fe-add").addEventListener("click", addItem);
+  $("#fe-load").addEventListener("click", loadChosen);
   editor.addEventListener("submit", submit);
 }
 
-window.qaFormEditor = {setup};
+window.qaFormEditor = {setup, offer};
 })();
