@@ -1,6 +1,6 @@
 """Coaching end to end in headless Chromium: a supervisor comments at the player's current moment, the agent
 sees it, jumps there and replies; the author edits and deletes comments; the supervisor's drill-down on the agent;
-the calls page's CSV export link."""
+the calls page's CSV export link; call lists that name the canonical category in the UI language."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from .browser import csp_checked_context, sign_in
 from .conftest import UiServer
@@ -139,3 +140,25 @@ def test_calls_page_exports_the_filtered_list(context: Any, ui_server: UiServer)
     text = Path(download.path()).read_text("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 2 and {r["agent"] for r in rows} == {"bob"}
+
+
+CATEGORY_NAMES = {"Inquiry", "Complaint", "Suggestion", "After-sales", "Unclassified", "–"}
+
+
+def _category_cells(page: Any, table: str) -> list[str]:
+    page.wait_for_selector(f"{table} tbody tr")
+    heads = page.locator(f"{table} thead th").all_text_contents()
+    column = heads.index("Category") + 1
+    cells: list[str] = page.locator(f"{table} tbody td:nth-child({column})").all_inner_texts()
+    return cells
+
+
+@pytest.mark.parametrize(("user", "path", "table"), [("sue", "/ui/agents/alice", "#ag-recent"),
+                                                     ("alice", "/ui/me", "#me-call-list")])
+def test_calls_show_the_canonical_category_in_the_ui_language(context: Any, ui_server: UiServer, user: str,
+                                                              path: str, table: str) -> None:
+    """The pack's labels are Chinese (投诉); in the English UI every call list says Complaint, via category_id."""
+    page = sign_in(context, ui_server, user, lang="en")
+    page.goto(f"{ui_server.url}{path}")
+    cells = _category_cells(page, table)
+    assert "Complaint" in cells and set(cells) <= CATEGORY_NAMES, cells

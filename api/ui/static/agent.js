@@ -5,7 +5,7 @@
 (() => {
   const ui = window.qaUi;
   if (!ui) return;
-  const {api, t, esc, table, empty, failure, fmtScore, fmtTime, fmtDate, callGrade, statusBadge, lineChart} = ui;
+  const {api, t, esc, table, empty, failure, fmtScore, fmtTime, fmtDate, callColumns, lineChart} = ui;
   const $ = (sel) => document.querySelector(sel);
   const pct = (rate) => (rate === null || rate === undefined ? "–" : `${Math.round(rate * 100)}%`);
   const rateBadge = (rate) => (rate === null || rate === undefined ? "–"
@@ -33,17 +33,8 @@
     ], buckets.length ? ids : []);
   }
 
-  function calls(view) {
-    $("#ag-recent").innerHTML = table([
-      {label: t("field.call_id"), html: callLink},
-      {label: t("field.started_at"), html: (c) => esc(fmtDate(c.started_at || c.created_at))},
-      {label: t("field.duration"), html: (c) => (c.duration ? fmtTime(c.duration) : "–"), cls: "num"},
-      {label: t("field.category"), html: (c) => esc(c.category || "–")},
-      {label: t("field.status"), html: (c) => statusBadge(c.status)},
-      {label: t("field.score"), html: (c) => `<strong>${fmtScore(c.score)}</strong>`, cls: "num"},
-      {label: t("field.grade"), html: callGrade},
-    ], view.recent_calls, t("calls.none"));
-  }
+  // the call list's columns: canonical category and grade in the UI language, like every other list
+  const calls = (view) => { $("#ag-recent").innerHTML = table(callColumns(false), view.recent_calls, t("calls.none")); };
 
   function disputes(view) {
     $("#ag-disputes").innerHTML = table([

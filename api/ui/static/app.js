@@ -646,5 +646,5 @@ document.addEventListener("click", (e) => {
 document.addEventListener("DOMContentLoaded", () => { const page = pages[document.body.dataset.page]; if (page) page(); });
 // shared helpers for the feature scripts loaded after this one (each may add pages[name] before DOMContentLoaded)
 window.qaUi = {api, t, esc, csrf, toast, table, empty, failure, applyStyles, fmtScore, fmtTime, fmtDate, gradeBadge,
-  callGrade, statusBadge, barChart, lineChart, donut, fetchCalls, pages, ApiError};
+  callGrade, callColumns, statusBadge, barChart, lineChart, donut, fetchCalls, pages, ApiError};
 })();
