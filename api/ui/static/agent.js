@@ -1,11 +1,11 @@
 /* Agent drill-down (/ui/agents/{name}, supervisors and admins): one read of GET /api/v1/agents/{name}/overview
    drawn as KPIs, the score trend, the agent's pass rate per rule next to the team's, the pass rate per rule per
-   period, recent calls, open disputes and coaching history. */
+   period, recent calls and open disputes; the coaching history is coaching_history.js's (paged, as on /ui/me). */
 "use strict";
 (() => {
   const ui = window.qaUi;
   if (!ui) return;
-  const {api, t, esc, table, empty, failure, fmtScore, fmtTime, fmtDate, callColumns, lineChart} = ui;
+  const {api, t, esc, table, failure, fmtScore, fmtDate, callColumns, lineChart} = ui;
   const $ = (sel) => document.querySelector(sel);
   const pct = (rate) => (rate === null || rate === undefined ? "–" : `${Math.round(rate * 100)}%`);
   const rateBadge = (rate) => (rate === null || rate === undefined ? "–"
@@ -46,13 +46,6 @@
     ], view.open_disputes, t("agentpage.no_disputes"));
   }
 
-  function coaching(view) {
-    $("#ag-coaching").innerHTML = view.coaching.length ? `<ol class="history">${view.coaching.map((n) => `<li class="review">
-      <div>${callLink(n.about)}${n.at !== null ? ` · <a href="/ui/calls/${encodeURIComponent(n.about.id)}#comment-${n.id}">${esc(fmtTime(n.at))}</a>` : ""}
-      <span class="muted small">${esc(n.author)} · ${esc(fmtDate(n.created_at))}${n.replies ? ` · ${esc(t("coaching.replies", {n: n.replies}))}` : ""}</span></div>
-      <p>${esc(n.text)}</p></li>`).join("")}</ol>` : empty(t("coaching.none"));
-  }
-
   ui.pages.agent = async () => {
     const name = document.body.dataset.agent;
     async function load(period) {
@@ -67,7 +60,7 @@
       $("#ag-disputes-n").textContent = view.open_disputes.length;
       $("#ag-coaching-n").textContent = view.coaching_total;
       lineChart($("#ag-trend"), card.trend.map((b) => ({label: b.period, value: b.average_score, text: `${fmtScore(b.average_score)} (${b.calls})`})), {label: t("me.trend")});
-      rules(view); ruleTrend(card); calls(view); disputes(view); coaching(view);
+      rules(view); ruleTrend(card); calls(view); disputes(view);
     }
     document.querySelectorAll("[data-period]").forEach((button) => button.addEventListener("click", () => {
       document.querySelectorAll("[data-period]").forEach((b) => b.setAttribute("aria-pressed", String(b === button)));
