@@ -1,6 +1,7 @@
 """Coaching end to end in headless Chromium: a supervisor comments at the player's current moment, the agent
 sees it, jumps there and replies; the author edits and deletes comments; the supervisor's drill-down on the agent;
-the calls page's CSV export link."""
+the calls page's CSV export link; the agent's coaching history, paged, on /ui/me and on the drill-down; call lists
+that name the canonical category in the UI language."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from .browser import csp_checked_context, sign_in
+from .browser import csp_checked_context, shot, sign_in
 from .conftest import UiServer
 
 PHONE = "13812345678"
@@ -139,3 +141,97 @@ def test_calls_page_exports_the_filtered_list(context: Any, ui_server: UiServer)
     text = Path(download.path()).read_text("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 2 and {r["agent"] for r in rows} == {"bob"}
+
+
+HISTORY_PAGE = 20  # threads per page of the coaching history (coaching_history.js)
+
+
+def _comment(http: httpx.Client, server: UiServer, user: str, call: str, body: dict[str, Any]) -> int:
+    response = http.post(f"/api/v1/calls/{call}/comments", headers=server.headers(user), json=body)
+    assert response.status_code == 201, response.text
+    comment_id: int = response.json()["id"]
+    return comment_id
+
+
+@pytest.fixture(scope="module")
+def coached(ui_server: UiServer) -> dict[str, Any]:
+    """More threads on alice's calls than one page holds: one at 0:04 of her recording (a number in it, one reply
+    of hers), then whole-call notes on an older call; and one on bob's call that alice must never see."""
+    with httpx.Client(base_url=ui_server.url, timeout=30) as http:
+        anchored = _comment(http, ui_server, "sue", ui_server.calls["alice-audio"],
+                            {"text": f"历史记录：先复述号码 {PHONE}", "at": 4.0})
+        _comment(http, ui_server, "alice", ui_server.calls["alice-audio"], {"text": "好的", "parent": anchored})
+        for n in range(HISTORY_PAGE + 1):
+            _comment(http, ui_server, "sue", ui_server.calls["alice-old"], {"text": f"整通点评 {n}"})
+        _comment(http, ui_server, "sue", ui_server.calls["bob-bad"], {"text": "只给 bob 的点评"})
+        history = http.get("/api/v1/coaching", params={"agent": "alice", "limit": 200},
+                           headers=ui_server.headers("sue")).json()
+    return {"anchored": anchored, "total": history["total"]}
+
+
+def _history_rows(page: Any) -> Any:
+    page.wait_for_selector("#coaching-history tbody tr")
+    return page.locator("#coaching-history tbody tr")
+
+
+def _check_history(page: Any, server: UiServer, coached: dict[str, Any]) -> None:
+    """The first page is full and newest first; the next one holds the anchored thread, masked, with its reply
+    count; its time opens the call at that moment; bob's thread is on no page."""
+    rows = _history_rows(page)
+    assert rows.count() == HISTORY_PAGE
+    assert "整通点评 20" in rows.first.inner_text()  # newest first
+    pages = -(-coached["total"] // HISTORY_PAGE)
+    assert page.locator("#coaching-history .pager span").inner_text() == f"第 1 / {pages} 页"
+    assert "只给 bob" not in page.locator("#coaching-history").inner_text()
+    assert page.locator("#coaching-history").get_by_role("button", name="上一页").is_disabled()
+    page.locator("#coaching-history").get_by_role("button", name="下一页").click()
+    page.wait_for_selector("#coaching-history .pager span:text('第 2 / ')")
+    row = page.locator(f"#coaching-history tr[data-comment='{coached['anchored']}']")
+    text = row.inner_text()
+    assert "历史记录：先复述号码 ***" in text and PHONE not in text and "sue" in text
+    assert row.locator("td.coaching-replies-n").inner_text() == "1"
+    assert "只给 bob" not in page.locator("#coaching-history").inner_text()
+    link = row.get_by_role("link", name="0:04")
+    assert link.get_attribute("href") == f"/ui/calls/{server.calls['alice-audio']}#comment-{coached['anchored']}"
+    link.click()
+    page.wait_for_selector(f"#comment-{coached['anchored']}")
+    page.wait_for_function("() => Math.abs(document.querySelector('#player').currentTime - 4.0) < 0.6")
+    page.evaluate("document.querySelector('#player').pause()")
+
+
+def test_agent_sees_their_coaching_history_a_page_at_a_time(context: Any, ui_server: UiServer,
+                                                            coached: dict[str, Any], screenshots: Path) -> None:
+    page = sign_in(context, ui_server, "alice")
+    assert page.url.endswith("/ui/me")
+    _history_rows(page)
+    shot(page, screenshots, "me-coaching-zh")
+    _check_history(page, ui_server, coached)
+
+
+def test_supervisor_sees_the_agents_coaching_history_on_the_drill_down(context: Any, ui_server: UiServer,
+                                                                       coached: dict[str, Any]) -> None:
+    page = sign_in(context, ui_server, "sue")
+    page.goto(f"{ui_server.url}/ui/agents/alice")
+    _check_history(page, ui_server, coached)
+
+
+CATEGORY_NAMES = {"Inquiry", "Complaint", "Suggestion", "After-sales", "Unclassified", "–"}
+
+
+def _category_cells(page: Any, table: str) -> list[str]:
+    page.wait_for_selector(f"{table} tbody tr")
+    heads = page.locator(f"{table} thead th").all_text_contents()
+    column = heads.index("Category") + 1
+    cells: list[str] = page.locator(f"{table} tbody td:nth-child({column})").all_inner_texts()
+    return cells
+
+
+@pytest.mark.parametrize(("user", "path", "table"), [("sue", "/ui/agents/alice", "#ag-recent"),
+                                                     ("alice", "/ui/me", "#me-call-list")])
+def test_calls_show_the_canonical_category_in_the_ui_language(context: Any, ui_server: UiServer, user: str,
+                                                              path: str, table: str) -> None:
+    """The pack's labels are Chinese (投诉); in the English UI every call list says Complaint, via category_id."""
+    page = sign_in(context, ui_server, user, lang="en")
+    page.goto(f"{ui_server.url}{path}")
+    cells = _category_cells(page, table)
+    assert "Complaint" in cells and set(cells) <= CATEGORY_NAMES, cells

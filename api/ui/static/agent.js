@@ -1,11 +1,11 @@
 /* Agent drill-down (/ui/agents/{name}, supervisors and admins): one read of GET /api/v1/agents/{name}/overview
    drawn as KPIs, the score trend, the agent's pass rate per rule next to the team's, the pass rate per rule per
-   period, recent calls, open disputes and coaching history. */
+   period, recent calls and open disputes; the coaching history is coaching_history.js's (paged, as on /ui/me). */
 "use strict";
 (() => {
   const ui = window.qaUi;
   if (!ui) return;
-  const {api, t, esc, table, empty, failure, fmtScore, fmtTime, fmtDate, callGrade, statusBadge, lineChart} = ui;
+  const {api, t, esc, table, failure, fmtScore, fmtDate, callColumns, lineChart} = ui;
   const $ = (sel) => document.querySelector(sel);
   const pct = (rate) => (rate === null || rate === undefined ? "–" : `${Math.round(rate * 100)}%`);
   const rateBadge = (rate) => (rate === null || rate === undefined ? "–"
@@ -33,17 +33,8 @@
     ], buckets.length ? ids : []);
   }
 
-  function calls(view) {
-    $("#ag-recent").innerHTML = table([
-      {label: t("field.call_id"), html: callLink},
-      {label: t("field.started_at"), html: (c) => esc(fmtDate(c.started_at || c.created_at))},
-      {label: t("field.duration"), html: (c) => (c.duration ? fmtTime(c.duration) : "–"), cls: "num"},
-      {label: t("field.category"), html: (c) => esc(c.category || "–")},
-      {label: t("field.status"), html: (c) => statusBadge(c.status)},
-      {label: t("field.score"), html: (c) => `<strong>${fmtScore(c.score)}</strong>`, cls: "num"},
-      {label: t("field.grade"), html: callGrade},
-    ], view.recent_calls, t("calls.none"));
-  }
+  // the call list's columns: canonical category and grade in the UI language, like every other list
+  const calls = (view) => { $("#ag-recent").innerHTML = table(callColumns(false), view.recent_calls, t("calls.none")); };
 
   function disputes(view) {
     $("#ag-disputes").innerHTML = table([
@@ -53,13 +44,6 @@
       {label: t("review.comment"), html: (d) => esc(d.comment)},
       {label: t("review.opened"), html: (d) => esc(fmtDate(d.created_at))},
     ], view.open_disputes, t("agentpage.no_disputes"));
-  }
-
-  function coaching(view) {
-    $("#ag-coaching").innerHTML = view.coaching.length ? `<ol class="history">${view.coaching.map((n) => `<li class="review">
-      <div>${callLink(n.about)}${n.at !== null ? ` · <a href="/ui/calls/${encodeURIComponent(n.about.id)}#comment-${n.id}">${esc(fmtTime(n.at))}</a>` : ""}
-      <span class="muted small">${esc(n.author)} · ${esc(fmtDate(n.created_at))}${n.replies ? ` · ${esc(t("coaching.replies", {n: n.replies}))}` : ""}</span></div>
-      <p>${esc(n.text)}</p></li>`).join("")}</ol>` : empty(t("coaching.none"));
   }
 
   ui.pages.agent = async () => {
@@ -76,7 +60,7 @@
       $("#ag-disputes-n").textContent = view.open_disputes.length;
       $("#ag-coaching-n").textContent = view.coaching_total;
       lineChart($("#ag-trend"), card.trend.map((b) => ({label: b.period, value: b.average_score, text: `${fmtScore(b.average_score)} (${b.calls})`})), {label: t("me.trend")});
-      rules(view); ruleTrend(card); calls(view); disputes(view); coaching(view);
+      rules(view); ruleTrend(card); calls(view); disputes(view);
     }
     document.querySelectorAll("[data-period]").forEach((button) => button.addEventListener("click", () => {
       document.querySelectorAll("[data-period]").forEach((b) => b.setAttribute("aria-pressed", String(b === button)));

@@ -99,7 +99,8 @@ function lineChart(el, points, {min = 0, max = 100, label = ""} = {}) {
   const anchor = (i) => (points.length > 1 && i === points.length - 1 ? "end" : points.length > 1 && i === 0 ? "start" : "middle");  // edge labels stay inside the chart
   const labels = points.map((p, i) => (i % every === 0 ? `<text x="${x(i)}" y="${H - 8}" class="axis" text-anchor="${anchor(i)}">${esc(p.label)}</text>` : "")).join("");
   const dot = (p) => `<circle cx="${x(p.i)}" cy="${y(p.value)}" r="3.5" class="dot"><title>${esc(p.label)}: ${esc(p.text ?? p.value)}</title></circle>`;
-  const dots = valid.map((p) => (p.href ? `<a href="${esc(p.href)}" class="dot-link" aria-label="${esc(`${p.label}: ${p.text ?? p.value}`)}">${dot(p)}</a>` : dot(p))).join("");
+  // a dot with ``href`` is a link (Tab reaches it, Enter follows it), named by ``name`` (default: label and text)
+  const dots = valid.map((p) => (p.href ? `<a href="${esc(p.href)}" class="dot-link" aria-label="${esc(p.name ?? `${p.label}: ${p.text ?? p.value}`)}">${dot(p)}</a>` : dot(p))).join("");
   el.innerHTML = `<svg viewBox="0 0 ${W} ${H}" class="line-chart" role="${valid.some((p) => p.href) ? "group" : "img"}" aria-label="${esc(label)}">${grid}<path d="${area}" class="area"/><path d="${path}" class="line"/>${dots}${labels}</svg>`;
 }
 
@@ -645,5 +646,5 @@ document.addEventListener("click", (e) => {
 document.addEventListener("DOMContentLoaded", () => { const page = pages[document.body.dataset.page]; if (page) page(); });
 // shared helpers for the feature scripts loaded after this one (each may add pages[name] before DOMContentLoaded)
 window.qaUi = {api, t, esc, csrf, toast, table, empty, failure, applyStyles, fmtScore, fmtTime, fmtDate, gradeBadge,
-  callGrade, statusBadge, barChart, lineChart, donut, fetchCalls, pages, ApiError};
+  callGrade, callColumns, statusBadge, barChart, lineChart, donut, fetchCalls, pages, ApiError};
 })();

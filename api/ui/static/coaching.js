@@ -1,7 +1,8 @@
 /* Call page: coaching threads (GET/POST /api/v1/calls/{id}/comments). Supervisors and admins comment at the
    player's current time (or on the whole call); the call's agent replies. A comment's time jumps the player there
-   (detail.seek). Authors edit (PATCH) and delete (DELETE) their own comments, an admin deletes any; the server
-   decides, the buttons only follow its rules. Rendered into #coaching (call_coaching.html) when app.js announces
+   (detail.seek), also when the page is opened at it (#comment-ID, from a coaching history). Authors edit (PATCH)
+   and delete (DELETE) their own comments, an admin deletes any; the server decides, the buttons only follow its
+   rules. Rendered into #coaching (call_coaching.html) when app.js announces
    the call with "qa:call"; every button is wired here (the CSP forbids inline handlers). */
 "use strict";
 (() => {
@@ -42,9 +43,15 @@
         ${replyForm(c)}</li>`).join("")}</ol>` : empty(t("coaching.none"));
     }
     async function load() {
-      try { render(await api(path)); } catch (err) { failure(threads, err); return; }
+      try { render(await api(path)); return true; } catch (err) { failure(threads, err); return false; }
+    }
+    /* A link from a coaching history (#comment-ID): show that comment and, when it is anchored, seek its moment. */
+    function openLinked() {
       const target = location.hash.startsWith("#comment-") && document.getElementById(location.hash.slice(1));
-      if (target) target.scrollIntoView({block: "center"});  // a link from the agent page's coaching history
+      if (!target) return;
+      target.scrollIntoView({block: "center"});
+      const at = target.querySelector(".coaching-at");
+      if (at && call.audio_url) seek(Number(at.dataset.at));
     }
     async function send(url, options, message) {
       try { await api(url, options); toast(t(message)); await load(); return true; }
@@ -83,6 +90,6 @@
         if (await post(body, "coaching.posted")) form.elements.text.value = "";
       });
     }
-    load();
+    load().then((loaded) => { if (loaded) openLinked(); });
   });
 })();
