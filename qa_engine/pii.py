@@ -5,7 +5,7 @@ What counts as a number: any decimal digit in any script (``1``, full-width ``�
 勾 = 9, 大写 壹贰叁…), English digit words (``zero``/``oh``/``o`` … ``nine``, ``double five``,
 ``triple one``) and numbers read in pairs, two digits each (``ten`` … ``nineteen``, ``twenty`` …
 ``ninety``, ``thirty-four``/``thirty four``: "five five five, twelve thirty-four" is 7 digits),
-mixed freely.  ``<digit> hundred`` ("eight hundred, five five five…") counts no digit: it joins a
+mixed freely.  ``[<digit>] hundred`` ("eight hundred, five five five…") counts no digit: it joins a
 run and is masked with it, but never makes one, so "one hundred and five" stays readable.
 Digits form one *run* when only separators stand between them: spaces, dashes, dots, commas,
 slashes, brackets, ``+`` (``+86``, ``(555) 123-4567``), spoken separators (``dash``, 杠) and
@@ -121,7 +121,7 @@ class _Patterns:
             if pairs:  # tried first: "seventy" before "seven", "five hundred" before "five"
                 ones = "(?:" + "|".join(_EN_WORDS[3:]) + ")"
                 tens, teens = "|".join(_EN_TENS), "|".join(_EN_TEENS)
-                grouped = rf"(?P<h>{ones}[\s-]+hundred)|(?P<p>(?:{tens})(?:[\s-]+{ones}{na})?|{teens})|"
+                grouped = rf"(?P<h>(?:{ones}[\s-]+)?hundred)|(?P<p>(?:{tens})(?:[\s-]+{ones}{na})?|{teens})|"
             plain = grouped.replace("(?P<h>", "(?:").replace("(?P<p>", "(?:")
             unit = rf"(?:{_DIGIT_CHAR}|{ci}{nb}(?:{plain}(?:{mult})?{words}){na})|{ci}{nb}{mult}){_DIGIT_CHAR})"
             token = rf"{_DIGIT_CHAR}|{ci}{nb}(?:{grouped}(?P<m1>{mult})?{words}){na})" \
@@ -234,7 +234,7 @@ def _kind(digits: int, has_x: bool) -> PiiKind:
 
 
 _WORD_HINTS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "double", "triple",
-               *_EN_PAIR_WORDS)
+               *_EN_PAIR_WORDS, "hundred")
 # a word read in pairs, or "hundred": the text takes the pairs form (the others never need it)
 _PAIR_WORD = re.compile(rf"(?<![a-z'’])(?:{'|'.join((*_EN_PAIR_WORDS, 'hundred'))})(?![a-z'’])")
 _O_ALONE = re.compile(r"o(?![a-z'’])(?<![a-z'’]o)")
@@ -774,7 +774,7 @@ def _links(utts: Sequence[Utterance], strings: Sequence[str | None], has_units: 
 _EDGE_CHARS = " \t\n-‐‑‒–—―－_.．。,，、·・/／\\()（）[]【】+＋!！?？…~:：;；\"'“”嗯呃额啊哦噢唔"
 
 
-_EN_WORD_SET = frozenset(_EN_WORDS) | {"double", "triple"} | frozenset(_EN_PAIR_WORDS)
+_EN_WORD_SET = frozenset(_EN_WORDS) | {"double", "triple", "hundred"} | frozenset(_EN_PAIR_WORDS)
 _LONGEST_WORD = max(map(len, _EN_WORD_SET))
 _EDGE_CLASS = "[" + re.escape(_EDGE_CHARS) + "]"
 _EDGE_FILLER = rf"(?i:(?<![A-Za-z])(?:{_EN_FILLERS})(?![A-Za-z]))|{_ZH_FILLERS}"

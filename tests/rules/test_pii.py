@@ -149,6 +149,10 @@ def test_a_pair_read_number_split_over_two_utterances_is_masked() -> None:
     assert [u.text for u in mask_transcript(t).utterances] == [
         "my number is **** **** ****", "okay", "****** ***********."]
     assert may_continue("it's five five five twelve") and may_continue("seventeen,") and not may_continue("plenty")
+    cut = _call(Utterance(0, 2, "customer", "sure, eight", channel=0),
+                Utterance(2.5, 5, "customer", "hundred three one oh fifty one zero three", channel=0))
+    assert [u.text for u in mask_transcript(cut).utterances] == [
+        "sure, *****", "******* ***** *** ** ***** *** **** *****"]
 
 
 def test_email_addresses() -> None:
