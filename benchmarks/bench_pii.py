@@ -72,10 +72,12 @@ EN_NEG = ["your plan is {n} dollars a month", "it costs ${price}", "the total is
           "travel time is {k} minutes and it costs {k2}.{mm} pounds", "we have {big} customers", "in {y} I moved",
           "you used {k} gigabytes", "my agent number is {staff}", "it was {k} or {k2} days ago"]
 # numbers read in pairs or groups, as English speakers read phone and card numbers ("twelve thirty-four")
-EN_PAIR_ID = [t for t in EN_ID if "email" not in t] + ["my card ending {x}", "the last four are {x}", "last four {x}", "card ending in {x}"]
-EN_PAIR_NEG = ["it's {pair} dollars a month", "I called {tens} times", "{year} was a bad year", "it took {pair} minutes",
-               "you used {tens} gigabytes", "on the {tens} third", "it was one hundred and {teen} dollars",
-               "back in {year}", "it's {year4} a month", "I'm {pair} and she's {tens}", "between {teen} thirty and {teen}",
+EN_PAIR_ID = [t for t in EN_ID if "email" not in t] + ["my card ending {x}", "the last four are {x}", "last four {x}",
+                                                      "card ending in {x}"]
+EN_PAIR_NEG = ["it's {pair} dollars a month", "I called {tens} times", "{year} was a bad year",
+               "it took {pair} minutes", "you used {tens} gigabytes", "on the {tens} third",
+               "it was one hundred and {teen} dollars", "back in {year}", "it's {year4} a month",
+               "I'm {pair} and she's {tens}", "between {teen} thirty and {teen}",
                "from {year} to {year}", "about {teen} or {tens} people", "my phone bill was {pair} dollars",
                "the card costs {year4} a month", "that's {pair} percent off", "I've had this account {teen} years"]
 TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
@@ -519,7 +521,8 @@ def main() -> None:
         precision = s.masked_tp / (s.masked_tp + s.masked_fp) if s.masked_tp + s.masked_fp else 0.0
         print(f"{name:<40}{recall:>8.1%}{rate('zh') if 'zh' in langs else '-':>7}{rate('en'):>7}"
               f"{(split[0] / split[1] if split[1] else 0):>7.1%}{s.leaked4:>8}{s.leaked_all:>9}{precision:>10.1%}"
-              f"{s.negs_kept / s.negs if s.negs else 0:>9.1%}{rate('pairs'):>7}{rate('pairs-neg'):>7}{elapsed / max(1, s.ids + s.negs) * 1000:>8.3f}")
+              f"{s.negs_kept / s.negs if s.negs else 0:>9.1%}{rate('pairs'):>7}{rate('pairs-neg'):>7}"
+              f"{elapsed / max(1, s.ids + s.negs) * 1000:>8.3f}")
         if masker is mask_new and langs == ("zh", "en"):
             verdicts.append((recall, precision))
             kinds = {k: v for k, v in s.by.items() if "-" not in k and k not in ("zh", "en", "pairs")}
