@@ -6,7 +6,10 @@ landlines, US numbers, ID numbers with X, bank cards, e-mail addresses) written 
 and ASR write them (digits of several scripts, spoken numerals 幺/两/洞, 大写, English words with
 double/triple/oh, groups with spaces, dashes, dots, brackets, +86, fillers, a dropped digit),
 some split over two utterances of one speaker; and sentences holding hard negatives (prices,
-amounts, dates, times, durations, counts, years, staff and train numbers).
+amounts, dates, times, durations, counts, years, staff and train numbers).  A second, English part
+reads numbers in pairs and groups ("five five five, twelve thirty-four", "card ending nineteen
+oh five"), with hard negatives read the same way (prices, years, durations, counts, ages); the
+"pairs" and "pneg" columns are its recall and its negatives kept.
 
 Scoring, per masker:
 * recall: an identifier counts as caught when none of its digits (or address characters) is
@@ -68,6 +71,17 @@ EN_NEG = ["your plan is {n} dollars a month", "it costs ${price}", "the total is
           "I live at {k} Elm Street", "it's {k} percent off", "between {hh}:{mm} and {hh2}:{mm}", "{k} lines",
           "travel time is {k} minutes and it costs {k2}.{mm} pounds", "we have {big} customers", "in {y} I moved",
           "you used {k} gigabytes", "my agent number is {staff}", "it was {k} or {k2} days ago"]
+# numbers read in pairs or groups, as English speakers read phone and card numbers ("twelve thirty-four")
+EN_PAIR_ID = [t for t in EN_ID if "email" not in t] + ["my card ending {x}", "the last four are {x}", "last four {x}",
+                                                      "card ending in {x}"]
+EN_PAIR_NEG = ["it's {pair} dollars a month", "I called {tens} times", "{year} was a bad year",
+               "it took {pair} minutes", "you used {tens} gigabytes", "on the {tens} third",
+               "it was one hundred and {teen} dollars", "back in {year}", "it's {year4} a month",
+               "I'm {pair} and she's {tens}", "between {teen} thirty and {teen}",
+               "from {year} to {year}", "about {teen} or {tens} people", "my phone bill was {pair} dollars",
+               "the card costs {year4} a month", "that's {pair} percent off", "I've had this account {teen} years"]
+TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
 
 @dataclass
@@ -80,6 +94,7 @@ class Item:
     negs: list[list[tuple[int, int]]] = field(default_factory=list)
     kind: str = ""
     split: bool = False
+    pairs: bool = False  # numbers read in pairs ("twelve thirty-four")
 
 
 def _number(rng: random.Random) -> tuple[str, str]:
@@ -137,6 +152,89 @@ def _render(rng: random.Random, number: str, lang: str) -> str:
     if len(digits) == 10 and lang == "en" and groups == "none" and script == "ascii" and rng.random() < 0.5:
         body = f"({body[:3]}) {body[3:6]}-{body[6:]}"
     return body + x
+
+
+def _pair_word(rng: random.Random, two: str) -> str:
+    """Two digits read as one number ("34" thirty-four, "12" twelve, "05" oh five)."""
+    a, b = int(two[0]), int(two[1])
+    if a == 0:
+        return f"{rng.choice(['oh', 'zero'])} {EN[b]}"
+    if a == 1:
+        return TEENS[b]
+    if b == 0:
+        return TENS[a]
+    return TENS[a] + rng.choice(["-", " "]) + EN[b]
+
+
+def _render_pairs(rng: random.Random, digits: str) -> str:
+    """Digits read in groups: a group of 4 as two pairs, of 2 as one pair, of 3 digit by digit ("x00": x hundred)."""
+    sizes = {7: [3, 4], 8: [4, 4], 10: [3, 3, 4], 11: [3, 4, 4], 4: [4]}.get(len(digits)) or [4] * (len(digits) // 4)
+    sizes[-1] += len(digits) - sum(sizes)
+    groups, i = [], 0
+    for size in sizes:
+        g = digits[i:i + size]
+        i += size
+        if len(g) == 3:
+            groups.append(f"{EN[int(g[0])]} hundred" if g[1:] == "00" and g[0] != "0" else
+                          " ".join("oh" if d == "0" else EN[int(d)] for d in g))
+        else:
+            groups.append(" ".join(_pair_word(rng, g[k:k + 2]) if k + 1 < len(g) else EN[int(g[k])]
+                                   for k in range(0, len(g), 2)))
+    out = groups[0]
+    for g in groups[1:]:
+        out += rng.choice([" ", ", ", " - "]) + g
+    return out.capitalize() if rng.random() < 0.1 else out
+
+
+def _pair_number(rng: random.Random, cue: bool) -> tuple[str, str]:
+    if cue:
+        return "last4", "".join(rng.choice("0123456789") for _ in range(4))
+    kind = rng.choice(["us", "us", "landline", "mobile", "card"])
+    if kind == "us":
+        return kind, rng.choice(["800", "888"] + [f"{rng.randint(201, 989)}"]) + "".join(
+            rng.choice("0123456789") for _ in range(7))
+    if kind == "landline":
+        return kind, rng.choice("2345678") + "".join(rng.choice("0123456789") for _ in range(6))
+    if kind == "mobile":
+        return kind, "07" + "".join(rng.choice("0123456789") for _ in range(9))
+    return kind, rng.choice("3456") + "".join(rng.choice("0123456789") for _ in range(15))
+
+
+def _year(rng: random.Random) -> str:
+    y = rng.randint(1950, 2030)
+    if y == 2000:
+        return "two thousand"
+    return _pair_word(rng, str(y)[:2]) + " " + _pair_word(rng, str(y)[2:])
+
+
+def build_pair_items(seed: int, n: int) -> list[Item]:
+    """``n`` English items with identifiers read in pairs (a quarter split over two utterances) and ``n`` with
+    numbers read the same way that are no identifier (prices, years, durations, counts, ages, times)."""
+    rng = random.Random(seed + 1)  # its own stream: the rest of the corpus stays as it was
+    items: list[Item] = []
+    for _ in range(n):
+        tpl = rng.choice(EN_PAIR_ID)
+        kind, digits = _pair_number(rng, "four" in tpl or "ending" in tpl)
+        body = _render_pairs(rng, digits)
+        pre, post = tpl.split("{x}")
+        cuts = [j for j in range(1, len(body)) if body[j - 1] == " " and body[:j].strip() and body[j:].strip()]
+        if kind != "last4" and cuts and rng.random() < 0.25:  # split between two words
+            j = rng.choice(cuts)
+            a, b = pre + body[:j], body[j:] + post
+            items.append(Item("en", [a, b], [[(len(pre), len(a))], [(0, len(body) - j)]], [[], []], "pairs_" + kind,
+                              True, True))
+        else:
+            text = pre + body + post
+            items.append(Item("en", [text], [[(len(pre), len(pre) + len(body))]], [[]], "pairs_" + kind, pairs=True))
+    for _ in range(n):
+        tpl = rng.choice(EN_PAIR_NEG)
+        two = f"{rng.randint(11, 99)}"
+        text = tpl.format(pair=_pair_word(rng, two) + (" " + _pair_word(rng, f"{rng.randint(10, 99)}")
+                                                       if rng.random() < 0.4 else ""),
+                          tens=TENS[rng.randint(2, 9)], teen=rng.choice(TEENS), year=_year(rng),
+                          year4=_pair_word(rng, f"{rng.randint(10, 99)}") + " " + _pair_word(rng, "99"))
+        items.append(Item("en", [text], [[]], [[(0, len(text))]], "negative", pairs=True))
+    return items
 
 
 def _email(rng: random.Random, lang: str) -> str:
@@ -328,6 +426,8 @@ def score(items: list[Item], masker: Masker, langs: tuple[str, ...]) -> tuple[Sc
             s.negs += 1
             kept = all(o == m for o, m in zip(item.texts, out, strict=True))
             s.negs_kept += kept
+            if item.pairs:
+                s.add_group("pairs-neg", kept)
             s.masked_fp += sum(len(_stretches(o, m)) for o, m in zip(item.texts, out, strict=True))
             continue
         s.ids += 1
@@ -350,6 +450,8 @@ def score(items: list[Item], masker: Masker, langs: tuple[str, ...]) -> tuple[Sc
             re.sub(r"\D", "", _digits_only("".join(item.texts))))
         s.add_group(f"{item.lang}{'-split' if item.split else ''}", ok)
         s.add_group(item.kind, ok)
+        if item.pairs:
+            s.add_group("pairs", ok)
     return s, elapsed
 
 
@@ -358,7 +460,8 @@ _ALLOWED_LEFT = {"dash", "uh", "um", "x", "at", "dot", "艾特", "点", "嗯"}
 
 
 _DIGIT_MAP = {c: str(i) for chars in SCRIPTS.values() for i, c in enumerate(chars)}
-_WORD_MAP = {w: str(i) for i, w in enumerate(EN)} | {"oh": "0", "o": "0"}
+_WORD_MAP = {w: str(i) for i, w in enumerate(EN)} | {"oh": "0", "o": "0"} | {w: f"1{i}" for i, w in enumerate(TEENS)} \
+    | {w: f"{i}0" for i, w in enumerate(TENS) if w}
 
 
 def _digits_only(left: str) -> str:
@@ -381,7 +484,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=400, help="identifier items and negative items each")
     ap.add_argument("--no-write", action="store_true", help="do not write benchmarks/data/pii_corpus.jsonl")
     args = ap.parse_args()
-    items = build_corpus(args.seed, args.n)
+    items = build_corpus(args.seed, args.n) + build_pair_items(args.seed, args.n // 4)
     if not args.no_write:
         CORPUS.parent.mkdir(parents=True, exist_ok=True)
         with CORPUS.open("w", encoding="utf-8") as fh:
@@ -389,8 +492,10 @@ def main() -> None:
                 fh.write(json.dumps({"lang": it.lang, "kind": it.kind, "split": it.split, "texts": it.texts,
                                      "identifier_spans": it.ids, "negative_spans": it.negs}, ensure_ascii=False) + "\n")
     n_ids = sum(it.kind != "negative" for it in items)
-    print(f"PII corpus: {n_ids} identifiers ({sum(it.split for it in items)} split over two utterances), "
-          f"{len(items) - n_ids} hard negatives, zh+en, seed {args.seed}")
+    n_pairs = sum(it.pairs and it.kind != "negative" for it in items)
+    print(f"PII corpus: {n_ids} identifiers ({sum(it.split for it in items)} split over two utterances, {n_pairs} "
+          f"read in pairs), {len(items) - n_ids} hard negatives ({sum(it.pairs for it in items) - n_pairs} read in "
+          f"pairs), zh+en, seed {args.seed}")
     maskers: list[tuple[str, Masker | None, tuple[str, ...]]] = [("qa_engine.pii (after)", mask_new, ("zh", "en"))]
     head = load_head_masker()
     maskers.append(("git HEAD masker (before)",
@@ -399,7 +504,7 @@ def main() -> None:
     maskers.append(("Presidio analyzer, patterns only (en)", presidio_masker(), ("en",)))
     maskers.append(("qa_engine.pii (after), en only", mask_new, ("en",)))
     print(f"{'masker':<40}{'recall':>8}{'zh':>7}{'en':>7}{'split':>7}{'≥4 leak':>8}{'all leak':>9}{'precision':>10}"
-          f"{'neg kept':>9}{'ms/item':>8}")
+          f"{'neg kept':>9}{'pairs':>7}{'pneg':>7}{'ms/item':>8}")
     verdicts = []
     for name, masker, langs in maskers:
         if masker is None:
@@ -416,10 +521,11 @@ def main() -> None:
         precision = s.masked_tp / (s.masked_tp + s.masked_fp) if s.masked_tp + s.masked_fp else 0.0
         print(f"{name:<40}{recall:>8.1%}{rate('zh') if 'zh' in langs else '-':>7}{rate('en'):>7}"
               f"{(split[0] / split[1] if split[1] else 0):>7.1%}{s.leaked4:>8}{s.leaked_all:>9}{precision:>10.1%}"
-              f"{s.negs_kept / s.negs if s.negs else 0:>9.1%}{elapsed / max(1, s.ids + s.negs) * 1000:>8.3f}")
+              f"{s.negs_kept / s.negs if s.negs else 0:>9.1%}{rate('pairs'):>7}{rate('pairs-neg'):>7}"
+              f"{elapsed / max(1, s.ids + s.negs) * 1000:>8.3f}")
         if masker is mask_new and langs == ("zh", "en"):
             verdicts.append((recall, precision))
-            kinds = {k: v for k, v in s.by.items() if "-" not in k and k not in ("zh", "en")}
+            kinds = {k: v for k, v in s.by.items() if "-" not in k and k not in ("zh", "en", "pairs")}
             print("    by kind: " + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(kinds.items())))
     recall, precision = verdicts[0]
     ok = recall >= TARGET_RECALL and precision >= TARGET_PRECISION

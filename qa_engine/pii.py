@@ -3,22 +3,30 @@
 What counts as a number: any decimal digit in any script (``1``, full-width ``１``, Arabic-Indic
 ``١``…), Chinese numerals read digit by digit (一二三…, 零/〇/洞 = 0, 幺 = 1, 两 = 2, 拐 = 7,
 勾 = 9, 大写 壹贰叁…), English digit words (``zero``/``oh``/``o`` … ``nine``, ``double five``,
-``triple one``), mixed freely.  Digits form one *run* when only separators stand between them:
-spaces, dashes, dots, commas, slashes, brackets, ``+`` (``+86``, ``(555) 123-4567``), spoken
-separators (``dash``, 杠) and fillers (嗯, 呃, uh, um).
+``triple one``) and numbers read in pairs, two digits each (``ten`` … ``nineteen``, ``twenty`` …
+``ninety``, ``thirty-four``/``thirty four``: "five five five, twelve thirty-four" is 7 digits),
+mixed freely.  ``[<digit>] hundred`` ("eight hundred, five five five…") counts no digit: it joins a
+run and is masked with it, but never makes one, so "one hundred and five" stays readable.
+Digits form one *run* when only separators stand between them: spaces, dashes, dots, commas,
+slashes, brackets, ``+`` (``+86``, ``(555) 123-4567``), spoken separators (``dash``, 杠) and
+fillers (嗯, 呃, uh, um).
 
 A run is an identifier when it has
 * 7 or more digits (mobiles 11, IDs 15/18 with a trailing X, cards 16-19, landlines 7-8, and the
   10- or 8-digit remains of a mobile that ASR dropped a digit from), or
-* 4 or more digits right after a cue (手机, 尾号, 卡号, 验证码, phone, card, last four…).
+* 4 or more digits right after a cue (手机, 尾号, 卡号, 验证码, phone, card, last four…; the
+  "four" of "last four" is the cue's, not the number's: "last four twelve thirty-four").
 
 Before runs are formed, digits that read as something else are set aside and stay readable:
 amounts (``2,499元``, ``$1,299.99``, ``1234万``), counts and durations with a unit (``105
 minutes``, ``30G``), dates (``2024-03-12``, ``3/12/2024``, ``March 12, 2024``), times
 (``10:30``) and thousands-grouped numbers (``1,234,567``).  Numbers written with place words
-(两千四百九十九元, 八月二号, one hundred and five) never form runs.  A compact date such as
-``20240312`` and order numbers of 7+ digits are masked: they read as identifiers, and an order
-number can identify the customer too.
+(两千四百九十九元, 八月二号, one hundred and five) never form runs, and a short run of number
+words followed by a unit (``forty nine ninety nine dollars``, ``nineteen ninety nine a month``)
+is not an identifier, even after a cue.  A compact date such as ``20240312`` and order numbers
+of 7+ digits are masked: they read as identifiers, and an order number can identify the
+customer too.  A year read in pairs (``twenty twenty-four``) is 4 digits: readable unless a cue
+is right before it.
 
 A number read over several utterances (ASR splits ``122`` | ``-324-7942.``) is found by
 reading consecutive utterances of the same speaker (same channel, speaker and role) together
@@ -76,21 +84,30 @@ PiiKind = Literal["phone", "id_number", "bank_card", "number", "email"]
 _CN_DIGITS = "零〇○洞一幺壹二两兩贰貳三叁參叄四肆五伍六陆陸七拐柒八捌九勾玖"
 _DIGIT_CHAR = rf"[\d{_CN_DIGITS}]"  # \d: every Unicode decimal digit (full width, Arabic-Indic, Devanagari...)
 _EN_WORDS = ("zero", "oh", "o", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+# numbers read in pairs or groups ("twelve thirty-four", "nineteen eighty-five"): two digits each
+_EN_TEENS = ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+             "nineteen")
+_EN_TENS = ("twenty", "thirty", "forty", "fourty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_EN_PAIR_WORDS = (*_EN_TEENS, *_EN_TENS)
 _SEP_CHARS = r"[\s\-‐‑‒–—―－_.．。,，、·・/／\\()（）\[\]【】+＋]"
 _ZH_FILLERS = "嗯|呃|额|啊|哦|噢|唔|诶|欸|横杠|杠"
 _EN_FILLERS = "uh|um|umm|er|erm|ah|hmm|dash|hyphen"
 
 
 class _Patterns:
-    """The unit, token, run and pair patterns in one of three forms.
+    """The unit, token, run and pair patterns in one of five forms.
 
     ``ci``: any text (English words matched case-insensitively); ``low``: ASCII text that was
     lower-cased first (no re.IGNORECASE: several times faster); ``digits``: text with no English
     number word (units are digit characters: the patterns start with a character class, which
-    re scans for quickly).  All three find the same units in the text they are for.
+    re scans for quickly).  ``pairs`` adds the words read in pairs ("twelve", "thirty-four", two
+    digits each) and "<digit> hundred" (no digit of its own: it joins a run, never makes one);
+    only texts holding such a word take it (``ci`` always has it).  All forms find the same
+    units in the text they are for.
     """
 
-    def __init__(self, form: str) -> None:
+    def __init__(self, form: str, pairs: bool = False) -> None:
+        self.pairs = pairs
         if form == "digits":
             unit = _DIGIT_CHAR
             token = _DIGIT_CHAR + "+"
@@ -100,8 +117,15 @@ class _Patterns:
             words = "(?:" + "|".join(_EN_WORDS) + ")"
             mult = r"(?:double|triple)[\s-]+"
             ci = "(?i:" if form == "ci" else "(?:"
-            unit = rf"(?:{_DIGIT_CHAR}|{ci}{nb}(?:{mult})?{words}{na})|{ci}{nb}{mult}){_DIGIT_CHAR})"
-            token = rf"{_DIGIT_CHAR}|{ci}{nb}(?P<m1>{mult})?{words}{na})|{ci}{nb}(?P<m2>{mult})){_DIGIT_CHAR}"
+            grouped = ""
+            if pairs:  # tried first: "seventy" before "seven", "five hundred" before "five"
+                ones = "(?:" + "|".join(_EN_WORDS[3:]) + ")"
+                tens, teens = "|".join(_EN_TENS), "|".join(_EN_TEENS)
+                grouped = rf"(?P<h>(?:{ones}[\s-]+)?hundred)|(?P<p>(?:{tens})(?:[\s-]+{ones}{na})?|{teens})|"
+            plain = grouped.replace("(?P<h>", "(?:").replace("(?P<p>", "(?:")
+            unit = rf"(?:{_DIGIT_CHAR}|{ci}{nb}(?:{plain}(?:{mult})?{words}){na})|{ci}{nb}{mult}){_DIGIT_CHAR})"
+            token = rf"{_DIGIT_CHAR}|{ci}{nb}(?:{grouped}(?P<m1>{mult})?{words}){na})" \
+                    rf"|{ci}{nb}(?P<m2>{mult})){_DIGIT_CHAR}"
             filler = rf"(?:{_ZH_FILLERS}|{ci}(?<![A-Za-z])(?:{_EN_FILLERS})(?![A-Za-z])))"
         # possessive and lazy: separators, fillers and units never overlap, so nothing is lost by not
         # backtracking, and the common case (digit after digit) is tried first
@@ -114,8 +138,9 @@ class _Patterns:
         self.filler = filler
 
 
-_CI = _Patterns("ci")
+_CI = _Patterns("ci", pairs=True)
 _LOW = _Patterns("low")
+_LOW_PAIRS = _Patterns("low", pairs=True)
 _DIGITS = _Patterns("digits")
 _LATIN = re.compile(r"[A-Za-z]")
 _HAS_DIGIT = re.compile(r"\d")
@@ -208,7 +233,10 @@ def _kind(digits: int, has_x: bool) -> PiiKind:
     return "number"
 
 
-_WORD_HINTS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "double", "triple")
+_WORD_HINTS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "double", "triple",
+               *_EN_PAIR_WORDS, "hundred")
+# a word read in pairs, or "hundred": the text takes the pairs form (the others never need it)
+_PAIR_WORD = re.compile(rf"(?<![a-z'’])(?:{'|'.join((*_EN_PAIR_WORDS, 'hundred'))})(?![a-z'’])")
 _O_ALONE = re.compile(r"o(?![a-z'’])(?<![a-z'’]o)")
 
 
@@ -240,7 +268,9 @@ def _form(s: str) -> tuple[_Patterns, str, int]:
     if s.isascii():
         low = s.lower()
         words = _word_units(low)
-        return (_LOW, low, words) if words else (_DIGITS, s, 0)
+        if not words:
+            return _DIGITS, s, 0
+        return (_LOW_PAIRS if _PAIR_WORD.search(low) else _LOW), low, words
     if not _LATIN.search(s):
         return _DIGITS, s, 0
     words = _word_units(s.casefold())  # casefold: "ſix" reads "six", as re.IGNORECASE matches it
@@ -460,6 +490,8 @@ def _cue_before(text: str, start: int) -> bool:
 
 def _enough_units(pat: _Patterns, work: str) -> bool:
     """Cheap upper bound: ``work`` has enough digit units for an identifier (4: the fewest, after a cue)."""
+    if pat.pairs:  # a unit may be two digits: no cheap bound
+        return True
     n = len(pat.gate.findall(work))
     if pat is not _DIGITS:
         n += work.count("double") + 2 * work.count("triple")  # (lower case: one match, 2 or 3 digits)
@@ -470,6 +502,17 @@ def find_pii(text: str) -> list[PiiMatch]:
     """Every identifier in ``text`` (numbers and e-mail addresses), in order."""
     pat, work, _ = _form(text)
     return _find(text, pat, work, pat.pair.search(work) is not None)
+
+
+# digits in one token by the group that matched last: a digit (word), "double x"/"triple x", a pair ("thirty-four"),
+# "<digit> hundred" (none of its own: it never makes a run an identifier, only joins one)
+_TOKEN_DIGITS: dict[str | None, Callable[[re.Match[str]], int]] = {
+    None: lambda t: 1,
+    "m1": lambda t: 2 if t.group("m1")[0] in "dD" else 3,
+    "m2": lambda t: 2 if t.group("m2")[0] in "dD" else 3,
+    "p": lambda t: 2,
+    "h": lambda t: 0,
+}
 
 
 def _count(pat: _Patterns, work: str, start: int, end: int) -> tuple[int, list[tuple[int, int]]]:
@@ -484,8 +527,7 @@ def _count(pat: _Patterns, work: str, start: int, end: int) -> tuple[int, list[t
             ranges.append(t.span())
         return digits, ranges
     for t in pat.token.finditer(work, start, end):
-        mult = t.group("m1") or t.group("m2")
-        digits += 1 if not mult else (2 if mult[0] in "dD" else 3)
+        digits += _TOKEN_DIGITS[t.lastgroup](t)
         if ranges and ranges[-1][1] == t.start():
             ranges[-1] = (ranges[-1][0], t.end())
         else:
@@ -541,10 +583,24 @@ def _keep_runs(text: str, pat: _Patterns, work: str, runs: Iterable[tuple[int, i
     return found
 
 
+_LAST = re.compile(r"(?i:(?<![A-Za-z])last\s+)$")
+# what makes number words before it an amount, a duration or a count ("forty nine ninety nine dollars", "a month")
+_WORD_UNIT = re.compile(rf"\s?(?i:(?:(?:a|an|per|each)\s+)?(?:{_EN_UNITS})(?![A-Za-z]))")
+
+
+def _unit_after(text: str, end: int) -> bool:
+    """A run ending in a number word is followed by a unit: an amount, duration or count read out, not a number
+    (runs of digit characters have theirs set aside before, in ``_protected``)."""
+    return _ascii_letter(text[end - 1]) and _WORD_UNIT.match(text, end) is not None
+
+
 def _add(found: list[PiiMatch], text: str, start: int, end: int, digits: int, ranges: list[tuple[int, int]]) -> None:
     """Keep the run ``text[start:end]`` of ``digits`` digits when it is an identifier."""
+    if digits < MIN_DIGITS and len(ranges) > 1 and _LAST.search(text, max(0, start - 8), start) \
+            and text[ranges[0][0]:ranges[0][1]].lower() in ("four", "4"):
+        start, ranges, digits = ranges[1][0], ranges[1:], digits - 1  # "last four | 1234": the cue's "four"
     if digits < MIN_DIGITS and (digits < MIN_DIGITS_AFTER_CUE or _in_code(text, start, end)
-                                or not _cue_before(text, start)):
+                                or not _cue_before(text, start) or _unit_after(text, end)):
         return
     has_x = False
     if digits >= 14 and (x := _X_AFTER.match(text, end)):
@@ -718,7 +774,8 @@ def _links(utts: Sequence[Utterance], strings: Sequence[str | None], has_units: 
 _EDGE_CHARS = " \t\n-‐‑‒–—―－_.．。,，、·・/／\\()（）[]【】+＋!！?？…~:：;；\"'“”嗯呃额啊哦噢唔"
 
 
-_EN_WORD_SET = frozenset(_EN_WORDS) | {"double", "triple"}
+_EN_WORD_SET = frozenset(_EN_WORDS) | {"double", "triple", "hundred"} | frozenset(_EN_PAIR_WORDS)
+_LONGEST_WORD = max(map(len, _EN_WORD_SET))
 _EDGE_CLASS = "[" + re.escape(_EDGE_CHARS) + "]"
 _EDGE_FILLER = rf"(?i:(?<![A-Za-z])(?:{_EN_FILLERS})(?![A-Za-z]))|{_ZH_FILLERS}"
 # separators, punctuation and fillers at the start or end of an utterance ("dash one two", "138 嗯")
@@ -777,11 +834,12 @@ def _ends_with_unit(s: str | None) -> bool:
         return True
     if not (c.isascii() and c.isalpha()):
         return False
-    tail = t[-7:]
+    tail = t[-_LONGEST_WORD:]
     k = len(tail)
     while k > 0 and tail[k - 1].isascii() and tail[k - 1].isalpha():
         k -= 1
-    return tail[k:].lower() in _EN_WORD_SET and (k > 0 or len(t) == len(tail) or not t[-8].isalpha())
+    return tail[k:].lower() in _EN_WORD_SET and (k > 0 or len(t) == len(tail)
+                                                 or not t[-_LONGEST_WORD - 1].isalpha())
 
 
 def _starts_with_unit(s: str | None) -> bool:

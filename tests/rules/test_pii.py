@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from qa_engine.pii import (
@@ -13,6 +15,7 @@ from qa_engine.pii import (
     mask_text,
     mask_transcript,
     mask_utterance,
+    may_continue,
     redact_transcript,
 )
 from qa_engine.types import Evidence, Finding, Transcript, Utterance, Word
@@ -96,6 +99,60 @@ def test_short_numbers_after_a_cue_are_masked() -> None:
     assert mask_text("my card ending in 4321") == "my card ending in ****"
     assert mask_text("验证码是123456") == "验证码是******"
     assert mask_text("订单号20240312") == "订单号********"  # 8 digits: an identifier, whatever it numbers
+
+
+# numbers read in pairs or groups, as English speakers read phone and card numbers and ASR writes them
+PAIR_READ = [
+    "five five five, twelve thirty-four",                # 555 1234
+    "nineteen eighty-five twenty twenty",                # 1985 2020
+    "forty-two eighteen sixty-seven ninety-one",         # 4218 6791
+    "oh seven seven double nine, fifty-six eighty",      # 07799 5680
+    "Twelve Thirty Four, Fifty Six Seventy Eight",       # capitals, tens and ones apart
+    "eight hundred, five five five, one two three four",  # 800 555 1234: "eight hundred" joins the run
+    "six one seven, four oh nine, eleven ten",           # 617 409 1110
+]
+
+
+@pytest.mark.parametrize("spoken", PAIR_READ)
+def test_numbers_read_in_pairs_are_masked_every_character(spoken: str) -> None:
+    before = "my number is "
+    masked = mask_text(before + spoken + " thanks")
+    assert masked.startswith(before) and masked.endswith(" thanks") and len(masked) == len(before + spoken) + 7
+    assert not re.search(r"[A-Za-z0-9]", masked[len(before):-len(" thanks")]), masked
+    assert [m.kind for m in find_pii(before + spoken)] == ["phone"]
+
+
+def test_pairs_after_a_cue_need_four_digits() -> None:
+    assert mask_text("card ending twelve thirty four") == "card ending ****** ****** ****"
+    assert mask_text("last four twelve thirty-four") == "last four ****** ***********"  # the cue's "four" stays
+    assert mask_text("the last four are 1234, ok") == "the last four are ****, ok"
+    assert mask_text("last four 1234") == "last four ****"
+    assert mask_text("my card ending twelve") == "my card ending twelve"  # 2 digits
+
+
+@pytest.mark.parametrize("negative", [
+    "twenty five dollars", "it took forty-five minutes", "you used thirty gigabytes", "on the twenty third",
+    "it's nineteen ninety nine a month", "I called twenty times", "twenty twenty-four was a bad year",
+    "one hundred and five dollars", "about fifteen or twenty people",
+    "the phone bill was forty nine ninety nine dollars",
+    "my card costs nineteen ninety nine a month", "between ten thirty and eleven", "I'm thirty-two, she's forty",
+    "often listen to seventies music", "in nineteen ninety-five and twenty ten",
+])
+def test_pair_read_amounts_durations_counts_and_years_stay_readable(negative: str) -> None:
+    assert mask_text(negative) == negative
+
+
+def test_a_pair_read_number_split_over_two_utterances_is_masked() -> None:
+    t = _call(Utterance(0, 2, "customer", "my number is five five five", channel=0),
+              Utterance(2.2, 2.5, "agent", "okay", channel=1),
+              Utterance(3, 5, "customer", "twelve thirty-four.", channel=0))
+    assert [u.text for u in mask_transcript(t).utterances] == [
+        "my number is **** **** ****", "okay", "****** ***********."]
+    assert may_continue("it's five five five twelve") and may_continue("seventeen,") and not may_continue("plenty")
+    cut = _call(Utterance(0, 2, "customer", "sure, eight", channel=0),
+                Utterance(2.5, 5, "customer", "hundred three one oh fifty one zero three", channel=0))
+    assert [u.text for u in mask_transcript(cut).utterances] == [
+        "sure, *****", "******* ***** *** ** ***** *** **** *****"]
 
 
 def test_email_addresses() -> None:

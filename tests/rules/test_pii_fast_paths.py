@@ -22,6 +22,7 @@ ALPHABET = list("0123456789０１２３٣४零〇○一二三四五六七八九
     "嗯", "uh", "dash", "元", "块", "分钟", "minutes", "dollars", "$", "年", "月", "号", "：", ":",
     "手机", "尾号", "phone", "card", "last four", "number of", "电话费", "X", "x", "@", " at ", " dot ", "com",
     "來電", "您好", "不知道", "someone", "phone", "Can't", "a", "\n", "①", "²",
+    "twelve", "Thirty", "forty-", "NINETEEN", "ſeventy", "hundred", "ten", "often", "twenty ", "eleven",
 ]
 texts = st.lists(st.sampled_from(ALPHABET), max_size=40).map("".join)
 

@@ -24,7 +24,8 @@ from qa_engine.types import Evidence, Finding, Transcript, Utterance
 # and spoken, cues and not-cues, amounts, dates, times, masking stars, newlines and tabs
 PIECES = list("0123456789０１２３٣४零〇○一二三四五六七八九十百千两幺洞拐勾壹贰 -_.,，、·/\t'’()+*") + [
     "one", "Two", "THREE", "five", "Six", "seven", "eight", "nine", "zero", "oh", "Oh", "o", "O", " o ", "ſix",
-    "ﬁve", "double ", "Triple ", "twenty", "hundred", "someone", "phone", "İ", "é", "Ａ", "？", "（", "\u3000", "…",
+    "ﬁve", "double ", "Triple ", "twenty", "hundred", "Twelve", "thirty-", "nineteen ", "ſeventy",
+    "someone", "phone", "İ", "é", "Ａ", "？", "（", "\u3000", "…",
     "嗯", "呃", "uh", "um", "dash", "杠", "元", "块", "分钟", "minutes", "dollars", "$", "¥", "年", "月", "号", ":",
     "手机", "尾号", "卡号", "验证码", "phone", "card", "last four", "ending in", "number of", "电话费", "order number",
     "X", "x", "@", " at ", " AT ", " dot ", "点", "艾特", ".com", "gmail", "john.smith@example.com",
