@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from qa_engine import __version__
 from qa_engine.app.database import make_engine, make_session_factory
+from qa_engine.app.local_time import TIMEZONE_KEY
 from qa_engine.app.migrate import upgrade
 from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.review_queue import LOW_SCORE_KEY
@@ -64,7 +65,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     app.state.sign_in_limiter = SignInLimiter.from_settings(settings)
     app.state.db_engine = db_engine
     app.state.session_factory = make_session_factory(db_engine)
-    app.state.session_factory.configure(info={LOW_SCORE_KEY: settings.review_low_score})  # read when scoring
+    app.state.session_factory.configure(info={LOW_SCORE_KEY: settings.review_low_score,  # read when scoring
+                                              TIMEZONE_KEY: settings.zone})  # the call centre's days and weeks
     app.state.pack_cache = PackCache()
     app.state.pipelines = PipelineProvider(settings, pipeline)
     metrics.install(app)

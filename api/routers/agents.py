@@ -32,9 +32,10 @@ router = APIRouter(tags=["agents"])
                        404: {"description": "no such agent (or not in your teams)"},
                        422: {"description": "bad period or dates"}})
 def read_agent_overview(name: str, session: SessionDep, user: CurrentUser, period: Period = "week",
-                        date_from: Annotated[date | None, Query(alias="from", description="first day (UTC); "
-                                                                "default: 13 weeks ago")] = None,
-                        date_to: Annotated[date | None, Query(alias="to", description="last day (UTC)")] = None,
+                        date_from: Annotated[date | None, Query(alias="from", description="first day (call centre "
+                                                                "time zone); default: 13 weeks ago")] = None,
+                        date_to: Annotated[date | None, Query(alias="to", description="last day (call centre time "
+                                                              "zone)")] = None,
                         ) -> AgentOverviewPublic:
     """One agent for their supervisor: trend per rule, the team's benchmark, recent calls, open disputes and
     coaching history."""

@@ -20,6 +20,7 @@ from qa_engine.app.audit import record
 from qa_engine.app.call_query import ALLOWED_SORTS, order_by
 from qa_engine.app.call_uploads import accept_recording, create_transcript_call
 from qa_engine.app.evaluations import released_summary
+from qa_engine.app.local_time import service_zone
 from qa_engine.app.models import Call, Job
 from qa_engine.pii import mask_text
 
@@ -191,7 +192,7 @@ def list_calls(session: SessionDep, user: CurrentUser, filters: CallFiltersDep,
                limit: Annotated[int, Query(ge=1, le=200)] = 50,
                offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> CallList:
     """The calls the user may see, filtered, sorted (newest first by default) and paged."""
-    where = [visible_to(user), *filters.conditions()]
+    where = [visible_to(user), *filters.conditions(service_zone(session))]
     ordering = order_by(sort)
     total = session.scalar(select(func.count()).select_from(Call).where(*where)) or 0
     rows = session.scalars(select(Call).where(*where).order_by(*ordering).limit(limit).offset(offset)).all()

@@ -33,8 +33,8 @@ def plan_public(plan: SamplingPlan, counts: sampling.DrawCounts) -> dict[str, An
              responses={403: {"description": "supervisors and admins only"}, 404: {"description": "no such team"},
                         409: {"description": "the team has too many plans"}})
 def create_plan(body: PlanCreate, session: SessionDep, user: CurrentUser) -> PlanCreated:
-    """Create a plan; the team's calls scored since the start of the previous day (UTC) that are not in the queue
-    yet are drawn at once, every call scored later when it is stored."""
+    """Create a plan; the team's calls scored since the start of the previous day (call centre time zone) that are
+    not in the queue yet are drawn at once, every call scored later when it is stored."""
     include = sampling.CallFilter.parse(body.include.model_dump(exclude_none=True) if body.include else None)
     spec = sampling.PlanSpec(team=body.team, percent=body.percent, per_agent_min=body.per_agent_min, include=include)
     plan, selected = review_queue.create_sampling_plan(session, user, spec)

@@ -21,8 +21,8 @@ router = APIRouter(tags=["scorecards"])
 Format = Literal["json", "csv"]
 CSV_RESPONSE = {"content": {"text/csv": {"schema": {"type": "string"}}},
                 "description": "the same figures as JSON, or as CSV with format=csv"}
-FromQuery = Annotated[date | None, Query(alias="from", description="first day (UTC), inclusive")]
-ToQuery = Annotated[date | None, Query(alias="to", description="last day (UTC), inclusive")]
+FromQuery = Annotated[date | None, Query(alias="from", description="first day (call centre time zone), inclusive")]
+ToQuery = Annotated[date | None, Query(alias="to", description="last day (call centre time zone), inclusive")]
 FormatQuery = Annotated[Format, Query(alias="format")]
 
 
@@ -59,8 +59,8 @@ def team_scorecard(team: str, session: SessionDep, user: CurrentUser, period: Pe
                        404: {"description": "no such team (or not yours)"},
                        422: {"description": "invalid week"}})
 def weekly_analysis(session: SessionDep, user: CurrentUser, pack_cache: PackCacheDep,
-                    week: Annotated[str | None, Query(description="ISO week, e.g. 2026-W47 (default: this week, UTC)",
-                                                      max_length=16)] = None,
+                    week: Annotated[str | None, Query(description="ISO week, e.g. 2026-W47 (default: this week, "
+                                                                  "call centre time zone)", max_length=16)] = None,
                     team: Annotated[str | None, Query(max_length=128)] = None,
                     fmt: FormatQuery = "json") -> WeeklyAnalysis | Response:
     """The week's most frequent problems, category shares, average handle time and dissatisfaction hotspots."""

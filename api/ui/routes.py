@@ -52,10 +52,11 @@ def _safe_next(target: str | None) -> str:
 
 def _render(request: Request, template: str, lang: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     t = i18n.translator(lang)
+    settings: Settings = request.app.state.settings
     response = TEMPLATES.TemplateResponse(request, template, {"t": t, "lang": lang, "messages": i18n.catalogue(lang),
-                                                          **context}, status_code=status_code)
+                                                          "timezone": settings.timezone, **context},
+                                          status_code=status_code)
     if request.query_params.get("lang") in i18n.LANGUAGES:
-        settings: Settings = request.app.state.settings
         response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/",
                             secure=login_cookie.secure(request, settings))
     response.headers["Cache-Control"] = "no-store"

@@ -9,12 +9,12 @@ every figure counts only calls the user may see (:func:`qa_engine.app.access.vis
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from qa_engine.app import analysis, coaching
+from qa_engine.app import analysis, coaching, local_time
 from qa_engine.app.access import can_see_team, require_role, visible_to
 from qa_engine.app.analysis_schemas import Period, Scorecard, Stats
 from qa_engine.app.call_query import WHEN
@@ -85,12 +85,10 @@ def benchmark(agent: Stats, team: Stats | None) -> list[RuleBenchmark]:
     return rows
 
 
-def default_dates(date_from: date | None, date_to: date | None, today: date | None = None) -> tuple[date | None,
-                                                                                                   date | None]:
-    """The range asked for; the last :data:`DEFAULT_DAYS` days (today included) when neither end is given."""
+def default_dates(date_from: date | None, date_to: date | None, today: date) -> tuple[date | None, date | None]:
+    """The range asked for; the last :data:`DEFAULT_DAYS` days (``today`` included) when neither end is given."""
     if date_from is None and date_to is None:
-        end = today or datetime.now(UTC).date()
-        return end - timedelta(days=DEFAULT_DAYS - 1), None
+        return today - timedelta(days=DEFAULT_DAYS - 1), None
     return date_from, date_to
 
 
@@ -104,7 +102,7 @@ def agent_overview(session: Session, user: User, name: str, period: Period, date
         Invalid: ``from`` after ``to``.
     """
     require_role(user, *coaching.STAFF)
-    date_from, date_to = default_dates(date_from, date_to)
+    date_from, date_to = default_dates(date_from, date_to, local_time.today(local_time.service_zone(session)))
     card = agent_scorecard(session, user, name, period, date_from, date_to)  # 404 for an agent not theirs
     team = agent_team(session, user, name)
     team_total = None

@@ -1,7 +1,8 @@
 """Scorecards and the weekly analysis, computed in Python from fetched rows.
 
 Periods are bucketed here rather than in SQL so the results are the same on SQLite and PostgreSQL.
-A call's moment is its ``started_at`` when known, else ``created_at``; naive times are taken as UTC.
+A call's moment is its ``started_at`` when known, else ``created_at``; naive times are taken as UTC. Days, weeks
+and months are the call centre's, in the service's time zone (:mod:`qa_engine.app.local_time`).
 Statistics use the current (reviewed) statuses and scores; rule pass rates count only rules that
 weigh in the score and leave out ``not_applicable`` findings. Grades and categories are counted by canonical
 id (``fail`` for 不合格 and fail alike, see :mod:`qa_engine.rules.labels`), so mixed languages add up.
@@ -13,7 +14,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -33,6 +34,7 @@ from qa_engine.app.analysis_schemas import (
     WeekSummary,
 )
 from qa_engine.app.errors import Invalid, NotFound
+from qa_engine.app.local_time import day_end, day_start, local_day, service_zone
 from qa_engine.app.models import Call, FindingRow, User
 
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -54,6 +56,7 @@ class CallFacts:
     agent: str
     team: str | None
     moment: datetime
+    day: date  # the moment's day in the call centre's zone
     score: float | None
     grade: str | None  # canonical id (fail), not the pack's label (不合格)
     category: str | None  # canonical id (inquiry)
@@ -69,9 +72,8 @@ def call_moment(started_at: datetime | None, created_at: datetime | None) -> dat
     return moment if moment is not None else datetime.min.replace(tzinfo=UTC)
 
 
-def in_dates(moment: datetime, date_from: date | None, date_to: date | None) -> bool:
-    """Whether ``moment`` (UTC) falls on or between the two dates (both inclusive, either may be open)."""
-    day = moment.date()
+def in_dates(day: date, date_from: date | None, date_to: date | None) -> bool:
+    """Whether ``day`` is one of the two dates or between them (both inclusive, either may be open)."""
     return (date_from is None or day >= date_from) and (date_to is None or day <= date_to)
 
 
@@ -96,11 +98,10 @@ def check_dates(date_from: date | None, date_to: date | None) -> None:
         raise unprocessable("from", f"{date_from} is after 'to' ({date_to})")
 
 
-def parse_week(week: str | None, today: date | None = None) -> date:
-    """The Monday of ISO week ``week`` (``2026-W47``); the current week (UTC) when None; 422 when invalid."""
+def parse_week(week: str | None, today: date) -> date:
+    """The Monday of ISO week ``week`` (``2026-W47``); of ``today``'s week when None; 422 when invalid."""
     if week is None:
-        day = today or datetime.now(UTC).date()
-        return day - timedelta(days=day.weekday())
+        return today - timedelta(days=today.weekday())
     match = WEEK.match(week)
     if match is None:
         raise unprocessable("week", f"expected an ISO week such as 2026-W47, got {week!r}")
@@ -121,9 +122,8 @@ def week_name(day: date) -> str:
     return f"{year:04d}-W{week:02d}"
 
 
-def bucket(moment: datetime, period: Period) -> tuple[str, date]:
-    """The period's name and first day for ``moment`` (UTC)."""
-    day = moment.date()
+def bucket(day: date, period: Period) -> tuple[str, date]:
+    """The period's name and first day for ``day``."""
     if period == "day":
         return day.isoformat(), day
     if period == "week":
@@ -132,10 +132,12 @@ def bucket(moment: datetime, period: Period) -> tuple[str, date]:
 
 
 def fetch(session: Session, where: Sequence[Any], date_from: date | None, date_to: date | None) -> list[CallFacts]:
-    """Scored calls matching ``where`` between the dates (inclusive), with their scored findings."""
+    """Scored calls matching ``where`` between the dates (inclusive, the call centre's days), with their scored
+    findings."""
+    zone = service_zone(session)
     conditions = [Call.status == "done", *where]
-    lo = datetime.combine(date_from, time.min, tzinfo=UTC) if date_from else None
-    hi = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC) if date_to and date_to < date.max else None
+    lo = day_start(date_from, zone) if date_from else None
+    hi = day_end(date_to, zone) if date_to else None
     if lo is not None or hi is not None:  # narrows the fetch; the exact test is in_dates below
         conditions.append(or_(and_(Call.started_at.is_not(None), *_range(Call.started_at, lo, hi)),
                               and_(Call.started_at.is_(None), *_range(Call.created_at, lo, hi))))
@@ -144,8 +146,9 @@ def fetch(session: Session, where: Sequence[Any], date_from: date | None, date_t
     calls: dict[str, CallFacts] = {}
     for row in session.execute(query):
         moment = call_moment(row.started_at, row.created_at)
-        if in_dates(moment, date_from, date_to):
-            calls[row.id] = CallFacts(row.id, row.agent, row.team, moment, row.score, row.grade_id,
+        day = local_day(moment, zone)
+        if in_dates(day, date_from, date_to):
+            calls[row.id] = CallFacts(row.id, row.agent, row.team, moment, day, row.score, row.grade_id,
                                       row.category_id, row.duration, row.pack, row.language)
     ids = list(calls)
     for chunk in range(0, len(ids), CHUNK):  # by id: the calls' index, not a scan of every finding
@@ -197,7 +200,7 @@ def trend(calls: Sequence[CallFacts], period: Period) -> list[Bucket]:
     """The statistics per period bucket, oldest first."""
     groups: dict[tuple[date, str], list[CallFacts]] = defaultdict(list)
     for call in calls:
-        name, start = bucket(call.moment, period)
+        name, start = bucket(call.day, period)
         groups[(start, name)].append(call)
     return [Bucket(period=name, start=start, **stats(group).model_dump()) for (start, name), group in
             sorted(groups.items())]

@@ -27,7 +27,8 @@ class Stats(BaseModel):
 
 
 class Bucket(Stats):
-    period: str = Field(description="2026-11-23 (day), 2026-W47 (ISO week) or 2026-11 (month), in UTC")
+    period: str = Field(description="2026-11-23 (day), 2026-W47 (ISO week) or 2026-11 (month), in the call centre's "
+                                    "time zone")
     start: date
 
 

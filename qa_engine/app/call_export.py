@@ -25,6 +25,7 @@ from qa_engine.app.analysis_csv import safe_cell
 from qa_engine.app.audit import record
 from qa_engine.app.call_query import CallFilters, order_by
 from qa_engine.app.errors import Invalid
+from qa_engine.app.local_time import service_zone
 from qa_engine.app.models import Call, FindingRow, User
 from qa_engine.pii import mask_optional, mask_text
 
@@ -52,7 +53,7 @@ def plan_export(session: Session, user: User, filters: CallFilters, sort: str, *
     Raises:
         Invalid: a bad filter or sort, or (without ``limit``) more than :data:`MAX_EXPORT_ROWS` calls.
     """
-    where: list[ColumnElement[bool]] = [visible_to(user), *filters.conditions()]
+    where: list[ColumnElement[bool]] = [visible_to(user), *filters.conditions(service_zone(session))]
     ordering = order_by(sort)
     total = session.scalar(select(func.count()).select_from(Call).where(*where)) or 0
     if limit is None and total - offset > MAX_EXPORT_ROWS:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, or_, select
 
 from qa_engine.app.call_fields import unprocessable, utc_moment
+from qa_engine.app.local_time import day_end, day_start
 from qa_engine.app.models import CALL_STATUSES, Call, FindingRow
 from qa_engine.rules.labels import canonical_category, canonical_grade
 
@@ -35,8 +36,9 @@ class CallFilters:
     min_score: float | None = None
     max_score: float | None = None
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        """SQL conditions for the given filters; 422 naming the parameter for a bad value."""
+    def conditions(self, zone: tzinfo) -> list[ColumnElement[bool]]:
+        """SQL conditions for the given filters, a date being a day in ``zone`` (the call centre's,
+        :func:`qa_engine.app.local_time.service_zone`); 422 naming the parameter for a bad value."""
         where: list[ColumnElement[bool]] = []
         for column, value in ((Call.agent, self.agent), (Call.team, self.team)):
             if value is not None:
@@ -55,8 +57,8 @@ class CallFilters:
             failed = select(FindingRow.call_pk).where(FindingRow.rule_id == self.failed_rule,
                                                       FindingRow.status == "fail")
             where.append(Call.id.in_(failed))
-        start = _moment(self.date_from, "from", end_of_day=False)
-        end = _moment(self.date_to, "to", end_of_day=True)
+        start = _moment(self.date_from, "from", zone, end_of_day=False)
+        end = _moment(self.date_to, "to", zone, end_of_day=True)
         if start is not None and end is not None and start >= end:
             raise unprocessable(f"query parameters 'from' ({self.date_from}) and 'to' ({self.date_to}): "
                                 "'from' must be before 'to'")
@@ -73,8 +75,9 @@ class CallFilters:
         return where
 
 
-def _moment(value: str | None, name: str, *, end_of_day: bool) -> datetime | None:
-    """A date (whole day, UTC) or an ISO 8601 date-time; 'to' is exclusive of what follows the given moment.
+def _moment(value: str | None, name: str, zone: tzinfo, *, end_of_day: bool) -> datetime | None:
+    """A date (a whole day in ``zone``) or an ISO 8601 date-time; 'to' is exclusive of what follows the given
+    moment. A date-time without an offset is UTC, as everywhere in the API.
 
     ``to=9999-12-31`` has no following day: it is no bound at all (None). A date-time whose UTC instant falls
     outside the years 0001 to 9999 (``0001-01-01T00:00:00+05:00``) is a 422 naming the parameter.
@@ -84,10 +87,7 @@ def _moment(value: str | None, name: str, *, end_of_day: bool) -> datetime | Non
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
-            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            if not end_of_day:
-                return moment
-            return None if day == date.max else moment + timedelta(days=1)
+            return day_end(day, zone) if end_of_day else day_start(day, zone)
         parsed = utc_moment(datetime.fromisoformat(value), f"query parameter '{name}'")
     except ValueError:
         raise unprocessable(f"query parameter '{name}' must be a date (2025-01-31) or an ISO 8601 date-time "

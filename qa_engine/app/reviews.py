@@ -24,6 +24,7 @@ from qa_engine.app.access import get_visible_call, require_role, visible_to
 from qa_engine.app.analysis import call_moment, check_dates, in_dates, require_team
 from qa_engine.app.audit import record
 from qa_engine.app.errors import Conflict, Forbidden, NotFound
+from qa_engine.app.local_time import local_day, service_zone
 from qa_engine.app.models import AuditEntry, Call, FindingRow, Review, User, utcnow
 from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.packs import resolve_pack
@@ -129,13 +130,15 @@ def open_dispute(session: Session, call: Call, rule_id: str) -> Review | None:
 
 def calibration(session: Session, where: list[Any], date_from: date | None,
                 date_to: date | None) -> list[tuple[str, int, int]]:
-    """Per rule (sorted): (rule_id, reviewed findings, findings whose final status equals the engine's)."""
+    """Per rule (sorted): (rule_id, reviewed findings, findings whose final status equals the engine's), of the
+    calls on the call centre's days from ``date_from`` to ``date_to``."""
+    zone = service_zone(session)
     query = (select(FindingRow.rule_id, FindingRow.auto_status, FindingRow.status, Call.started_at, Call.created_at)
              .join(Call, Call.id == FindingRow.call_pk)
              .where(FindingRow.reviewed.is_(True), *where))
     counts: dict[str, list[int]] = {}
     for rule_id, auto_status, final_status, started_at, created_at in session.execute(query):
-        if not in_dates(call_moment(started_at, created_at), date_from, date_to):
+        if not in_dates(local_day(call_moment(started_at, created_at), zone), date_from, date_to):
             continue
         entry = counts.setdefault(rule_id, [0, 0])
         entry[0] += 1

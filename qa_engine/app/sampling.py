@@ -2,10 +2,11 @@
 
 A plan draws each scored call of its team once: ``value = HMAC-SHA256(plan seed, call id)`` read as a number in
 [0, 100); the call is selected when ``value < percent`` (rule ``percent``). ``per_agent_min`` then tops up: while
-fewer than that many of an agent's calls of one UTC day (the call's start, else when it was filed) were selected
-by the plan, the next call drawn is selected too (rule ``per_agent_min``; calls are drawn in scoring order). The
-seed is random per plan and never shown, so agents cannot tell in advance which calls will be picked, but every
-draw is stored (:class:`~qa_engine.app.models.SamplingDraw`: value, selected, rule) so an auditor can re-check it.
+fewer than that many of an agent's calls of one day (the call's start, else when it was filed, on the call centre's
+calendar: :mod:`qa_engine.app.local_time`) were selected by the plan, the next call drawn is selected too (rule
+``per_agent_min``; calls are drawn in scoring order). The seed is random per plan and never shown, so agents
+cannot tell in advance which calls will be picked, but every draw is stored
+(:class:`~qa_engine.app.models.SamplingDraw`: value, selected, rule) so an auditor can re-check it.
 
 ``per_agent_min`` is a minimum, not an exact count, and concurrency keeps it one: calls of one agent and day drawn
 at the same instant (PostgreSQL; on SQLite the scoring transaction already holds the write lock, so draws take
@@ -29,7 +30,7 @@ import math
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -39,6 +40,7 @@ from qa_engine.app.access import require_role, supervised_teams
 from qa_engine.app.analysis import call_moment, require_team
 from qa_engine.app.audit import record
 from qa_engine.app.errors import Conflict, Invalid, NotFound
+from qa_engine.app.local_time import day_start, local_day, service_zone, today
 from qa_engine.app.models import Call, SamplingDraw, SamplingPlan, User, utcnow
 
 SUPERVISORS = ("supervisor", "admin")
@@ -124,9 +126,9 @@ class PlanSpec:
                         include=self.include)
 
 
-def lookback_start(now: datetime) -> datetime:
-    """Where a new plan's back-fill starts: midnight UTC at the start of the previous day."""
-    return (now - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+def lookback_start(now: datetime, zone: tzinfo) -> datetime:
+    """Where a new plan's back-fill starts: the start of the previous day in ``zone`` (the call centre's), in UTC."""
+    return day_start(today(zone, now) - timedelta(days=1), zone)
 
 
 def draw_value(seed: str, call_pk: str) -> float:
@@ -139,8 +141,9 @@ def plan_filter(plan: SamplingPlan) -> CallFilter:
     return CallFilter.parse(plan.include)
 
 
-def call_day(call: Call) -> str:
-    return call_moment(call.started_at, call.created_at).date().isoformat()
+def call_day(call: Call, zone: tzinfo) -> str:
+    """The call's day in ``zone``, as per-day quotas count it."""
+    return local_day(call_moment(call.started_at, call.created_at), zone).isoformat()
 
 
 def draw(session: Session, plan: SamplingPlan, call: Call) -> SamplingDraw | None:
@@ -149,7 +152,7 @@ def draw(session: Session, plan: SamplingPlan, call: Call) -> SamplingDraw | Non
         return None
     if session.get(SamplingDraw, (plan.id, call.id)) is not None:
         return None
-    day, value = call_day(call), draw_value(plan.seed, call.id)
+    day, value = call_day(call, service_zone(session)), draw_value(plan.seed, call.id)
     rule: str | None = "percent" if value < plan.percent else None
     if rule is None and plan.per_agent_min:
         selected = session.scalar(select(func.count()).select_from(SamplingDraw).where(
@@ -186,7 +189,8 @@ def create_plan(session: Session, user: User, spec: PlanSpec) -> SamplingPlan:
                        "delete one first")
     now = utcnow()
     plan = SamplingPlan(team=spec.team, percent=spec.percent, per_agent_min=spec.per_agent_min,
-                        include=spec.include.as_json(), seed=secrets.token_hex(32), since=lookback_start(now),
+                        include=spec.include.as_json(), seed=secrets.token_hex(32),
+                        since=lookback_start(now, service_zone(session)),
                         created_by=user.name, created_at=now)
     session.add(plan)
     session.flush()

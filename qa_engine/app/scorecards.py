@@ -15,7 +15,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from qa_engine.app import analysis
+from qa_engine.app import analysis, local_time
 from qa_engine.app.access import require_role, supervised_teams, visible_to
 from qa_engine.app.analysis_schemas import Period, Scorecard, WeeklyAnalysis
 from qa_engine.app.models import Call, User
@@ -84,10 +84,11 @@ def rule_summaries(session: Session, pack_cache: PackCache, calls: list[analysis
 
 def weekly_analysis(session: Session, pack_cache: PackCache, user: User, week: str | None,
                     team: str | None) -> WeeklyAnalysis:
-    """The ISO ``week``'s (default: this week, UTC) problems, categories, handle time and hotspots, with the
-    week before for comparison; of one ``team`` or every call the user may see (supervisors and admins)."""
+    """The ISO ``week``'s (default: this week in the call centre's zone) problems, categories, handle time and
+    hotspots, with the week before for comparison; of one ``team`` or every call the user may see (supervisors and
+    admins)."""
     require_role(user, "supervisor", "admin")
-    monday = analysis.parse_week(week)
+    monday = analysis.parse_week(week, local_time.today(local_time.service_zone(session)))
     where = [visible_to(user)]
     if team is not None:
         analysis.require_team(session, user, team)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from qa_engine.app.access import as_utc, visible_to
 from qa_engine.app.call_query import WHEN, CallFilters
 from qa_engine.app.errors import Invalid
+from qa_engine.app.local_time import service_zone
 from qa_engine.app.models import Call, SearchUtterance, User
 from qa_engine.app.search_text import match_form
 
@@ -91,7 +92,7 @@ def search_calls(session: Session, user: User, query: SearchQuery) -> SearchPage
     if query.role is not None and query.role not in SEARCH_ROLES:
         raise Invalid(f"query parameter 'role' must be one of {', '.join(SEARCH_ROLES)}, got {query.role!r}")
     filters = CallFilters(agent=query.agent, team=query.team, date_from=query.date_from, date_to=query.date_to)
-    where = [visible_to(user), *filters.conditions()]
+    where = [visible_to(user), *filters.conditions(service_zone(session))]
     if query.role is not None:
         where.append(SearchUtterance.role == query.role)
     columns = select(Call.id, Call.call_id, Call.agent, Call.team, Call.started_at, SearchUtterance.start,

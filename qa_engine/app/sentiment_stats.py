@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from qa_engine.app.access import visible_to
 from qa_engine.app.call_query import CallFilters
+from qa_engine.app.local_time import service_zone
 from qa_engine.app.models import Call, User
 from qa_engine.sentiment import score_texts, speaker_summary
 
@@ -70,7 +71,7 @@ def customer_end_stats(session: Session, user: User, filters: CallFilters | None
     Bad filter values are a 422 naming the parameter (the calls list's own validation).
     """
     filters = filters or CallFilters()
-    where = [visible_to(user), Call.customer_end_sentiment.is_not(None), *filters.conditions()]
+    where = [visible_to(user), Call.customer_end_sentiment.is_not(None), *filters.conditions(service_zone(session))]
     value = Call.customer_end_sentiment
     negative = func.sum(case((value < NEGATIVE_BELOW, 1), else_=0))
     measures = (func.count(), func.avg(value), negative)

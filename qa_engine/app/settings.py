@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from qa_engine.app.local_time import DEFAULT_TIMEZONE, parse_zone
 
 #: The shortest server secret accepted (bytes of UTF-8); there is no default: see :mod:`qa_engine.app.secret_key`.
 MIN_SECRET_KEY_BYTES = 32
@@ -73,6 +76,9 @@ class Settings(BaseSettings):
         review_low_score: a call scored below this enters the supervisors' review queue with the reason
             ``low_score`` (default 60; 0: never), see :mod:`qa_engine.app.review_queue`.
         log_format: ``json`` (one object per line) or ``text``.
+        timezone: the call centre's IANA time zone (``Asia/Shanghai``; default ``UTC``): the days and weeks that
+            scorecards, the weekly analysis, date filters, sampling quotas and the dashboard count calls in
+            (:mod:`qa_engine.app.local_time`). Times are stored and returned in UTC whatever it is.
     """
 
     model_config = SettingsConfigDict(env_prefix="QA_ENGINE_", env_file=".env", env_file_encoding="utf-8",
@@ -128,6 +134,8 @@ class Settings(BaseSettings):
     review_low_score: float = Field(default=60.0, ge=0, le=100)
     # logs
     log_format: Literal["json", "text"] = "json"
+    # the call centre's calendar
+    timezone: str = DEFAULT_TIMEZONE
 
     @field_validator("db_url")
     @classmethod
@@ -138,6 +146,15 @@ class Settings(BaseSettings):
         from qa_engine.app.database import normalize_url
 
         return normalize_url(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        """A misspelt zone is an error at start: otherwise every day would silently be cut at the wrong hour."""
+        try:
+            return parse_zone(value).key
+        except ValueError as exc:
+            raise ValueError(f"timezone: {exc}") from None
 
     @field_validator("compute_type")
     @classmethod
@@ -203,6 +220,11 @@ class Settings(BaseSettings):
                 "cpu_threads": self.cpu_threads, "beam_size": self.beam_size, "batch_size": self.batch_size,
                 "max_duration_s": self.max_audio_duration_s, "mask_pii": True, "diarizer": self.diarizer,
                 "diarizer_config": self.diarizer_config, "speakers": self.speakers}
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """:attr:`timezone` as a zone."""
+        return parse_zone(self.timezone)
 
     @property
     def database_url(self) -> str:

@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from qa_engine.app.batch.report import format_summary
     from qa_engine.app.batch.source import parse_since
     from qa_engine.app.database import make_engine, make_session_factory
+    from qa_engine.app.local_time import TIMEZONE_KEY
     from qa_engine.app.migrate import upgrade
     from qa_engine.app.settings import load_settings
 
@@ -90,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
     db_engine = make_engine(settings.database_url)
     try:
         upgrade(db_engine)
-        summary = run_batch(options, make_session_factory(db_engine), data_dir=settings.data_dir)
+        sessions = make_session_factory(db_engine)
+        sessions.configure(info={TIMEZONE_KEY: settings.zone})  # sampling quotas count the call centre's days
+        summary = run_batch(options, sessions, data_dir=settings.data_dir)
     finally:
         db_engine.dispose()
     sys.stderr.write(format_summary(summary))

@@ -35,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from qa_engine.app.database import make_engine, make_session_factory
     from qa_engine.app.jobs import worker_name
+    from qa_engine.app.local_time import TIMEZONE_KEY
     from qa_engine.app.logging_config import configure_logging
     from qa_engine.app.migrate import upgrade
     from qa_engine.app.pack_cache import PackCache
@@ -62,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         upgrade(db_engine)
         sessions = make_session_factory(db_engine)
+        sessions.configure(info={TIMEZONE_KEY: settings.zone})  # sampling quotas count the call centre's days
         pack_cache = PackCache()
         workers = [Worker(sessions, settings, pack_cache, pipelines, poll_s=args.poll, name=worker_name(i))
                    for i in range(concurrency)]

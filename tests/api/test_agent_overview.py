@@ -69,4 +69,4 @@ def test_overview_parameters_are_checked(client: TestClient, team: dict[str, Hea
 def test_default_range_is_the_last_13_weeks() -> None:
     assert default_dates(None, None, today=date(2026, 12, 5)) == (date(2026, 9, 6), None)  # 91 days, today included
     assert DEFAULT_DAYS == 91
-    assert default_dates(date(2026, 1, 1), None) == (date(2026, 1, 1), None)
+    assert default_dates(date(2026, 1, 1), None, today=date(2026, 12, 5)) == (date(2026, 1, 1), None)

@@ -15,8 +15,9 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import hypothesis
@@ -339,6 +340,8 @@ def test_an_unhandled_exception_is_a_json_500_on_an_open_connection(settings: Se
 
 # --- Properties of the parsers ---------------------------------------------------------------------------------------
 
+#: UTC and the zones furthest ahead of and behind it: a day's start there is up to 14 hours before or 12 after UTC's
+EXTREME_ZONES: tuple[tzinfo, ...] = (UTC, ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Etc/GMT+12"))
 PROPERTY_SETTINGS = hypothesis.settings(max_examples=150, deadline=None, derandomize=True, database=None)
 text_with_anything = st.text(alphabet=st.characters(codec=None), max_size=40)  # surrogates and NUL included
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | text_with_anything
@@ -355,11 +358,14 @@ json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=
               st.sampled_from(["-01-01", "-12-31", "-01-01T00:00:00+05:00", "-12-31T23:59:59.999999-14:00",
                                "-12-31T23:59:59+14:00", "-01-01T00:00:00-00:30", "-W01", "-W52", "-W53"]))))
 def test_date_parsers_answer_a_value_or_invalid(value: str) -> None:
-    """The query and field parsers of dates and weeks return a value or raise Invalid (422), never anything else."""
-    for parse in (lambda: call_query.CallFilters(date_from=value).conditions(),
-                  lambda: call_query.CallFilters(date_to=value).conditions(),
-                  lambda: call_fields.started_at({"started_at": value}, "body"),
-                  lambda: analysis.parse_week(value)):
+    """The query and field parsers of dates and weeks return a value or raise Invalid (422), never anything else,
+    also where a day's start in the call centre's zone falls outside the years 1 to 9999 in UTC."""
+    parsers = [lambda: call_fields.started_at({"started_at": value}, "body"),
+               lambda: analysis.parse_week(value, date(2026, 12, 5))]
+    for zone in EXTREME_ZONES:
+        parsers += [lambda zone=zone: call_query.CallFilters(date_from=value).conditions(zone),
+                    lambda zone=zone: call_query.CallFilters(date_to=value).conditions(zone)]
+    for parse in parsers:
         try:
             parse()
         except Invalid:

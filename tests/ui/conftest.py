@@ -185,9 +185,10 @@ def post_transcript(http: httpx.Client, server: UiServer, uploader: str, doc: di
 
 @contextmanager
 def light_server(tmp_path_factory: pytest.TempPathFactory, name: str, users: Sequence[tuple[str, str, str | None]],
-                 passwords: dict[str, str] | None = None) -> Iterator[UiServer]:
-    """A server of a test module's own, with ``users`` and no speech model (transcripts only): fast to start."""
-    app = create_app(Settings(data_dir=tmp_path_factory.mktemp(name) / "data", workers=0))
+                 passwords: dict[str, str] | None = None, timezone: str = "UTC") -> Iterator[UiServer]:
+    """A server of a test module's own, with ``users`` and no speech model (transcripts only): fast to start; its
+    call centre works in ``timezone``."""
+    app = create_app(Settings(data_dir=tmp_path_factory.mktemp(name) / "data", workers=0, timezone=timezone))
     with running_server(app) as url:
         ui = UiServer(url=url, app=app)
         add_users(ui, users, passwords)

@@ -63,6 +63,17 @@ const callGrade = (c) => gradeBadge(c.grade_id || c.grade, c.grade);
 const callsUrl = (query) => `/ui/calls?${new URLSearchParams(Object.entries(query).filter(([, v]) => v !== null && v !== undefined && v !== ""))}`;
 const statusBadge = (s) => `<span class="badge st-${esc(s)}">${esc(t("status." + s))}</span>`;
 const isoDay = (d) => d.toISOString().slice(0, 10);
+/* Days are the call centre's (QA.timezone: the service's QA_ENGINE_TIMEZONE), as the API's date filters, scorecards
+   and weekly analysis count them; times are still shown in the browser's zone (fmtDate). */
+let centreDays = null;
+const centreDay = (moment) => {
+  centreDays = centreDays || new Intl.DateTimeFormat("en-US", {timeZone: QA.timezone || "UTC", year: "numeric", month: "2-digit", day: "2-digit"});
+  const p = Object.fromEntries(centreDays.formatToParts(moment).map((part) => [part.type, part.value]));
+  return `${p.year}-${p.month}-${p.day}`;
+};
+const addDays = (day, n) => { const d = new Date(`${day}T00:00:00Z`); d.setUTCDate(d.getUTCDate() + n); return isoDay(d); };
+const mondayOf = (day) => addDays(day, -((new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7));
+const centreMonday = () => mondayOf(centreDay(new Date()));
 const empty = (text) => `<div class="empty"><span class="empty-icon" aria-hidden="true">○</span><p>${esc(text)}</p></div>`;
 // inline style attributes are refused by the Content-Security-Policy: markup carries data-style, set here via CSSOM
 const applyStyles = (root) => root.querySelectorAll("[data-style]").forEach((node) => {
@@ -206,22 +217,20 @@ function dashboardAlerts() {
 
 pages.dashboard = async () => {
   dashboardAlerts();
-  const now = new Date(); const today = isoDay(now);
-  const monday = new Date(now); monday.setUTCDate(now.getUTCDate() - ((now.getUTCDay() + 6) % 7));
-  const since = new Date(now); since.setUTCDate(now.getUTCDate() - 29);
+  const today = centreDay(new Date()); const monday = mondayOf(today);
   try {
-    const calls = await fetchCalls({from: isoDay(since), status: "done", sort: "-started_at"});
-    const day = (c) => (c.started_at || c.created_at).slice(0, 10);
-    const todays = calls.filter((c) => day(c) === today), week = calls.filter((c) => day(c) >= isoDay(monday));
+    const calls = await fetchCalls({from: addDays(today, -29), status: "done", sort: "-started_at"});
+    const day = (c) => centreDay(new Date(c.started_at || c.created_at));
+    const todays = calls.filter((c) => day(c) === today), week = calls.filter((c) => day(c) >= monday);
     $("#kpi-today").textContent = todays.length;
     $("#kpi-today-avg").textContent = t("dash.avg", {score: fmtScore(mean(todays.map((c) => c.score).filter((s) => s !== null)))});
     $("#kpi-week").textContent = week.length;
     $("#kpi-week-avg").textContent = t("dash.avg", {score: fmtScore(mean(week.map((c) => c.score).filter((s) => s !== null)))});
-    const weekQuery = {from: isoDay(monday), status: "done"};
+    const weekQuery = {from: monday, status: "done"};
     $("#kpi-failing").textContent = week.filter((c) => (c.grade_id || gradeId(c.grade)) === "fail").length;
     const failingLink = $("#kpi-failing-link"); if (failingLink) failingLink.href = callsUrl({...weekQuery, grade: "fail"});
     const days = [];
-    for (let i = 29; i >= 0; i--) { const d = new Date(now); d.setUTCDate(now.getUTCDate() - i); days.push(isoDay(d)); }
+    for (let i = 29; i >= 0; i--) days.push(addDays(today, -i));
     lineChart($("#trend"), days.map((d) => { const xs = calls.filter((c) => day(c) === d && c.score !== null).map((c) => c.score); const m = mean(xs); return {label: d.slice(5), value: m, text: m === null ? "–" : `${fmtScore(m)} (${xs.length})`, href: callsUrl({from: d, to: d, status: "done"})}; }), {label: t("dash.trend")});
     const grades = {}; for (const c of week) { const g = c.grade_id || gradeId(c.grade); if (g) grades[g] = (grades[g] || 0) + 1; }
     donut($("#grades"), gradeRows(grades, weekQuery));
@@ -238,9 +247,9 @@ pages.dashboard = async () => {
   try {
     let rows;
     const titles = await ruleTitles();
-    const failedHref = (rule) => callsUrl({failed_rule: rule, from: isoDay(monday)});
+    const failedHref = (rule) => callsUrl({failed_rule: rule, from: monday});
     if (QA.user.role === "agent") {
-      const card = await api(`/scorecards/agents/${encodeURIComponent(QA.user.name)}?period=week&from=${isoDay(monday)}`);
+      const card = await api(`/scorecards/agents/${encodeURIComponent(QA.user.name)}?period=week&from=${monday}`);
       rows = card.total.rules.filter((r) => r.failed).sort((a, b) => b.failed - a.failed).map((r) => ({label: titles[r.rule_id] || r.rule_id, title: r.rule_id, value: r.failed, href: failedHref(r.rule_id)}));
     } else {
       const weekly = await api("/analysis/weekly");
@@ -645,6 +654,6 @@ document.addEventListener("click", (e) => {
 });
 document.addEventListener("DOMContentLoaded", () => { const page = pages[document.body.dataset.page]; if (page) page(); });
 // shared helpers for the feature scripts loaded after this one (each may add pages[name] before DOMContentLoaded)
-window.qaUi = {api, t, esc, csrf, toast, table, empty, failure, applyStyles, fmtScore, fmtTime, fmtDate, gradeBadge,
-  callGrade, callColumns, statusBadge, barChart, lineChart, donut, fetchCalls, pages, ApiError};
+window.qaUi = {api, t, esc, csrf, toast, table, empty, failure, applyStyles, fmtScore, fmtTime, fmtDate, centreMonday,
+  gradeBadge, callGrade, callColumns, statusBadge, barChart, lineChart, donut, fetchCalls, pages, ApiError};
 })();

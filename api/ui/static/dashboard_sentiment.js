@@ -6,17 +6,11 @@
   const pct = (v) => Math.round(100 * v);
   const color = (v) => (v <= -0.3 ? "var(--bad)" : v < 0.1 ? "var(--warn)" : "var(--ok)");
 
-  function monday() {
-    const d = new Date(); const day = (d.getDay() + 6) % 7;
-    d.setDate(d.getDate() - day);
-    return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
-  }
-
   async function render() {
     const ui = window.qaUi;
     const box = document.getElementById("dash-sentiment");
     if (!ui || !box) return;
-    const from = monday();
+    const from = ui.centreMonday();  // this week in the call centre's zone, as the other dashboard cards
     try {
       const stats = await ui.api(`/analytics/sentiment?from=${encodeURIComponent(from)}`);
       const bars = (rows, key) => rows.slice(0, 8).map((g) => ({
