@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-EventName = Literal["call.scored", "finding.critical"]
+#: the events of :mod:`qa_engine.app.events` (a test checks both lists agree)
+EventName = Literal["call.scored", "finding.critical", "review.disputed", "review.resolved", "evaluation.submitted"]
 
 
 class WebhookCreate(BaseModel):
@@ -17,7 +18,8 @@ class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(max_length=2048, description="http or https URL that receives the POSTs")
-    events: list[EventName] = Field(min_length=1, description="call.scored and/or finding.critical")
+    events: list[EventName] = Field(min_length=1, description="any of call.scored, finding.critical, "
+                                    "review.disputed, review.resolved, evaluation.submitted")
     secret: str | None = Field(default=None, min_length=16, max_length=128,
                                description="HMAC key (at least 16 characters); generated when omitted")
 

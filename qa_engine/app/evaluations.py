@@ -23,6 +23,7 @@ from qa_engine.app.access import as_utc, get_visible_call, require_role
 from qa_engine.app.audit import record
 from qa_engine.app.errors import Conflict, Invalid, NotFound
 from qa_engine.app.evaluation_forms import FormItem, current_form, items_of
+from qa_engine.app.events import evaluation_submitted
 from qa_engine.app.models import Call, Evaluation, EvaluationForm, FindingRow, User, utcnow
 from qa_engine.pii import mask_optional
 
@@ -149,6 +150,7 @@ def evaluate_call(session: Session, user: User, call_id: str, data: EvaluationIn
     session.flush()
     record(session, user.name, "evaluation.created", call_pk=call.id,
            after={"id": evaluation.id, "form": form.id, "final_score": evaluation.final_score})
+    evaluation_submitted(session, call, evaluation, form)
     session.commit()
     return evaluation
 

@@ -262,7 +262,7 @@ class TeamPack(Base):
 
 
 class Webhook(Base):
-    """A URL that receives signed JSON events (``call.scored``, ``finding.critical``)."""
+    """A URL that receives the signed JSON events it subscribed to (:data:`qa_engine.app.events.EVENTS`)."""
 
     __tablename__ = "webhooks"
 

@@ -24,6 +24,7 @@ from qa_engine.app.access import get_visible_call, require_role, visible_to
 from qa_engine.app.analysis import call_moment, check_dates, in_dates, require_team
 from qa_engine.app.audit import record
 from qa_engine.app.errors import Conflict, Forbidden, NotFound
+from qa_engine.app.events import review_disputed, review_resolved
 from qa_engine.app.local_time import local_day, service_zone
 from qa_engine.app.models import AuditEntry, Call, FindingRow, Review, User, utcnow
 from qa_engine.app.pack_cache import PackCache
@@ -107,8 +108,11 @@ def recompute(session: Session, call: Call, pack: Pack) -> None:
 
 
 def set_finding_status(session: Session, pack_cache: PackCache, call: Call, row: FindingRow, new_status: str, *,
-                       actor: str, action: str, detail: str | None) -> None:
-    """Set ``row`` to ``new_status`` (marking it reviewed), recompute the call and record the audit entry."""
+                       actor: str, action: str, detail: str | None) -> dict[str, Any]:
+    """Set ``row`` to ``new_status`` (marking it reviewed), recompute the call and record the audit entry.
+
+    Returns the finding's status and the call's score and grade before (what the ``review.resolved`` event reports).
+    """
     pack = call_pack(session, pack_cache, call)
     lock_call(session, call)
     session.refresh(row)
@@ -121,6 +125,7 @@ def set_finding_status(session: Session, pack_cache: PackCache, call: Call, row:
            after=_snapshot(call, row), detail=detail)
     logger.info("%s by %s on call %s rule %s: %s -> %s (score %s -> %s)", action, actor, call.id, row.rule_id,
                 before["status"], row.status, before["score"], call.score)
+    return before
 
 
 def open_dispute(session: Session, call: Call, rule_id: str) -> Review | None:
@@ -167,8 +172,9 @@ def override(session: Session, pack_cache: PackCache, user: User, call_id: str, 
                     comment=comment, requested_status=new_status, resolved_by=user.name, resolved_at=now,
                     created_at=now)
     session.add(review)
-    set_finding_status(session, pack_cache, call, row, new_status, actor=user.name, action="finding.override",
-                       detail=comment)
+    before = set_finding_status(session, pack_cache, call, row, new_status, actor=user.name,
+                                action="finding.override", detail=comment)
+    review_resolved(session, call, review, row, before)
     session.commit()
     return Outcome(review, call, row)
 
@@ -199,6 +205,8 @@ def dispute(session: Session, user: User, call_id: str, rule_id: str, comment: s
     record(session, user.name, "dispute.opened", call_pk=call.id, rule_id=rule_id, before=snapshot, after=snapshot,
            detail=comment)
     note_dispute(session, call)  # the supervisors' review queue
+    session.flush()  # the review's id, for the event
+    review_disputed(session, call, review, row)
     session.commit()
     return Outcome(review, call, row)
 
@@ -263,9 +271,11 @@ def resolve(session: Session, pack_cache: PackCache, user: User, review_id: int,
         raise Conflict(message)
     session.refresh(review)
     row = get_finding(session, call, review.rule_id)
-    set_finding_status(session, pack_cache, call, row, review.requested_status if accept else row.status,
-                       actor=user.name, action="dispute.accepted" if accept else "dispute.rejected", detail=comment)
+    before = set_finding_status(session, pack_cache, call, row, review.requested_status if accept else row.status,
+                                actor=user.name, action="dispute.accepted" if accept else "dispute.rejected",
+                                detail=comment)
     note_dispute_resolved(session, call, user.name)
+    review_resolved(session, call, review, row, before)
     session.commit()
     return Outcome(review, call, row)
 

@@ -1,7 +1,8 @@
-"""Webhook deliveries: events queued with the report that caused them, then POSTed, signed, with retries.
+"""Webhook deliveries: events queued with the change that caused them, then POSTed, signed, with retries.
 
 Scoring code queues ``call.scored`` (and ``finding.critical`` per failed critical finding) through
-:func:`enqueue_call_events` inside its own transaction. :class:`WebhookDispatcher` delivers what is due:
+:func:`enqueue_call_events` inside its own transaction; reviews and evaluations queue theirs through
+:func:`enqueue_event` (see :mod:`qa_engine.app.events`). :class:`WebhookDispatcher` delivers what is due:
 one POST per delivery with the headers ``X-QA-Event``, ``X-QA-Delivery``, ``X-QA-Timestamp`` and
 ``X-QA-Signature: sha256=HEX``, where HEX is the HMAC-SHA256 of ``TIMESTAMP + "." + BODY`` under the webhook's
 secret. A 2xx answer delivers it; anything else is retried after ``backoff * 2**(attempts-1)`` seconds (capped)
@@ -29,17 +30,16 @@ from sqlalchemy.orm import Session
 
 from qa_engine import __version__
 from qa_engine.app.access import as_utc
+from qa_engine.app.events import EVENT_CALL_SCORED, EVENT_FINDING_CRITICAL
+from qa_engine.app.events import EVENTS as EVENTS  # the names were defined here first: still importable from here
 from qa_engine.app.metrics import WEBHOOK_ATTEMPTS
-from qa_engine.app.models import Call, Webhook, WebhookDelivery, utcnow
+from qa_engine.app.models import Call, Evaluation, EvaluationForm, FindingRow, Review, Webhook, WebhookDelivery, utcnow
 from qa_engine.app.settings import Settings
 from qa_engine.app.webhook_targets import AllowList, Target, UnsafeTarget, check_url
 from qa_engine.pii import mask_optional, mask_text
 
 logger = logging.getLogger(__name__)
 
-EVENT_CALL_SCORED = "call.scored"
-EVENT_FINDING_CRITICAL = "finding.critical"
-EVENTS = (EVENT_CALL_SCORED, EVENT_FINDING_CRITICAL)
 MAX_BACKOFF_S = 3600.0
 CLAIM_MARGIN_S = 60.0
 BATCH = 50
@@ -78,12 +78,46 @@ def call_payload(call: Call, event: str) -> dict[str, Any]:
     """
     report = call.report or {}
     failed = [_masked_finding(f) for f in report.get("findings") or [] if f.get("status") == "fail"]
-    return {"event": event, "id": call.id, "call_id": mask_optional(call.call_id), "agent": call.agent,
-            "team": call.team,
-            "score": call.score, "grade": call.grade, "category": call.category,
-            "grade_id": call.grade_id, "category_id": call.category_id,
-            "pack": {"id": call.pack, "version": call.pack_version},
+    return {"event": event, **_call_fields(call), "pack": {"id": call.pack, "version": call.pack_version},
             "started_at": _iso(call.started_at), "scored_at": _iso(call.finished_at), "failed_rules": failed}
+
+
+def _call_fields(call: Call) -> dict[str, Any]:
+    """What every event says about its call: ids, agent, team, and its score, grade and category now."""
+    return {"id": call.id, "call_id": mask_optional(call.call_id), "agent": call.agent, "team": call.team,
+            "score": call.score, "grade": call.grade, "category": call.category,
+            "grade_id": call.grade_id, "category_id": call.category_id}
+
+
+def review_payload(event: str, call: Call, review: Review, finding: FindingRow, *, actor: str,
+                   before: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The document of a review event; ``before`` (status, score, grade before a decision) adds the decision.
+
+    Comments are sent as stored (masked) and masked again, like every text in a payload.
+    """
+    doc = {"event": event, **_call_fields(call), "actor": actor,
+           "review": {"id": review.id, "kind": review.kind, "state": review.state, "rule_id": review.rule_id,
+                      "requested_status": review.requested_status, "author": review.author,
+                      "comment": mask_text(review.comment), "created_at": _iso(review.created_at),
+                      "resolved_by": review.resolved_by, "resolution_comment": mask_optional(review.resolution_comment),
+                      "resolved_at": _iso(review.resolved_at)},
+           "finding": {"rule_id": finding.rule_id, "status": finding.status, "auto_status": finding.auto_status,
+                       "severity": finding.severity, "weight": finding.weight}}
+    if before is not None:
+        doc.update(decision=review.state, previous=before, score_changed=before.get("score") != call.score)
+    return doc
+
+
+def evaluation_payload(event: str, call: Call, evaluation: Evaluation, form: EvaluationForm) -> dict[str, Any]:
+    """The document of an evaluation event: the form, the scores and the answers (comments masked)."""
+    answers = [{**answer, "comment": mask_optional(answer.get("comment"))} for answer in evaluation.answers]
+    return {"event": event, **_call_fields(call), "actor": evaluation.reviewer,
+            "evaluation": {"id": evaluation.id, "form": {"id": form.id, "name": form.name, "version": form.version},
+                           "reviewer": evaluation.reviewer, "auto_score": evaluation.auto_score,
+                           "manual_score": evaluation.manual_score, "final_score": evaluation.final_score,
+                           "critical_failed": evaluation.critical_failed, "comment": mask_optional(evaluation.comment),
+                           "answers": answers, "released": evaluation.released_at is not None,
+                           "created_at": _iso(evaluation.created_at)}}
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -91,9 +125,20 @@ def _iso(moment: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _active_hooks(session: Session) -> list[Webhook]:
+    return [h for h in session.scalars(select(Webhook).where(Webhook.active.is_(True))) if h.events]
+
+
+def enqueue_event(session: Session, event: str, call: Call, payload: dict[str, Any]) -> int:
+    """Queue ``payload`` as ``event`` about ``call`` for each webhook subscribed to it; the caller commits."""
+    hooks = [h for h in _active_hooks(session) if event in h.events]
+    session.add_all([WebhookDelivery(webhook_id=h.id, event=event, call_pk=call.id, payload=payload) for h in hooks])
+    return len(hooks)
+
+
 def enqueue_call_events(session: Session, call: Call) -> int:
     """Queue ``call.scored`` / ``finding.critical`` deliveries for ``call``; the caller commits. Returns how many."""
-    hooks = [h for h in session.scalars(select(Webhook).where(Webhook.active.is_(True))) if h.events]
+    hooks = _active_hooks(session)
     if not hooks:
         return 0
     scored = call_payload(call, EVENT_CALL_SCORED)

@@ -1,5 +1,5 @@
-"""Webhooks: subscriptions (admin), events queued with the report, signed POSTs to a real local HTTP server,
-retries with backoff, the delivery log."""
+"""Webhooks: subscriptions (admin), events queued with the report or the review / evaluation that caused them,
+signed POSTs to a real local HTTP server, retries with backoff, the delivery log (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,23 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from qa_engine.app.models import WebhookDelivery, utcnow
+from api.webhook_schemas import EventName
+from qa_engine.app.events import EVENTS
+from qa_engine.app.models import Job, WebhookDelivery, utcnow
+from qa_engine.app.rescore import run_rescore_job
 from qa_engine.app.settings import Settings
 from qa_engine.app.webhooks import WebhookDispatcher, backoff_delay, verify
 
 from .conftest import ZH_TRANSCRIPT
 from .test_canonical_ids import CUSTOM_PACK, EN_FAILING
+from .test_evaluations import FORM, answers, make_form
+from .zh_calls import BASE, FORBIDDEN
 
 RUDE = {"role": "agent", "start": 9.5, "end": 11.0, "text": "这个不归我管，号码13812345678你自己去查。"}
 
@@ -301,3 +306,157 @@ def test_dispatcher_thread_starts_and_stops(client: TestClient, settings: Settin
     assert len(receiver.requests) == 1
     with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
         assert session.scalar(select(WebhookDelivery.status)) == "delivered"
+
+
+# --- the review workflow's events -------------------------------------------------------------------------------
+
+PHONE = "13812345678"
+
+
+def _sent(receiver: Receiver, secret: str) -> list[dict[str, Any]]:
+    """The documents ``receiver`` got, each checked against its signature and its X-QA-Event header."""
+    docs = []
+    for request in receiver.requests:
+        headers = request["headers"]
+        assert verify(secret, headers["X-QA-Timestamp"], request["body"], headers["X-QA-Signature"])
+        assert PHONE not in request["body"].decode("utf-8")  # whatever people typed, masked
+        doc: dict[str, Any] = json.loads(request["body"])
+        assert doc["event"] == headers["X-QA-Event"]
+        docs.append(doc)
+    return docs
+
+
+def _deliver_all(client: TestClient, settings: Settings) -> int:
+    """Attempt what is due now; a second pass finds nothing more (each event is delivered once)."""
+    dispatcher = _dispatcher(client, settings)
+    sent = dispatcher.run_once()
+    assert dispatcher.run_once() == 0
+    return sent
+
+
+def test_event_names_accepted_by_the_api_are_the_ones_the_service_sends() -> None:
+    assert set(get_args(EventName)) == set(EVENTS)
+    assert {"review.disputed", "review.resolved", "evaluation.submitted"} <= set(EVENTS)
+
+
+@pytest.mark.usefixtures("quiet")
+def test_review_events_are_signed_and_delivered_once(client: TestClient, settings: Settings,
+                                                      admin: dict[str, str], receiver: Receiver,
+                                                      make_user: Callable[..., dict[str, str]],
+                                                      upload: Callable[..., str]) -> None:
+    ann, sue = make_user("ann", "agent", "t1"), make_user("sue", "supervisor", "t1")
+    hook = _subscribe(client, admin, receiver.url, ["review.disputed", "review.resolved"])
+    other = Receiver()
+    try:
+        scored_only = _subscribe(client, admin, other.url, ["call.scored"])
+        call = upload(admin, agent="ann", **FORBIDDEN)
+        _deliver_all(client, settings)
+        assert receiver.requests == [] and len(other.requests) == 1  # the upload: call.scored only
+        disputed = client.post(f"/api/v1/calls/{call}/findings/forbidden_phrases/dispute", headers=ann,
+                               json={"comment": f"规定 was about the tariff, call me on {PHONE}"})
+        assert disputed.status_code == 201, disputed.text
+        review_id = disputed.json()["review"]["id"]
+        assert _deliver_all(client, settings) == 1
+        [opened] = _sent(receiver, hook["secret"])
+        assert opened["event"] == "review.disputed" and opened["id"] == call and opened["call_id"] == "zh-forbidden"
+        assert (opened["agent"], opened["team"], opened["actor"]) == ("ann", "t1", "ann")
+        assert (opened["score"], opened["grade_id"]) == (59.0, "fail") and "category_id" in opened
+        assert opened["review"]["id"] == review_id and opened["review"]["kind"] == "dispute"
+        assert opened["review"]["state"] == "open" and opened["review"]["requested_status"] == "pass"
+        assert opened["review"]["rule_id"] == opened["finding"]["rule_id"] == "forbidden_phrases"
+        assert opened["finding"]["status"] == "fail" and opened["finding"]["severity"] == "critical"
+        assert opened["review"]["comment"].startswith("规定 was about the tariff, call me on ")
+        assert "*" in opened["review"]["comment"]  # the number, masked as it is stored
+
+        accepted = client.post(f"/api/v1/reviews/{review_id}/accept", json={"comment": f"ok, {PHONE} checked"},
+                               headers=sue)
+        assert accepted.status_code == 200, accepted.text
+        assert _deliver_all(client, settings) == 1
+        resolved = _sent(receiver, hook["secret"])[1]
+        assert resolved["event"] == "review.resolved" and resolved["actor"] == "sue"
+        assert resolved["decision"] == "accepted" and resolved["review"]["id"] == review_id
+        assert resolved["review"]["resolved_by"] == "sue" and "*" in resolved["review"]["resolution_comment"]
+        assert (resolved["score"], resolved["grade"], resolved["grade_id"]) == (94.1, "优秀", "excellent")
+        assert resolved["score_changed"] is True
+        assert resolved["previous"] == {"status": "fail", "score": 59.0, "grade": "不合格"}
+        assert resolved["finding"]["status"] == "pass" and resolved["finding"]["auto_status"] == "fail"
+
+        rejected_id = client.post(f"/api/v1/calls/{call}/findings/speech_rate/dispute", headers=ann,
+                                  json={"comment": "I spoke slowly"}).json()["review"]["id"]
+        assert client.post(f"/api/v1/reviews/{rejected_id}/reject", json={}, headers=sue).status_code == 200
+        overridden = client.post(f"/api/v1/calls/{call}/findings/greeting/override", headers=sue,
+                                 json={"status": "fail", "comment": "no greeting heard"})
+        assert overridden.status_code == 201, overridden.text
+        assert _deliver_all(client, settings) == 3
+        events = [(d["event"], d.get("decision"), d["review"]["id"]) for d in _sent(receiver, hook["secret"])[2:]]
+        assert sorted(events, key=str) == sorted([
+            ("review.disputed", None, rejected_id), ("review.resolved", "rejected", rejected_id),
+            ("review.resolved", "applied", overridden.json()["review"]["id"])], key=str)
+        by_decision = {d.get("decision"): d for d in _sent(receiver, hook["secret"])[2:]}
+        rejected, applied = by_decision["rejected"], by_decision["applied"]
+        assert rejected["score_changed"] is False and rejected["score"] == rejected["previous"]["score"] == 94.1
+        assert rejected["review"]["resolution_comment"] is None and rejected["finding"]["status"] == "fail"
+        assert applied["review"]["kind"] == "override" and applied["actor"] == "sue"
+        assert applied["finding"] == {**applied["finding"], "rule_id": "greeting", "status": "fail"}
+        assert applied["score_changed"] is True and applied["score"] < applied["previous"]["score"]
+        assert applied["review"]["comment"] == "no greeting heard"
+
+        assert len(other.requests) == 1  # not subscribed to the review events: nothing more
+        assert [d["event"] for d in _deliveries(client, admin, scored_only["id"])] == ["call.scored"]
+        log = _deliveries(client, admin, hook["id"])
+        assert len(log) == 5 and all(d["status"] == "delivered" and d["call_id"] == call for d in log)
+    finally:
+        other.close()
+
+
+@pytest.mark.usefixtures("quiet")
+def test_an_evaluation_sends_evaluation_submitted(client: TestClient, settings: Settings, admin: dict[str, str],
+                                                  receiver: Receiver, make_user: Callable[..., dict[str, str]],
+                                                  upload: Callable[..., str]) -> None:
+    sue = make_user("sue", "supervisor", "t1")
+    form = make_form(client, admin)
+    call = upload(admin, agent="alice", **BASE)
+    hook = _subscribe(client, admin, receiver.url, ["evaluation.submitted"])
+    other = Receiver()
+    try:
+        _subscribe(client, admin, other.url, ["call.scored", "review.resolved"])
+        created = client.post(f"/api/v1/calls/{call}/evaluations", headers=sue,
+                              json={"answers": answers(4, None, 1), "comment": f"客户电话 {PHONE} 已核实"})
+        assert created.status_code == 201, created.text
+        evaluation = created.json()
+        assert _deliver_all(client, settings) == 1
+        [doc] = _sent(receiver, hook["secret"])
+        assert doc["event"] == "evaluation.submitted" and doc["id"] == call and doc["actor"] == "sue"
+        assert (doc["agent"], doc["team"], doc["grade_id"]) == ("alice", "t1", "excellent")
+        sent = doc["evaluation"]
+        assert sent["id"] == evaluation["id"] and sent["reviewer"] == "sue" and sent["released"] is False
+        assert sent["form"] == {"id": form["id"], "name": FORM["name"], "version": 1}
+        assert (sent["auto_score"], sent["manual_score"], sent["final_score"], sent["critical_failed"]) == (
+            evaluation["auto_score"], evaluation["manual_score"], evaluation["final_score"], False)
+        assert sent["answers"][0] == {"item": "attitude", "label": "服务态度", "value": 4, "max": 5,
+                                      "comment": "语气友好"}
+        assert sent["answers"][1]["value"] is None
+        assert sent["comment"] == evaluation["comment"] and "*" in sent["comment"]
+        assert other.requests == []  # subscribed to other events only
+    finally:
+        other.close()
+
+
+@pytest.mark.usefixtures("quiet")
+def test_a_rescore_sends_call_scored_again(client: TestClient, settings: Settings, admin: dict[str, str],
+                                           receiver: Receiver, upload: Callable[..., str]) -> None:
+    """A rescore is scoring again: the same ``call.scored`` event (and ``finding.critical``), with the new pack."""
+    call = upload(admin, agent="alice", **FORBIDDEN)
+    hook = _subscribe(client, admin, receiver.url, ["call.scored", "finding.critical"])
+    queued = client.post("/api/v1/packs/zh-CN/rescore", json={}, headers=admin)
+    assert queued.status_code == 202, queued.text
+    app = client.app
+    with app.state.session_factory() as session:  # type: ignore[attr-defined]
+        job = session.get(Job, queued.json()["job_id"])
+        assert job is not None
+        assert run_rescore_job(session, app.state.pack_cache, job)["rescored"] == 1  # type: ignore[attr-defined]
+        session.commit()
+    assert _deliver_all(client, settings) == 2
+    docs = _sent(receiver, hook["secret"])
+    assert sorted(d["event"] for d in docs) == ["call.scored", "finding.critical"]
+    assert all(d["id"] == call and d["pack"]["id"] == "zh-CN" for d in docs)
