@@ -10,7 +10,6 @@ or 25 hours on the switch days: a day always runs from its first local moment to
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
@@ -30,21 +29,15 @@ def parse_zone(name: str) -> ZoneInfo:
                          "America/New_York or UTC") from None
 
 
-@cache
-def _configured_zone() -> tzinfo:
-    from qa_engine.app.settings import load_settings
-    from qa_engine.errors import QaEngineError
-
-    try:
-        return load_settings().zone
-    except QaEngineError:
-        return UTC
-
-
 def service_zone(session: Session) -> tzinfo:
     """The call centre's zone: the service's setting, else the environment's (default UTC)."""
     zone = session.info.get(TIMEZONE_KEY)
-    return zone if isinstance(zone, tzinfo) else _configured_zone()
+    if isinstance(zone, tzinfo):
+        return zone
+    from qa_engine.app.settings import environment_settings  # (settings imports this module)
+
+    found = environment_settings()
+    return UTC if found is None else found.zone
 
 
 def local_day(moment: datetime, zone: tzinfo) -> date:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, and_, exists, func, or_, select, update
@@ -64,21 +63,15 @@ def has_reason(reason: str) -> ColumnElement[bool]:
                column.like(f"%,{reason},%"))
 
 
-@cache
-def _configured_low_score() -> float:
-    from qa_engine.app.settings import load_settings
-    from qa_engine.errors import QaEngineError
-
-    try:
-        return load_settings().review_low_score
-    except QaEngineError:
-        return DEFAULT_LOW_SCORE
-
-
 def low_score_threshold(session: Session) -> float:
     """Scores below this put a call in the queue (0: never): the service's setting, else the environment's."""
     value = session.info.get(LOW_SCORE_KEY)
-    return float(value) if isinstance(value, int | float) else _configured_low_score()
+    if isinstance(value, int | float):
+        return float(value)
+    from qa_engine.app.settings import environment_settings  # (settings imports the app's modules)
+
+    found = environment_settings()
+    return DEFAULT_LOW_SCORE if found is None else found.review_low_score
 
 
 def add_reasons(session: Session, call: Call, reasons: Iterable[str], *, reopen: bool = False) -> ReviewItem | None:

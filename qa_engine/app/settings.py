@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -254,3 +255,18 @@ def load_settings(data_dir: str | Path | None = None, db_url: str | None = None)
     except ValidationError as exc:
         reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
         raise QaEngineError(f"invalid settings: {reasons}") from None
+
+
+@cache
+def environment_settings() -> Settings | None:
+    """The settings from the environment, read once; None when they are invalid.
+
+    For a use case run outside the service (CLI, batch, scripts, tests) that reads a setting the service would have
+    put in ``session.info``: it falls back to the setting's default rather than failing over an unrelated one.
+    """
+    from qa_engine.errors import QaEngineError
+
+    try:
+        return load_settings()
+    except QaEngineError:
+        return None
