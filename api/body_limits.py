@@ -36,16 +36,22 @@ MB = 1024 * 1024
 
 @dataclass(frozen=True)
 class Limit:
-    """The most bytes a route's body may have, and the setting that says so (named in the 413)."""
+    """The most bytes a route's body may have, and the setting that says so (named in the 413 with its value:
+    an audio form's body may exceed it by the room its fields need, a number no admin set)."""
 
     max_bytes: int
     setting: str
     what: str
+    setting_mb: float
 
     def message(self, got: int | None = None) -> str:
         size = f" (got {got} bytes)" if got is not None else ""
-        return (f"request body too large: {self.what} may be at most {self.max_bytes / MB:g} MB{size}; "
+        return (f"request body too large: {self.what} may be at most {self.setting_mb:g} MB{size}; "
                 f"the limit is QA_ENGINE_{self.setting.upper()}")
+
+
+def _limit(mb: float, setting: str, what: str, slack_bytes: int = 0) -> Limit:
+    return Limit(int(mb * MB) + slack_bytes, setting, what, mb)
 
 
 class BodyTooLarge(HTTPException):
@@ -66,11 +72,11 @@ def route_limit(settings: Settings, method: str, path: str, content_type: str) -
     """The body limit for one request (by method, path and, for ``POST /calls``, content type)."""
     if method == "POST" and path.rstrip("/") == f"{API_PREFIX}/calls":
         if content_type == "multipart/form-data":
-            return Limit(int(settings.max_upload_mb * MB) + FORM_SLACK_BYTES, "max_upload_mb", "an audio upload")
-        return Limit(int(settings.max_transcript_body_mb * MB), "max_transcript_body_mb", "a transcript")
+            return _limit(settings.max_upload_mb, "max_upload_mb", "an audio upload", FORM_SLACK_BYTES)
+        return _limit(settings.max_transcript_body_mb, "max_transcript_body_mb", "a transcript")
     if method == "POST" and path.rstrip("/") in (f"{API_PREFIX}/packs", f"{API_PREFIX}/packs/validate"):
-        return Limit(int(settings.max_pack_body_mb * MB), "max_pack_body_mb", "a rule pack")
-    return Limit(int(settings.max_body_mb * MB), "max_body_mb", "a request body")
+        return _limit(settings.max_pack_body_mb, "max_pack_body_mb", "a rule pack")
+    return _limit(settings.max_body_mb, "max_body_mb", "a request body")
 
 
 def _has_credential(scope: Scope) -> bool:

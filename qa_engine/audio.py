@@ -13,6 +13,7 @@ source-rate signal is never held in memory in full.
 
 from __future__ import annotations
 
+import codecs
 import io
 import logging
 import math
@@ -93,8 +94,8 @@ def sniff_format(head: bytes) -> tuple[str, bool] | None:
             return name, is_audio
     sample = head[:512]
     if sample and b"\x00" not in sample:
-        try:
-            text = sample.decode("utf-8")
+        try:  # incremental: a multi-byte character cut in two at the sample's end is still text
+            text = codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         except UnicodeDecodeError:
             text = ""
         if text and sum(c.isprintable() or c.isspace() for c in text) >= 0.95 * len(text):

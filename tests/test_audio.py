@@ -173,6 +173,13 @@ def test_sniffer_names_common_non_audio():
     assert sniff_format(bytes(range(256))) is None
 
 
+def test_sniffer_knows_non_ascii_text_whose_sample_ends_inside_a_character():
+    """A Chinese note or JSON transcript: the 512-byte sample usually cuts a 3-byte character in two."""
+    head = ("客户来电咨询宽带报修进度。\n" * 40).encode("utf-8")  # 40 bytes a line: byte 512 is mid-character
+    assert sniff_format(head) == ("a text file", False)
+    assert sniff_format(head[:200] + b"\xc0\xaf" + head[200:500]) is None  # invalid UTF-8 inside: not text
+
+
 # --- errors: each names the file and the reason ------------------------------------------------
 
 

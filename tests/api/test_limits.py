@@ -59,6 +59,16 @@ def test_declared_length_over_the_route_limit_is_413(app_client: TestClient) -> 
     assert small.status_code == 200, small.text
 
 
+def test_oversized_audio_form_names_the_configured_upload_limit(tmp_path: Path) -> None:
+    """The body may carry form fields beyond the file's limit, but the 413 states the limit an admin set."""
+    with TestClient(create_app(_settings(tmp_path, max_upload_mb=0.05))) as client:
+        sue = _user(client, "sue", "supervisor")
+        answer = client.post("/api/v1/calls", headers=sue, data={"agent": "sue"},
+                             files={"file": ("big.wav", b"\0" * 400_000, "audio/wav")})
+    assert answer.status_code == 413, answer.text
+    assert "at most 0.05 MB" in answer.json()["detail"] and "QA_ENGINE_MAX_UPLOAD_MB" in answer.json()["detail"]
+
+
 def test_chunked_body_is_cut_at_the_limit(app_client: TestClient) -> None:
     admin = _user(app_client, "ada", "admin", None)
     sent = []

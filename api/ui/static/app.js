@@ -26,12 +26,13 @@ async function api(path, options = {}) {
   if (response.status === 401) { location.href = "/ui/login?next=" + encodeURIComponent(location.pathname); throw new ApiError(401, ""); }
   const type = response.headers.get("content-type") || "";
   const data = type.includes("json") ? await response.json() : await response.text();
-  if (!response.ok) {
-    const detail = typeof data === "object" ? (Array.isArray(data.detail) ? data.detail.map((d) => d.msg).join("; ") : data.detail) : data;
-    throw new ApiError(response.status, detail || response.statusText);
-  }
+  if (!response.ok) throw new ApiError(response.status, errorDetail(data) || response.statusText);
   return data;
 }
+
+/* The message of an error answer: ``detail`` (a request-validation error's list joined), else the body's text. */
+const errorDetail = (data) => (typeof data === "object" && data !== null
+  ? (Array.isArray(data.detail) ? data.detail.map((d) => d.msg).join("; ") : data.detail) : data);
 
 function toast(message, kind = "ok") {
   const box = $("#toast");
@@ -294,7 +295,10 @@ pages.calls = async () => {
   $("#upload-form").addEventListener("submit", (e) => { e.preventDefault(); upload(e.target, load); });
 };
 
-function upload(form, done) {
+/* A transcript (a .json file) goes as the API's JSON body and is scored at once; a recording as a form, queued. */
+const isTranscript = (file) => file.type === "application/json" || /\.json$/i.test(file.name);
+
+function recordingForm(form) {
   const data = new FormData();
   for (const el of form.elements) {
     if (!el.name) continue;
@@ -302,30 +306,57 @@ function upload(form, done) {
     else if (el.name === "started_at" && el.value) data.append("started_at", new Date(el.value).toISOString());
     else if (el.value) data.append(el.name, el.value);
   }
+  return data;
+}
+
+/* The transcript with what the user typed in the form (agent, call id, start) over its own values; its language
+   unless it has none. Text that is not a JSON object is sent as it is: the API names the line and column. */
+function transcriptBody(form, text) {
+  let doc;
+  try { doc = JSON.parse(text); } catch (_) { return text; }
+  if (!doc || typeof doc !== "object" || Array.isArray(doc)) return text;
+  const value = (name) => form.elements[name]?.value || "";
+  for (const name of ["agent", "call_id"]) if (value(name)) doc[name] = value(name);
+  if (value("started_at")) doc.started_at = new Date(value("started_at")).toISOString();
+  if (!doc.language && value("language") && value("language") !== "auto") doc.language = value("language");
+  return JSON.stringify(doc);
+}
+
+function upload(form, done) {
+  const file = form.elements.file.files[0], submit = $('button[type="submit"]', form);
   const box = $("#upload-progress"), bar = $("#upload-bar"), state = $("#upload-state");
-  box.classList.remove("hidden"); bar.style.width = "0%"; state.textContent = t("upload.sending");
+  const fail = (message) => { state.textContent = `${t("common.error")}: ${message}`; box.classList.add("error"); submit.disabled = false; };
+  box.classList.remove("hidden", "error"); bar.style.width = "0%"; state.textContent = t("upload.sending"); submit.disabled = true;
   const xhr = new XMLHttpRequest();
   xhr.open("POST", `${API}/calls`); xhr.setRequestHeader("X-CSRF-Token", csrf()); xhr.setRequestHeader("Accept", "application/json");
   xhr.upload.onprogress = (e) => { if (e.lengthComputable) { const pct = Math.round((100 * e.loaded) / e.total); bar.style.width = `${pct * 0.5}%`; state.textContent = t("upload.sending_pct", {pct}); } };
   xhr.onload = async () => {
     let body = {}; try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
-    if (xhr.status >= 400) { state.textContent = `${t("common.error")}: ${body.detail || xhr.statusText}`; box.classList.add("error"); return; }
+    if (xhr.status >= 400) { fail(errorDetail(body) || xhr.statusText); return; }
     bar.style.width = "55%";
-    const started = Date.now();
-    for (;;) {
-      const call = await api(`/calls/${body.id}`);
-      state.innerHTML = `${statusBadge(call.status)} ${esc(t("upload.elapsed", {s: Math.round((Date.now() - started) / 1000)}))}`;
-      if (call.status === "processing") bar.style.width = "75%";
-      if (call.status === "done" || call.status === "failed") {
-        bar.style.width = "100%";
-        state.innerHTML = call.status === "done" ? `${statusBadge("done")} <a href="/ui/calls/${esc(call.id)}">${esc(t("upload.open_call"))}</a> · ${fmtScore(call.score)} ${callGrade(call)}` : `${statusBadge("failed")} ${esc(call.error || "")}`;
-        done(); return;
-      }
-      await new Promise((r) => setTimeout(r, 1500));
-    }
+    try { await followScoring(body.id, bar, state); } catch (err) { fail(err.message); return; }
+    submit.disabled = false; done();
   };
-  xhr.onerror = () => { state.textContent = t("common.error"); };
-  xhr.send(data);
+  xhr.onerror = () => fail(t("upload.cut_off"));
+  if (!isTranscript(file)) { xhr.send(recordingForm(form)); return; }
+  xhr.setRequestHeader("Content-Type", "application/json");
+  file.text().then((text) => xhr.send(transcriptBody(form, text)), (err) => fail(err.message));
+}
+
+/* Poll the new call until it is scored (or failed); then a link to it with its score, or the failure. */
+async function followScoring(id, bar, state) {
+  const started = Date.now();
+  for (;;) {
+    const call = await api(`/calls/${id}`);
+    state.innerHTML = `${statusBadge(call.status)} ${esc(t("upload.elapsed", {s: Math.round((Date.now() - started) / 1000)}))}`;
+    if (call.status === "processing") bar.style.width = "75%";
+    if (call.status === "done" || call.status === "failed") {
+      bar.style.width = "100%";
+      state.innerHTML = call.status === "done" ? `${statusBadge("done")} <a href="/ui/calls/${esc(call.id)}">${esc(t("upload.open_call"))}</a> · ${fmtScore(call.score)} ${callGrade(call)}` : `${statusBadge("failed")} ${esc(call.error || "")}`;
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+  }
 }
 
 pages.call = async () => {
@@ -585,10 +616,12 @@ pages.packs = async () => {
   const upload = $("#pack-upload");
   if (upload) upload.addEventListener("submit", async (e) => {
     e.preventDefault();
+    const error = $("#pack-upload-error");
+    error.classList.add("hidden");
     try {
       const res = await api("/packs", {method: "POST", body: $("#pack-yaml").value, headers: {"Content-Type": "application/yaml"}});
       toast(t("packs.uploaded", {id: res.id, version: res.version})); setTimeout(() => location.reload(), 800);
-    } catch (err) { toast(`${t("common.error")}: ${err.message}`, "bad"); }
+    } catch (err) { error.textContent = `${t("packs.refused")}: ${err.message}`; error.classList.remove("hidden"); }  // by the YAML, not in a toast
   });
 };
 
