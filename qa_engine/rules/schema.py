@@ -132,6 +132,13 @@ class PackSpec(StrictModel):
             raise ValueError("grade thresholds must be between 0 and 100")
         return value
 
+    @field_validator("rules")
+    @classmethod
+    def _rules(cls, value: list[dict[str, object]]) -> list[dict[str, object]]:
+        if not value:  # it would score every call 100: a pack that judges nothing is a mistake, not a policy
+            raise ValueError("give at least one rule (a pack without rules would score every call 100)")
+        return value
+
     @field_validator("label_ids")
     @classmethod
     def _label_ids(cls, value: dict[str, str]) -> dict[str, str]:

@@ -107,6 +107,8 @@ def test_validate_names_rule_and_field(client: TestClient, make_user: Callable[.
     assert aliases.status_code == 422 and "aliases" in aliases.json()["detail"]
     not_yaml = client.post("/api/v1/packs/validate", content=b"x", headers={**sue, "Content-Type": "image/png"})
     assert not_yaml.status_code == 415
+    no_rules = _post_pack(client, sue, EN_PACK.split("rules:")[0] + "rules: []\n", "/api/v1/packs/validate")
+    assert no_rules.status_code == 422 and "at least one rule" in no_rules.json()["detail"]
     path_id = _post_pack(client, sue, EN_PACK.replace("acme-en", "../../etc"), "/api/v1/packs/validate")
     assert path_id.status_code == 422 and "field 'pack'" in path_id.json()["detail"]
 

@@ -166,7 +166,8 @@ def test_hostile_trees_are_refused() -> None:
     with pytest.raises(PackError, match="more than 50 conditions"):
         pack_with({"any": [{"role": "agent"}] * 51})
     # YAML nested far deeper than the parser's recursion: a clear error, not a crash
-    text = yaml.safe_dump({"pack": "t", "version": 1, "language": "zh", "grades": {"ok": 0}, "rules": []})
+    text = yaml.safe_dump({"pack": "t", "version": 1, "language": "zh", "grades": {"ok": 0},
+                           "rules": [{"id": "r", "type": "forbidden", "summary": "s", "match": {"phrases": ["x"]}}]})
     text += "x: " + "[" * 5000 + "]" * 5000 + "\n"
     with pytest.raises(PackError, match="nested too deeply|invalid YAML"):
         parse_pack_text(text, "up.yaml", allow_aliases=False)

@@ -69,6 +69,7 @@ def _rule(doc: dict, rule_id: str) -> dict:
     (lambda d: _rule(d, "greeting").update(match={"threshold": 80}), ["rule 'greeting'", "match"]),
     (lambda d: d["rules"].append(dict(_rule(d, "closing"))), ["rule 'closing'", "duplicate"]),
     (lambda d: d.update(grades={"pass": 60}), ["grades", "0"]),
+    (lambda d: d.update(rules=[]), ["rules", "at least one rule"]),
 ])
 def test_invalid_pack_names_file_rule_and_field(tmp_path: Path, mutate, needles: list[str]) -> None:  # type: ignore[no-untyped-def]
     path = _write(tmp_path, mutate)
