@@ -3,7 +3,7 @@
 Speed matters (hundreds of calls a second on one core), so the work is split:
 
 * per pack, every phrase is normalised once and indexed by its sound-code bigrams (Chinese)
-  or token prefixes/suffixes (English) in a :class:`PhraseBook`;
+  or token prefixes (English) in a :class:`PhraseBook`;
 * per call, every utterance is normalised once (:class:`Prepared`) and looks up which phrases
   share at least one gram with it: only those reach rapidfuzz.
 
@@ -78,10 +78,13 @@ class Hit:
     phrase: str
 
 
-def _en_keys(tok: str) -> tuple[str, ...]:
-    if len(tok) < 5:
-        return (tok,)
-    return ("<" + tok[:3], tok[-3:] + ">")
+def _en_key(tok: str) -> str:
+    """An English token's index key: a short token itself, a long one its first three letters (``<ple``).
+
+    Only the start: ASR and inflection change a word's ending more than its start, and an ending key (``ing>``,
+    ``nge>``) made most long phrases candidates of most utterances (and fuzzy "exchange" found in "plans change").
+    """
+    return tok if len(tok) < 5 else "<" + tok[:3]
 
 
 def grams_of(codes: str, family: str, unigrams: bool = True) -> set[str]:
@@ -91,15 +94,7 @@ def grams_of(codes: str, family: str, unigrams: bool = True) -> set[str]:
         if unigrams:
             grams.update(codes)
         return grams
-    keys: set[str] = set()
-    add = keys.add
-    for tok in codes.split():  # _en_keys, inlined (this runs for every utterance)
-        if len(tok) < 5:
-            add(tok)
-        else:
-            add("<" + tok[:3])
-            add(tok[-3:] + ">")
-    return keys
+    return {tok if len(tok) < 5 else "<" + tok[:3] for tok in codes.split()}  # _en_key, inlined (every utterance)
 
 
 def prepare_all(utts: tuple[Utterance, ...] | list[Utterance], family: str) -> list[Prepared]:
@@ -168,7 +163,7 @@ class PhraseBook:
             toks = norm.split()
             fuzzy = len(norm) >= 6
             content = [t for t in toks if t not in EN_STOPWORDS] or toks
-            keys = [k for t in content for k in _en_keys(t)]
+            keys = [_en_key(t) for t in content]
         self.phrases.append(_Phrase(phrase, norm, codes, fuzzy))
         self._ids[codes] = pid
         for k in keys:
@@ -450,8 +445,6 @@ def _en_key_pattern(key: str) -> str:
     """RE2 pattern found in an English text exactly when ``key`` is among its :func:`grams_of` keys."""
     if key.startswith("<"):  # a token of five or more characters starting with key[1:]
         return f"(?:^|[{_WS}]){re2_escape(key[1:])}[^{_WS}]{{2}}"
-    if key.endswith(">"):  # ... ending with key[:-1]
-        return f"[^{_WS}]{{2}}{re2_escape(key[:-1])}(?:[{_WS}]|$)"
     return f"(?:^|[{_WS}]){re2_escape(key)}(?:[{_WS}]|$)"
 
 
