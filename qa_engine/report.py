@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .transcript import transcript_to_dict
-from .types import CallReport, to_plain
+from .types import CallReport, Redaction, to_plain
 
 
 def report_to_dict(report: CallReport) -> dict[str, Any]:
@@ -27,13 +27,18 @@ def report_to_dict(report: CallReport) -> dict[str, Any]:
         if not report.scorable:
             doc.update({"status": report.status, "reason": report.reason})
     if report.redactions:
-        doc["redactions"] = [{"start": round(r.start, 3), "end": round(r.end, 3), "channel": r.channel, "kind": r.kind,
-                              **({} if r.exact else {"exact": False})} for r in report.redactions]
+        doc["redactions"] = [redaction_to_dict(r) for r in report.redactions]
     if report.analytics:
         doc["analytics"] = report.analytics
     doc["timings"] = {k: round(v, 3) for k, v in report.timings.items()}
     doc["engine_version"] = report.engine_version
     return doc
+
+
+def redaction_to_dict(r: Redaction) -> dict[str, Any]:
+    """A redaction as the report document holds it (``exact`` only when False: most are)."""
+    return {"start": round(r.start, 3), "end": round(r.end, 3), "channel": r.channel, "kind": r.kind,
+            **({} if r.exact else {"exact": False})}
 
 
 def format_report(report: CallReport) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from qa_engine.errors import AudioError, TranscriptError
 from qa_engine.pii import mask_data, mask_optional, mask_text, redact_call
 from qa_engine.redact import redact_audio
+from qa_engine.report import redaction_to_dict
 from qa_engine.scoring import redactions as report_redactions
 from qa_engine.transcript import transcript_from_dict
 from qa_engine.types import Evidence, Finding, Redaction, Transcript, Utterance, to_plain
@@ -116,7 +117,7 @@ def remask_report(doc: dict[str, Any]) -> RemaskedReport | None:
     found = report_redactions(new_t, spans)
     timed = tuple(r for r in found if r.exact)
     if timed:
-        new_doc["redactions"] = [*(doc.get("redactions") or []), *(_redaction_doc(r) for r in timed)]
+        new_doc["redactions"] = [*(doc.get("redactions") or []), *map(redaction_to_dict, timed)]
     if new_doc == doc:
         return None
     return RemaskedReport(new_doc, timed, len(found) - len(timed))
@@ -150,11 +151,6 @@ def _patched_utterance(u_doc: dict[str, Any], u: Utterance) -> dict[str, Any]:
 def _patched_finding(f_doc: dict[str, Any], f: Finding) -> dict[str, Any]:
     evidence = [{**e_doc, "text": e.text} for e_doc, e in zip(f_doc.get("evidence") or [], f.evidence, strict=True)]
     return {**f_doc, "evidence": evidence, "explanation": f.explanation, "data": to_plain(f.data)}
-
-
-def _redaction_doc(r: Redaction) -> dict[str, Any]:
-    """As :func:`qa_engine.report.report_to_dict` writes a redaction."""
-    return {"start": round(r.start, 3), "end": round(r.end, 3), "channel": r.channel, "kind": r.kind}
 
 
 # --- the walk -------------------------------------------------------------------------------
