@@ -1,7 +1,8 @@
 """Two real sessions interleaved deterministically (SQLite and PostgreSQL alike), for tests of first-use races.
 
-Session A writes its change first and commits only once session B has read a table (or is about to write to it),
-so B works from what it could see before A's commit: the interleaving the service meets when two requests touch
+Session A writes its change first and commits only once session B has read a table (or is about to write to it;
+with ``reads=False`` only the write counts, for a race between B's read and its write of the table), so B works from
+what it could see before A's commit: the interleaving the service meets when two requests touch
 the same row at the same instant. B runs in a thread because it waits for A: on PostgreSQL for A's row, on SQLite
 for A's write lock (the app's engine, with its busy timeout, on the test file).
 """
@@ -22,10 +23,12 @@ PATIENCE = 30
 
 
 class TableTouched:
-    """Set once a connection has read ``table`` or is about to write to it or lock its rows (a lock waits for A)."""
+    """Set once a connection has read ``table`` (unless ``reads`` is False) or is about to write to it or lock its
+    rows (a lock waits for A)."""
 
-    def __init__(self, connection: Connection, table: str) -> None:
+    def __init__(self, connection: Connection, table: str, *, reads: bool = True) -> None:
         self.table = table
+        self.reads = reads
         self.event = threading.Event()
         event.listen(connection, "before_cursor_execute", self._before)
         event.listen(connection, "after_cursor_execute", self._after)
@@ -36,7 +39,7 @@ class TableTouched:
             self.event.set()
 
     def _after(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if self.table in statement:
+        if self.reads and self.table in statement:
             self.event.set()
 
 
@@ -47,11 +50,11 @@ def session_factory(client: TestClient) -> sessionmaker[Session]:
 
 
 def race(factory: sessionmaker[Session], table: str, first: Callable[[Session], Any],
-         second: Callable[[Session], Any]) -> None:
+         second: Callable[[Session], Any], *, reads: bool = True) -> None:
     """``first`` in session A (flushed), then ``second`` in session B from what B sees of ``table`` before A
-    commits; both commit. Raises what B raised."""
+    commits (``reads=False``: A commits when B is about to write to ``table``); both commit. Raises what B raised."""
     with factory() as session_a, factory() as session_b, ThreadPoolExecutor(1) as pool:
-        touched = TableTouched(session_b.connection(), table)
+        touched = TableTouched(session_b.connection(), table, reads=reads)
         first(session_a)
         session_a.flush()
 
