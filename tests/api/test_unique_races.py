@@ -1,6 +1,7 @@
 """Two transactions create the same uniquely keyed row at once, on both databases (interleaved by
 :func:`.races.race`): a reviewer's calibration answer (one row, the later answer wins) and a user (one is created,
 the other gets the "already exists" a sequential duplicate gets), never an IntegrityError (a 500 or a traceback).
+A calibration answer racing the delete of its call is the 404 an answer after the delete gets, leaving no row.
 And the helpers' own report of an insert, on both databases.
 """
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from qa_engine.app.api_keys import generate_api_key, hash_api_key
 from qa_engine.app.calibration import submit
+from qa_engine.app.errors import NotFound
 from qa_engine.app.evaluations import Answer, EvaluationInput, build_evaluation
 from qa_engine.app.first_use import insert_unless_taken
 from qa_engine.app.models import AuditEntry, Call, Evaluation, EvaluationForm, User
@@ -70,6 +72,31 @@ def test_a_reviewer_answering_a_calibration_call_twice_at_once_keeps_one_answer_
                               .where(Evaluation.calibration_id == session_id)) == 1
     answers = client.get(f"/api/v1/calibration-sessions/{session_id}/evaluations", headers=team["sue"]).json()
     assert [[a["value"] for a in answer["answers"]] for answer in answers] == [[2]]
+
+
+def test_a_calibration_answer_racing_the_delete_of_its_call_is_a_404_and_leaves_no_answer(
+        client: TestClient, team: dict[str, Headers], upload: Callable[..., str]) -> None:
+    factory = session_factory(client)
+    session_id, call_pk = _calibration(client, team, upload)
+
+    def delete_call(session: Session) -> None:  # an admin's DELETE /calls/{id}, not committed yet
+        call = session.get(Call, call_pk)
+        assert call is not None
+        session.delete(call)
+
+    # sue found the call before the delete committed; the delete commits as she is about to store her answer
+    with pytest.raises(NotFound, match=f"call {call_pk!r} no longer exists"):
+        race(factory, "evaluations", delete_call,
+             lambda session: submit(session, _sue(session), session_id, call_pk, _attitude(2)), reads=False)
+
+    with factory() as session:
+        assert session.get(Call, call_pk) is None
+        assert session.scalar(select(func.count()).select_from(Evaluation).where(Evaluation.call_pk == call_pk)) == 0
+        assert session.scalar(select(func.count()).select_from(AuditEntry)
+                              .where(AuditEntry.action == "calibration.answered")) == 0
+    answer = client.post(f"/api/v1/calibration-sessions/{session_id}/evaluations", headers=team["sue"],
+                         json={"call": call_pk, "answers": [{"item": "attitude", "value": 2}]})
+    assert answer.status_code == 404 and "no longer exists" in answer.text  # what an answer after the delete gets
 
 
 def test_two_identical_user_creates_at_once_create_one_the_other_already_exists(client: TestClient) -> None:
