@@ -447,6 +447,17 @@ class SamplingPlan(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class SamplingAgentDay(Base):
+    """A plan's lock on one agent's day, created on first use: draws that may top up ``per_agent_min`` for that agent
+    and day take it in turn, so each counts the selections of those before it. It holds no count (the draws do)."""
+
+    __tablename__ = "sampling_agent_days"
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("sampling_plans.id", ondelete="CASCADE"), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(128), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # as in SamplingDraw.day
+
+
 class SamplingDraw(Base):
     """One plan's draw for one call (selected or not): each call is drawn once per plan, and the record stays."""
 

@@ -8,12 +8,13 @@ calendar: :mod:`qa_engine.app.local_time`) were selected by the plan, the next c
 cannot tell in advance which calls will be picked, but every draw is stored
 (:class:`~qa_engine.app.models.SamplingDraw`: value, selected, rule) so an auditor can re-check it.
 
-``per_agent_min`` is a minimum, not an exact count, and concurrency keeps it one: calls of one agent and day drawn
-at the same instant (PostgreSQL; on SQLite the scoring transaction already holds the write lock, so draws take
-turns) each count only the selections committed before them, so each may be topped up and the agent can get one
-more ``per_agent_min`` selection per such concurrent draw. Never fewer: a draw is left out only when that many
-selected draws are committed (or its own transaction's), and a selected draw stays selected. Locking the plan for
-every draw would serialize all scoring of a team to prevent an extra review, so it is not done.
+Draws of one plan running at once (two scorings of one call, or of two calls of one agent) stay exact, on SQLite
+and PostgreSQL alike: a call is drawn once per plan (the draw is inserted with ``ON CONFLICT DO NOTHING``: the later
+draw leaves the earlier one be), and a draw that may top up takes the plan's lock on the agent's day
+(:class:`~qa_engine.app.models.SamplingAgentDay`, created on first use) before it counts, so top-ups of one agent
+and day take turns and never exceed ``per_agent_min``. Only those wait for each other: other agents, days and
+plans, and draws selected by ``percent``, take no lock. (``percent`` selections count too, and are never undone:
+a day can still end with more than ``per_agent_min``, as it can when the calls come one after another.)
 
 ``include`` narrows the plan to some calls (every given field must match):
 ``category`` (the category label or id), ``grade`` (the grade label or id) and ``max_score`` (score at most).
@@ -40,8 +41,9 @@ from qa_engine.app.access import require_role, supervised_teams
 from qa_engine.app.analysis import call_moment, require_team
 from qa_engine.app.audit import record
 from qa_engine.app.errors import Conflict, Invalid, NotFound
+from qa_engine.app.first_use import insert_if_absent, locked_row
 from qa_engine.app.local_time import day_start, local_day, service_zone, today
-from qa_engine.app.models import Call, SamplingDraw, SamplingPlan, User, utcnow
+from qa_engine.app.models import Call, SamplingAgentDay, SamplingDraw, SamplingPlan, User, utcnow
 
 SUPERVISORS = ("supervisor", "admin")
 MAX_PLANS_PER_TEAM = 20
@@ -147,23 +149,30 @@ def call_day(call: Call, zone: tzinfo) -> str:
 
 
 def draw(session: Session, plan: SamplingPlan, call: Call) -> SamplingDraw | None:
-    """Draw ``call`` for ``plan`` once (None: drawn before, or not in the plan's team or filter); caller commits."""
+    """Draw ``call`` for ``plan`` once (None: drawn before or by another transaction at the same instant, or not in
+    the plan's team or filter); caller commits."""
     if call.team != plan.team or call.status != "done" or not plan_filter(plan).matches(call):
         return None
-    if session.get(SamplingDraw, (plan.id, call.id)) is not None:
+    if session.get(SamplingDraw, (plan.id, call.id)) is not None:  # drawn before: no lock taken
         return None
     day, value = call_day(call, service_zone(session)), draw_value(plan.seed, call.id)
     rule: str | None = "percent" if value < plan.percent else None
     if rule is None and plan.per_agent_min:
-        selected = session.scalar(select(func.count()).select_from(SamplingDraw).where(
-            SamplingDraw.plan_id == plan.id, SamplingDraw.agent == call.agent, SamplingDraw.day == day,
-            SamplingDraw.selected.is_(True))) or 0
-        rule = "per_agent_min" if selected < plan.per_agent_min else None
-    drawn = SamplingDraw(plan_id=plan.id, call_pk=call.id, agent=call.agent, day=day, value=round(value, 6),
-                         selected=rule is not None, rule=rule, at=utcnow())
-    session.add(drawn)
-    session.flush()  # the next draw of the same agent and day counts this one
-    return drawn
+        rule = "per_agent_min" if _selected_that_day(session, plan, call.agent, day) < plan.per_agent_min else None
+    if not insert_if_absent(session, SamplingDraw, plan_id=plan.id, call_pk=call.id, agent=call.agent, day=day,
+                            value=round(value, 6), selected=rule is not None, rule=rule, at=utcnow()):
+        return None  # drawn by another transaction at the same instant: its draw stands
+    return session.get(SamplingDraw, (plan.id, call.id))
+
+
+def _selected_that_day(session: Session, plan: SamplingPlan, agent: str, day: str) -> int:
+    """How many of ``agent``'s calls of ``day`` ``plan`` selected, counted under the plan's lock on that agent and
+    day (held until commit): a concurrent top-up of the same agent and day waits, then counts this one's draw."""
+    insert_if_absent(session, SamplingAgentDay, plan_id=plan.id, agent=agent, day=day)
+    locked_row(session, SamplingAgentDay, (plan.id, agent, day))
+    return session.scalar(select(func.count()).select_from(SamplingDraw).where(
+        SamplingDraw.plan_id == plan.id, SamplingDraw.agent == agent, SamplingDraw.day == day,
+        SamplingDraw.selected.is_(True))) or 0
 
 
 def team_plans(session: Session, team: str | None) -> list[SamplingPlan]:
