@@ -1,20 +1,25 @@
 """Bringing stored data up to the current PII masker, after an upgrade that taught it to find more.
 
 Everything stored masked keeps what the masker of its day let through: report texts, the search index, typed
-comments and reasons, audit entries, call labels, undelivered webhook payloads, and the redacted recordings.
+comments and reasons, audit entries, call labels, webhook payloads (queued or in the delivery log), jobs' file names
+and errors, and the redacted recordings.
 :func:`remask_stored` walks them all in primary-key order, a batch at a time (memory stays bounded, each batch is
 committed, so an interrupted run is simply run again), masks each text field with today's masker and writes back
 only what changed. Masking is idempotent on masked text (``*`` is no digit), so a second run changes nothing.
 
-A report gaining redactions also gets its recording silenced at the new spans, found from the report's words the
-way :func:`qa_engine.pii.find_pii_spans` finds them at scoring time; a span without word timings is counted, not
-guessed. ``raw_transcript`` (kept unmasked only when the service is configured to) and job payloads (file paths a
-worker still reads) are left as they are.
+A report is left as scoring the call today would store it: the new spans join its ``redactions`` (in time order,
+found from the report's words the way :func:`qa_engine.pii.find_pii_spans` finds them at scoring time; a span
+without word timings covers its whole utterance, as at scoring) and its recording is silenced there.
+``raw_transcript`` is left as it is: it is kept, only when ``keep_raw_transcripts`` is on, precisely unmasked, so
+that a rescore reads what was said (the rules see unmasked text at scoring time too); it is never served. JSON
+documents that mix text with ids, dates and paths a worker reads (webhook payloads, jobs) are masked at the
+places that hold text only: a call's id may hold seven digits in a row and must still find the call.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,12 +44,14 @@ from .models import (
     CoachingComment,
     Evaluation,
     EvaluationForm,
+    Job,
     Review,
     SearchUtterance,
     WebhookDelivery,
 )
 from .search_index import index_call
 from .search_text import match_form
+from .webhooks import PAYLOAD_TEXTS
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +71,8 @@ class TableCount:
 
 @dataclass
 class RecordingCount:
-    """Recordings silenced at newly found spans, spans left alone for want of word timings, and failures."""
+    """Recordings silenced and at how many new spans; of the new spans, those without word timings (silenced over
+    their whole utterance, as at scoring; counted on calls without a recording too); calls whose recording failed."""
 
     silenced: int = 0
     spans: int = 0
@@ -87,7 +95,8 @@ class RemaskSummary:
 
 @dataclass(frozen=True)
 class RemaskedReport:
-    """A report document masked again: the new document, and the new spans to silence (word-timed only)."""
+    """A report document masked again: the new document, the new spans to silence, how many of them have no
+    word timings (they cover their whole utterance)."""
 
     doc: dict[str, Any]
     redactions: tuple[Redaction, ...]
@@ -115,12 +124,26 @@ def remask_report(doc: dict[str, Any]) -> RemaskedReport | None:
         new_doc["findings"] = [f_doc if new is old else _patched_finding(f_doc, new)
                                for f_doc, new, old in zip(doc["findings"], new_findings, findings, strict=True)]
     found = report_redactions(new_t, spans)
-    timed = tuple(r for r in found if r.exact)
-    if timed:
-        new_doc["redactions"] = [*(doc.get("redactions") or []), *map(redaction_to_dict, timed)]
+    if found:
+        new_doc["redactions"] = _merged_redactions(doc.get("redactions") or [], found)
     if new_doc == doc:
         return None
-    return RemaskedReport(new_doc, timed, len(found) - len(timed))
+    return RemaskedReport(new_doc, found, sum(not r.exact for r in found))
+
+
+def _merged_redactions(stored: list[Any], found: tuple[Redaction, ...]) -> list[Any]:
+    """The stored redactions with the new ones, once each and in time order: the list scoring stores
+    (:func:`qa_engine.scoring.redactions`), where two parts of one wordless utterance are one redaction."""
+    merged = [*stored, *(r for r in map(redaction_to_dict, found) if r not in stored)]
+    return sorted(merged, key=_redaction_order)
+
+
+def _redaction_order(doc: Any) -> tuple[float, float, int]:
+    """Scoring's order (start, end, channel; mono first); a malformed stored entry goes last, as it is."""
+    try:
+        return float(doc["start"]), float(doc["end"]), -1 if doc["channel"] is None else int(doc["channel"])
+    except (TypeError, KeyError, ValueError):
+        return math.inf, math.inf, 0
 
 
 def _finding(raw: dict[str, Any]) -> Finding:
@@ -155,12 +178,12 @@ def _patched_finding(f_doc: dict[str, Any], f: Finding) -> dict[str, Any]:
 
 # --- the walk -------------------------------------------------------------------------------
 
-def _batches(session: Session, model: Any, size: int, *where: Any) -> Iterator[Sequence[Any]]:
+def _batches(session: Session, model: Any, size: int) -> Iterator[Sequence[Any]]:
     """``model``'s rows in primary-key order, ``size`` at a time (keyset: no offset, nothing held between)."""
     pk: InstrumentedAttribute[Any] = model.id
     last: Any = None
     while True:
-        query = select(model).where(*where).order_by(pk).limit(size)
+        query = select(model).order_by(pk).limit(size)
         if last is not None:
             query = query.where(pk > last)
         rows = session.scalars(query).all()
@@ -186,14 +209,28 @@ def _columns(**masks: Callable[[Any], Any]) -> RowMask:
     return changes
 
 
-def _key_in_items(key: str) -> Callable[[Any], Any]:
-    """Mask ``key`` in each dict of a JSON list (answers' comments, form items' labels); ids stay as they are."""
-    def mask(items: Any) -> Any:
-        if not isinstance(items, list):
-            return items
-        return [{**item, key: mask_optional(item[key])} if isinstance(item, dict) and isinstance(item.get(key), str)
-                else item for item in items]
+def _texts_at(*paths: str) -> Callable[[Any], Any]:
+    """Mask the strings at ``paths`` of a JSON document (``"failures.*.error"``: ``*`` is each item of a list) and
+    nothing else: ids, dates and paths beside them stay as they are. A missing key or another shape is skipped."""
+    steps = [path.split(".") for path in paths]
+
+    def mask(doc: Any) -> Any:
+        for path in steps:
+            doc = _masked_at(doc, path)
+        return doc
     return mask
+
+
+def _masked_at(node: Any, path: Sequence[str]) -> Any:
+    """``node`` with the strings at ``path`` masked (new containers on the way down: the stored one is compared)."""
+    if not path:
+        return mask_text(node) if isinstance(node, str) else node
+    key, rest = path[0], path[1:]
+    if key == "*":
+        return [_masked_at(item, rest) for item in node] if isinstance(node, list) else node
+    if not isinstance(node, dict) or key not in node:
+        return node
+    return {**node, key: _masked_at(node[key], rest)}
 
 
 def _search_row(row: SearchUtterance) -> dict[str, Any]:
@@ -201,16 +238,21 @@ def _search_row(row: SearchUtterance) -> dict[str, Any]:
     return {"text": text, "match_text": match_form(text)} if text != row.text else {}
 
 
-#: table -> (model, row mask, filter): every stored text that people typed or the engine wrote, masked on the way in
-_TABLES: dict[str, tuple[Any, RowMask, tuple[Any, ...]]] = {
-    "reviews": (Review, _columns(comment=mask_optional, resolution_comment=mask_optional), ()),
-    "evaluations": (Evaluation, _columns(comment=mask_optional, answers=_key_in_items("comment")), ()),
-    "evaluation_forms": (EvaluationForm, _columns(items=_key_in_items("label")), ()),
-    "coaching_comments": (CoachingComment, _columns(text=mask_optional), ()),
-    "audit_log": (AuditEntry, _columns(before=mask_data, after=mask_data, detail=mask_optional), ()),
-    "webhook_deliveries": (WebhookDelivery, _columns(payload=mask_data, last_error=mask_optional),
-                           (WebhookDelivery.status != "delivered",)),
-    "search_utterances": (SearchUtterance, _search_row, ()),
+#: where a job keeps text from a call: the uploaded file's name (``score_audio``), the files and errors of a batch
+#: run and a rescore's errors; the rest (a rescore's pack and dates, call ids) is what a worker or a reader needs
+_JOB_RESULT_TEXTS = _texts_at("failures.*.path", "failures.*.error", "to_score_files.*", "errors.*.error")
+
+#: table -> (model, row mask): every stored text that people typed or the engine wrote, masked on the way in
+_TABLES: dict[str, tuple[Any, RowMask]] = {
+    "reviews": (Review, _columns(comment=mask_optional, resolution_comment=mask_optional)),
+    "evaluations": (Evaluation, _columns(comment=mask_optional, answers=_texts_at("*.comment"))),
+    "evaluation_forms": (EvaluationForm, _columns(items=_texts_at("*.label"))),
+    "coaching_comments": (CoachingComment, _columns(text=mask_optional)),
+    "audit_log": (AuditEntry, _columns(before=mask_data, after=mask_data, detail=mask_optional)),
+    # delivered ones too: the delivery log shows their payloads (what was sent is gone; the copy kept is masked)
+    "webhook_deliveries": (WebhookDelivery, _columns(payload=_texts_at(*PAYLOAD_TEXTS), last_error=mask_optional)),
+    "jobs": (Job, _columns(payload=_texts_at("filename"), result=_JOB_RESULT_TEXTS, error=mask_optional)),
+    "search_utterances": (SearchUtterance, _search_row),
 }
 
 _CALL_COLUMNS = _columns(call_id=mask_optional, audio_filename=mask_optional, error=mask_optional)
@@ -227,8 +269,8 @@ def remask_stored(session: Session, policy: AudioRedaction, *, batch: int = DEFA
     summary.tables["calls"] = _remask_calls(session, policy, batch, dry_run, summary.recordings)
     if progress:
         progress("calls", summary.tables["calls"])
-    for name, (model, row_mask, where) in _TABLES.items():
-        summary.tables[name] = _remask_table(session, model, row_mask, where, batch, dry_run)
+    for name, (model, row_mask) in _TABLES.items():
+        summary.tables[name] = _remask_table(session, model, row_mask, batch, dry_run)
         if progress:
             progress(name, summary.tables[name])
     if not dry_run:
@@ -237,10 +279,9 @@ def remask_stored(session: Session, policy: AudioRedaction, *, batch: int = DEFA
     return summary
 
 
-def _remask_table(session: Session, model: Any, row_mask: RowMask, where: tuple[Any, ...], batch: int,
-                  dry_run: bool) -> TableCount:
+def _remask_table(session: Session, model: Any, row_mask: RowMask, batch: int, dry_run: bool) -> TableCount:
     count = TableCount()
-    for rows in _batches(session, model, batch, *where):
+    for rows in _batches(session, model, batch):
         for row in rows:
             count.checked += 1
             if changes := row_mask(row):

@@ -40,6 +40,12 @@ from qa_engine.pii import mask_optional, mask_text
 
 logger = logging.getLogger(__name__)
 
+#: where a payload quotes the call or what people typed (masked when it is built), for ``qa-engine remask`` to mask
+#: again; the rest (the call's ``id``, names, times) is no PII and must stay as sent. ``*``: each item of a list.
+PAYLOAD_TEXTS = ("call_id", "failed_rules.*.explanation", "failed_rules.*.evidence.*.text", "finding.explanation",
+                 "finding.evidence.*.text", "review.comment", "review.resolution_comment", "evaluation.comment",
+                 "evaluation.answers.*.comment")
+
 MAX_BACKOFF_S = 3600.0
 CLAIM_MARGIN_S = 60.0
 BATCH = 50

@@ -18,9 +18,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "remask", help="mask stored texts and recordings again with the current PII masker (after upgrading)",
         description="Mask every stored text (reports, search index, comments, review reasons, audit entries, call "
-                    "labels, undelivered webhook payloads) again with this version's PII masker, and silence newly "
-                    "found spans in the redacted recordings. Safe to interrupt and run again; a second run changes "
-                    "nothing. Prints one line per table: rows checked, rows changed.")
+                    "labels, webhook payloads, job file names and errors) again with this version's PII masker, "
+                    "list the newly found spans in the reports and silence them in the redacted recordings. Safe to "
+                    "interrupt and run again; a second run changes nothing. Prints one line per table: rows "
+                    "checked, rows changed. Raw transcripts (QA_ENGINE_KEEP_RAW_TRANSCRIPTS) stay unmasked.")
     p.add_argument("--dry-run", action="store_true", help="change nothing; say what would change")
     p.add_argument("--batch", type=_positive, default=DEFAULT_BATCH, metavar="N",
                    help=f"rows read and committed at a time (default {DEFAULT_BATCH})")
@@ -50,7 +51,9 @@ def run_remask(args: argparse.Namespace) -> int:
         sys.stdout.write(f"{table}: {count.checked} checked, {count.changed} {verb}\n")
         sys.stdout.flush()
 
-    with database_session(args, migrate=not args.dry_run) as session:
+    # a dry run changes nothing, the schema included: it refuses a database 'qa-engine db upgrade' has not brought
+    # up to this version (remask reads today's tables); a real run upgrades it first, like 'serve'
+    with database_session(args, migrate=not args.dry_run, require_current=args.dry_run) as session:
         summary = remask_stored(session, policy, batch=args.batch, dry_run=args.dry_run, actor="cli",
                                 progress=show)
     sys.stdout.write(_recordings_line(summary, args.dry_run))
@@ -65,7 +68,7 @@ def run_remask(args: argparse.Namespace) -> int:
 def _recordings_line(summary: RemaskSummary, dry_run: bool) -> str:
     r = summary.recordings
     return (f"recordings: {r.silenced} {'would be ' if dry_run else ''}silenced at {r.spans} new span(s); "
-            f"{r.untimed_spans} new span(s) without word timings (not silenced)\n")
+            f"{r.untimed_spans} new span(s) without word timings (their whole utterance, as at scoring)\n")
 
 
 __all__ = ["register", "run_remask"]

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from qa_engine.errors import QaEngineError
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -68,11 +70,18 @@ def add_database_args(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def database_session(args: argparse.Namespace, *, migrate: bool = True) -> Iterator[Session]:
+def database_session(args: argparse.Namespace, *, migrate: bool = True,
+                     require_current: bool = False) -> Iterator[Session]:
     """A session on the database ``--data-dir``/``--db`` name (migrated first unless ``migrate`` is off); the
-    engine is disposed afterwards."""
+    engine is disposed afterwards.
+
+    ``require_current`` (for a command that must not migrate, yet reads today's tables): a database that does
+    not answer or is not at this version's schema is refused with the reason (``run 'qa-engine db upgrade'``)
+    instead of failing half-way on a missing table or column.
+    """
     from qa_engine.app.database import make_engine, make_session_factory
     from qa_engine.app.migrate import upgrade
+    from qa_engine.app.probes import not_ready_reason
     from qa_engine.app.settings import load_settings
 
     settings = load_settings(args.data_dir, args.db)
@@ -80,6 +89,8 @@ def database_session(args: argparse.Namespace, *, migrate: bool = True) -> Itera
     try:
         if migrate:
             upgrade(engine)
+        elif require_current and (reason := not_ready_reason(engine)):
+            raise QaEngineError(reason)
         with make_session_factory(engine)() as session:
             yield session
     finally:
