@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_list(args: argparse.Namespace) -> int:
     from qa_engine.app.jobs import list_jobs
 
-    with database_session(args, migrate=False) as session:
+    with database_session(args, migrate=False, require_current=True) as session:
         rows, total = list_jobs(session, status=args.status, kind=args.kind, limit=max(1, args.limit))
         for job in rows:
             error = (job.error or "").replace("\n", " ")
@@ -47,7 +47,7 @@ def run_retry(args: argparse.Namespace) -> int:
     from qa_engine.app.errors import Conflict, NotFound
     from qa_engine.app.jobs import retry_job
 
-    with database_session(args, migrate=False) as session:
+    with database_session(args, migrate=False, require_current=True) as session:
         try:
             job = retry_job(session, args.job_id, actor="cli")
         except (NotFound, Conflict) as exc:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from qa_engine.app.models import AuditEntry, Job
@@ -56,3 +57,13 @@ def test_failed_jobs_are_listed_and_retried(service: Service, db_url: str) -> No
     twice = subprocess.run([str(SCRIPT), "jobs", "retry", str(job["id"]), *args], capture_output=True, text=True,
                            timeout=60, check=False)
     assert twice.returncode == 1 and "only failed jobs" in twice.stderr
+
+
+@pytest.mark.parametrize("command", [["list"], ["retry", "1"]])
+def test_jobs_on_a_database_not_upgraded_say_to_upgrade_it(empty_db_url: str, tmp_path: Path,
+                                                            command: list[str]) -> None:
+    """The jobs commands read today's tables without migrating: an old database is a clear error, no traceback."""
+    proc = subprocess.run([str(SCRIPT), "jobs", *command, "--data-dir", str(tmp_path / "data"), "--db", empty_db_url],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert "qa-engine db upgrade" in proc.stderr and proc.stdout == ""
