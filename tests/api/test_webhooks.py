@@ -378,7 +378,7 @@ def test_review_events_are_signed_and_delivered_once(client: TestClient, setting
         assert resolved["review"]["resolved_by"] == "sue" and "*" in resolved["review"]["resolution_comment"]
         assert (resolved["score"], resolved["grade"], resolved["grade_id"]) == (94.1, "优秀", "excellent")
         assert resolved["score_changed"] is True
-        assert resolved["previous"] == {"status": "fail", "score": 59.0, "grade": "不合格"}
+        assert resolved["previous"] == {"status": "fail", "score": 59.0, "grade": "不合格", "grade_id": "fail"}
         assert resolved["finding"]["status"] == "pass" and resolved["finding"]["auto_status"] == "fail"
 
         rejected_id = client.post(f"/api/v1/calls/{call}/findings/speech_rate/dispute", headers=ann,
@@ -395,6 +395,7 @@ def test_review_events_are_signed_and_delivered_once(client: TestClient, setting
         by_decision = {d.get("decision"): d for d in _sent(receiver, hook["secret"])[2:]}
         rejected, applied = by_decision["rejected"], by_decision["applied"]
         assert rejected["score_changed"] is False and rejected["score"] == rejected["previous"]["score"] == 94.1
+        assert rejected["grade_id"] == rejected["previous"]["grade_id"] == "excellent"
         assert rejected["review"]["resolution_comment"] is None and rejected["finding"]["status"] == "fail"
         assert applied["review"]["kind"] == "override" and applied["actor"] == "sue"
         assert applied["finding"] == {**applied["finding"], "rule_id": "greeting", "status": "fail"}
