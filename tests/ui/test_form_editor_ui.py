@@ -1,8 +1,8 @@
 """The evaluation form editor of the calibration page in headless Chromium: an admin builds a form in the table
 (add, reorder by keyboard, remove), saves it and finds the same JSON through the API; server validation errors
 land on the row and field they name; the "advanced" JSON textarea and the table follow each other; a stored form
-chosen from the forms the list API gives the user is loaded into the table, and saving it adds its next version.
-Any Content-Security-Policy violation fails the test (the ``context`` fixture).
+chosen from the forms the list API gives the user is loaded into the table (over unsaved edits only after a
+confirm dialog), and saving it adds its next version. Any Content-Security-Policy violation fails the test (the ``context`` fixture).
 
 A server of its own, with no calls and no speech model, so the module stays fast.
 """
@@ -288,6 +288,8 @@ def test_loading_a_stored_form_asks_first_only_over_unsaved_edits(context: Any, 
     field(page, 2, "weight").fill("5")
     page.get_by_role("button", name="保存评估表").click()
     page.wait_for_selector("#fe-source:has-text('已保存：t-ask · 确认评估表 第 2 版')")
+    saved = forms_of(server, "t-ask")[0]["id"]
+    page.wait_for_function(f"() => document.querySelector('#fe-load-form').value === '{saved}'")  # the chooser follows
     load_stored(page, stored["id"])  # the edit was saved: loading loses nothing, so it asks nothing
     page.wait_for_selector(loaded)
     assert len(dialogs) == 2 and field(page, 2, "weight").input_value() == "2"
