@@ -22,8 +22,9 @@ from qa_engine.app.rescore import run_rescore_job
 from qa_engine.app.settings import Settings
 from qa_engine.app.webhooks import WebhookDispatcher, backoff_delay, verify
 
+from ..labelled_pack import LABELLED_PACK, LABELLED_PACK_ID
 from .conftest import ZH_TRANSCRIPT
-from .test_canonical_ids import CUSTOM_PACK, EN_FAILING
+from .test_canonical_ids import EN_FAILING
 from .test_evaluations import FORM, answers, make_form
 from .zh_calls import BASE, FORBIDDEN
 
@@ -174,10 +175,10 @@ def test_payloads_carry_canonical_ids_beside_the_labels(client: TestClient, sett
     """A consumer filters on ``grade_id``/``category_id`` whatever the language or pack; the labels stay."""
     make_user("bob", "agent", "t2")
     make_user("zoe", "agent", "t9")
-    pack = client.post("/api/v1/packs", content=CUSTOM_PACK.encode(),
+    pack = client.post("/api/v1/packs", content=LABELLED_PACK.encode(),
                        headers={**admin, "Content-Type": "application/yaml"})
     assert pack.status_code == 201, pack.text
-    assert client.put("/api/v1/teams/t9/pack", json={"pack_id": "acme-zh"}, headers=admin).status_code == 200
+    assert client.put("/api/v1/teams/t9/pack", json={"pack_id": LABELLED_PACK_ID}, headers=admin).status_code == 200
     hook = _subscribe(client, admin, receiver.url, ["call.scored", "finding.critical"])
     rude = [*ZH_TRANSCRIPT["utterances"], RUDE]
     zh, en, custom = (upload(admin, agent="alice", utterances=rude), upload(admin, agent="bob", **EN_FAILING),
