@@ -2,7 +2,8 @@
 (add, reorder by keyboard, remove), saves it and finds the same JSON through the API; server validation errors
 land on the row and field they name; the "advanced" JSON textarea and the table follow each other; a stored form
 chosen from the forms the list API gives the user is loaded into the table (over unsaved edits only after a
-confirm dialog), and saving it adds its next version. Any Content-Security-Policy violation fails the test (the ``context`` fixture).
+confirm dialog), and saving it adds its next version. Any Content-Security-Policy violation fails the test (the
+``context`` fixture).
 
 A server of its own, with no calls and no speech model, so the module stays fast.
 """
