@@ -53,7 +53,7 @@ def note_public(note: coaching.CoachingNote) -> CoachingNotePublic:
 
 @router.post("/calls/{call_id}/comments", response_model=CommentPublic, status_code=status.HTTP_201_CREATED,
              responses={**NOT_VISIBLE, 403: {"description": "agents only reply (give 'parent')"},
-                        409: {"description": "the call has too many comments"},
+                        409: {"description": "the call has too many comments, or the thread was deleted"},
                         422: {"description": "empty or too long text, or an anchor outside the call"}})
 def add_comment(call_id: str, body: CommentCreate, session: SessionDep, user: CurrentUser) -> CommentPublic:
     """Comment on a call (supervisors, admins), at a moment (``at``, seconds) or on the whole call; or reply

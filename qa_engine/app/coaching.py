@@ -10,7 +10,8 @@ no view, export or audit entry can show the identifier. Each comment is audited 
 A comment's author may edit it (the new text is cleaned like a new one, ``edited_at`` is set) or delete it; an
 admin may delete any (moderation). Deleting a thread's first comment that has replies leaves a tombstone (text
 :data:`TOMBSTONE`, ``deleted_at``/``deleted_by``) so the replies keep their thread. Both are audited
-(``coaching.edit``, ``coaching.delete``) with the masked text before and after.
+(``coaching.edit``, ``coaching.delete``) with the masked text before and after. A tombstone's thread takes no
+new replies (409).
 """
 
 from __future__ import annotations
@@ -84,6 +85,18 @@ def check_at(at: float | None, call: Call) -> float | None:
     return round(at, 1)
 
 
+def _open_thread_root(session: Session, call: Call, parent_id: int) -> CoachingComment:
+    """The first comment of the thread a reply to ``parent_id`` joins; 409 when it is a tombstone.
+
+    A deleted thread keeps its replies readable, but its first comment's words are gone: a new reply would answer
+    nothing the reader can see, so the thread is closed.
+    """
+    root = _thread_root(session, call, parent_id)
+    if root.deleted_at is not None:
+        raise Conflict(f"comment {root.id} was deleted: its thread takes no new replies")
+    return root
+
+
 def _thread_root(session: Session, call: Call, parent_id: int) -> CoachingComment:
     """The first comment of the thread a reply to ``parent_id`` joins, locked until the reply is committed.
 
@@ -114,13 +127,14 @@ def add_comment(session: Session, user: User, call_id: str, text: str, *, at: fl
         NotFound: the call (or the parent comment on it) is not visible to ``user``.
         Forbidden: an agent starting a thread (agents only reply).
         Invalid: empty or too long text, a bad anchor.
-        Conflict: the call already has :data:`MAX_COMMENTS_PER_CALL` comments.
+        Conflict: the call already has :data:`MAX_COMMENTS_PER_CALL` comments, or the thread was deleted (its
+            first comment is a tombstone).
     """
     cleaned = clean_text(text)
     call = get_visible_call(session, user, call_id)
     if user.role not in STAFF and parent_id is None:  # an agent sees only their own calls (get_visible_call)
         raise Forbidden("agents reply to a coaching comment (give 'parent'); supervisors and admins start threads")
-    root = _thread_root(session, call, parent_id) if parent_id is not None else None
+    root = _open_thread_root(session, call, parent_id) if parent_id is not None else None
     anchor = check_at(at, call)
     count = session.scalar(select(func.count()).select_from(CoachingComment)
                            .where(CoachingComment.call_pk == call.id)) or 0

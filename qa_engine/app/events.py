@@ -41,7 +41,7 @@ def review_disputed(session: Session, call: Call, review: Review, finding: Findi
 
 def review_resolved(session: Session, call: Call, review: Review, finding: FindingRow,
                     before: dict[str, Any]) -> None:
-    """Queue ``review.resolved``: a dispute decided or an override applied; ``before``: status, score, grade."""
+    """Queue ``review.resolved``: a dispute decided or an override applied; ``before``: status, score, grade, id."""
     from qa_engine.app.webhooks import enqueue_event, review_payload
 
     payload = review_payload(EVENT_REVIEW_RESOLVED, call, review, finding, actor=review.resolved_by or review.author,

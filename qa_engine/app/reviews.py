@@ -111,12 +111,14 @@ def set_finding_status(session: Session, pack_cache: PackCache, call: Call, row:
                        actor: str, action: str, detail: str | None) -> dict[str, Any]:
     """Set ``row`` to ``new_status`` (marking it reviewed), recompute the call and record the audit entry.
 
-    Returns the finding's status and the call's score and grade before (what the ``review.resolved`` event reports).
+    Returns the finding's status and the call's score, grade and grade id before (what the ``review.resolved``
+    event reports as ``previous``; the audit entry keeps status, score and grade).
     """
     pack = call_pack(session, pack_cache, call)
     lock_call(session, call)
     session.refresh(row)
     before = _snapshot(call, row)
+    previous = {**before, "grade_id": call.grade_id}
     row.status = new_status
     row.reviewed = True
     session.flush()
@@ -125,7 +127,7 @@ def set_finding_status(session: Session, pack_cache: PackCache, call: Call, row:
            after=_snapshot(call, row), detail=detail)
     logger.info("%s by %s on call %s rule %s: %s -> %s (score %s -> %s)", action, actor, call.id, row.rule_id,
                 before["status"], row.status, before["score"], call.score)
-    return before
+    return previous
 
 
 def open_dispute(session: Session, call: Call, rule_id: str) -> Review | None:

@@ -97,7 +97,7 @@ def _call_fields(call: Call) -> dict[str, Any]:
 
 def review_payload(event: str, call: Call, review: Review, finding: FindingRow, *, actor: str,
                    before: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The document of a review event; ``before`` (status, score, grade before a decision) adds the decision.
+    """The document of a review event; ``before`` (status, score, grade, grade_id before a decision) adds the decision.
 
     Comments are sent as stored (masked) and masked again, like every text in a payload.
     """

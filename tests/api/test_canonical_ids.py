@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from qa_engine.app.database import make_engine
 from qa_engine.app.migrate import alembic_config
 
+from ..labelled_pack import LABELLED_PACK, LABELLED_PACK_ID
 from .zh_calls import BASE, COMPLAINT, CURT, FORBIDDEN, NO_GREETING
 
 Headers = dict[str, str]
@@ -51,30 +52,6 @@ def _en_variant(call_id: str, **texts: str) -> dict[str, Any]:
 EN_GOOD = _en_variant("en-good", u0="Hello.")
 #: greeting and the offer of further help fail (75, pass)
 EN_PASS = _en_variant("en-pass", u0="Hello.", u4="Okay.")
-
-CUSTOM_PACK = """\
-pack: acme-zh
-version: 1
-language: zh
-grades: {好: 80, 差: 0}
-label_ids: {好: good, 差: fail, 抱怨: complaint}
-rules:
-  - id: says_magic
-    type: phrase_in_window
-    summary: 坐席说出口令
-    weight: 10
-    role: agent
-    window: {anchor: whole_call}
-    match: {phrases: [芝麻开门]}
-  - id: category
-    type: classify
-    summary: 类别
-    target: category
-    default: 抱怨
-    classes:
-      - label: 表扬
-        match: {phrases: [太好了]}
-"""
 
 
 def _post(client: TestClient, headers: Headers, doc: dict[str, Any], **extra: Any) -> str:
@@ -135,10 +112,10 @@ def test_review_keeps_grade_id_in_step(client: TestClient, make_user: Callable[.
 def test_pack_maps_its_own_labels(client: TestClient, make_user: Callable[..., Headers]) -> None:
     admin = make_user("root", "admin")
     make_user("zoe", "agent", "t9")
-    uploaded = client.post(f"{API}/packs", content=CUSTOM_PACK.encode(), headers={**admin,
-                                                                                   "Content-Type": "application/yaml"})
+    uploaded = client.post(f"{API}/packs", content=LABELLED_PACK.encode(),
+                           headers={**admin, "Content-Type": "application/yaml"})
     assert uploaded.status_code == 201, uploaded.text
-    assert client.put(f"{API}/teams/t9/pack", json={"pack_id": "acme-zh"}, headers=admin).status_code == 200
+    assert client.put(f"{API}/teams/t9/pack", json={"pack_id": LABELLED_PACK_ID}, headers=admin).status_code == 200
     call = _post(client, admin, FORBIDDEN, agent="zoe")
     body = client.get(f"{API}/calls/{call}", headers=admin).json()
     assert (body["grade"], body["grade_id"], body["category"], body["category_id"]) == ("差", "fail", "抱怨",
@@ -154,7 +131,7 @@ def test_pack_maps_its_own_labels(client: TestClient, make_user: Callable[..., H
 
 def test_pack_label_ids_are_validated(client: TestClient, make_user: Callable[..., Headers]) -> None:
     admin = make_user("root", "admin")
-    bad = CUSTOM_PACK.replace("差: fail", "差: Not An Id")
+    bad = LABELLED_PACK.replace("差: fail", "差: Not An Id")
     response = client.post(f"{API}/packs", content=bad.encode(), headers={**admin, "Content-Type": "application/yaml"})
     assert response.status_code == 422 and "label_ids" in response.json()["detail"]
 
@@ -201,8 +178,9 @@ def test_sort_by_grade_follows_rank_not_label(client: TestClient, make_user: Cal
     admin = make_user("root", "admin")
     for name, team in (("alice", "t1"), ("bob", "t1"), ("zoe", "t9"), ("raw", "t8")):
         make_user(name, "agent", team)
-    _upload_pack(client, admin, CUSTOM_PACK, "t9")  # 差 -> fail
-    _upload_pack(client, admin, CUSTOM_PACK.replace("pack: acme-zh", "pack: acme-raw").replace("差: fail, ", ""), "t8")
+    _upload_pack(client, admin, LABELLED_PACK, "t9")  # 差 -> fail
+    unmapped = LABELLED_PACK.replace(f"pack: {LABELLED_PACK_ID}", "pack: acme-raw").replace("差: fail, ", "")
+    _upload_pack(client, admin, unmapped, "t8")  # 差 has no id
     by_rank = {"excellent": [_post(client, admin, BASE, agent="alice"), _post(client, admin, EN_GREAT, agent="bob")],
                "good": [_post(client, admin, NO_GREETING, agent="alice"), _post(client, admin, EN_GOOD, agent="bob")],
                "pass": [_post(client, admin, CURT, agent="alice"), _post(client, admin, EN_PASS, agent="bob")],

@@ -232,6 +232,27 @@ def test_deleting_a_first_comment_with_replies_keeps_the_thread(client: TestClie
     assert _coaching_audit(client, team["sue"], call, "coaching.delete")[-1]["after"]["thread_removed"] == made["id"]
 
 
+def test_a_deleted_thread_takes_no_new_replies(client: TestClient, team: dict[str, Headers],
+                                               upload: Callable[..., str]) -> None:
+    """A tombstone keeps its replies readable; it is not a conversation to go on with: 409, nothing stored."""
+    call = upload(team["sue"], agent="alice", **BASE)
+    made = _comment(client, team["sue"], call, text="注意语速。").json()
+    reply = _comment(client, team["alice"], call, text="好的", parent=made["id"]).json()
+    assert _delete(client, team["sue"], call, made["id"]).status_code == 204
+
+    for author, parent in (("alice", made["id"]), ("sue", made["id"]), ("alice", reply["id"])):
+        late = _comment(client, team[author], call, text="还有一点", parent=parent)
+        assert late.status_code == 409, late.text
+        assert late.json()["detail"] == f"comment {made['id']} was deleted: its thread takes no new replies"
+    [thread] = client.get(f"{API}/calls/{call}/comments", headers=team["sue"]).json()
+    assert [r["id"] for r in thread["replies"]] == [reply["id"]]
+    replies = _coaching_audit(client, team["sue"], call, "coaching.reply")
+    assert [e["after"]["comment"] for e in replies] == [reply["id"]]  # the refused replies left no audit entry
+
+    assert _delete(client, team["alice"], call, reply["id"]).status_code == 204  # the last reply: thread goes
+    assert _comment(client, team["alice"], call, text="还有一点", parent=made["id"]).status_code == 404
+
+
 def test_replies_and_lone_comments_are_removed_and_an_admin_deletes_any(
         client: TestClient, team: dict[str, Headers], upload: Callable[..., str]) -> None:
     call = upload(team["sue"], agent="alice", **BASE)

@@ -22,8 +22,9 @@ from qa_engine.app.rescore import run_rescore_job
 from qa_engine.app.settings import Settings
 from qa_engine.app.webhooks import WebhookDispatcher, backoff_delay, verify
 
+from ..labelled_pack import LABELLED_PACK, LABELLED_PACK_ID
 from .conftest import ZH_TRANSCRIPT
-from .test_canonical_ids import CUSTOM_PACK, EN_FAILING
+from .test_canonical_ids import EN_FAILING
 from .test_evaluations import FORM, answers, make_form
 from .zh_calls import BASE, FORBIDDEN
 
@@ -174,10 +175,10 @@ def test_payloads_carry_canonical_ids_beside_the_labels(client: TestClient, sett
     """A consumer filters on ``grade_id``/``category_id`` whatever the language or pack; the labels stay."""
     make_user("bob", "agent", "t2")
     make_user("zoe", "agent", "t9")
-    pack = client.post("/api/v1/packs", content=CUSTOM_PACK.encode(),
+    pack = client.post("/api/v1/packs", content=LABELLED_PACK.encode(),
                        headers={**admin, "Content-Type": "application/yaml"})
     assert pack.status_code == 201, pack.text
-    assert client.put("/api/v1/teams/t9/pack", json={"pack_id": "acme-zh"}, headers=admin).status_code == 200
+    assert client.put("/api/v1/teams/t9/pack", json={"pack_id": LABELLED_PACK_ID}, headers=admin).status_code == 200
     hook = _subscribe(client, admin, receiver.url, ["call.scored", "finding.critical"])
     rude = [*ZH_TRANSCRIPT["utterances"], RUDE]
     zh, en, custom = (upload(admin, agent="alice", utterances=rude), upload(admin, agent="bob", **EN_FAILING),
@@ -378,7 +379,7 @@ def test_review_events_are_signed_and_delivered_once(client: TestClient, setting
         assert resolved["review"]["resolved_by"] == "sue" and "*" in resolved["review"]["resolution_comment"]
         assert (resolved["score"], resolved["grade"], resolved["grade_id"]) == (94.1, "优秀", "excellent")
         assert resolved["score_changed"] is True
-        assert resolved["previous"] == {"status": "fail", "score": 59.0, "grade": "不合格"}
+        assert resolved["previous"] == {"status": "fail", "score": 59.0, "grade": "不合格", "grade_id": "fail"}
         assert resolved["finding"]["status"] == "pass" and resolved["finding"]["auto_status"] == "fail"
 
         rejected_id = client.post(f"/api/v1/calls/{call}/findings/speech_rate/dispute", headers=ann,
@@ -395,6 +396,7 @@ def test_review_events_are_signed_and_delivered_once(client: TestClient, setting
         by_decision = {d.get("decision"): d for d in _sent(receiver, hook["secret"])[2:]}
         rejected, applied = by_decision["rejected"], by_decision["applied"]
         assert rejected["score_changed"] is False and rejected["score"] == rejected["previous"]["score"] == 94.1
+        assert rejected["grade_id"] == rejected["previous"]["grade_id"] == "excellent"
         assert rejected["review"]["resolution_comment"] is None and rejected["finding"]["status"] == "fail"
         assert applied["review"]["kind"] == "override" and applied["actor"] == "sue"
         assert applied["finding"] == {**applied["finding"], "rule_id": "greeting", "status": "fail"}

@@ -96,12 +96,15 @@ def test_the_author_edits_and_deletes_comments(browser: Any, ui_server: UiServer
         assert reply_item.locator(".coaching-delete").count() == 0  # not sue's reply: no edit, no delete
         assert reply_item.get_by_text("编辑", exact=True).count() == 0
 
+        assert first.locator("form.coaching-reply").count() == 1
         page.once("dialog", lambda dialog: dialog.accept())
         first.locator(".coaching-delete").first.click()
         page.wait_for_selector(".coaching-tombstone")
         assert "此点评已被 sue 删除" in first.locator(".coaching-tombstone").inner_text()
         assert "收到" in first.locator(".coaching-reply-item").inner_text()  # the reply keeps its thread
         assert first.locator(".coaching-delete").count() == 0
+        assert first.locator("form.coaching-reply").count() == 0  # a deleted thread takes no replies (409)
+        assert first.get_by_text("回复", exact=True).count() == 0
 
         page.once("dialog", lambda dialog: dialog.accept())
         page.locator("#coaching-threads .coaching-thread").nth(1).locator(".coaching-delete").click()

@@ -1,8 +1,9 @@
 """The evaluation form editor of the calibration page in headless Chromium: an admin builds a form in the table
 (add, reorder by keyboard, remove), saves it and finds the same JSON through the API; server validation errors
 land on the row and field they name; the "advanced" JSON textarea and the table follow each other; a stored form
-chosen from the forms the list API gives the user is loaded into the table, and saving it adds its next version.
-Any Content-Security-Policy violation fails the test (the ``context`` fixture).
+chosen from the forms the list API gives the user is loaded into the table (over unsaved edits only after a
+confirm dialog), and saving it adds its next version. Any Content-Security-Policy violation fails the test (the
+``context`` fixture).
 
 A server of its own, with no calls and no speech model, so the module stays fast.
 """
@@ -234,3 +235,62 @@ def test_chooser_shows_only_forms_the_user_may_see(context: Any, server: UiServe
 
     admin = open_editor(context, server)
     admin.wait_for_selector(f"#fe-load-form option[value='{other['id']}']", state="attached")
+
+
+def load_stored(page: Any, form_id: int) -> None:
+    """Choose ``form_id`` and press "load"; returns once any dialog the click raised has been answered."""
+    page.get_by_label("从已有评估表开始").select_option(str(form_id))
+    page.evaluate("document.querySelector('#fe-source').textContent = ''")
+    page.get_by_role("button", name="载入编辑器").click()
+    page.evaluate("0")  # a confirm() blocks the page until the dialog handler answers: this waits for it
+
+
+def test_loading_a_stored_form_asks_first_only_over_unsaved_edits(context: Any, server: UiServer) -> None:
+    """Loading replaces the table: unsaved edits are lost only when the user says so in a real confirm dialog."""
+    body = {**LOADED, "team": "t-ask", "name": "确认评估表"}
+    stored = create_form(server, body)
+    loaded = "#fe-source:has-text('已载入 t-ask · 确认评估表 v1')"
+    page = open_editor(context, server)
+    page.wait_for_selector(f"#fe-load-form option[value='{stored['id']}']", state="attached")
+    dialogs: list[str] = []
+    answer = {"accept": False}
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(f"{dialog.type}: {dialog.message}")
+        if answer["accept"]:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    load_stored(page, stored["id"])  # nothing edited yet (the example form): loaded without a question
+    page.wait_for_selector(loaded)
+    assert dialogs == []
+
+    field(page, 2, "weight").fill("7")
+    load_stored(page, stored["id"])  # dismissed: the edit stays
+    assert dialogs == ["confirm: 编辑器中有未保存的修改，载入后将丢失。仍要载入吗？"]
+    assert field(page, 2, "weight").input_value() == "7"
+    assert json.loads(page.locator("#form-json").input_value())["items"][1]["weight"] == 7
+    assert page.locator("#fe-source").inner_text() == ""
+
+    answer["accept"] = True
+    load_stored(page, stored["id"])  # accepted: the stored form replaces the edit
+    page.wait_for_selector(loaded)
+    assert len(dialogs) == 2 and field(page, 2, "weight").input_value() == "2"
+    assert json.loads(page.locator("#form-json").input_value()) == body
+
+    field(page, 2, "weight").fill("3")
+    field(page, 2, "weight").fill("2")  # back to what was loaded: nothing unsaved, nothing to ask
+    load_stored(page, stored["id"])
+    page.wait_for_selector(loaded)
+    assert len(dialogs) == 2
+
+    field(page, 2, "weight").fill("5")
+    page.get_by_role("button", name="保存评估表").click()
+    page.wait_for_selector("#fe-source:has-text('已保存：t-ask · 确认评估表 第 2 版')")
+    saved = forms_of(server, "t-ask")[0]["id"]
+    page.wait_for_function(f"() => document.querySelector('#fe-load-form').value === '{saved}'")  # the chooser follows
+    load_stored(page, stored["id"])  # the edit was saved: loading loses nothing, so it asks nothing
+    page.wait_for_selector(loaded)
+    assert len(dialogs) == 2 and field(page, 2, "weight").input_value() == "2"

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ..labelled_pack import LABELLED_PACK, LABELLED_PACK_ID
 from .browser import sign_in
 from .conftest import BAD, GOOD, SCREENSHOTS, UiServer, light_server, post_transcript
 
@@ -87,24 +88,6 @@ def test_agent_has_no_inbox(context: Any, inbox_server: UiServer) -> None:
     assert page.locator("#kpi-disputes-link").get_attribute("href") == "/ui/me"
 
 
-#: a pack with its own grade labels, mapped to canonical ids: 差 is ``fail``
-LABELLED_PACK = """\
-pack: acme-ui
-version: 1
-language: zh
-grades: {好: 80, 差: 0}
-label_ids: {好: good, 差: fail}
-rules:
-  - id: says_magic
-    type: phrase_in_window
-    summary: 坐席说出口令
-    weight: 10
-    role: agent
-    window: {anchor: whole_call}
-    match: {phrases: [芝麻开门]}
-"""
-
-
 @pytest.fixture(scope="module")
 def labelled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
     """Team t9 scores with :data:`LABELLED_PACK`; bob's call there grades 差 (score 0: in sue's inbox)."""
@@ -115,7 +98,7 @@ def labelled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServ
             response = http.post("/api/v1/packs", content=LABELLED_PACK.encode(),
                                  headers={**admin, "Content-Type": "application/yaml"})
             assert response.status_code == 201, response.text
-            response = http.put("/api/v1/teams/t9/pack", json={"pack_id": "acme-ui"}, headers=admin)
+            response = http.put("/api/v1/teams/t9/pack", json={"pack_id": LABELLED_PACK_ID}, headers=admin)
             assert response.status_code == 200, response.text
             doc = {**BAD, "call_id": "bob-bad", "agent": "bob"}
             server.calls["bob-bad"] = post_transcript(http, server, "sue", doc)

@@ -1,6 +1,6 @@
 /* Call page: coaching threads (GET/POST /api/v1/calls/{id}/comments). Supervisors and admins comment at the
-   player's current time (or on the whole call); the call's agent replies. A comment's time jumps the player there
-   (detail.seek), also when the page is opened at it (#comment-ID, from a coaching history). Authors edit (PATCH)
+   player's current time (or on the whole call); the call's agent replies (not on a deleted thread). A comment's
+   time jumps the player there (detail.seek), also when the page is opened at it (#comment-ID, from a coaching history). Authors edit (PATCH)
    and delete (DELETE) their own comments, an admin deletes any; the server decides, the buttons only follow its
    rules. Rendered into #coaching (call_coaching.html) when app.js announces
    the call with "qa:call"; every button is wired here (the CSP forbids inline handlers). */
@@ -32,9 +32,10 @@
     const deleteButton = (c) => (mine(c) || (!c.deleted_at && me.role === "admin")
       ? `<button type="button" class="danger coaching-delete" data-id="${c.id}">${esc(t("coaching.delete"))}</button>` : "");
     const tools = (c) => `${editForm(c)}${deleteButton(c)}`;
-    const replyForm = (c) => `<details class="action"><summary>${esc(t("coaching.reply"))}</summary><form class="coaching-reply stack" data-parent="${c.id}">
+    /* A deleted thread (a tombstone) keeps its replies but takes no new ones (the server answers 409). */
+    const replyForm = (c) => (c.deleted_at ? "" : `<details class="action"><summary>${esc(t("coaching.reply"))}</summary><form class="coaching-reply stack" data-parent="${c.id}">
       <label for="cr-${c.id}">${esc(t("coaching.reply_label"))}</label><textarea id="cr-${c.id}" name="text" rows="2" maxlength="2000" required></textarea>
-      <div class="row-buttons"><button class="primary" type="submit">${esc(t("coaching.reply_submit"))}</button></div></form></details>`;
+      <div class="row-buttons"><button class="primary" type="submit">${esc(t("coaching.reply_submit"))}</button></div></form></details>`);
 
     function render(list) {
       threads.innerHTML = list.length ? `<ol class="history coaching-list">${list.map((c) => `<li class="review coaching-thread" id="comment-${c.id}">

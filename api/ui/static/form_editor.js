@@ -2,7 +2,8 @@
    keep the keyboard focus), a live weight total, each server validation error beside the field it names, and under
    "advanced" the JSON of the same body (editing either side updates the other). The API is unchanged: the textarea
    always holds the body that is sent, so a form the table cannot show is still sent as written. A stored form the
-   user may see can be loaded as the starting point: forms are never edited, so saving it adds its next version. */
+   user may see can be loaded as the starting point: forms are never edited, so saving it adds its next version.
+   Loading over unsaved edits asks first (a confirm dialog); over a form as set up, loaded or saved it does not. */
 "use strict";
 (() => {
 const ui = window.qaUi;
@@ -16,6 +17,7 @@ const NUMBER_FIELDS = new Set(["weight", "max", "auto_weight"]);
 let form = {team: "", name: "", auto_weight: 0.5, items: []};  // the body being edited; unknown keys are kept
 let onSaved = async () => {};
 let offered = [];  // the chooser's forms: what the list API gave this user, newest first
+let unchanged = "";  // the JSON of the form as set up, loaded or saved: any other text holds unsaved edits
 
 const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 const tableable = (doc) => isObject(doc) && Array.isArray(doc.items) && doc.items.every(isObject);
@@ -84,6 +86,8 @@ function renderTotal() {
 }
 
 const writeJson = () => { jsonBox().value = JSON.stringify(form, null, 2); jsonNote(""); };
+const markUnchanged = (body = jsonBox().value) => { unchanged = body; };
+const hasUnsavedEdits = () => jsonBox().value !== unchanged;
 
 function jsonNote(message) {
   const note = $("#fe-json-error");
@@ -177,9 +181,11 @@ const nextVersion = (stored) => 1 + Math.max(stored.version,
 /* only what a new version is made of: the API's own fields (id, version, created_by, ...) are not sent back */
 const bodyOf = (stored) => ({team: stored.team, name: stored.name, auto_weight: stored.auto_weight, items: stored.items});
 
+/* loading replaces the whole body: unsaved edits go only when the user agrees */
 async function loadChosen() {
   const id = $("#fe-load-form").value;
   if (!id) return;
+  if (hasUnsavedEdits() && !confirm(t("fe.discard_confirm"))) return;
   let stored;
   try { stored = await ui.api(`/evaluation-forms/${encodeURIComponent(id)}`); }
   catch (err) { showSummary(`${t("common.error")}: ${err.message}`); return; }
@@ -187,6 +193,7 @@ async function loadChosen() {
   clearErrors();
   renderTable();
   writeJson();
+  markUnchanged();
   $("#fe-source").textContent = t("fe.loaded", {team: stored.team, name: stored.name, version: stored.version,
     next: nextVersion(stored)});
 }
@@ -270,15 +277,16 @@ function showSummary(message) {
 async function submit(event) {
   event.preventDefault();
   clearErrors();
+  const sent = jsonBox().value;
   let body;
-  try { body = JSON.parse(jsonBox().value); } catch (err) { showSummary(`${t("cal.bad_json")}: ${err.message}`); return; }
+  try { body = JSON.parse(sent); } catch (err) { showSummary(`${t("cal.bad_json")}: ${err.message}`); return; }
   let response;
   try {
     // not qaUi.api: a validation error keeps the path of each bad field (items.0.weight: ...)
     response = await fetch("/api/v1/evaluation-forms", {method: "POST", credentials: "same-origin", body: JSON.stringify(body),
       headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": ui.csrf()}});
   } catch (err) { showSummary(`${t("common.error")}: ${err.message}`); return; }
-  if (response.ok) { await showSaved(response); return; }
+  if (response.ok) { markUnchanged(sent); await showSaved(response); return; }
   const data = await response.json().catch(() => ({detail: response.statusText}));
   showServerErrors(data.detail);
 }
@@ -293,6 +301,7 @@ function setup(initial, saved) {
   form = editable(initial);
   renderTable();
   writeJson();
+  markUnchanged();
   editor.addEventListener("input", (event) => { if (event.target !== jsonBox()) onTableInput(event); });
   jsonBox().addEventListener("input", onJsonInput);
   $("#fe-items").addEventListener("click", onTableClick);
