@@ -13,10 +13,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from qa_engine.app.access import can_see_team, get_visible_call, require_role, supervised_teams
@@ -25,7 +23,7 @@ from qa_engine.app.audit import record
 from qa_engine.app.errors import Conflict, Forbidden, Invalid, NotFound
 from qa_engine.app.evaluation_forms import items_of
 from qa_engine.app.evaluations import REVIEWERS, EvaluationInput, build_evaluation
-from qa_engine.app.first_use import insert_unless_taken, locked_match
+from qa_engine.app.first_use import call_gone, hold_call, insert_unless_taken, locked_match
 from qa_engine.app.models import CalibrationSession, Call, Evaluation, EvaluationForm, FindingRow, User, utcnow
 
 MAX_CALLS = 50
@@ -130,10 +128,11 @@ def submit(session: Session, user: User, session_id: int, call_id: str, data: Ev
         raise Conflict(f"calibration session {cal.id} is closed")
     if call_id not in cal.calls:
         raise NotFound(f"call {call_id!r} is not in calibration session {cal.id}")
+    hold_call(session, call_id)
     call = session.get(Call, call_id)
     form = session.get(EvaluationForm, cal.form_id)
     if call is None or form is None:
-        raise _call_gone(call_id)
+        raise call_gone(call_id)
     evaluation = _store_answer(session, cal, build_evaluation(session, user, call, form, data))
     session.flush()
     record(session, user.name, "calibration.answered", call_pk=call.id,
@@ -151,34 +150,14 @@ def _store_answer(session: Session, cal: CalibrationSession, answer: Evaluation)
     """
     key = {"calibration_id": cal.id, "call_pk": answer.call_pk, "reviewer": answer.reviewer}
     values = {**{name: getattr(answer, name) for name in ANSWER_FIELDS}, "created_at": utcnow()}
-    inserted = _insert_answer(session, key, form_id=answer.form_id, **values)
+    inserted = insert_unless_taken(session, Evaluation, list(key), **key, form_id=answer.form_id, **values)
     stored = locked_match(session, Evaluation, **key)
-    if stored is None:  # the session or the call was deleted meanwhile (its answers go with it)
-        raise _call_gone(answer.call_pk)
+    if stored is None:  # the session was deleted meanwhile (its answers go with it; the call is held)
+        raise call_gone(answer.call_pk)
     if not inserted:
         for name, value in values.items():
             setattr(stored, name, value)
     return stored
-
-
-def _insert_answer(session: Session, key: dict[str, Any], **values: Any) -> bool:
-    """Insert the answer with ``key`` unless it is there (True: inserted).
-
-    The call may be deleted after :func:`submit` read it and before this writes: the answer's foreign key then
-    fails (PostgreSQL: once the delete commits; SQLite: the delete held the write lock). That is the 404 an answer
-    after the delete gets, with this transaction rolled back, not an IntegrityError (a 500).
-    """
-    try:
-        return insert_unless_taken(session, Evaluation, list(key), **key, **values)
-    except IntegrityError:
-        session.rollback()
-        if session.scalar(select(Call.id).where(Call.id == key["call_pk"])) is None:
-            raise _call_gone(key["call_pk"]) from None
-        raise
-
-
-def _call_gone(call_pk: str) -> NotFound:
-    return NotFound(f"call {call_pk!r} no longer exists")
 
 
 def visible_answers(session: Session, user: User, session_id: int) -> list[Evaluation]:

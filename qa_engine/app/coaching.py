@@ -21,12 +21,12 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from qa_engine.app.access import get_visible_call, require_author, visible_to
 from qa_engine.app.audit import record
 from qa_engine.app.errors import Conflict, Forbidden, Invalid, NotFound
+from qa_engine.app.first_use import hold_call
 from qa_engine.app.models import Call, CoachingComment, User, utcnow
 from qa_engine.app.scorecards import require_agent
 from qa_engine.pii import mask_text
@@ -102,7 +102,8 @@ def _thread_root(session: Session, call: Call, parent_id: int) -> CoachingCommen
 
     Why the lock: deleting a thread's last comment takes the same lock (:func:`_locked`), so a reply and a delete
     of its thread run one after the other on PostgreSQL: the reply keeps the thread (a tombstone), or it finds it
-    gone (404). SQLite has no row locks; there the reply's foreign key catches a thread deleted meanwhile (404).
+    gone (404). SQLite has no row locks: there the reply holds the write lock already (:func:`hold_call`), so the
+    thread cannot be deleted between this read and the reply's insert.
     """
     parent = _locked(session, parent_id)
     if parent is None or parent.call_pk != call.id:
@@ -134,6 +135,7 @@ def add_comment(session: Session, user: User, call_id: str, text: str, *, at: fl
     call = get_visible_call(session, user, call_id)
     if user.role not in STAFF and parent_id is None:  # an agent sees only their own calls (get_visible_call)
         raise Forbidden("agents reply to a coaching comment (give 'parent'); supervisors and admins start threads")
+    hold_call(session, call.id)
     root = _open_thread_root(session, call, parent_id) if parent_id is not None else None
     anchor = check_at(at, call)
     count = session.scalar(select(func.count()).select_from(CoachingComment)
@@ -143,11 +145,7 @@ def add_comment(session: Session, user: User, call_id: str, text: str, *, at: fl
     comment = CoachingComment(call_pk=call.id, parent_id=root.id if root else None, author=user.name,
                               author_role=user.role, at=anchor, text=cleaned, created_at=utcnow())
     session.add(comment)
-    try:
-        session.flush()
-    except IntegrityError:  # SQLite has no row locks: the thread (or the call) went before this took the write lock
-        session.rollback()
-        raise NotFound(f"comment {parent_id} not found on call {call.id!r} (deleted meanwhile)") from None
+    session.flush()
     record(session, user.name, "coaching.reply" if root else "coaching.comment", call_pk=call.id,
            after={"comment": comment.id, "parent": comment.parent_id, "at": anchor}, detail=cleaned)
     session.commit()
@@ -157,6 +155,7 @@ def add_comment(session: Session, user: User, call_id: str, text: str, *, at: fl
 def _changeable_comment(session: Session, user: User, call_id: str, comment_id: int) -> CoachingComment:
     """The comment ``comment_id`` of a visible call, locked for the change; 404 if not there, 409 if deleted."""
     call = get_visible_call(session, user, call_id)
+    hold_call(session, call.id)
     comment = _locked(session, comment_id)
     if comment is None or comment.call_pk != call.id:
         raise NotFound(f"comment {comment_id} not found on call {call.id!r}")

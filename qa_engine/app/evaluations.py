@@ -24,6 +24,7 @@ from qa_engine.app.audit import record
 from qa_engine.app.errors import Conflict, Invalid, NotFound
 from qa_engine.app.evaluation_forms import FormItem, current_form, items_of
 from qa_engine.app.events import evaluation_submitted
+from qa_engine.app.first_use import hold_call
 from qa_engine.app.models import Call, Evaluation, EvaluationForm, FindingRow, User, utcnow
 from qa_engine.pii import mask_optional
 
@@ -136,6 +137,7 @@ def evaluate_call(session: Session, user: User, call_id: str, data: EvaluationIn
     """A supervisor or admin evaluates a call they may see, with its team's current form (or an older version)."""
     call = get_visible_call(session, user, call_id)
     require_role(user, *REVIEWERS)
+    hold_call(session, call.id)
     if data.form_id is None:
         form = current_form(session, call.team)
         if form is None:
@@ -180,6 +182,7 @@ def release(session: Session, user: User, evaluation_id: int) -> Evaluation:
         raise Conflict(f"evaluation {evaluation_id} belongs to a calibration session and is never released")
     if evaluation.released_at is not None:
         raise Conflict(f"evaluation {evaluation_id} was already released")
+    hold_call(session, evaluation.call_pk)
     evaluation.released_at = utcnow()
     evaluation.released_by = user.name
     record(session, user.name, "evaluation.released", call_pk=evaluation.call_pk,

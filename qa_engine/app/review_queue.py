@@ -27,7 +27,7 @@ from qa_engine.app.access import get_visible_call, not_found, require_role, supe
 from qa_engine.app.analysis import require_team
 from qa_engine.app.audit import record
 from qa_engine.app.errors import Conflict, Invalid, NotFound
-from qa_engine.app.first_use import insert_if_absent, locked_row
+from qa_engine.app.first_use import hold_call, hold_row, insert_if_absent, locked_row
 from qa_engine.app.models import Call, FindingRow, ReviewItem, SamplingPlan, User, utcnow
 from qa_engine.app.models import Review as ReviewRow
 from qa_engine.app.sampling import PlanSpec, create_plan, draw, plan_record, team_plans
@@ -241,6 +241,7 @@ def assign(session: Session, user: User, call_id: str, reviewer: str | None) -> 
         Invalid: the reviewer is not an active supervisor of the call's team or an admin. Conflict: the item is done.
     """
     entry = get_entry(session, user, call_id)
+    hold_call(session, entry.call.id)
     item = entry.item
     if item.state == "done":
         raise Conflict(f"the review of call {call_id!r} is done; reopen it before assigning it")
@@ -266,6 +267,7 @@ def change_state(session: Session, user: User, call_id: str, new_state: str) -> 
     if new_state not in STATES:
         raise Invalid(f"state: use one of {', '.join(STATES)}")
     entry = get_entry(session, user, call_id)
+    hold_call(session, entry.call.id)
     item = entry.item
     old = item.state
     if new_state not in TRANSITIONS[old]:
@@ -305,6 +307,8 @@ def create_sampling_plan(session: Session, user: User, spec: PlanSpec) -> tuple[
                                  .order_by(Call.finished_at, Call.created_at, Call.id).limit(BACKFILL_LIMIT)).all()
     selected = 0
     for call in candidates:
+        if not hold_row(session, Call, call.id):  # deleted since it was read (its draw would fail its foreign key)
+            continue
         if _sampled(session, plan, call):
             add_reasons(session, call, ["sampled"])
             selected += 1

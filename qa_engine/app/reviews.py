@@ -25,6 +25,7 @@ from qa_engine.app.analysis import call_moment, check_dates, in_dates, require_t
 from qa_engine.app.audit import record
 from qa_engine.app.errors import Conflict, Forbidden, NotFound
 from qa_engine.app.events import review_disputed, review_resolved
+from qa_engine.app.first_use import hold_call
 from qa_engine.app.local_time import local_day, service_zone
 from qa_engine.app.models import AuditEntry, Call, FindingRow, Review, User, utcnow
 from qa_engine.app.pack_cache import PackCache
@@ -168,6 +169,7 @@ def override(session: Session, pack_cache: PackCache, user: User, call_id: str, 
     comment = mask_text(comment)  # comments are stored (and shown, audited) PII-masked
     call = get_visible_call(session, user, call_id)
     require_role(user, *SUPERVISORS)
+    hold_call(session, call.id)
     row = get_finding(session, call, rule_id)
     now = utcnow()
     review = Review(call_pk=call.id, rule_id=rule_id, kind="override", state="applied", author=user.name,
@@ -193,6 +195,7 @@ def dispute(session: Session, user: User, call_id: str, rule_id: str, comment: s
     require_role(user, "agent")
     if call.agent != user.name:
         raise Forbidden("only the call's agent may dispute it")
+    hold_call(session, call.id)
     row = get_finding(session, call, rule_id)
     lock_call(session, call)  # one open dispute per finding, even with two requests at once
     session.refresh(row)
@@ -262,6 +265,7 @@ def resolve(session: Session, pack_cache: PackCache, user: User, review_id: int,
     comment = mask_optional(comment)
     review, call = visible_review(session, user, review_id)
     require_role(user, *SUPERVISORS)
+    hold_call(session, call.id)
     # a conditional update, so two supervisors deciding at once cannot both apply the dispute
     decided = session.execute(update(Review).where(Review.id == review.id, Review.kind == "dispute",
                                                    Review.state == "open")

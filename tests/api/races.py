@@ -49,6 +49,15 @@ def session_factory(client: TestClient) -> sessionmaker[Session]:
     return factory
 
 
+def holding_call(factory: sessionmaker[Session], table: str) -> dict[str, Any]:
+    """:func:`race`'s ``table`` and ``reads`` for a ``second`` that holds its call (``hold_call``) before it reaches
+    ``table``: on SQLite that is its first write, which waits for A's write lock, so A commits as B is about to
+    take it; PostgreSQL's row locks let B reach ``table`` first."""
+    if factory.kw["bind"].dialect.name == "sqlite":
+        return {"table": "calls", "reads": False}
+    return {"table": table}
+
+
 def race(factory: sessionmaker[Session], table: str, first: Callable[[Session], Any],
          second: Callable[[Session], Any], *, reads: bool = True) -> None:
     """``first`` in session A (flushed), then ``second`` in session B from what B sees of ``table`` before A

@@ -22,7 +22,7 @@ from qa_engine.app.pack_admin import set_team_pack
 from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.review_queue import add_reasons
 
-from .races import race, session_factory
+from .races import holding_call, race, session_factory
 from .zh_calls import BASE
 
 
@@ -120,7 +120,7 @@ def test_a_reply_racing_the_delete_of_its_thread_is_a_404_not_a_reply_to_a_delet
         add_comment(session, alice, call_pk, "好的，我注意", parent_id=root_id)
 
     with pytest.raises(NotFound, match=f"comment {root_id} not found"):
-        race(factory, "coaching_comments", delete_thread, reply)
+        race(factory, first=delete_thread, second=reply, **holding_call(factory, "coaching_comments"))
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(CoachingComment)
                               .where(CoachingComment.call_pk == call_pk)) == 0

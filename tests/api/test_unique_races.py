@@ -24,7 +24,7 @@ from qa_engine.app.models import AuditEntry, Call, Evaluation, EvaluationForm, U
 from qa_engine.app.users import create_user
 from qa_engine.errors import QaEngineError
 
-from .races import race, session_factory
+from .races import holding_call, race, session_factory
 from .zh_calls import BASE
 
 Headers = dict[str, str]
@@ -64,8 +64,9 @@ def test_a_reviewer_answering_a_calibration_call_twice_at_once_keeps_one_answer_
         answer.calibration_id = session_id
         session.add(answer)
 
-    race(factory, "evaluations", first_answer,
-         lambda session: submit(session, _sue(session), session_id, call_pk, _attitude(2)))
+    race(factory, first=first_answer, second=lambda session: submit(session, _sue(session), session_id, call_pk,
+                                                                     _attitude(2)),
+         **holding_call(factory, "evaluations"))
 
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(Evaluation)
@@ -84,9 +85,9 @@ def test_a_calibration_answer_racing_the_delete_of_its_call_is_a_404_and_leaves_
         assert call is not None
         session.delete(call)
 
-    # sue found the call before the delete committed; the delete commits as she is about to store her answer
+    # sue found the call before the delete committed; the delete commits as she is about to write (holding the call)
     with pytest.raises(NotFound, match=f"call {call_pk!r} no longer exists"):
-        race(factory, "evaluations", delete_call,
+        race(factory, "calls", delete_call,
              lambda session: submit(session, _sue(session), session_id, call_pk, _attitude(2)), reads=False)
 
     with factory() as session:
