@@ -12,6 +12,7 @@ Until a call is scored its recording is not served (nothing is known yet about w
 
 from __future__ import annotations
 
+import glob
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,13 +120,28 @@ def discard_original(session: Session, path: str | None) -> bool:
 
 
 def remove_call_audio(session: Session, audio_path: str | None) -> None:
-    """After a call is deleted: its recording, and the original it was redacted from, unless another call uses them."""
-    if not audio_path or _used(session, audio_path):
+    """After a call is deleted: its recording, the original it was redacted from and every redacted copy of that
+    original, unless another call uses them.
+
+    The copies are found on disk, not from ``audio_path``: a job scoring the call as it was deleted may have written
+    one that the deleted row never pointed to (or the delete read the row just before the job's commit).
+    """
+    if not audio_path:
         return
-    Path(audio_path).unlink(missing_ok=True)
-    original = str(original_of(audio_path))
-    if original != audio_path and not _used(session, original):
-        Path(original).unlink(missing_ok=True)
+    original = original_of(audio_path)
+    kept = False
+    for copy in _redacted_copies(original):
+        if _used(session, str(copy)):
+            kept = True  # another call serves this copy: its original stays theirs too (original_audio)
+        else:
+            copy.unlink(missing_ok=True)
+    if not kept and not _used(session, str(original)):
+        original.unlink(missing_ok=True)
+
+
+def _redacted_copies(original: Path) -> list[Path]:
+    """The redacted copies of ``original`` on disk (``<name>.redacted.wav``/``.flac``…)."""
+    return sorted(original.parent.glob(glob.escape(original.name) + REDACTED_MARK + ".*"))
 
 
 def _used(session: Session, path: str) -> bool:

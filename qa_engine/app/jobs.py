@@ -31,6 +31,8 @@ MAX_ATTEMPTS = 3
 QUEUE_KINDS = ("score_audio", "rescore")
 HEARTBEAT_S = 10.0
 STALE_AFTER_S = 60.0
+#: why a job ends when its call is deleted as it runs (``DELETE /calls/{id}`` does not wait for the worker)
+CALL_DELETED = "the call was deleted while it was being processed"
 
 
 def worker_name(index: int = 0) -> str:
@@ -88,6 +90,13 @@ def finish(job: Job, status: str, *, result: dict[str, Any] | None = None, error
     job.result = result
     job.error = error
     job.finished_at = utcnow()
+
+
+def call_was_deleted(session: Session, call_pk: str) -> bool:
+    """After a job's work on a call failed: roll back, and tell whether the call is gone (deleted meanwhile, which is
+    then why it failed: its rows and files vanished under the job)."""
+    session.rollback()
+    return session.scalar(select(Call.id).where(Call.id == call_pk)) is None  # the database's answer, not the session's
 
 
 def pid_is_gone(worker: str | None) -> bool:

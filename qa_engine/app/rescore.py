@@ -8,6 +8,7 @@ Calls are selected by team and by when they happened (``started_at``, else when 
 finished calls whose language fits the pack. Each call is committed on its own, so a long job that stops
 half-way keeps what it did, and its webhook events are queued with its report. Human review survives: a reviewed
 finding whose rule is still in the pack keeps its final status, and the score is recomputed with it.
+A call deleted while the job runs (before or as it is rescored) is skipped and counted in ``skipped_deleted``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from qa_engine.app.access import as_utc
+from qa_engine.app.jobs import call_was_deleted
 from qa_engine.app.models import Call, Job
 from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.packs import get_pack
@@ -83,11 +85,13 @@ def run_rescore_job(session: Session, pack_cache: PackCache, job: Job) -> dict[s
     family = language_family(pack.language)
     ids = select_calls(session, payload)
     summary: dict[str, Any] = {"pack": {"id": pack.id, "version": pack.version}, "selected": len(ids),
-                               "rescored": 0, "changed": 0, "skipped_language": 0, "failed": 0, "errors": []}
+                               "rescored": 0, "changed": 0, "skipped_language": 0, "skipped_deleted": 0, "failed": 0,
+                               "errors": []}
     for call_pk in ids:
         call = session.get(Call, call_pk)
         if call is None or call.report is None:
-            continue  # deleted while the job ran
+            summary["skipped_deleted"] += 1  # deleted since it was selected
+            continue
         if language_family(call.language) != family:
             summary["skipped_language"] += 1
             continue
@@ -96,13 +100,19 @@ def run_rescore_job(session: Session, pack_cache: PackCache, job: Job) -> dict[s
             transcript, raw = stored_transcript(call)
             score_call(session, call, pack_cache=pack_cache, transcript=transcript, pack=pack,
                        keep_raw=raw)
+            session.commit()
         except QaEngineError as exc:
             summary["failed"] += 1
             if len(summary["errors"]) < MAX_REPORTED_ERRORS:
-                summary["errors"].append({"call": call.id, "error": str(exc)})
-            logger.warning("rescore job %s: call %s: %s", job.id, call.id, exc)
+                summary["errors"].append({"call": call_pk, "error": str(exc)})
+            logger.warning("rescore job %s: call %s: %s", job.id, call_pk, exc)
             continue
-        session.commit()
+        except Exception:
+            if not call_was_deleted(session, call_pk):
+                raise
+            summary["skipped_deleted"] += 1  # as it was rescored: its report's write found no row
+            logger.info("rescore job %s: call %s was deleted while it was rescored; skipped", job.id, call_pk)
+            continue
         summary["rescored"] += 1
         summary["changed"] += int(before != call.score)  # reviewed findings keep their status (see store_report)
     logger.info("rescore job %s with %s v%s: %d rescored, %d changed, %d failed", job.id, pack.id, pack.version,

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from qa_engine.app import jobs
-from qa_engine.app.audio_redaction import AudioRedaction, discard_original
+from qa_engine.app.audio_redaction import AudioRedaction, discard_original, remove_call_audio
+from qa_engine.app.errors import Conflict
 from qa_engine.app.metrics import observe_job
 from qa_engine.app.models import Call, Job, utcnow
 from qa_engine.app.pack_cache import PackCache
@@ -220,7 +221,7 @@ class Worker:
         failed = session.get(Job, job_id)
         if failed is not None:
             jobs.finish(failed, "failed", error=reason)
-        call = session.get(Call, call_pk) if call_pk and kind == "score_audio" else None
+        call = session.get(Call, call_pk, populate_existing=True) if call_pk and kind == "score_audio" else None
         if call is not None:
             call.status, call.error, call.updated_at = "failed", reason, utcnow()
         session.commit()
@@ -232,6 +233,19 @@ class Worker:
             jobs.finish(job, "failed", error="the call was deleted before it was processed")
             session.commit()
             return "failed"
+        call_pk, audio_path = call.id, call.audio_path
+        try:
+            discard = self._score_and_commit(session, job, call)
+        except Exception:
+            if not jobs.call_was_deleted(session, call_pk):
+                raise
+            remove_call_audio(session, audio_path)  # a redacted copy the job wrote after the delete removed the rest
+            raise Conflict(jobs.CALL_DELETED) from None
+        discard_original(session, discard)  # the unredacted recording, once the redacted one is committed
+        return "done"
+
+    def _score_and_commit(self, session: Session, job: Job, call: Call) -> str | None:
+        """Score ``call``, store its report and finish ``job`` (committed); returns the original to discard."""
         call.status, call.updated_at = "processing", utcnow()
         session.commit()
         outcome = score_call(session, call, pack_cache=self.pack_cache, pipeline=self.pipelines.get,
@@ -243,5 +257,4 @@ class Worker:
                              audio_redaction=AudioRedaction.from_settings(self.settings))
         jobs.finish(job, "done", result=outcome.job_result())
         session.commit()
-        discard_original(session, outcome.discard)  # the unredacted recording, once the redacted one is committed
-        return "done"
+        return outcome.discard
