@@ -104,6 +104,7 @@ def create_transcript_call(session: Session, user: User, pack_cache: PackCache, 
     session.add(call)
     if twin is not None and twin.status == "done":
         copy_report(session, call, twin)
+        call.raw_transcript = transcript_to_dict(transcript) if settings.keep_raw_transcripts else None  # this one's
         call_scored(session, call)
         session.commit()
         return Accepted(call_pk, "done", "copied")

@@ -79,7 +79,7 @@ def test_supervisor_sees_their_team(client: TestClient, make_user: Callable[...,
     assert {c["id"] for c in listed["items"]} == t1_calls
     assert client.get(f"/api/v1/calls/{other_team}", headers=sup).status_code == 404
     # a supervisor uploads for an agent of their team, not for another team's agent
-    upload(sup, agent="alice")
+    assert upload(sup, agent="alice", call_id="zh-002") not in t1_calls
     refused = client.post("/api/v1/calls", json={**ZH_TRANSCRIPT, "agent": "carol"}, headers=sup)
     assert refused.status_code == 422 and "'agent'" in refused.json()["detail"]
 
