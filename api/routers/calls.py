@@ -18,7 +18,7 @@ from qa_engine.app.access import as_utc, get_visible_call, require_role, visible
 from qa_engine.app.audio_redaction import is_redacted, original_audio, remove_call_audio
 from qa_engine.app.audit import record
 from qa_engine.app.call_query import ALLOWED_SORTS, order_by
-from qa_engine.app.call_uploads import Accepted, accept_recording, create_transcript_call
+from qa_engine.app.call_uploads import BODY_SOURCE, Accepted, accept_recording, create_transcript_call
 from qa_engine.app.evaluations import released_summary
 from qa_engine.app.local_time import service_zone
 from qa_engine.app.models import Call, Job
@@ -35,7 +35,6 @@ router = APIRouter(prefix="/calls", tags=["calls"])
 #: scored now: 201; a recording queued: 202
 UPLOAD_STATUS = {"existing": status.HTTP_200_OK, "copied": status.HTTP_201_CREATED, "scored": status.HTTP_201_CREATED,
                  "queued": status.HTTP_202_ACCEPTED}
-BODY_SOURCE = "body"
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such call (or not yours)"}}
 
 
@@ -54,7 +53,8 @@ async def _json_document(request: Request) -> dict[str, Any]:
                  "application/json": {"schema": TRANSCRIPT_BODY_SCHEMA},
                  "multipart/form-data": {"schema": AUDIO_FORM_SCHEMA}}}},
              responses={200: {"model": CallCreated, "description": "duplicate: this recording or transcript was "
-                                                                   "already uploaded and scored with this pack version"},
+                                                                   "already uploaded and scored with this pack "
+                                                                   "version"},
                         202: {"model": CallCreated, "description": "audio accepted and queued for processing"},
                         413: {"description": "upload larger than QA_ENGINE_MAX_UPLOAD_MB"},
                         415: {"description": "neither application/json nor multipart/form-data, or not audio"},

@@ -39,7 +39,7 @@ from .score_call import choose_pack, score_call
 from .settings import Settings
 
 FORM_SOURCE = "form"
-BODY_SOURCE = "body"
+BODY_SOURCE = ""  # a JSON body: messages name the field by its path alone (utterances[0].start: ...)
 FILE_FIELD = "file"
 CHUNK = 1 << 20
 
@@ -113,7 +113,7 @@ def create_transcript_call(session: Session, user: User, pack_cache: PackCache, 
                    keep_raw=settings.keep_raw_transcripts, rules_time_limit_s=settings.rules_time_limit_s)
     except RulesTimeLimit as exc:
         session.rollback()
-        raise call_fields.unprocessable(f"{BODY_SOURCE}: {exc}") from None
+        raise call_fields.unprocessable(f"{call_fields.lead(BODY_SOURCE)}{exc}") from None
     session.commit()
     return Accepted(call_pk, "done" if call.status == "done" else "failed", "scored")
 
@@ -152,8 +152,8 @@ def accept_recording(session: Session, user: User, pack_cache: PackCache, settin
         probe = _probe(staged.temp_path, name)
         _check_budget(probe, name, settings)
         if agent_channel is not None and agent_channel >= probe.channels:
-            raise call_fields.unprocessable(f"{FORM_SOURCE}: field 'agent_channel' is {agent_channel} but the "
-                                            f"recording has {probe.channels} channel(s), numbered from 0")
+            raise call_fields.unprocessable(f"{call_fields.named(FORM_SOURCE, 'agent_channel')}: {agent_channel}, "
+                                            f"but the recording has {probe.channels} channel(s), numbered from 0")
         twin = find_twin(session, content_hash=staged.sha256, pack=pack.id, pack_version=pack.version,
                          agent_channel=agent_channel)
         label = call_label or (Path(name).stem if name else None)
