@@ -115,10 +115,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     cause = exc.__cause__
     if exc.status_code == status.HTTP_400_BAD_REQUEST and exc.detail == _BODY_PARSE_ERROR:
         if isinstance(cause, RecursionError):
-            return SafeJSONResponse({"detail": "body: JSON nested too deeply to read"},
+            return SafeJSONResponse({"detail": "JSON nested too deeply to read"},
                                     status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
         if isinstance(cause, ValueError) and "digits" in str(cause):
-            return SafeJSONResponse({"detail": "body: a number in the JSON is too long (Python reads at most 4300 "
+            return SafeJSONResponse({"detail": "a number in the JSON is too long (Python reads at most 4300 "
                                                "digits)"}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
     return await http_exception_handler(request, exc)
 

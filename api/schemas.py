@@ -27,8 +27,8 @@ class CallBase(BaseModel):
 class CallCreated(BaseModel):
     """Answer to ``POST /calls``: 201 scored (transcript), 202 queued (audio), 200 an existing call (duplicate).
 
-    ``duplicate`` is true when the same recording was already scored with the same pack version: ``id`` is
-    then that call (200) or a new call that got a copy of its report (201).
+    ``duplicate`` is true when the same recording or transcript was already scored with the same pack version:
+    ``id`` is then that call (200) or a new call that got a copy of its report (201).
     """
 
     id: str

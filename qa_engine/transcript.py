@@ -99,14 +99,14 @@ def text_problem(value: str) -> str | None:
 
 def _str(value: Any, where: str, field: str, max_length: int, *, empty: bool = True) -> str:
     if not isinstance(value, str):
-        raise TranscriptError(f"{where}: field '{field}' must be a string, got {_kind(value)}")
+        raise TranscriptError(f"{_at(where, field)}: must be a string, got {_kind(value)}")
     if not empty and not value.strip():
-        raise TranscriptError(f"{where}: field '{field}' must not be empty")
+        raise TranscriptError(f"{_at(where, field)}: must not be empty")
     if len(value) > max_length:
-        raise TranscriptError(f"{where}: field '{field}' is longer than {max_length} characters ({len(value)})")
+        raise TranscriptError(f"{_at(where, field)}: is longer than {max_length} characters ({len(value)})")
     problem = text_problem(value)
     if problem is not None:
-        raise TranscriptError(f"{where}: field '{field}' {problem}")
+        raise TranscriptError(f"{_at(where, field)}: {problem}")
     return value
 
 
@@ -132,11 +132,11 @@ def _kind(value: Any) -> str:
 def _num(value: Any, where: str, field: str, *, low: float = 0.0, high: float = MAX_SECONDS) -> float:
     """A finite number between ``low`` and ``high`` (times: not negative, at most :data:`MAX_SECONDS`)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TranscriptError(f"{where}: field '{field}' must be a number, got {_kind(value)}")
+        raise TranscriptError(f"{_at(where, field)}: must be a number, got {_kind(value)}")
     if isinstance(value, float) and not math.isfinite(value):
-        raise TranscriptError(f"{where}: field '{field}' must be a finite number, got {value!r}")
+        raise TranscriptError(f"{_at(where, field)}: must be a finite number, got {value!r}")
     if not low <= value <= high:  # int and float compare exactly, however many digits the int has
-        raise TranscriptError(f"{where}: field '{field}' must be between {low:g} and {high:g}, got {_shown(value)}")
+        raise TranscriptError(f"{_at(where, field)}: must be between {low:g} and {high:g}, got {_shown(value)}")
     return float(value)
 
 
@@ -156,55 +156,70 @@ def _optional_int(value: Any, where: str, field: str, high: int = MAX_CHANNEL) -
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
         shown = _shown(value) if isinstance(value, int) and not isinstance(value, bool) else _kind(value)
-        raise TranscriptError(f"{where}: field '{field}' must be a whole number from 0 to {high}, got {shown}")
+        raise TranscriptError(f"{_at(where, field)}: must be a whole number from 0 to {high}, got {shown}")
     return value
 
 
 def transcript_from_dict(doc: Any, source: str = "transcript") -> Transcript:
-    """Validate and convert a transcript document; errors name the utterance and field.
+    """Validate and convert a transcript document; errors name the field by its path (``utterances[0].start``).
 
     Every field is checked for its type; times are finite, not negative and at most :data:`MAX_SECONDS`, with
     ``start <= end``; text holds no NUL or lone surrogate; the document stays within :data:`MAX_UTTERANCES`,
-    :data:`MAX_WORDS_PER_UTTERANCE` and :data:`MAX_TEXT_LENGTH`. Raises :class:`TranscriptError`.
+    :data:`MAX_WORDS_PER_UTTERANCE` and :data:`MAX_TEXT_LENGTH`. ``source`` (a file name) leads each message and
+    gives a missing ``call_id``; "" for a request body, where the path alone says where. Raises
+    :class:`TranscriptError`.
     """
+    try:
+        return _transcript(doc, Path(source).stem or "transcript")
+    except TranscriptError as exc:
+        if not source:
+            raise
+        raise TranscriptError(f"{source}: {exc}") from None
+
+
+def _transcript(doc: Any, default_call_id: str) -> Transcript:
     if not isinstance(doc, dict):
-        raise TranscriptError(f"{source}: expected a JSON object at the top level")
+        raise TranscriptError("expected a JSON object at the top level")
     language = doc.get("language")
     if not isinstance(language, str) or not language:
-        raise TranscriptError(f"{source}: missing required field 'language' (e.g. \"zh\" or \"en\")")
-    language = _str(language, source, "language", 32)
+        raise TranscriptError("language: required (a language code such as \"zh\" or \"en\")")
+    language = _str(language, "", "language", 32)
     raw_utts = doc.get("utterances")
     if not isinstance(raw_utts, list):
-        raise TranscriptError(f"{source}: missing required field 'utterances' (a list)")
+        raise TranscriptError("utterances: required (a list)")
     if len(raw_utts) > MAX_UTTERANCES:
-        raise TranscriptError(f"{source}: field 'utterances': at most {MAX_UTTERANCES} utterances, got "
-                              f"{len(raw_utts)}")
-    utts = [_utterance_from_dict(raw, f"{source}: utterances[{i}]") for i, raw in enumerate(raw_utts)]
+        raise TranscriptError(f"utterances: at most {MAX_UTTERANCES} utterances, got {len(raw_utts)}")
+    utts = [_utterance_from_dict(raw, f"utterances[{i}]") for i, raw in enumerate(raw_utts)]
     utts.sort(key=lambda u: (u.start, u.end))
     duration = doc.get("duration")
     if duration is None:
         duration = max((u.end for u in utts), default=0.0)
     return Transcript(
-        call_id=_call_id(doc.get("call_id"), source),
+        call_id=_call_id(doc.get("call_id"), default_call_id),
         language=language,
-        duration=_time(duration, source, "duration"),
+        duration=_time(duration, "", "duration"),
         utterances=tuple(utts),
-        agent_channel=_optional_int(doc.get("agent_channel"), source, "agent_channel"),
-        agent_channel_reason=_optional_str(doc.get("agent_channel_reason"), source, "agent_channel_reason",
+        agent_channel=_optional_int(doc.get("agent_channel"), "", "agent_channel"),
+        agent_channel_reason=_optional_str(doc.get("agent_channel_reason"), "", "agent_channel_reason",
                                            MAX_TEXT_LENGTH),
-        agent_speaker=_optional_str(doc.get("agent_speaker"), source, "agent_speaker"),
-        agent_confidence=_optional_num(doc.get("agent_confidence"), source, "agent_confidence"),
-        acoustics=acoustics_from_dict(doc.get("acoustics"), f"{source}: acoustics"),
+        agent_speaker=_optional_str(doc.get("agent_speaker"), "", "agent_speaker"),
+        agent_confidence=_optional_num(doc.get("agent_confidence"), "", "agent_confidence"),
+        acoustics=acoustics_from_dict(doc.get("acoustics"), "acoustics"),
     )
 
 
-def _call_id(value: Any, source: str) -> str:
-    """The document's ``call_id`` (a string, or a whole number as some systems send); the file's stem if absent."""
+def _at(where: str, field: str) -> str:
+    """The path of ``field`` inside ``where`` (``utterances[0]`` and ``start``: ``utterances[0].start``)."""
+    return f"{where}.{field}" if where else field
+
+
+def _call_id(value: Any, default: str) -> str:
+    """The document's ``call_id`` (a string, or a whole number as some systems send); ``default`` if absent."""
     if value is None or value == "":
-        return Path(source).stem
+        return default
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**64:
         return str(value)
-    return _str(value, source, "call_id", MAX_NAME_LENGTH)
+    return _str(value, "", "call_id", MAX_NAME_LENGTH)
 
 
 def _utterance_from_dict(raw: Any, where: str) -> Utterance:
@@ -213,19 +228,19 @@ def _utterance_from_dict(raw: Any, where: str) -> Utterance:
     role = raw.get("role")
     if not isinstance(role, str) or role not in ROLES:
         shown = repr(role) if isinstance(role, str) and len(role) <= 32 and text_problem(role) is None else _kind(role)
-        raise TranscriptError(f"{where}: field 'role' must be one of {', '.join(ROLES)}, got {shown}")
+        raise TranscriptError(f"{_at(where, 'role')}: must be one of {', '.join(ROLES)}, got {shown}")
     text = _str(raw.get("text"), where, "text", MAX_TEXT_LENGTH)
     start = _time(raw.get("start"), where, "start")
     end = _time(raw.get("end"), where, "end")
     if end < start:
-        raise TranscriptError(f"{where}: 'end' ({end}) is before 'start' ({start})")
+        raise TranscriptError(f"{_at(where, 'end')}: {end} is before start ({start})")
     raw_words = raw.get("words")
     if raw_words is None:
         raw_words = []
     if not isinstance(raw_words, list):
-        raise TranscriptError(f"{where}: field 'words' must be a list of objects, got {_kind(raw_words)}")
+        raise TranscriptError(f"{_at(where, 'words')}: must be a list of objects, got {_kind(raw_words)}")
     if len(raw_words) > MAX_WORDS_PER_UTTERANCE:
-        raise TranscriptError(f"{where}: field 'words': at most {MAX_WORDS_PER_UTTERANCE} words per utterance, "
+        raise TranscriptError(f"{_at(where, 'words')}: at most {MAX_WORDS_PER_UTTERANCE} words per utterance, "
                               f"got {len(raw_words)}")
     words = tuple(_word_from_dict(w, f"{where}.words[{j}]") for j, w in enumerate(raw_words))
     return Utterance(start=start, end=end, role=role, text=text, words=words,  # type: ignore[arg-type]
@@ -244,7 +259,7 @@ def _word_from_dict(raw: Any, where: str) -> Word:
     start = _time(raw.get("start"), where, "start")
     end = _time(raw.get("end"), where, "end")
     if end < start:
-        raise TranscriptError(f"{where}: 'end' ({end}) is before 'start' ({start})")
+        raise TranscriptError(f"{_at(where, 'end')}: {end} is before start ({start})")
     field = "word" if "word" in raw else "text"
     word = _str(raw.get(field, ""), where, field, MAX_TEXT_LENGTH)
     probability = raw.get("probability")

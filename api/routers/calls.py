@@ -18,7 +18,7 @@ from qa_engine.app.access import as_utc, get_visible_call, require_role, visible
 from qa_engine.app.audio_redaction import is_redacted, original_audio, remove_call_audio
 from qa_engine.app.audit import record
 from qa_engine.app.call_query import ALLOWED_SORTS, order_by
-from qa_engine.app.call_uploads import accept_recording, create_transcript_call
+from qa_engine.app.call_uploads import BODY_SOURCE, Accepted, accept_recording, create_transcript_call
 from qa_engine.app.evaluations import released_summary
 from qa_engine.app.local_time import service_zone
 from qa_engine.app.models import Call, Job
@@ -31,9 +31,10 @@ from ..deps import CurrentUser, PackCacheDep, SessionDep, SettingsDep
 from ..schemas import AUDIO_FORM_SCHEMA, TRANSCRIPT_BODY_SCHEMA, CallCreated, CallList, CallPublic, CallSummary
 
 router = APIRouter(prefix="/calls", tags=["calls"])
-#: the same recording again: 200 with that call; an identical one scored before: 201 with its report; else 202
-UPLOAD_STATUS = {"existing": status.HTTP_200_OK, "copied": status.HTTP_201_CREATED, "queued": status.HTTP_202_ACCEPTED}
-BODY_SOURCE = "body"
+#: the same call again: 200 with that call; identical content scored before: 201 with its report; a transcript
+#: scored now: 201; a recording queued: 202
+UPLOAD_STATUS = {"existing": status.HTTP_200_OK, "copied": status.HTTP_201_CREATED, "scored": status.HTTP_201_CREATED,
+                 "queued": status.HTTP_202_ACCEPTED}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such call (or not yours)"}}
 
 
@@ -51,8 +52,9 @@ async def _json_document(request: Request) -> dict[str, Any]:
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": TRANSCRIPT_BODY_SCHEMA},
                  "multipart/form-data": {"schema": AUDIO_FORM_SCHEMA}}}},
-             responses={200: {"model": CallCreated, "description": "duplicate: this recording was already "
-                                                                   "uploaded and scored with this pack version"},
+             responses={200: {"model": CallCreated, "description": "duplicate: this recording or transcript was "
+                                                                   "already uploaded and scored with this pack "
+                                                                   "version"},
                         202: {"model": CallCreated, "description": "audio accepted and queued for processing"},
                         413: {"description": "upload larger than QA_ENGINE_MAX_UPLOAD_MB"},
                         415: {"description": "neither application/json nor multipart/form-data, or not audio"},
@@ -64,9 +66,8 @@ async def create_call(request: Request, session: SessionDep, user: CurrentUser, 
     content_type = _content_type(request)
     if content_type == "application/json":
         doc = await _json_document(request)
-        call = await run_in_threadpool(create_transcript_call, session, user, pack_cache, settings, doc)
-        created = CallCreated(id=call.id, status="done" if call.status == "done" else "failed")  # failed: unscorable
-        return JSONResponse(created.model_dump(), status_code=status.HTTP_201_CREATED)
+        accepted = await run_in_threadpool(create_transcript_call, session, user, pack_cache, settings, doc)
+        return _upload_answer(accepted)
     if content_type == "multipart/form-data":
         await run_in_threadpool(uploads.check_capacity, session, settings, request.headers.get("content-length"))
         form = await uploads.read_form(request, settings)
@@ -78,12 +79,16 @@ async def create_call(request: Request, session: SessionDep, user: CurrentUser, 
             await form.close()
         if accepted.outcome == "queued":
             wake_workers(request.app)
-        body = CallCreated(id=accepted.call_id, status=accepted.status,  # type: ignore[arg-type]
-                           duplicate=accepted.duplicate)
-        return JSONResponse(body.model_dump(), status_code=UPLOAD_STATUS[accepted.outcome])
+        return _upload_answer(accepted)
     raise HTTPException(status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                         detail=f"POST /calls takes application/json (a transcript document) or multipart/form-data "
                                f"(a recording in the part 'file'), got {content_type or 'no content type'}")
+
+
+def _upload_answer(accepted: Accepted) -> JSONResponse:
+    body = CallCreated(id=accepted.call_id, status=accepted.status,  # type: ignore[arg-type]
+                       duplicate=accepted.duplicate)
+    return JSONResponse(body.model_dump(), status_code=UPLOAD_STATUS[accepted.outcome])
 
 
 def _summary_fields(call: Call) -> dict[str, Any]:

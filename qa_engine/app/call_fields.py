@@ -1,6 +1,7 @@
 """Metadata of an uploaded call (agent, team, started_at, pack ...), checked the same way for JSON and forms.
 
-Every error is a 4xx naming the field; ``source`` (``body`` or ``form``) says where the field was read.
+Every error is a 4xx naming the field by its path, in the user's terms (``started_at: must be ...``); ``source`` says
+where the field was read when that helps (``form``), and is "" for a JSON body, whose field paths say it all.
 """
 
 from __future__ import annotations
@@ -31,6 +32,16 @@ def unprocessable(message: str) -> Invalid:
     return Invalid(message)
 
 
+def lead(source: str) -> str:
+    """What a message starts with to say where the input was read: nothing for a JSON body (``source`` "")."""
+    return f"{source}: " if source else ""
+
+
+def named(source: str, field: str) -> str:
+    """How a message names a field: ``agent`` in a JSON body, ``form: agent`` in a form."""
+    return f"{lead(source)}{field}"
+
+
 def shown(value: Any) -> str:
     """A wrong value as a message shows it: short scalars as they are, anything else by its kind (it may be huge)."""
     if isinstance(value, str):
@@ -45,12 +56,12 @@ def optional_str(doc: Mapping[str, Any], field: str, source: str, max_length: in
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise unprocessable(f"{source}: field '{field}' must be a non-empty string, got {shown(value)}")
+        raise unprocessable(f"{named(source, field)}: must be a non-empty string, got {shown(value)}")
     if len(value.strip()) > max_length:
-        raise unprocessable(f"{source}: field '{field}' is longer than {max_length} characters")
+        raise unprocessable(f"{named(source, field)}: is longer than {max_length} characters")
     problem = text_problem(value)
     if problem is not None:
-        raise unprocessable(f"{source}: field '{field}' {problem}")
+        raise unprocessable(f"{named(source, field)}: {problem}")
     return value.strip()
 
 
@@ -61,9 +72,9 @@ def started_at(doc: Mapping[str, Any], source: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise unprocessable(f"{source}: field 'started_at' must be an ISO 8601 date-time "
+        raise unprocessable(f"{named(source, 'started_at')}: must be an ISO 8601 date-time "
                             f"(e.g. 2025-01-31T09:30:00+08:00), got {value!r}") from None
-    return utc_moment(parsed, f"{source}: field 'started_at'")
+    return utc_moment(parsed, named(source, 'started_at'))
 
 
 def utc_moment(moment: datetime, name: str) -> datetime:
@@ -89,17 +100,18 @@ def json_document(raw: bytes, source: str, max_depth: int = MAX_JSON_DEPTH) -> d
     try:
         doc = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise unprocessable(f"{source}: not UTF-8 text") from None
+        raise unprocessable(f"{lead(source)}not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise unprocessable(f"{source}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise unprocessable(f"{lead(source)}malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+                            ) from None
     except RecursionError:
-        raise unprocessable(f"{source}: JSON nested deeper than {max_depth} levels") from None
+        raise unprocessable(f"{lead(source)}JSON nested deeper than {max_depth} levels") from None
     except ValueError as exc:  # int('9' * 5000): "Exceeds the limit (4300 digits) for integer string conversion"
-        raise unprocessable(f"{source}: a number in the JSON is too long ({str(exc).split(':')[0]})") from None
+        raise unprocessable(f"{lead(source)}a number in the JSON is too long ({str(exc).split(':')[0]})") from None
     if not isinstance(doc, dict):
-        raise unprocessable(f"{source}: expected a JSON object at the top level")
+        raise unprocessable(f"{lead(source)}expected a JSON object at the top level")
     if nesting_depth(doc, max_depth) > max_depth:
-        raise unprocessable(f"{source}: JSON nested deeper than {max_depth} levels")
+        raise unprocessable(f"{lead(source)}JSON nested deeper than {max_depth} levels")
     return doc
 
 
@@ -122,7 +134,7 @@ def nesting_depth(doc: Any, limit: int) -> int:
 def language(doc: Mapping[str, Any], source: str) -> str | None:
     value = optional_str(doc, "language", source, max_length=16)
     if value is not None and not LANGUAGE.match(value):
-        raise unprocessable(f"{source}: field 'language' must be a language code such as zh, en or zh-CN "
+        raise unprocessable(f"{named(source, 'language')}: must be a language code such as zh, en or zh-CN "
                             f"(or auto), got {value!r}")
     return value
 
@@ -136,7 +148,7 @@ def agent_channel(doc: Mapping[str, Any], source: str) -> int | None:
     except (TypeError, ValueError):
         channel = -1
     if isinstance(value, bool) or not 0 <= channel <= MAX_AGENT_CHANNEL:
-        raise unprocessable(f"{source}: field 'agent_channel' must be the agent's channel number, counted "
+        raise unprocessable(f"{named(source, 'agent_channel')}: must be the agent's channel number, counted "
                             f"from 0 (0 or 1 for a stereo call), got {shown(value)}")
     return channel
 
@@ -155,22 +167,22 @@ def resolve_agent(session: Session, user: User, doc: Mapping[str, Any], source: 
     agent_name = optional_str(doc, "agent", source, 128) or (user.name if user.role == "agent" else None)
     given_team = optional_str(doc, "team", source, 128)
     if agent_name is None:
-        raise unprocessable(f"{source}: missing field 'agent' (the agent's user name)")
+        raise unprocessable(f"{named(source, 'agent')}: required (the agent's user name)")
     if user.role == "agent" and agent_name != user.name:
-        raise Forbidden(f"field 'agent': an agent can only upload their own calls ({user.name!r})")
+        raise Forbidden(f"agent: an agent can only upload their own calls ({user.name!r})")
     agent = session.scalar(select(User).where(User.name == agent_name))
     if user.role == "supervisor":
         teams = supervised_teams(session, user)
         if agent is None or agent.team not in teams:
-            raise unprocessable(f"{source}: field 'agent': no agent named {agent_name!r} in your team"
+            raise unprocessable(f"{named(source, 'agent')}: no agent named {agent_name!r} in your team"
                                 f"{'s' if len(teams) > 1 else ''} ({', '.join(map(repr, teams)) or 'none'})")
     if agent is None:
-        raise unprocessable(f"{source}: field 'agent': no user named {agent_name!r} "
+        raise unprocessable(f"{named(source, 'agent')}: no user named {agent_name!r} "
                             "(create one with 'qa-engine users create NAME --role agent')")
     try:
         team = agent_team(agent, given_team)
     except ValueError as exc:
-        raise unprocessable(f"{source}: field 'team': {exc}") from None
+        raise unprocessable(f"{named(source, 'team')}: {exc}") from None
     return agent_name, team
 
 

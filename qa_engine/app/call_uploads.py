@@ -24,6 +24,7 @@ from qa_engine.errors import AudioError, PackError, QaEngineError
 from qa_engine.pii import mask_optional, mask_text
 from qa_engine.rules import RulesTimeLimit
 from qa_engine.transcript import transcript_from_dict, transcript_to_dict
+from qa_engine.types import Transcript
 
 from . import call_fields, jobs
 from .access import as_utc, visible_to
@@ -38,27 +39,28 @@ from .score_call import choose_pack, score_call
 from .settings import Settings
 
 FORM_SOURCE = "form"
-BODY_SOURCE = "body"
+BODY_SOURCE = ""  # a JSON body: messages name the field by its path alone (utterances[0].start: ...)
 FILE_FIELD = "file"
 CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
 class Accepted:
-    """The outcome of a recording upload: which call and its status.
+    """The outcome of an upload: which call and its status.
 
-    ``outcome``: ``queued`` (new, to be scored), ``existing`` (the same recording was already uploaded for the same
-    agent, team, start time and call id: that call), ``copied`` (a new call, e.g. the same audio for another agent,
-    carrying the transcript and report of an identical recording scored with the same pack version: no ASR).
+    ``outcome``: ``queued`` (a new recording, to be scored), ``scored`` (a new transcript, scored at once: ``done``,
+    or ``failed`` when unscorable), ``existing`` (the same content was already uploaded for the same agent, team,
+    start time and call id: that call), ``copied`` (a new call, e.g. the same content for another agent, carrying
+    the transcript and report of an identical one scored with the same pack version: no ASR, no rules run).
     """
 
     call_id: str
     status: str
-    outcome: Literal["queued", "existing", "copied"]
+    outcome: Literal["queued", "scored", "existing", "copied"]
 
     @property
     def duplicate(self) -> bool:
-        return self.outcome != "queued"
+        return self.outcome in ("existing", "copied")
 
 
 def too_large(max_mb: float) -> TooLarge:
@@ -66,8 +68,13 @@ def too_large(max_mb: float) -> TooLarge:
 
 
 def create_transcript_call(session: Session, user: User, pack_cache: PackCache, settings: Settings,
-                           doc: Mapping[str, Any]) -> Call:
+                           doc: Mapping[str, Any]) -> Accepted:
     """Score a transcript document at once (no ASR) and store the call with its (masked) report; committed.
+
+    Deduplicated like a recording: the same content (the canonical transcript, whatever its call id, key order or
+    spacing) with the same pack version is the ``existing`` call when it describes the same call and the uploader
+    can see it, else a new call with a ``copied`` report; otherwise the call is scored (``outcome`` ``queued``,
+    ``status`` ``done``, or ``failed`` for an unscorable transcript).
 
     Raises:
         Invalid: a malformed field, an unknown agent or pack (the message names the field).
@@ -77,7 +84,8 @@ def create_transcript_call(session: Session, user: User, pack_cache: PackCache, 
     started_at = call_fields.started_at(doc, BODY_SOURCE)
     pack_id = call_fields.optional_str(doc, "pack", BODY_SOURCE, 64)
     call_pk = new_call_id()
-    if doc.get("call_id") in (None, ""):
+    given_id = doc.get("call_id") not in (None, "")
+    if not given_id:
         doc = {**doc, "call_id": call_pk}
     elif isinstance(doc.get("call_id"), str):
         doc = {**doc, "call_id": mask_text(doc["call_id"])}  # stored masked (the report masks it too)
@@ -86,19 +94,35 @@ def create_transcript_call(session: Session, user: User, pack_cache: PackCache, 
         pack = choose_pack(session, pack_cache, pack_id=pack_id, team=team, language=transcript.language)
     except QaEngineError as exc:
         raise call_fields.unprocessable(str(exc)) from None
-    content = {k: v for k, v in transcript_to_dict(transcript).items() if k != "call_id"}
-    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    content_hash = transcript_hash(transcript)
+    twin = find_twin(session, content_hash=content_hash, pack=pack.id, pack_version=pack.version, agent_channel=None)
+    label = transcript.call_id if given_id else None
+    if twin is not None and _visible(session, user, twin) and _same_call(twin, agent, team, started_at, label):
+        return Accepted(twin.id, twin.status, "existing")
     call = Call(id=call_pk, call_id=transcript.call_id, agent=agent, team=team, started_at=started_at,
-                source="transcript", content_hash=hashlib.sha256(canonical).hexdigest())
+                source="transcript", content_hash=content_hash)
     session.add(call)
+    if twin is not None and twin.status == "done":
+        copy_report(session, call, twin)
+        call.raw_transcript = transcript_to_dict(transcript) if settings.keep_raw_transcripts else None  # this one's
+        call_scored(session, call)
+        session.commit()
+        return Accepted(call_pk, "done", "copied")
     try:
         score_call(session, call, pack_cache=pack_cache, transcript=transcript, pack=pack,
                    keep_raw=settings.keep_raw_transcripts, rules_time_limit_s=settings.rules_time_limit_s)
     except RulesTimeLimit as exc:
         session.rollback()
-        raise call_fields.unprocessable(f"{BODY_SOURCE}: {exc}") from None
+        raise call_fields.unprocessable(f"{call_fields.lead(BODY_SOURCE)}{exc}") from None
     session.commit()
-    return call
+    return Accepted(call_pk, "done" if call.status == "done" else "failed", "scored")
+
+
+def transcript_hash(transcript: Transcript) -> str:
+    """SHA-256 of the canonical transcript without its call id: what makes two uploads the same content."""
+    content = {k: v for k, v in transcript_to_dict(transcript).items() if k != "call_id"}
+    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def accept_recording(session: Session, user: User, pack_cache: PackCache, settings: Settings,
@@ -128,8 +152,8 @@ def accept_recording(session: Session, user: User, pack_cache: PackCache, settin
         probe = _probe(staged.temp_path, name)
         _check_budget(probe, name, settings)
         if agent_channel is not None and agent_channel >= probe.channels:
-            raise call_fields.unprocessable(f"{FORM_SOURCE}: field 'agent_channel' is {agent_channel} but the "
-                                            f"recording has {probe.channels} channel(s), numbered from 0")
+            raise call_fields.unprocessable(f"{call_fields.named(FORM_SOURCE, 'agent_channel')}: {agent_channel}, "
+                                            f"but the recording has {probe.channels} channel(s), numbered from 0")
         twin = find_twin(session, content_hash=staged.sha256, pack=pack.id, pack_version=pack.version,
                          agent_channel=agent_channel)
         label = call_label or (Path(name).stem if name else None)
@@ -213,4 +237,4 @@ def _visible(session: Session, user: User, call: Call) -> bool:
     return session.scalar(select(Call.id).where(Call.id == call.id, visible_to(user))) is not None
 
 
-__all__ = ["Accepted", "accept_recording", "create_transcript_call", "display_name", "too_large"]
+__all__ = ["Accepted", "accept_recording", "create_transcript_call", "display_name", "too_large", "transcript_hash"]

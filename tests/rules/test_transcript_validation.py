@@ -98,33 +98,33 @@ def utterance(**fields: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("doc", "message"), [
-    pytest.param({"language": "zh", "utterances": [utterance(text="a\ud800")]}, "field 'text' contains a lone",
+    pytest.param({"language": "zh", "utterances": [utterance(text="a\ud800")]}, "text: contains a lone",
                  id="surrogate in text"),
-    pytest.param({"language": "zh", "call_id": "\udfff", "utterances": []}, "field 'call_id' contains a lone",
+    pytest.param({"language": "zh", "call_id": "\udfff", "utterances": []}, "call_id: contains a lone",
                  id="surrogate in call_id"),
-    pytest.param({"language": "zh", "utterances": [utterance(text="a\x00")]}, "field 'text' contains a NUL",
+    pytest.param({"language": "zh", "utterances": [utterance(text="a\x00")]}, "text: contains a NUL",
                  id="NUL in text"),
-    pytest.param({"language": "zh", "utterances": [utterance(end=10**400)]}, "'end' must be between 0 and 604800, "
+    pytest.param({"language": "zh", "utterances": [utterance(end=10**400)]}, "end: must be between 0 and 604800, "
                  "got a number of about 401 digits", id="400-digit end"),
-    pytest.param({"language": "zh", "utterances": [utterance(words="abc")]}, "field 'words' must be a list",
+    pytest.param({"language": "zh", "utterances": [utterance(words="abc")]}, "words: must be a list",
                  id="words a string"),
     pytest.param({"language": "zh", "utterances": [utterance(words=[{"start": 0, "end": 1, "probability": "x"}])]},
-                 "words[0]: field 'probability' must be a number, got a string", id="probability a string"),
-    pytest.param({"language": "zh", "utterances": [utterance(start=-5)]}, "field 'start' must be between 0",
+                 "words[0].probability: must be a number, got a string", id="probability a string"),
+    pytest.param({"language": "zh", "utterances": [utterance(start=-5)]}, "start: must be between 0",
                  id="negative start"),
-    pytest.param({"language": "zh", "utterances": [utterance(end=1e308)]}, "field 'end' must be between 0",
+    pytest.param({"language": "zh", "utterances": [utterance(end=1e308)]}, "end: must be between 0",
                  id="end 1e308"),
-    pytest.param({"language": "zh", "utterances": [utterance(start=math.nan)]}, "field 'start' must be a finite",
+    pytest.param({"language": "zh", "utterances": [utterance(start=math.nan)]}, "start: must be a finite",
                  id="NaN start"),
-    pytest.param({"language": "zh", "duration": math.inf, "utterances": []}, "field 'duration' must be a finite",
+    pytest.param({"language": "zh", "duration": math.inf, "utterances": []}, "duration: must be a finite",
                  id="infinite duration"),
-    pytest.param({"language": "zh", "duration": True, "utterances": []}, "field 'duration' must be a number, got a "
+    pytest.param({"language": "zh", "duration": True, "utterances": []}, "duration: must be a number, got a "
                  "boolean", id="boolean duration"),
-    pytest.param({"language": "zh", "utterances": [utterance(channel=True)]}, "field 'channel' must be a whole",
+    pytest.param({"language": "zh", "utterances": [utterance(channel=True)]}, "channel: must be a whole",
                  id="boolean channel"),
-    pytest.param({"language": "zh", "agent_confidence": 2, "utterances": []}, "'agent_confidence' must be between "
+    pytest.param({"language": "zh", "agent_confidence": 2, "utterances": []}, "agent_confidence: must be between "
                  "0 and 1", id="confidence above 1"),
-    pytest.param({"language": ["zh"], "utterances": []}, "field 'language'", id="language a list"),
+    pytest.param({"language": ["zh"], "utterances": []}, "language:", id="language a list"),
 ])
 def test_each_bad_field_is_named(doc: dict[str, Any], message: str) -> None:
     with pytest.raises(TranscriptError) as error:
@@ -141,7 +141,7 @@ def test_limits_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
     word = {"start": 0, "end": 1, "word": "x"}
     with pytest.raises(TranscriptError, match="at most 1 words per utterance, got 2"):
         transcript_from_dict({"language": "zh", "utterances": [utterance(words=[word, word])]})
-    with pytest.raises(TranscriptError, match="field 'text' is longer than 5 characters"):
+    with pytest.raises(TranscriptError, match="text: is longer than 5 characters"):
         transcript_from_dict({"language": "zh", "utterances": [utterance(text="abcdef")]})
 
 
