@@ -68,7 +68,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "MIN_DIGITS", "MIN_DIGITS_AFTER_CUE", "MAX_GAP_S", "PiiKind", "PiiSpan", "PiiMatch",
     "find_pii", "mask_text", "mask_utterance", "mask_transcript", "find_pii_spans", "redact_transcript",
-    "mask_finding", "mask_call", "redact_call", "mask_data", "mask_optional", "may_continue",
+    "mask_finding", "mask_call", "redact_call", "mask_data", "mask_optional", "mask_at", "may_continue",
 ]
 
 MIN_DIGITS = 7            # a run this long is an identifier (landline, partly heard mobile, ID, card)
@@ -1257,6 +1257,29 @@ def mask_data(value: object) -> object:
 def mask_optional(text: str | None) -> str | None:
     """:func:`mask_text` for an optional field."""
     return mask_text(text) if text else text
+
+
+def mask_at(doc: object, *paths: str) -> object:
+    """``doc`` (a JSON document) with the strings at ``paths`` masked and nothing else: ids, dates and paths beside
+    them stay as they are (a row id may hold seven digits in a row and must still find its row).
+
+    ``"failures.*.error"``: ``*`` is each item of a list. A missing key or another shape is skipped. New containers
+    are made on the way down: the same object comes back when nothing is at ``paths``.
+    """
+    for path in paths:
+        doc = _masked_at(doc, path.split("."))
+    return doc
+
+
+def _masked_at(node: object, path: Sequence[str]) -> object:
+    if not path:
+        return mask_text(node) if isinstance(node, str) else node
+    key, rest = path[0], path[1:]
+    if key == "*":
+        return [_masked_at(item, rest) for item in node] if isinstance(node, list) else node
+    if not isinstance(node, dict) or key not in node:
+        return node
+    return {**node, key: _masked_at(node[key], rest)}
 
 
 def may_continue(text: str | None) -> bool:

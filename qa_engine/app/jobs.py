@@ -85,7 +85,8 @@ def heartbeat(session: Session, job_id: int, worker: str) -> bool:
 
 
 def finish(job: Job, status: str, *, result: dict[str, Any] | None = None, error: str | None = None) -> None:
-    """Mark ``job`` done or failed (the caller commits, with the job's effects)."""
+    """Mark ``job`` done or failed (the caller commits, with the job's effects); its texts are stored masked
+    (:class:`~qa_engine.app.models.Job`)."""
     job.status = status
     job.result = result
     job.error = error

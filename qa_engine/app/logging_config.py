@@ -1,7 +1,8 @@
 """Structured logs for ``serve`` and ``worker``: one JSON object per line (or plain text), extra fields kept.
 
 Every line is PII-masked (:class:`PiiLogFilter`): phone, ID and card numbers in messages, arguments, extra
-fields and exceptions never reach a log.
+fields and exceptions never reach a log. Records of our own loggers are masked already when made
+(:mod:`qa_engine.log_masking`); the filter covers other libraries' records and extra fields.
 
 ``logger.info("job done", extra={"job_id": 7})`` becomes
 ``{"time": "...Z", "level": "INFO", "logger": "qa_engine.app.worker", "message": "job done", "job_id": 7}``.
@@ -15,7 +16,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
-from qa_engine.pii import mask_data, mask_text
+from qa_engine.log_masking import mask_record
+from qa_engine.pii import mask_data
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
@@ -39,25 +41,12 @@ class PiiLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "_pii_masked", False):
             return True
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string: logging reports it when it formats the record
-            return True
-        masked = mask_text(message)
-        if masked != message or record.args:
-            record.msg, record.args = masked, None
+        mask_record(record)
         for key, value in _extras(record).items():
             if isinstance(value, (str, dict, list, tuple)):
                 setattr(record, key, mask_data(value))
-        if record.exc_info and not record.exc_text:
-            record.exc_text = mask_text(_PLAIN.formatException(record.exc_info))
-        elif record.exc_text:
-            record.exc_text = mask_text(record.exc_text)
         record._pii_masked = True
         return True
-
-
-_PLAIN = logging.Formatter()
 
 
 def add_pii_filter(handler: logging.Handler) -> logging.Handler:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 from sqlalchemy.sql.expression import false
 
 from qa_engine.app.database import Base
+from qa_engine.pii import mask_at, mask_optional
 from qa_engine.rules.labels import canonical_category, canonical_grade
 
 ROLES = ("admin", "supervisor", "agent")
@@ -152,6 +153,12 @@ class Call(Base):
             self.category_id = canonical_category(label, explicit)
         return label
 
+    @validates("error")
+    def _mask_error(self, _key: str, error: str | None) -> str | None:
+        """Every writer of an error stores it masked: it may quote a file name, words from the call or a decoder
+        message, and it is served (``GET /calls/{id}``, the UI)."""
+        return mask_optional(error)
+
 
 class FindingRow(Base):
     """One rule's outcome on one call: the engine's status and the current one (after reviews)."""
@@ -212,6 +219,13 @@ class AuditEntry(Base):
     detail: Mapped[str | None] = mapped_column(Text, default=None)
 
 
+#: where a job's payload keeps text from a call: the uploaded file's name (``score_audio``)
+JOB_PAYLOAD_TEXTS = ("filename",)
+#: where a job's result keeps text from calls: the files and errors of a batch run, a rescore's errors; the rest (a
+#: rescore's pack and dates, call ids) is what a worker or a reader needs as it is
+JOB_RESULT_TEXTS = ("failures.*.path", "failures.*.error", "to_score_files.*", "errors.*.error")
+
+
 class Job(Base):
     """A unit of background work (``score_audio``, ``rescore``); its state survives restarts."""
 
@@ -232,6 +246,14 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+    @validates("error", "payload", "result")
+    def _mask_texts(self, key: str, value: Any) -> Any:
+        """Every writer (enqueue, finish, a batch run's record) stores a job's texts masked: ``GET /jobs`` and
+        ``qa-engine jobs list`` show them. Only the texts: ids in the same document must still find their rows."""
+        if key == "error":
+            return mask_optional(value)
+        return mask_at(value, *(JOB_PAYLOAD_TEXTS if key == "payload" else JOB_RESULT_TEXTS))
 
 
 class PackVersion(Base):

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from qa_engine.errors import AudioError, TranscriptError
-from qa_engine.pii import mask_data, mask_optional, mask_text, redact_call
+from qa_engine.pii import mask_at, mask_data, mask_optional, mask_text, redact_call
 from qa_engine.redact import redact_audio
 from qa_engine.report import redaction_to_dict
 from qa_engine.scoring import redactions as report_redactions
@@ -39,6 +39,8 @@ from qa_engine.types import Evidence, Finding, Redaction, Transcript, Utterance,
 from .audio_redaction import AudioRedaction, discard_original, is_redacted, redact_call_audio
 from .audit import record
 from .models import (
+    JOB_PAYLOAD_TEXTS,
+    JOB_RESULT_TEXTS,
     AuditEntry,
     Call,
     CoachingComment,
@@ -210,37 +212,14 @@ def _columns(**masks: Callable[[Any], Any]) -> RowMask:
 
 
 def _texts_at(*paths: str) -> Callable[[Any], Any]:
-    """Mask the strings at ``paths`` of a JSON document (``"failures.*.error"``: ``*`` is each item of a list) and
-    nothing else: ids, dates and paths beside them stay as they are. A missing key or another shape is skipped."""
-    steps = [path.split(".") for path in paths]
-
-    def mask(doc: Any) -> Any:
-        for path in steps:
-            doc = _masked_at(doc, path)
-        return doc
-    return mask
-
-
-def _masked_at(node: Any, path: Sequence[str]) -> Any:
-    """``node`` with the strings at ``path`` masked (new containers on the way down: the stored one is compared)."""
-    if not path:
-        return mask_text(node) if isinstance(node, str) else node
-    key, rest = path[0], path[1:]
-    if key == "*":
-        return [_masked_at(item, rest) for item in node] if isinstance(node, list) else node
-    if not isinstance(node, dict) or key not in node:
-        return node
-    return {**node, key: _masked_at(node[key], rest)}
+    """Mask the strings at ``paths`` of a JSON document and nothing else (:func:`qa_engine.pii.mask_at`)."""
+    return lambda doc: mask_at(doc, *paths)
 
 
 def _search_row(row: SearchUtterance) -> dict[str, Any]:
     text = mask_text(row.text)
     return {"text": text, "match_text": match_form(text)} if text != row.text else {}
 
-
-#: where a job keeps text from a call: the uploaded file's name (``score_audio``), the files and errors of a batch
-#: run and a rescore's errors; the rest (a rescore's pack and dates, call ids) is what a worker or a reader needs
-_JOB_RESULT_TEXTS = _texts_at("failures.*.path", "failures.*.error", "to_score_files.*", "errors.*.error")
 
 #: table -> (model, row mask): every stored text that people typed or the engine wrote, masked on the way in
 _TABLES: dict[str, tuple[Any, RowMask]] = {
@@ -251,7 +230,8 @@ _TABLES: dict[str, tuple[Any, RowMask]] = {
     "audit_log": (AuditEntry, _columns(before=mask_data, after=mask_data, detail=mask_optional)),
     # delivered ones too: the delivery log shows their payloads (what was sent is gone; the copy kept is masked)
     "webhook_deliveries": (WebhookDelivery, _columns(payload=_texts_at(*PAYLOAD_TEXTS), last_error=mask_optional)),
-    "jobs": (Job, _columns(payload=_texts_at("filename"), result=_JOB_RESULT_TEXTS, error=mask_optional)),
+    "jobs": (Job, _columns(payload=_texts_at(*JOB_PAYLOAD_TEXTS), result=_texts_at(*JOB_RESULT_TEXTS),
+                           error=mask_optional)),
     "search_utterances": (SearchUtterance, _search_row),
 }
 

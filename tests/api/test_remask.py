@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from qa_engine.app.audio_redaction import AudioRedaction
@@ -140,13 +140,17 @@ class Stored:
                             payload=sent),
             WebhookDelivery(webhook_id=hook.id, event="call.scored", call_pk=leaky.id, status="delivered",
                             payload=sent),  # sent already: its payload is still shown in the delivery log
-            Job(kind="score_audio", call_pk=leaky.id, status="failed", error=f"cannot read order {NUMBER}.wav",
-                payload={"filename": f"order {NUMBER}.wav", "bytes": 10, "pack_given": False}),
-            Job(kind="batch", status="failed", payload={"source": "/recordings", "files": 2},
-                result={"files": 2, "failed": 1, "to_score_files": [f"/recordings/{NUMBER}.wav"],
-                        "failures": [{"path": f"/recordings/{NUMBER}.wav", "error": f"{NUMBER}: corrupt"}]}),
-            Job(kind="rescore", status="done", payload={"pack_id": "en_default", "from": "2024-01-01T00:00:00"},
-                result={"failed": 1, "errors": [{"call": LEAKY_PK, "error": f"call {NUMBER}: malformed"}]}),
+        ])
+        # inserted as they are (not through the model, which masks jobs' texts as they are written today)
+        session.execute(insert(Job), [
+            dict(kind="score_audio", call_pk=leaky.id, status="failed", error=f"cannot read order {NUMBER}.wav",
+                 payload={"filename": f"order {NUMBER}.wav", "bytes": 10, "pack_given": False}, attempts=1),
+            dict(kind="batch", status="failed", payload={"source": "/recordings", "files": 2}, attempts=1, error=None,
+                 result={"files": 2, "failed": 1, "to_score_files": [f"/recordings/{NUMBER}.wav"],
+                         "failures": [{"path": f"/recordings/{NUMBER}.wav", "error": f"{NUMBER}: corrupt"}]}),
+            dict(kind="rescore", status="done", payload={"pack_id": "en_default", "from": "2024-01-01T00:00:00"},
+                 result={"failed": 1, "errors": [{"call": LEAKY_PK, "error": f"call {NUMBER}: malformed"}]},
+                 attempts=1, error=None),
         ])
         session.commit()
         self.leaky, self.clean, self.admin = leaky.id, clean.id, admin.id

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from qa_engine.app import audio_files as storage
 from qa_engine.app.access import as_utc
 from qa_engine.app.audio_redaction import AudioRedaction, redacted_path
-from qa_engine.app.jobs import pid_is_gone
+from qa_engine.app.jobs import finish, pid_is_gone
 from qa_engine.app.models import Call, Job, User, utcnow
 from qa_engine.app.score_call import save_report
 from qa_engine.pii import mask_text
@@ -151,13 +151,14 @@ class BatchClaims:
             self._release(pk)
 
     def write_failure(self, pk: str, reason: str) -> None:
-
+        """Fail the claimed row with ``reason`` (set on the row: the model stores it masked, it names the file)."""
         try:
             with self.sessions() as s:
+                call = s.get(Call, pk, with_for_update=True)
+                if call is None or call.status != "processing":
+                    return
                 now = utcnow()
-                s.execute(update(Call).where(Call.id == pk, Call.status == "processing")
-                          .values(status="failed", error=reason[:4000], finished_at=now, updated_at=now)
-                          .execution_options(synchronize_session=False))
+                call.status, call.error, call.finished_at, call.updated_at = "failed", reason[:4000], now, now
                 s.commit()
         finally:
             self._release(pk)
@@ -249,16 +250,18 @@ class BatchClaims:
         return job.id
 
     def finish_run(self, result: dict[str, Any], failed: bool) -> None:
-
+        """Stop the heartbeat and end the run record (:func:`qa_engine.app.jobs.finish`: its texts stored masked)."""
         self._stop.set()
         if self._beat is not None:
             self._beat.join(timeout=10)
         if self.run_id is None:
             return
         with self.sessions() as s:
-            s.execute(update(Job).where(Job.id == self.run_id).values(
-                status="failed" if failed else "done", result=result, finished_at=utcnow(),
-                error=f"{result.get('failed', 0)} file(s) failed" if failed else None))
+            job = s.get(Job, self.run_id)
+            if job is None:
+                return
+            finish(job, "failed" if failed else "done", result=result,
+                   error=f"{result.get('failed', 0)} file(s) failed" if failed else None)
             s.commit()
 
     def beat(self) -> None:
