@@ -1,7 +1,8 @@
 """Two identical uploads at the same instant (a double click, a client retrying) store one call, on both databases:
 the later one answers with the earlier one's call, as ``existing`` (``200 "duplicate": true``), as it would a moment
 later. Both sides run the real upload, interleaved by :func:`.races.race_to_commit`: the first commits only once
-the second has looked for a twin among the calls (or is about to take the lock that guards that look).
+the second has looked for a twin among the calls (or is about to take the lock that guards that look). And a
+database that already holds such duplicates migrates to the lock as it is.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import column, func, select, table
 from sqlalchemy.orm import Session
 
 from qa_engine.app.call_uploads import Accepted, accept_recording, create_transcript_call
-from qa_engine.app.models import Call, Job, User
+from qa_engine.app.database import make_engine, make_session_factory
+from qa_engine.app.dedupe import find_twin, hold_content
+from qa_engine.app.migrate import upgrade
+from qa_engine.app.models import Call, ContentLock, Job, User
 
 from .conftest import ZH_TRANSCRIPT
 from .races import race_to_commit, session_factory
@@ -78,3 +82,26 @@ def test_the_same_recording_twice_at_once_is_stored_and_queued_once(client: Test
     assert _count(client, Call) == 1 and _count(client, Job) == 1
     data_dir: Path = client.app.state.settings.data_dir  # type: ignore[attr-defined]
     assert len([p for p in (data_dir / "audio").rglob("*") if p.is_file()]) == 1  # the second copy is not kept
+
+
+def test_a_database_holding_duplicate_calls_migrates_and_they_are_still_found(empty_db_url: str) -> None:
+    engine = make_engine(empty_db_url)
+    try:
+        upgrade(engine, "0013")
+        calls = table("calls", *(column(name) for name in ("id", "call_id", "agent", "team", "status", "source",
+                                                           "created_at", "content_hash", "pack", "pack_version")))
+        with engine.begin() as conn:  # the same call stored twice by two uploads at once, before the lock
+            for call_pk in ("a" * 32, "b" * 32):
+                conn.execute(calls.insert().values(id=call_pk, call_id="zh-001", agent="alice", team="t1",
+                                                   status="done", source="transcript", created_at=func.now(),
+                                                   content_hash="c" * 64, pack="zh-CN", pack_version="1"))
+        upgrade(engine)
+        with make_session_factory(engine)() as session:
+            hold_content(session, "c" * 64)
+            twin = find_twin(session, content_hash="c" * 64, pack="zh-CN", pack_version="1", agent_channel=None)
+            session.commit()
+            assert twin is not None and twin.id in ("a" * 32, "b" * 32)
+            assert session.scalars(select(ContentLock.content_hash)).all() == ["c" * 64]
+            assert session.scalar(select(func.count()).select_from(Call)) == 2
+    finally:
+        engine.dispose()
