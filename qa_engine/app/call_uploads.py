@@ -30,7 +30,7 @@ from . import call_fields, jobs
 from .access import as_utc, visible_to
 from .audio_files import AudioProbe, NotAudioError, StagingFile, UnreadableAudioError, commit_staged, probe_audio
 from .audio_redaction import AudioRedaction, discard_original, share_twin_audio
-from .dedupe import copy_report, find_twin
+from .dedupe import copy_report, find_twin, hold_content
 from .errors import TooLarge, UnsupportedMedia
 from .events import call_scored
 from .models import Call, User, new_call_id
@@ -95,9 +95,11 @@ def create_transcript_call(session: Session, user: User, pack_cache: PackCache, 
     except QaEngineError as exc:
         raise call_fields.unprocessable(str(exc)) from None
     content_hash = transcript_hash(transcript)
+    hold_content(session, content_hash)  # until commit: an identical upload at the same instant finds this call
     twin = find_twin(session, content_hash=content_hash, pack=pack.id, pack_version=pack.version, agent_channel=None)
     label = transcript.call_id if given_id else None
     if twin is not None and _visible(session, user, twin) and _same_call(twin, agent, team, started_at, label):
+        session.commit()
         return Accepted(twin.id, twin.status, "existing")
     call = Call(id=call_pk, call_id=transcript.call_id, agent=agent, team=team, started_at=started_at,
                 source="transcript", content_hash=content_hash)
@@ -154,11 +156,13 @@ def accept_recording(session: Session, user: User, pack_cache: PackCache, settin
         if agent_channel is not None and agent_channel >= probe.channels:
             raise call_fields.unprocessable(f"{call_fields.named(FORM_SOURCE, 'agent_channel')}: {agent_channel}, "
                                             f"but the recording has {probe.channels} channel(s), numbered from 0")
+        hold_content(session, staged.sha256)  # until commit: an identical upload at once finds this call
         twin = find_twin(session, content_hash=staged.sha256, pack=pack.id, pack_version=pack.version,
                          agent_channel=agent_channel)
         label = call_label or (Path(name).stem if name else None)
         if twin is not None and _visible(session, user, twin) and _same_call(twin, agent, team, started_at, label):
             staging.discard()
+            session.commit()
             return Accepted(twin.id, twin.status, "existing")
         path = commit_staged(settings.data_dir, staged)
     except BaseException:

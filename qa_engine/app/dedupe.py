@@ -3,6 +3,9 @@
 A *twin* is another call with the same content hash, pack id and pack version (and a compatible agent
 channel) that is queued, processing or done. The upload answers with a visible twin instead of storing a
 new call; otherwise a done twin's automatic report is copied into the new call without running ASR.
+
+An upload looks for its twin under :func:`hold_content`, held until it commits: the same content uploaded twice at
+the same instant (a double click, a client retrying) is then one call, not two.
 """
 
 from __future__ import annotations
@@ -12,10 +15,22 @@ import copy
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from qa_engine.app.models import Call, FindingRow, utcnow
+from qa_engine.app.first_use import insert_if_absent, locked_row
+from qa_engine.app.models import Call, ContentLock, FindingRow, utcnow
 from qa_engine.app.report_store import after_report
 
 ACTIVE = ("queued", "processing", "done")
+
+
+def hold_content(session: Session, content_hash: str) -> None:
+    """Take the lock on ``content_hash`` until commit; call it before :func:`find_twin` in an upload.
+
+    :func:`find_twin` reads committed calls only: without the lock, an identical upload in flight is not seen and
+    each stores a call. With it, such an upload waits for the one before it to commit (then finds its call) or to
+    roll back. PostgreSQL: a row lock (only uploads of this content wait); SQLite: the write lock.
+    """
+    insert_if_absent(session, ContentLock, content_hash=content_hash)
+    locked_row(session, ContentLock, content_hash)
 
 
 def find_twin(session: Session, *, content_hash: str, pack: str, pack_version: str, agent_channel: int | None,

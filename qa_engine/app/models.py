@@ -160,6 +160,16 @@ class Call(Base):
         return mask_optional(error)
 
 
+class ContentLock(Base):
+    """The lock on one uploaded content (a recording's or transcript's hash), created on first use: uploads of the
+    same content take it in turn from their duplicate check to their commit, so that identical uploads at the same
+    instant store one call. It holds nothing else; a row stays once created (the hash is on the calls too)."""
+
+    __tablename__ = "content_locks"
+
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
 class FindingRow(Base):
     """One rule's outcome on one call: the engine's status and the current one (after reviews)."""
 
