@@ -17,7 +17,7 @@ import logging
 import math
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -150,8 +150,18 @@ def redact_audio(source: str | Path, redactions: Sequence[Redaction], out: str |
     the source). Raises :class:`AudioError` when the recording cannot be decoded.
     """
     source, out = Path(source), Path(out)
+    try:
+        return _redact(source, _open_blocks, redactions, out, margin_s, mode, out_format)
+    except _SoundfileStreamError as exc:  # libsndfile opened it but not to the end: decode as load_audio does
+        logger.debug("%s: libsndfile stopped inside the stream (%s); redacting through PyAV", source.name, exc)
+        return _redact(source, _PyavReader, redactions, out, margin_s, mode, out_format)
+
+
+def _redact(source: Path, open_reader: Callable[[Path], _Reader], redactions: Sequence[Redaction], out: Path,
+            margin_s: float, mode: RedactMode, out_format: str | None) -> RedactedAudio:
+    """:func:`redact_audio` with the recording read by ``open_reader`` (opened twice when the energy is needed)."""
     name = source.name
-    reader = _open_blocks(source)
+    reader = open_reader(source)
     try:
         fmt = (out_format or {".wav": "WAV", ".flac": "FLAC"}.get(out.suffix.lower())
                or output_format(reader.format)[0]).upper()
@@ -165,7 +175,7 @@ def redact_audio(source: str | Path, redactions: Sequence[Redaction], out: str |
         if any(r.room is not None for r in redactions):
             energy = _energy(reader)
             reader.close()
-            reader = _open_blocks(source)  # read again, from the start
+            reader = open_reader(source)  # read again, from the start
         windows = redaction_windows(redactions, n_ch, reader.duration or math.inf, margin_s=margin_s, energy=energy)
         frame_windows = [[(round(a * sr), round(b * sr)) for a, b in ws] for ws in windows]
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -229,6 +239,14 @@ class _Reader:
         pass
 
 
+class _SoundfileStreamError(Exception):
+    """libsndfile opened the recording but failed inside its stream (a corrupt FLAC frame: "lost sync").
+
+    Why its own type: :func:`.audio.load_audio` decodes such a file through PyAV, so the call was transcribed; the
+    redaction must read it the same way instead of failing the call with libsndfile's error.
+    """
+
+
 class _SoundfileReader(_Reader):
     def __init__(self, snd: sf.SoundFile) -> None:
         self.snd = snd
@@ -237,8 +255,11 @@ class _SoundfileReader(_Reader):
         self.duration = snd.frames / snd.samplerate if snd.frames > 0 and snd.samplerate else None
 
     def blocks(self) -> Iterator[np.ndarray]:
-        for block in self.snd.blocks(blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True):
-            yield np.array(block, dtype=np.float32, copy=True)
+        try:
+            for block in self.snd.blocks(blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True):
+                yield np.array(block, dtype=np.float32, copy=True)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise _SoundfileStreamError(str(exc)) from None
 
     def close(self) -> None:
         self.snd.close()

@@ -100,3 +100,26 @@ def test_redacted_target_for_one_file_or_a_folder(tmp_path: Path) -> None:
     assert _redacted_target(str(tmp_path / "x.wav"), Path("a.flac"), 1) == tmp_path / "x.wav"
     assert _redacted_target(str(tmp_path / "out"), Path("d/a.mp3"), 2) == tmp_path / "out" / "a.redacted.flac"
     assert _redacted_target(str(tmp_path / "out"), Path("d/b.wav"), 2) == tmp_path / "out" / "b.redacted.wav"
+
+
+def test_a_flac_with_a_corrupt_frame_is_redacted_as_it_was_decoded(tmp_path: Path) -> None:
+    """libsndfile stops at a corrupt FLAC frame ("lost sync") where PyAV reads on; the call was transcribed through
+    PyAV (load_audio), so redacting it must not fail the call with libsndfile's error."""
+    from qa_engine.audio import load_audio
+
+    sr = 8000
+    t = np.arange(sr * 6) / sr
+    sf.write(tmp_path / "ok.flac", (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), sr)
+    data = bytearray((tmp_path / "ok.flac").read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one byte inside a frame in the middle of the recording
+    source = tmp_path / "corrupt.flac"
+    source.write_bytes(bytes(data))
+    with pytest.raises(sf.LibsndfileError):
+        sf.read(source)
+    decoded = load_audio(source)
+
+    done = redact_audio(source, [Redaction(1.0, 2.0, None, "phone")], tmp_path / "out.flac")
+    out, out_sr = sf.read(tmp_path / "out.flac", dtype="float32")
+    assert out_sr == sr and done.frames == len(out)
+    assert abs(len(out) / sr - decoded.duration) < 0.05
+    assert not np.any(out[int(1.0 * sr):int(2.0 * sr)]) and np.abs(out[3 * sr:4 * sr]).max() > 0.2
