@@ -1,0 +1,37 @@
+"""Retention: ``calls.audio_deleted_at`` (a recording purged, the call kept) and ``maintenance_runs``.
+
+``maintenance_runs`` holds one row per periodic task (``retention``) with when it last started: a worker claims
+the run by moving that time forward in one UPDATE, so that of many workers only one purges, at most once an hour.
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-08
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0014"
+down_revision = "0013"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("calls") as batch:
+        batch.add_column(sa.Column("audio_deleted_at", sa.DateTime(timezone=True), nullable=True))
+    runs = op.create_table(
+        "maintenance_runs",
+        sa.Column("task", sa.String(length=64), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("task"),
+    )
+    op.bulk_insert(runs, [{"task": "retention", "started_at": None}])
+
+
+def downgrade() -> None:
+    op.drop_table("maintenance_runs")
+    with op.batch_alter_table("calls") as batch:
+        batch.drop_column("audio_deleted_at")
