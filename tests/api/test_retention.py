@@ -69,8 +69,8 @@ class Store:
                 call.audio_path = str(self._recording(pk, kept_original))
                 call.audio_content_type, call.audio_filename = "audio/wav", "call.wav"
             call.source = "audio" if call.audio_path else call.source
-            if status == "queued":
-                session.add(Job(kind="score_audio", call_pk=pk, status="queued"))
+            if status in ("queued", "failed"):
+                session.add(Job(kind="score_audio", call_pk=pk, status=status))
             session.commit()
         return pk
 
@@ -170,6 +170,15 @@ def test_audio_only_purge_keeps_the_call_and_says_the_recording_was_deleted(stor
     audited = store.client.get(f"{API}/calls/{old}/audit", headers=root).json()
     assert any(a["action"] == "audio.delete" and a["actor"] == "retention" for a in audited)
     assert store.purge(RetentionPolicy(audio_days=7)).recordings == 0  # nothing left to do
+
+
+def test_a_failed_call_whose_recording_was_purged_is_not_retried(store: Store) -> None:
+    failed = store.call(20, status="failed")
+    assert store.purge(RetentionPolicy(audio_days=7)).recordings == 1
+    with store.sessions() as session:
+        job_id = session.scalar(select(Job.id).where(Job.call_pk == failed))
+    retried = store.client.post(f"{API}/jobs/{job_id}/retry", headers=store.team["root"])
+    assert retried.status_code == 409 and "deleted by the retention policy" in retried.json()["detail"]
 
 
 def test_both_ages_recordings_first_then_whole_calls(store: Store) -> None:
