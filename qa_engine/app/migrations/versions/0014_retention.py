@@ -33,5 +33,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("maintenance_runs")
-    with op.batch_alter_table("calls") as batch:
-        batch.drop_column("audio_deleted_at")
+    # not in batch mode: SQLite (3.35+) drops a column in place; recreating ``calls`` would mean dropping a table
+    # that every call's rows refer to (foreign keys with ON DELETE CASCADE)
+    op.drop_column("calls", "audio_deleted_at")
