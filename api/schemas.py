@@ -62,6 +62,8 @@ class CallPublic(CallSummary):
 
     agent_channel: int | None = None
     audio_url: str | None = None
+    audio_deleted_at: datetime | None = Field(default=None, description="when the retention policy deleted the "
+                                              "recording (QA_ENGINE_AUDIO_RETENTION_DAYS); the report stays")
     report: dict[str, Any] | None = None
     evaluation: dict[str, Any] | None = Field(default=None, description="the newest released manual evaluation: "
                                               "id, score (final), manual_score, form, reviewer, released_at")

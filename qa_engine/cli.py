@@ -9,12 +9,12 @@ from collections.abc import Sequence
 
 from . import __version__
 from .app.logging_config import CLI_LOG_HANDLER, add_pii_filter
-from .commands import audiohook, batch, check, db, jobs, packs, remask, score, serve, tap, users, worker
+from .commands import audiohook, batch, check, db, jobs, packs, purge, remask, score, serve, tap, users, worker
 from .errors import QaEngineError
 
 # Each module exposes ``register(subparsers)`` and sets ``func`` (args -> exit code) on its parser; the modules
 # import their heavy dependencies (model, database, server) only when their command runs.
-COMMAND_MODULES = (score, check, packs, users, db, remask, serve, worker, batch, audiohook, tap, jobs)
+COMMAND_MODULES = (score, check, packs, users, db, remask, purge, serve, worker, batch, audiohook, tap, jobs)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,17 +11,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from qa_engine.app import call_fields
 from qa_engine.app.access import as_utc, get_visible_call, require_role, visible_to
-from qa_engine.app.audio_redaction import is_redacted, original_audio, remove_call_audio
+from qa_engine.app.audio_redaction import is_redacted, original_audio
 from qa_engine.app.audit import record
+from qa_engine.app.call_deletion import delete_calls
 from qa_engine.app.call_query import ALLOWED_SORTS, order_by
 from qa_engine.app.call_uploads import BODY_SOURCE, Accepted, accept_recording, create_transcript_call
 from qa_engine.app.evaluations import released_summary
 from qa_engine.app.local_time import service_zone
-from qa_engine.app.models import Call, Job
+from qa_engine.app.models import Call
 from qa_engine.pii import mask_text
 
 from .. import uploads
@@ -106,6 +107,7 @@ def read_call(call_id: str, request: Request, session: SessionDep, user: Current
     call = get_visible_call(session, user, call_id)
     audio_url = str(request.url_for("read_call_audio", call_id=call.id).path) if call.audio_path else None
     return CallPublic(**_summary_fields(call), agent_channel=call.agent_channel, audio_url=audio_url,
+                      audio_deleted_at=as_utc(call.audio_deleted_at),
                       report=call.report if call.status == "done" or _unscorable(call) else None,
                       evaluation=released_summary(session, call))
 
@@ -119,6 +121,7 @@ def _unscorable(call: Call) -> bool:
             responses={**NOT_FOUND, 206: {"description": "the requested byte range"},
                        409: {"description": "not scored yet: the recording is served once its spoken identifiers "
                                             "are redacted"},
+                       410: {"description": "the recording was deleted by the retention policy (the call stays)"},
                        416: {"description": "range not satisfiable"}})
 def read_call_audio(call_id: str, request: Request, session: SessionDep, user: CurrentUser) -> FileResponse:
     """The recording with every spoken phone, ID and card number silenced, with HTTP range support (players seek
@@ -163,6 +166,11 @@ _ORIGINAL_TYPE = "application/octet-stream"
 
 
 def _stored_audio(call: Call, call_id: str) -> str:
+    if call.audio_deleted_at is not None:
+        raise HTTPException(status_code=status.HTTP_410_GONE,
+                            detail=f"the recording of call {call_id!r} was deleted by the retention policy on "
+                                   f"{as_utc(call.audio_deleted_at):%Y-%m-%d} (QA_ENGINE_AUDIO_RETENTION_DAYS); "
+                                   "its report and findings are kept")
     if not call.audio_path or not Path(call.audio_path).is_file():
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND,
                             detail=f"call {call_id!r} has no audio (it was scored from a transcript)"
@@ -175,19 +183,7 @@ def _stored_audio(call: Call, call_id: str) -> str:
 def delete_call(call_id: str, session: SessionDep, user: CurrentUser) -> Response:
     """Delete a call with its findings, reviews, queued jobs and (if no other call shares it) its audio. Admin."""
     require_role(user, "admin")
-    call = get_visible_call(session, user, call_id)
-    audio_path = call.audio_path
-    record(session, user.name, "call.delete", call_pk=call.id,
-           before={k: v for k, v in _summary_fields(call).items() if k in ("call_id", "agent", "team", "status",
-                                                                             "score", "grade", "source")})
-    session.execute(delete(Job).where(Job.call_pk == call.id, Job.status == "queued"))
-    session.delete(call)
-    session.flush()
-    shared = audio_path is not None and session.scalar(
-        select(func.count()).select_from(Call).where(Call.audio_path == audio_path))
-    session.commit()
-    if audio_path and not shared:
-        remove_call_audio(session, audio_path)  # and the unredacted original, when kept and unused
+    delete_calls(session, [get_visible_call(session, user, call_id)], user.name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -191,6 +191,8 @@ def retry_job(session: Session, job_id: int, *, actor: str) -> Job:
         what = job.status if job.kind in QUEUE_KINDS else f"a {job.kind} record (re-run that command instead)"
         raise Conflict(f"job {job_id} cannot be retried: it is {what}; only failed jobs are retried")
     call = session.get(Call, job.call_pk) if job.call_pk else None
+    if job.kind == "score_audio" and call is not None and call.audio_deleted_at is not None:
+        raise Conflict(f"job {job_id} cannot be retried: its recording was deleted by the retention policy")
     if job.kind == "score_audio" and (call is None or not call.audio_path):
         raise Conflict(f"job {job_id} cannot be retried: its call was deleted")
     before = {"status": job.status, "attempts": job.attempts, "error": job.error}

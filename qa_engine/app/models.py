@@ -126,6 +126,8 @@ class Call(Base):
     audio_filename: Mapped[str | None] = mapped_column(String(256), default=None)
     audio_content_type: Mapped[str | None] = mapped_column(String(128), default=None)
     audio_bytes: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: when the retention policy deleted the recording (``audio_path`` is None since); the report stays
+    audio_deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     agent_channel: Mapped[int | None] = mapped_column(Integer, default=None)
     duration: Mapped[float | None] = mapped_column(Float, default=None)
     score: Mapped[float | None] = mapped_column(Float, default=None, index=True)
@@ -227,6 +229,15 @@ class AuditEntry(Base):
     before: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
     after: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
     detail: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class MaintenanceRun(Base):
+    """When a periodic task (the retention purge) last started: the row that lets one worker of many run it."""
+
+    __tablename__ = "maintenance_runs"
+
+    task: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 #: where a job's payload keeps text from a call: the uploaded file's name (``score_audio``)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from qa_engine.app.local_time import DEFAULT_TIMEZONE, parse_zone
@@ -17,6 +18,8 @@ MIN_SECRET_KEY_BYTES = 32
 DEFAULT_DATA_DIR = Path("qa-engine-data")
 DB_FILE_NAME = "qa-engine.db"
 #: CTranslate2's compute types ("auto": float16 on CUDA, int8 on CPU; int8_float16: int8 weights, float16 maths).
+#: The longest retention period accepted (100 years): past it "keep forever" (0) says what is meant.
+MAX_RETENTION_DAYS = 36500
 COMPUTE_TYPES = ("auto", "default", "float16", "int8_float16", "bfloat16", "int8_bfloat16", "int8", "int8_float32",
                  "int16", "float32")
 
@@ -77,6 +80,11 @@ class Settings(BaseSettings):
         review_low_score: a call scored below this enters the supervisors' review queue with the reason
             ``low_score`` (default 60; 0: never), see :mod:`qa_engine.app.review_queue`.
         log_format: ``json`` (one object per line) or ``text``.
+        retention_days: whole calls (report, findings, reviews, comments, recording: what ``DELETE /calls/{id}``
+            removes) stored more than this many days ago are purged (``qa-engine purge``, and by the workers once an
+            hour). Unset or 0 (default): kept forever. See :mod:`qa_engine.app.retention`.
+        audio_retention_days: recordings only: stored more than this many days ago they are deleted, the call, its
+            report and its score stay (``audio_deleted_at``). At most ``retention_days``. Unset or 0: kept.
         timezone: the call centre's IANA time zone (``Asia/Shanghai``; default ``UTC``): the days and weeks that
             scorecards, the weekly analysis, date filters, sampling quotas and the dashboard count calls in
             (:mod:`qa_engine.app.local_time`). Times are stored and returned in UTC whatever it is.
@@ -133,6 +141,9 @@ class Settings(BaseSettings):
     agent_uploads: bool = False
     # review queue
     review_low_score: float = Field(default=60.0, ge=0, le=100)
+    # retention (None: keep forever)
+    retention_days: int | None = None
+    audio_retention_days: int | None = None
     # logs
     log_format: Literal["json", "text"] = "json"
     # the call centre's calendar
@@ -156,6 +167,27 @@ class Settings(BaseSettings):
             return parse_zone(value).key
         except ValueError as exc:
             raise ValueError(f"timezone: {exc}") from None
+
+    @field_validator("retention_days", "audio_retention_days", mode="before")
+    @classmethod
+    def _whole_days(cls, value: object, info: ValidationInfo) -> int | None:
+        """A number of days, or None for "keep forever" (unset, empty or 0); anything else stops the start: a
+        misread retention period deletes data, or keeps it past what the law allows."""
+        if value is None or value == "":
+            return None
+        days = _as_whole_number(value)
+        if days is None or not 0 <= days <= MAX_RETENTION_DAYS:
+            raise ValueError(f"QA_ENGINE_{str(info.field_name).upper()} must be a whole number of days up to "
+                             f"{MAX_RETENTION_DAYS} (0 or unset: keep forever), got {value!r}")
+        return days or None
+
+    @model_validator(mode="after")
+    def _audio_kept_no_longer_than_calls(self) -> Settings:
+        """Purging a whole call removes its recording too: a longer audio period would never apply."""
+        if self.retention_days and self.audio_retention_days and self.audio_retention_days > self.retention_days:
+            raise ValueError(f"QA_ENGINE_AUDIO_RETENTION_DAYS ({self.audio_retention_days}) must not be more than "
+                             f"QA_ENGINE_RETENTION_DAYS ({self.retention_days}): a call's recording goes with it")
+        return self
 
     @field_validator("compute_type")
     @classmethod
@@ -233,6 +265,17 @@ class Settings(BaseSettings):
         if self.db_url:
             return self.db_url
         return f"sqlite:///{(self.data_dir / DB_FILE_NAME).resolve()}"
+
+
+def _as_whole_number(value: object) -> int | None:
+    """``value`` as an int when it is one (``"30"``, ``30``), else None (``"1.5"``, ``True``, ``"thirty"``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]+\s*", value):
+        return int(value)
+    return None
 
 
 def load_settings(data_dir: str | Path | None = None, db_url: str | None = None) -> Settings:

@@ -21,6 +21,7 @@ from qa_engine.app.errors import Conflict
 from qa_engine.app.metrics import observe_job
 from qa_engine.app.models import Call, Job, utcnow
 from qa_engine.app.pack_cache import PackCache
+from qa_engine.app.retention import PURGE_EVERY_S, PurgeSummary, RetentionPolicy, purge_if_due
 from qa_engine.app.score_call import score_call
 from qa_engine.app.settings import Settings
 from qa_engine.asr_batching import AsrBatcher, BatchedRecognizer, on_gpu
@@ -30,6 +31,8 @@ from qa_engine.pipeline import Pipeline, pipeline_options
 logger = logging.getLogger(__name__)
 
 PipelineSource = Pipeline | Callable[[], Pipeline]
+#: how often a worker asks whether the hourly purge is due (the database decides; see retention.purge_if_due)
+PURGE_RETRY_S = 300.0
 
 
 def pipeline_from_settings(settings: Settings) -> Pipeline:
@@ -138,7 +141,8 @@ class Worker:
 
     def __init__(self, session_factory: sessionmaker[Session], settings: Settings, pack_cache: PackCache,
                  pipelines: PipelineProvider, *, name: str | None = None, heartbeat_s: float = jobs.HEARTBEAT_S,
-                 stale_after_s: float = jobs.STALE_AFTER_S, poll_s: float = 2.0) -> None:
+                 stale_after_s: float = jobs.STALE_AFTER_S, poll_s: float = 2.0,
+                 purge_every_s: float = PURGE_EVERY_S) -> None:
         self.session_factory = session_factory
         self.settings = settings
         self.pack_cache = pack_cache
@@ -147,6 +151,7 @@ class Worker:
         self.heartbeat_s = heartbeat_s
         self.stale_after_s = stale_after_s
         self.poll_s = poll_s
+        self.purge_every_s = purge_every_s
 
     # -- loop ------------------------------------------------------------------------------
     def recover(self) -> tuple[int, int]:
@@ -175,10 +180,17 @@ class Worker:
             count += 1
         return count
 
+    def purge_if_due(self) -> PurgeSummary | None:
+        """Apply the retention policy when it is on and no worker did in the last ``purge_every_s`` seconds."""
+        with self.session_factory() as session:
+            return purge_if_due(session, RetentionPolicy.from_settings(self.settings), every_s=self.purge_every_s)
+
     def run_forever(self, stop: threading.Event, wake: threading.Event | None = None) -> None:
-        """Serve until ``stop`` is set; ``wake`` (set on upload) cuts the wait for new work short."""
+        """Serve until ``stop`` is set; ``wake`` (set on upload) cuts the wait for new work short. The retention
+        policy, when on, is applied on start and then every ``purge_every_s`` (by one worker of all)."""
         self._safely(self.recover)
         last_recovery = time.monotonic()
+        next_purge = time.monotonic()
         while not stop.is_set():
             if wake is not None:
                 wake.clear()
@@ -186,6 +198,9 @@ class Worker:
             if time.monotonic() - last_recovery > self.stale_after_s / 2:
                 self._safely(self.recover)
                 last_recovery = time.monotonic()
+            if time.monotonic() >= next_purge:
+                self._safely(self.purge_if_due)
+                next_purge = time.monotonic() + min(self.purge_every_s, PURGE_RETRY_S)
             if not worked:
                 (wake or stop).wait(self.poll_s)
 

@@ -370,7 +370,8 @@ pages.call = async () => {
     .filter(Boolean).map(esc).join(" · ");
   renderScore(call);
   const player = $("#player");
-  if (call.audio_url) { player.src = call.audio_url; player.classList.remove("hidden"); } else { $("#no-audio").classList.remove("hidden"); }
+  const noAudio = call.audio_deleted_at ? t("call.audio_deleted") : t("call.no_audio");
+  if (call.audio_url) { player.src = call.audio_url; player.classList.remove("hidden"); } else { $("#no-audio").textContent = noAudio; $("#no-audio").classList.remove("hidden"); }
   if (call.status !== "done") {
     $("#call-status").innerHTML = `<p class="alert info">${statusBadge(call.status)} ${esc(call.error || t("call.pending"))}</p>`;
     if (call.status !== "failed") setTimeout(() => location.reload(), 3000);
@@ -380,7 +381,7 @@ pages.call = async () => {
   const duration = call.duration || report.duration || Math.max(1, ...report.utterances.map((u) => u.end));
   const seek = (start) => {
     highlight(start);
-    if (!call.audio_url) { toast(t("call.no_audio"), "warn"); return; }
+    if (!call.audio_url) { toast(noAudio, "warn"); return; }
     const go = () => { player.currentTime = Number(start); player.play().catch(() => {}); };
     if (player.readyState >= 1) go(); else { player.addEventListener("loadedmetadata", go, {once: true}); player.load(); }
   };
