@@ -50,11 +50,8 @@ class CallContext:
         self.family = language_family(language)
         self.book = book
         self.deadline = deadline
-        self.utts: list[Prepared] = prepare_all(transcript.utterances, self.family)
+        self.utts: list[Prepared] = prepare_all(transcript.utterances, self.family, deadline)
         book.screen().scan_all(self.utts)
-        if deadline is not None:
-            for p in self.utts:
-                p.deadline = deadline
         self.agent = [p for p in self.utts if p.role == "agent"]
         self.customer = [p for p in self.utts if p.role == "customer"]
         self._silences: list[Silence] | None = None
