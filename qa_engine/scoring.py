@@ -19,7 +19,7 @@ from .acoustics import acoustics_analytics
 from .pii import PiiSpan, find_pii_spans, mask_text, redact_call, redact_transcript
 from .rules.pack import Pack
 from .sentiment import annotate, summary_dict
-from .types import CallReport, Finding, Redaction, Transcript
+from .types import CallReport, Finding, Redaction, Transcript, build
 
 logger = logging.getLogger(__name__)
 
@@ -134,5 +134,6 @@ def redactions(transcript: Transcript, spans: list[PiiSpan]) -> tuple[Redaction,
         ch_starts = starts.get(ch, [])
         k = bisect_left(ch_starts, s.end)
         after = ch_starts[k] if k < len(ch_starts) else transcript.duration or s.end
-        out.setdefault(Redaction(s.start, s.end, ch, s.kind, s.exact, room=(min(before, s.start), max(after, s.end))))
+        out.setdefault(build(Redaction, start=s.start, end=s.end, channel=ch, kind=s.kind, exact=s.exact,
+                             room=(min(before, s.start), max(after, s.end))))  # (no frozen __init__: one per span)
     return tuple(sorted(out, key=lambda r: (r.start, r.end, -1 if r.channel is None else r.channel)))

@@ -10,7 +10,7 @@ from operator import attrgetter, le, sub
 from typing import NamedTuple
 
 from ..text import language_family
-from ..types import Evidence, Transcript
+from ..types import Evidence, Transcript, build
 from .matching import Hit, Matcher, PhraseBook, Prepared, prepare_all
 from .schema import WindowSpec
 from .time_limit import Deadline
@@ -207,5 +207,7 @@ class CallContext:
 
     @staticmethod
     def evidence(p: Prepared, hit: Hit | None = None) -> Evidence:
-        return Evidence(start=p.utt.start, end=p.utt.end, text=p.utt.text,
-                        similarity=None if hit is None else hit.similarity)
+        """The utterance (and the hit's similarity) as evidence; built by :func:`build` (most findings quote one)."""
+        u = p.utt
+        return build(Evidence, start=u.start, end=u.end, text=u.text,
+                     similarity=None if hit is None else hit.similarity)
