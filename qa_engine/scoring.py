@@ -12,6 +12,7 @@ import logging
 import time
 from bisect import bisect_left, bisect_right
 from dataclasses import replace
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from . import __version__
@@ -19,7 +20,7 @@ from .acoustics import acoustics_analytics
 from .pii import PiiSpan, find_pii_spans, mask_text, redact_call, redact_transcript
 from .rules.pack import Pack
 from .sentiment import annotate, summary_dict
-from .types import CallReport, Finding, Redaction, Transcript
+from .types import CallReport, Finding, Redaction, Transcript, Utterance, build
 
 logger = logging.getLogger(__name__)
 
@@ -110,29 +111,55 @@ def redactions(transcript: Transcript, spans: list[PiiSpan]) -> tuple[Redaction,
     if not spans:
         return ()
     utts = transcript.utterances
-    mono = {u.channel for u in utts} <= {None, 0} and transcript.agent_channel is None
-    masked = {(s.utterance_index, j) for s in spans for j in s.word_indices}
-    with_span = {s.utterance_index for s in spans}
-    starts: dict[int | None, list[float]] = {}
-    ends: dict[int | None, list[float]] = {}
+    mono = transcript.agent_channel is None and set(map(_CHANNEL, utts)) <= {None, 0}
     # only the channels a span is on are looked up (on a mono recording: all speech)
-    for ch in {None if mono else utts[s.utterance_index].channel for s in spans}:
-        mine = list(enumerate(utts)) if mono else [(i, u) for i, u in enumerate(utts) if u.channel == ch]
-        # speech without words counts whole, unless it holds a span; words count unless masked
-        plain = [u for i, u in mine if not u.words and i not in with_span]
-        worded = [w for i, u in mine if u.words
-                  for w in ([w for j, w in enumerate(u.words) if (i, j) not in masked] if i in with_span
-                            else u.words)]
-        starts[ch] = sorted([u.start for u in plain] + [w.start for w in worded])
-        ends[ch] = sorted([u.end for u in plain] + [w.end for w in worded])
-    out: dict[Redaction, None] = {}
+    edges = {ch: _edge_times(utts, ch, mono, spans)
+             for ch in {None if mono else utts[s.utterance_index].channel for s in spans}}
+    # one redaction per distinct (start, end, channel, kind, exact), the first; keyed by that tuple (C-level hash)
+    # and sorted by (start, end, channel) from a key made here (a stable sort, as of the redactions themselves)
+    out: dict[tuple[Any, ...], tuple[tuple[float, float, int], Redaction]] = {}
     for s in spans:  # sorted starts/ends + bisect: one lookup per span, not a scan of every word of the call
         ch = None if mono else utts[s.utterance_index].channel
-        ch_ends = ends.get(ch, [])
+        key = (s.start, s.end, ch, s.kind, s.exact)
+        if key in out:
+            continue
+        ch_starts, ch_ends = edges.get(ch, _NO_EDGES)
         k = bisect_right(ch_ends, s.start)
         before = ch_ends[k - 1] if k else 0.0
-        ch_starts = starts.get(ch, [])
         k = bisect_left(ch_starts, s.end)
         after = ch_starts[k] if k < len(ch_starts) else transcript.duration or s.end
-        out.setdefault(Redaction(s.start, s.end, ch, s.kind, s.exact, room=(min(before, s.start), max(after, s.end))))
-    return tuple(sorted(out, key=lambda r: (r.start, r.end, -1 if r.channel is None else r.channel)))
+        out[key] = ((s.start, s.end, -1 if ch is None else ch),
+                    build(Redaction, start=s.start, end=s.end, channel=ch, kind=s.kind, exact=s.exact,
+                          room=(min(before, s.start), max(after, s.end))))  # (no frozen __init__: one per span)
+    return tuple([r for _, r in sorted(out.values(), key=_FIRST)])
+
+
+_CHANNEL = attrgetter("channel")
+_START = attrgetter("start")
+_END = attrgetter("end")
+_WORDS = attrgetter("words")
+_FIRST = itemgetter(0)
+_NO_EDGES: tuple[list[float], list[float]] = ([], [])
+
+
+def _edge_times(utts: tuple[Utterance, ...], channel: int | None, mono: bool, spans: list[PiiSpan]
+                ) -> tuple[list[float], list[float]]:
+    """The sorted starts and ends of the speech of ``channel`` (``mono``: all speech) that is not masked: speech
+    without words counts whole unless it holds a span, words count unless masked."""
+    with_span = {s.utterance_index for s in spans}
+    mine = utts if mono else [u for u in utts if u.channel == channel]
+    if not any(map(_WORDS, mine)):  # no word timings (a text transcript): C-level passes over the utterances
+        if mono:
+            keep = list(utts)
+            for i in sorted(with_span, reverse=True):
+                del keep[i]
+        else:
+            keep = [u for i, u in enumerate(utts) if u.channel == channel and i not in with_span]
+        return sorted(map(_START, keep)), sorted(map(_END, keep))
+    masked = {(s.utterance_index, j) for s in spans for j in s.word_indices}
+    pairs = list(enumerate(utts)) if mono else [(i, u) for i, u in enumerate(utts) if u.channel == channel]
+    plain = [u for i, u in pairs if not u.words and i not in with_span]
+    worded = [w for i, u in pairs if u.words
+              for w in ([w for j, w in enumerate(u.words) if (i, j) not in masked] if i in with_span else u.words)]
+    return (sorted([u.start for u in plain] + [w.start for w in worded]),
+            sorted([u.end for u in plain] + [w.end for w in worded]))

@@ -133,25 +133,28 @@ def evolve(obj: T, **changes: Any) -> T:
 
 def evolve_each(objs: Sequence[T], name: str, values: Sequence[Any]) -> tuple[T, ...]:
     """``evolve(obj, name=value)`` for each pair, in one loop (sentiment sets one field on every utterance of
-    every checked call)."""
-    out = []
+    every checked call): when all are of one plain class, the class is checked once, not per object."""
+    kinds = set(map(type, objs))
+    if len(kinds) != 1 or (cls := kinds.pop()) not in _PLAIN:
+        return tuple([evolve(obj, **{name: value}) for obj, value in zip(objs, values, strict=True)])
+    out: list[T] = []
+    new_object = object.__new__
     for obj, value in zip(objs, values, strict=True):
-        if type(obj) in _PLAIN:
-            new = object.__new__(type(obj))
-            fields = new.__dict__
-            fields.update(obj.__dict__)
-            fields[name] = value
-        else:
-            new = replace(obj, **{name: value})  # type: ignore[type-var]
+        new: T = new_object(cls)
+        fields = new.__dict__
+        fields.update(obj.__dict__)
+        fields[name] = value
         out.append(new)
     return tuple(out)
 
 
 def new_finding(rule_id: str, status: Status, severity: Severity, weight: float, evidence: tuple[Evidence, ...],
                 explanation: str, data: dict[str, Any]) -> Finding:
-    """``Finding(...)`` built by :func:`build` (every rule of every checked call makes one)."""
-    return build(Finding, rule_id=rule_id, status=status, severity=severity, weight=weight, evidence=evidence,
-                 explanation=explanation, data=data)
+    """``Finding(...)`` built as :func:`build` does, inlined (every rule of every checked call makes one)."""
+    obj = object.__new__(Finding)
+    obj.__dict__.update(rule_id=rule_id, status=status, severity=severity, weight=weight, evidence=evidence,
+                        explanation=explanation, data=data)
+    return obj
 
 
 @dataclass(frozen=True)

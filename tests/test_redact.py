@@ -71,6 +71,23 @@ def test_report_redactions_carry_the_speakers_channel_and_room() -> None:
     assert found[0].start == 6.0 and found[0].room == (5.9, 12.0)  # after "it's", before "bye" (same channel)
 
 
+def test_report_redactions_of_text_only_speech_room_within_its_channel_and_deduplicated() -> None:
+    """Without word timings the room runs between the channel's other utterances (a stereo call's channel-less speech
+    is its own channel, not all speech); one redaction per distinct span, in time order."""
+    def utt(start: float, end: float, channel: int | None, text: str = "okay") -> Utterance:
+        return Utterance(start, end, "customer" if channel != 1 else "agent", text, (), channel)
+
+    number = "my number is 13800138000"
+    t = Transcript("c", "en", 20.0, (utt(0.0, 1.0, None), utt(1.0, 2.5, 1), utt(3.0, 4.0, None, number),
+                                     utt(4.2, 5.0, 1), utt(6.0, 7.0, None), utt(8.0, 9.0, 1, number)),
+                   agent_channel=1)
+    spans = find_pii_spans(t)
+    found = report_redactions(t, spans + spans)
+    assert [(r.start, r.channel, r.exact) for r in found] == [(3.0, None, False), (8.0, 1, False)]
+    assert found[0].room == (1.0, 6.0)  # channel None: after 0-1, before 6-7 (not the agent's 2.5 or 4.2)
+    assert found[1].room == (5.0, 20.0)  # the agent's last utterance: to the end of the call
+
+
 @pytest.fixture(scope="module")
 def redacted_zh(pipeline_zh: Any, call_zh_stereo: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
     report = pipeline_zh.score(CallInput(call_zh_stereo), pack=load_pack("zh-CN"))

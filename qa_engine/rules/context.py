@@ -10,7 +10,7 @@ from operator import attrgetter, le, sub
 from typing import NamedTuple
 
 from ..text import language_family
-from ..types import Evidence, Transcript
+from ..types import Evidence, Transcript, build
 from .matching import Hit, Matcher, PhraseBook, Prepared, prepare_all
 from .schema import WindowSpec
 from .time_limit import Deadline
@@ -50,11 +50,8 @@ class CallContext:
         self.family = language_family(language)
         self.book = book
         self.deadline = deadline
-        self.utts: list[Prepared] = prepare_all(transcript.utterances, self.family)
+        self.utts: list[Prepared] = prepare_all(transcript.utterances, self.family, deadline)
         book.screen().scan_all(self.utts)
-        if deadline is not None:
-            for p in self.utts:
-                p.deadline = deadline
         self.agent = [p for p in self.utts if p.role == "agent"]
         self.customer = [p for p in self.utts if p.role == "customer"]
         self._silences: list[Silence] | None = None
@@ -210,5 +207,7 @@ class CallContext:
 
     @staticmethod
     def evidence(p: Prepared, hit: Hit | None = None) -> Evidence:
-        return Evidence(start=p.utt.start, end=p.utt.end, text=p.utt.text,
-                        similarity=None if hit is None else hit.similarity)
+        """The utterance (and the hit's similarity) as evidence; built by :func:`build` (most findings quote one)."""
+        u = p.utt
+        return build(Evidence, start=u.start, end=u.end, text=u.text,
+                     similarity=None if hit is None else hit.similarity)

@@ -11,6 +11,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import monotonic
 from typing import Any, Literal
 
 import yaml
@@ -70,7 +71,8 @@ class Pack:
                 continue
             if deadline is not None:
                 deadline.rule_id = check.rule.id
-                deadline.check()
+                if monotonic() > deadline.at:
+                    deadline.check()
             findings.append(check.run(ctx))
         return findings
 
