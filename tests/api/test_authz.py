@@ -43,9 +43,9 @@ def test_an_agents_call_is_always_their_teams(client: TestClient, people: dict[s
     # so is an admin (or supervisor) whose 'team' contradicts the agent's record
     assert _post(client, root, agent="alice", team="t2").status_code == 422
     assert _post(client, sue, agent="alice", team="t2").status_code == 422
-    for headers, extra in ((alice, {}), (alice, {"team": "t1"}), (root, {"agent": "alice"}),
-                           (sue, {"agent": "alice"})):
-        created = _post(client, headers, **extra)
+    for i, (headers, extra) in enumerate(((alice, {}), (alice, {"team": "t1"}), (root, {"agent": "alice"}),
+                                          (sue, {"agent": "alice"}))):
+        created = _post(client, headers, call_id=f"authz-{i}", **extra)  # another call each (not a re-upload)
         assert created.status_code == 201, created.text
         call_id = created.json()["id"]
         body = client.get(f"{API}/calls/{call_id}", headers=root).json()
