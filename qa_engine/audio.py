@@ -29,8 +29,9 @@ import soxr
 
 from .errors import AudioError
 
-__all__ = ["DecodedAudio", "channel_energy_db", "check_decoded_budget", "decode_bytes", "decoded_mb", "load_audio",
-           "probe_decoded_budget", "sniff_format"]
+__all__ = ["DecodedAudio", "channel_energy_db", "check_decoded_budget", "check_sample_rate", "decode_bytes",
+           "decoded_mb", "load_audio", "probe_decoded_budget", "pyav_audio_stream", "pyav_blocks", "sniff_format",
+           "soundfile_blocks"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ TARGET_SAMPLE_RATE = 16000
 DEFAULT_MAX_DURATION_S: float = 4 * 3600
 SILENCE_PEAK_DBFS = -60.0
 MAX_CHANNELS = 2
+#: The highest sample rate a recorder writes (studio interfaces stop at 384 kHz); a header that says more is corrupt.
+MAX_SAMPLE_RATE = 384_000
 _BLOCK_FRAMES = 1 << 17  # ~16 s at 8 kHz per read: bounded memory for any file length
 _ENERGY_BLOCK_FRAMES = 1 << 11  # energy frames per step (~1 min at 30 ms): no full-length float64 copy
 BYTES_PER_SAMPLE = 4  # decoded samples are float32
@@ -204,6 +207,93 @@ def probe_decoded_budget(path: str | Path, *, max_duration_s: float | None, max_
                              max_decoded_mb=max_decoded_mb, target_sr=target_sr)
 
 
+def check_sample_rate(name: str, sample_rate: int) -> None:
+    """Refuse a sample rate no recording has: 0 (none in the header) or over :data:`MAX_SAMPLE_RATE` (a corrupt
+    header; the redacted copy could not even be written as FLAC).
+
+    Raises:
+        AudioError: the rate is missing or out of range.
+    """
+    if not sample_rate:
+        raise AudioError(name, "no sample rate in the audio stream")
+    if sample_rate > MAX_SAMPLE_RATE:
+        raise AudioError(name, f"corrupt header: sample rate {sample_rate} Hz is out of range (at most "
+                               f"{MAX_SAMPLE_RATE} Hz)")
+
+
+def soundfile_blocks(snd: sf.SoundFile, blocksize: int, name: str) -> Iterator[np.ndarray]:
+    """``(frames, channels)`` float32 blocks of ``snd``, up to the frames its header announces or the data's end.
+
+    Why not ``SoundFile.blocks``: when the decoder ends short of the header's count (frames cut out of an MP3 or an
+    OGG file) it yields the unread rest of its buffer too, uninitialised memory (NaN, or stale samples heard as
+    audio). Here the blocks end where the data does, as for a truncated WAV.
+    """
+    done = 0
+    while done < snd.frames:
+        block = snd.read(min(blocksize, snd.frames - done), dtype="float32", always_2d=True)
+        if not block.shape[0]:
+            logger.warning("%s: the %s data ends after %d of the %d frames its header announces; using what is "
+                           "there", name, snd.format, done, snd.frames)
+            return
+        done += block.shape[0]
+        yield block
+
+
+def pyav_audio_stream(container: Any, name: str) -> Any:
+    """The first audio stream of an open PyAV ``container``, one that ffmpeg can decode.
+
+    Raises:
+        AudioError: no audio stream, or no decoder for it (an unknown codec tag or an impossible sample format in
+            the header: PyAV then gives the stream no codec context).
+    """
+    fmt = container.format.name.split(",")[0].upper()
+    if not container.streams.audio:
+        found = ", ".join(s.type for s in container.streams) or "none"
+        raise AudioError(name, f"no audio stream in this {fmt} file (streams: {found})")
+    stream = container.streams.audio[0]
+    if stream.codec_context is None:
+        raise AudioError(name, f"unsupported or corrupt audio encoding: no decoder for the audio stream of this "
+                               f"{fmt} file (its header names an unknown codec or an impossible sample format)")
+    return stream
+
+
+def pyav_blocks(container: Any, stream: Any, name: str) -> Iterator[np.ndarray]:
+    """``(frames, channels)`` float32 blocks of a :func:`pyav_audio_stream` at its own rate.
+
+    A packet the decoder rejects (damaged data in an MP3 or OGG) is skipped, as ffmpeg itself does, and decoding
+    resumes at the next one; a stream with more damaged packets than good ones is refused as corrupt.
+
+    Raises:
+        AudioError: the stream is corrupt (demuxing failed, or mostly damaged packets).
+    """
+    import av
+
+    fmt = container.format.name.split(",")[0]
+    n_ch = stream.layout.nb_channels
+    to_float = av.AudioResampler(format="fltp", layout=stream.layout,
+                                 rate=int(stream.rate or stream.codec_context.sample_rate))
+    good = damaged = 0
+    problem = ""
+    try:
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.InvalidDataError as exc:
+                damaged, problem = damaged + 1, problem or str(exc)
+                continue
+            good += 1
+            for frame in frames:
+                for out in to_float.resample(frame):
+                    yield np.ascontiguousarray(out.to_ndarray().reshape(n_ch, -1).T, dtype=np.float32)
+    except av.FFmpegError as exc:
+        raise AudioError(name, f"corrupt {fmt} stream: {exc}") from None
+    if damaged > good:
+        raise AudioError(name, f"corrupt {fmt} stream: {damaged} of {damaged + good} packets cannot be decoded "
+                               f"({problem})")
+    if damaged:
+        logger.warning("%s: %d damaged %s packet(s) skipped (%s)", name, damaged, fmt, problem)
+
+
 def channel_energy_db(samples: np.ndarray, sr: int, frame_s: float = 0.03) -> np.ndarray:
     """Short-time energy per channel in dBFS, shape ``(frames, channels)``.
 
@@ -302,6 +392,7 @@ def _check_wav_header(name: str, head: bytes, size: int) -> None:
 def _decode_soundfile(name: str, snd: sf.SoundFile, limits: _Limits, target_sr: int) -> DecodedAudio:
     src_sr, n_ch = snd.samplerate, snd.channels
     _check_channels(name, n_ch)
+    check_sample_rate(name, src_sr)
     if snd.frames <= 0:
         raise AudioError(name, f"no audio frames ({snd.format} header only)")
     limits.check(name, snd.frames / src_sr, n_ch, target_sr)
@@ -310,7 +401,7 @@ def _decode_soundfile(name: str, snd: sf.SoundFile, limits: _Limits, target_sr: 
         logger.warning("%s: truncated %s: header declares %s data bytes but only %s are present; "
                        "decoding the %.2f s that exist", name, snd.format, short.group(1), short.group(2),
                        snd.frames / src_sr)
-    blocks = snd.blocks(blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True)
+    blocks = soundfile_blocks(snd, _BLOCK_FRAMES, name)
     samples, n_in = _resample_blocks(name, blocks, src_sr, n_ch, target_sr, snd.frames, limits)
     if n_in == 0:
         raise AudioError(name, "no audio frames could be decoded")
@@ -327,29 +418,15 @@ def _decode_pyav(name: str, src: Path | BinaryIO, kind: str, limits: _Limits, ta
             raise AudioError(name, f"corrupt or unrecognised data: no known audio format ({kind})") from None
         raise AudioError(name, f"corrupt or truncated {kind} file: cannot be decoded ({exc})") from None
     with container:
-        if not container.streams.audio:
-            found = ", ".join(s.type for s in container.streams) or "none"
-            raise AudioError(name, f"no audio stream in this {container.format.name} file (streams: {found})")
-        stream = container.streams.audio[0]
+        stream = pyav_audio_stream(container, name)
         src_sr, n_ch = int(stream.rate or stream.codec_context.sample_rate), stream.layout.nb_channels
         _check_channels(name, n_ch)
-        if not src_sr:
-            raise AudioError(name, "no sample rate in the audio stream")
+        check_sample_rate(name, src_sr)
         if container.duration:
             limits.check(name, container.duration / 1e6, n_ch, target_sr)
         expected = int(container.duration / 1e6 * src_sr) if container.duration else 0
-        to_float = av.AudioResampler(format="fltp", layout=stream.layout, rate=src_sr)
-
-        def blocks() -> Iterator[np.ndarray]:
-            try:
-                for packet in container.demux(stream):
-                    for frame in packet.decode():
-                        for out in to_float.resample(frame):
-                            yield out.to_ndarray().reshape(n_ch, -1).T
-            except av.FFmpegError as exc:
-                raise AudioError(name, f"corrupt {container.format.name} stream: {exc}") from None
-
-        samples, n_in = _resample_blocks(name, blocks(), src_sr, n_ch, target_sr, expected, limits)
+        samples, n_in = _resample_blocks(name, pyav_blocks(container, stream, name), src_sr, n_ch, target_sr,
+                                         expected, limits)
         if n_in == 0:
             raise AudioError(name, f"no audio frames could be decoded from this {container.format.name} file")
         fmt, codec = container.format.name.split(",")[0], stream.codec_context.name
@@ -364,7 +441,7 @@ def _resample_blocks(name: str, blocks: Iterator[np.ndarray], src_sr: int, n_ch:
     The limits are enforced on the frames actually decoded (the header may lie or say nothing): decoding stops
     as soon as the duration or the decoded-size budget is passed, so the buffer never outgrows the budget.
     Also refuses silent input, judged on the source samples (the resampler's edge ringing
-    must not lift a quiet file over the threshold).
+    must not lift a quiet file over the threshold), and NaN or infinite samples (a damaged float encoding).
     """
     max_duration_s = limits.max_duration_s
     ratio = target_sr / src_sr
@@ -393,8 +470,11 @@ def _resample_blocks(name: str, blocks: Iterator[np.ndarray], src_sr: int, n_ch:
 
     peak = 0.0
     for block in blocks:
+        block_peak = float(np.max(np.abs(block), initial=0.0))
+        if not math.isfinite(block_peak):
+            _refuse_non_finite(name, block, n_in / src_sr + int(np.argmin(np.isfinite(block).all(axis=1))) / src_sr)
         n_in += block.shape[0]
-        peak = max(peak, float(np.max(np.abs(block), initial=0.0)))
+        peak = max(peak, block_peak)
         if max_duration_s is not None and n_in / src_sr > max_duration_s:
             _check_duration(name, n_in / src_sr, max_duration_s)
         put(stream.resample_chunk(np.ascontiguousarray(block)) if stream else block)
@@ -413,6 +493,12 @@ def _check_channels(name: str, n_ch: int) -> None:
     if n_ch > MAX_CHANNELS:
         raise AudioError(name, f"has {n_ch} channels; only mono or stereo calls are supported "
                                "(mix down first, e.g. `sox in.wav out.wav remix 1 2`)")
+
+
+def _refuse_non_finite(name: str, block: np.ndarray, at_s: float) -> None:
+    bad = int(block.size - np.count_nonzero(np.isfinite(block)))
+    raise AudioError(name, f"corrupt samples: {bad} NaN or infinite value(s) from {at_s:.2f} s on (a damaged "
+                           "float encoding)")
 
 
 def _check_duration(name: str, duration_s: float, max_duration_s: float | None) -> None:

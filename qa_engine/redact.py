@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import soundfile as sf
 
+from .audio import pyav_audio_stream, pyav_blocks, soundfile_blocks
 from .errors import AudioError
 from .types import Redaction
 
@@ -253,11 +254,11 @@ class _SoundfileReader(_Reader):
         self.format, self.subtype = snd.format, snd.subtype
         self.sample_rate, self.channels = snd.samplerate, snd.channels
         self.duration = snd.frames / snd.samplerate if snd.frames > 0 and snd.samplerate else None
+        self.name = Path(snd.name).name
 
     def blocks(self) -> Iterator[np.ndarray]:
         try:
-            for block in self.snd.blocks(blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True):
-                yield np.array(block, dtype=np.float32, copy=True)
+            yield from soundfile_blocks(self.snd, _BLOCK_FRAMES, self.name)
         except (sf.LibsndfileError, RuntimeError) as exc:
             raise _SoundfileStreamError(str(exc)) from None
 
@@ -273,10 +274,11 @@ class _PyavReader(_Reader):
             self.container: Any = av.open(str(path), mode="r")
         except av.FFmpegError as exc:
             raise AudioError(path.name, f"cannot be decoded ({exc})") from None
-        if not self.container.streams.audio:
+        try:
+            self.stream = pyav_audio_stream(self.container, path.name)
+        except AudioError:
             self.container.close()
-            raise AudioError(path.name, "no audio stream")
-        self.stream = self.container.streams.audio[0]
+            raise
         self.format, self.subtype = self.container.format.name.split(",")[0], "PCM_16"
         self.sample_rate = int(self.stream.rate or self.stream.codec_context.sample_rate)
         self.channels = self.stream.layout.nb_channels
@@ -284,16 +286,7 @@ class _PyavReader(_Reader):
         self.name = path.name
 
     def blocks(self) -> Iterator[np.ndarray]:
-        import av
-
-        to_float = av.AudioResampler(format="fltp", layout=self.stream.layout, rate=self.sample_rate)
-        try:
-            for packet in self.container.demux(self.stream):
-                for frame in packet.decode():
-                    for out in to_float.resample(frame):
-                        yield np.ascontiguousarray(out.to_ndarray().reshape(self.channels, -1).T, dtype=np.float32)
-        except av.FFmpegError as exc:
-            raise AudioError(self.name, f"corrupt stream: {exc}") from None
+        return pyav_blocks(self.container, self.stream, self.name)
 
     def close(self) -> None:
         self.container.close()

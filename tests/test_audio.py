@@ -5,6 +5,7 @@ All audio is generated in tmp_path at test time (nothing shipped is needed here)
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from pathlib import Path
@@ -184,8 +185,6 @@ def test_sniffer_knows_non_ascii_text_whose_sample_ends_inside_a_character():
 
 
 def _wav_bytes(data: np.ndarray, sr: int, subtype: str = "PCM_16") -> bytes:
-    import io
-
     buf = io.BytesIO()
     sf.write(buf, data, sr, format="WAV", subtype=subtype)
     return buf.getvalue()
@@ -286,6 +285,67 @@ def test_too_long_names_the_limit_and_the_fix(tmp_path):
 def test_more_than_two_channels_is_refused(tmp_path):
     path = write(tmp_path / "surround.wav", np.tile(tone(300, 8000)[:, None], (1, 6)), 8000)
     assert "6 channels" in _error(path).reason
+
+
+def _wav_with_fmt_field(offset: int, value: int) -> bytes:
+    """A PCM WAV whose ``fmt `` chunk field at ``offset`` (0: format tag, 14: bits per sample) says ``value``."""
+    data = bytearray(_wav_bytes(tone(440, 8000), 8000))
+    data[20 + offset:22 + offset] = value.to_bytes(2, "little")
+    return bytes(data)
+
+
+@pytest.mark.parametrize(("offset", "value"), [(0, 0x1234), (14, 0)], ids=["unknown-format-tag", "zero-bits"])
+def test_a_wav_whose_encoding_has_no_decoder_is_unsupported(tmp_path, offset, value):
+    """ffmpeg opens such a file but has no decoder for its stream (PyAV gives no codec context): it was an
+    AttributeError, an internal error, where a clear refusal belongs (found by benchmarks/fuzz_audio.py)."""
+    path = tmp_path / "odd.wav"
+    path.write_bytes(_wav_with_fmt_field(offset, value))
+    reason = _error(path).reason
+    assert "no decoder" in reason and "WAV" in reason
+
+
+def test_float_samples_that_are_not_numbers_are_corrupt(tmp_path):
+    """A float WAV with NaN/infinite samples (damaged exponent bytes) was called silent, or decoded into NaN that
+    every later stage would have been fed; it is corrupt, and the message says where."""
+    data = tone(440, 8000, 2.0)
+    data[12000] = np.nan
+    data[12001] = np.inf
+    path = write(tmp_path / "nan.wav", data, 8000, subtype="FLOAT")
+    reason = _error(path).reason
+    assert "corrupt samples" in reason and "NaN or infinite" in reason and "1.50 s" in reason
+    only_nan = np.full(8000, np.nan, dtype=np.float32)
+    assert "corrupt samples" in _error(write(tmp_path / "all.wav", only_nan, 8000, subtype="FLOAT")).reason
+
+
+def test_a_sample_rate_no_recorder_writes_is_a_corrupt_header(tmp_path):
+    """A flipped byte made a WAV header say 999040 Hz: decoded, then the redacted FLAC copy could not be written
+    (an internal LibsndfileError after the call was transcribed)."""
+    data = bytearray(_wav_bytes(tone(440, 8000), 8000))
+    data[24:28] = (999_040).to_bytes(4, "little")
+    path = tmp_path / "fast.wav"
+    path.write_bytes(bytes(data))
+    assert "corrupt header: sample rate 999040 Hz is out of range" in _error(path).reason
+
+
+def damaged_mp3(path: Path, sr: int = 8000, seconds: float = 6.0) -> Path:
+    """An MP3 with 300 bytes (a few frames) cut from its middle: its Xing header still announces every frame."""
+    buffer = io.BytesIO()
+    sf.write(buffer, tone(440, sr, seconds, 0.3), sr, format="MP3")
+    data = buffer.getvalue()
+    path.write_bytes(data[:len(data) // 3] + data[len(data) // 3 + 300:])
+    return path
+
+
+def test_an_mp3_with_frames_cut_out_decodes_what_is_there(tmp_path, caplog):
+    """``SoundFile.blocks`` filled the frames the header announced but the file no longer had with uninitialised
+    memory (NaN, or stale samples heard as speech); the decode now ends where the data does, and says so."""
+    path = damaged_mp3(tmp_path / "damaged.mp3")
+    there = sf.read(path)[0].shape[0]
+    with caplog.at_level(logging.WARNING, logger="qa_engine.audio"):
+        got = load_audio(path)
+    assert there < 6.0 * 8000 and got.duration == pytest.approx(there / 8000)
+    assert np.isfinite(got.samples).all() and np.abs(got.samples).max() < 0.5
+    assert f"ends after {there} of the 48000 frames" in caplog.text
 
 
 def test_decode_bytes_errors_name_the_upload():

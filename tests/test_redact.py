@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from qa_engine.commands.score import _redacted_target
+from qa_engine.errors import AudioError
 from qa_engine.pii import find_pii_spans
 from qa_engine.pipeline import CallInput
 from qa_engine.redact import TONE_HZ, redact_audio, redaction_windows
@@ -139,4 +140,29 @@ def test_a_flac_with_a_corrupt_frame_is_redacted_as_it_was_decoded(tmp_path: Pat
     out, out_sr = sf.read(tmp_path / "out.flac", dtype="float32")
     assert out_sr == sr and done.frames == len(out)
     assert abs(len(out) / sr - decoded.duration) < 0.05
+    assert not np.any(out[int(1.0 * sr):int(2.0 * sr)]) and np.abs(out[3 * sr:4 * sr]).max() > 0.2
+
+
+def test_a_recording_without_a_decoder_is_a_clear_error(tmp_path: Path) -> None:
+    """A WAV with an unknown format tag: PyAV opens it without a codec context; was an AttributeError."""
+    sr = 8000
+    sf.write(tmp_path / "ok.wav", (0.3 * np.sin(2 * np.pi * 440 * np.arange(sr) / sr)).astype(np.float32), sr)
+    data = bytearray((tmp_path / "ok.wav").read_bytes())
+    data[20:22] = (0x1234).to_bytes(2, "little")
+    (tmp_path / "odd.wav").write_bytes(bytes(data))
+    with pytest.raises(AudioError, match="no decoder"):
+        redact_audio(tmp_path / "odd.wav", [Redaction(0.2, 0.4, None, "phone")], tmp_path / "out.wav")
+
+
+def test_an_mp3_with_frames_cut_out_is_redacted_as_it_was_decoded(tmp_path: Path) -> None:
+    """The file ends short of the frames its header announces; the redaction read uninitialised memory for the rest
+    (NaN: an AssertionError inside soundfile writing the copy) and now ends where the data does, like load_audio."""
+    from qa_engine.audio import load_audio
+    from tests.test_audio import damaged_mp3
+
+    source = damaged_mp3(tmp_path / "damaged.mp3")
+    decoded = load_audio(source)
+    done = redact_audio(source, [Redaction(1.0, 2.0, None, "phone", room=(0.0, 3.0))], tmp_path / "out.flac")
+    out, sr = sf.read(tmp_path / "out.flac", dtype="float32")
+    assert abs(done.frames / sr - decoded.duration) < 0.05 and np.abs(out).max() < 0.5
     assert not np.any(out[int(1.0 * sr):int(2.0 * sr)]) and np.abs(out[3 * sr:4 * sr]).max() > 0.2

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qa_engine.audio import sniff_format
+from qa_engine.audio import check_sample_rate, pyav_audio_stream, sniff_format
+from qa_engine.errors import AudioError
 
 logger = logging.getLogger(__name__)
 
@@ -111,11 +112,12 @@ def probe_audio(path: Path) -> AudioProbe:
 
     try:
         info = sf.info(str(path))
-        duration = info.frames / info.samplerate if info.samplerate else None
-        return AudioProbe(kind or info.format, info.channels, duration, content_type)
     except (sf.LibsndfileError, RuntimeError):
         logger.debug("%s: libsndfile cannot read the header; probing with PyAV", path)
-    return _probe_pyav(path, kind, content_type)
+        return _probe_pyav(path, kind, content_type)
+    _check_rate(info.samplerate)
+    duration = info.frames / info.samplerate if info.samplerate else None
+    return AudioProbe(kind or info.format, info.channels, duration, content_type)
 
 
 def _probe_pyav(path: Path, kind: str | None, content_type: str) -> AudioProbe:
@@ -127,11 +129,23 @@ def _probe_pyav(path: Path, kind: str | None, content_type: str) -> AudioProbe:
     except av.FFmpegError:
         raise UnreadableAudioError(f"cannot read the audio header: corrupt or unknown format ({what})") from None
     with container:
-        if not container.streams.audio:
-            raise UnreadableAudioError(f"no audio stream in this {container.format.name} file")
-        stream = container.streams.audio[0]
+        try:
+            stream = pyav_audio_stream(container, str(path))
+        except AudioError as exc:
+            raise UnreadableAudioError(exc.reason) from None
+        _check_rate(int(stream.rate or stream.codec_context.sample_rate))
         duration = container.duration / 1e6 if container.duration else None
         return AudioProbe(kind or container.format.name, stream.layout.nb_channels, duration, content_type)
+
+
+def _check_rate(sample_rate: int) -> None:
+    """A header's sample rate no recording has (over 384 kHz) is a corrupt header: 422 at upload, not a failed call."""
+    if not sample_rate:
+        return  # unknown until decoded (some containers): the decoder checks it
+    try:
+        check_sample_rate("the recording", sample_rate)
+    except AudioError as exc:
+        raise UnreadableAudioError(exc.reason) from None
 
 
 def _first_bytes(path: Path) -> str:

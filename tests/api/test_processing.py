@@ -261,6 +261,18 @@ def test_bad_uploads_are_clear_4xx_and_store_nothing(service_factory: Callable[.
     assert not any(p.is_file() for p in audio_dir.rglob("*")) if audio_dir.exists() else True
 
 
+def test_an_upload_whose_audio_has_no_decoder_is_422(service: Service) -> None:
+    """A WAV with an unknown format tag: ffmpeg opens it but has no decoder for its stream, and the header probe
+    failed with an AttributeError (a 500) where a 422 naming the problem belongs (benchmarks/fuzz_audio.py)."""
+    alice = service.user("alice", "agent", "t1")
+    data = bytearray(silent_wav(1.0))
+    data[20:22] = (0x1234).to_bytes(2, "little")  # the fmt chunk's format tag
+    response = service.upload(alice, bytes(data), "odd.wav")
+    assert response.status_code == 422, response.text
+    assert "odd.wav" in response.json()["detail"] and "no decoder" in response.json()["detail"]
+    assert service.count(Call) == 0 and service.count(Job) == 0
+
+
 def test_full_queue_answers_503_with_retry_after(service_factory: Callable[..., Service]) -> None:
     service = service_factory(max_queue=1)
     alice = service.user("alice", "agent", "t1")
