@@ -27,11 +27,17 @@ from api.audiohook.protocol import (
     is_uuid,
     parse_duration,
     select_media,
+    shown,
 )
 from qa_engine.live.codec import deinterleave
+from qa_engine.pii import mask_text
 
 logger = logging.getLogger(__name__)
 MAX_TEXT = 65535
+#: Longest audio one binary frame may carry: clients send 20-200 ms; a bigger frame is decoded on the event loop
+#: and would stall every other session (16 minutes of audio in one frame took 7 s).
+MAX_FRAME_S = 5.0
+MAX_REASON = 64  # characters of a close reason kept (it is stored with the call and shown on the live feed)
 Message = dict[str, Any]
 
 
@@ -40,7 +46,7 @@ class ConnectionHandler(Protocol):
 
     def opened(self, params: dict[str, Any], media: Media | None) -> None: ...  # may raise ProtocolError
     def audio(self, pcm: np.ndarray, raw: bytes) -> None: ...  # int16 (channels, n) and the frame as sent
-    def gap(self, seconds: float) -> None: ...  # audio discarded by the client
+    def gap(self, seconds: float) -> None: ...  # audio discarded by the client (may raise ProtocolError)
     def closed(self, reason: str) -> None: ...  # close message or dropped connection (reason 'disconnect')
 
 
@@ -110,6 +116,8 @@ class AudiohookConnection:
             msg = json.loads(text)
         except ValueError:
             return self._error("text message is not valid JSON")
+        except RecursionError:
+            return self._error("text message is not valid JSON (nested too deeply)")
         if self.state == "connected" and isinstance(msg, dict) and msg.get("id") != self.id and is_uuid(msg.get("id")):
             return self._error("message 'id' does not match the audiohook-session-id header")
         try:
@@ -119,7 +127,7 @@ class AudiohookConnection:
         self.clientseq = msg["seq"]
         kind, params = msg["type"], msg["parameters"]
         if self.state == "error":  # after a disconnect only the client's close is answered
-            return self._on_close(params) if kind == "close" else []
+            return self._on_close({"reason": "error"}) if kind == "close" else []
         if self.state in ("closing", "closed"):
             return self._error(f"'{kind}' received after 'close'") if kind != "close" else []
         if self.state == "connected" and kind != "open":
@@ -134,6 +142,10 @@ class AudiohookConnection:
             return self._error(f"audio received in state '{self.state}'") if self.state != "error" else []
         if self.media is None:
             return self._error("audio received but no media was negotiated")
+        limit = int(MAX_FRAME_S * self.media.rate) * len(self.media.channels)
+        if len(data) > limit:
+            return self._error(f"audio frame of {len(data)} bytes is longer than {MAX_FRAME_S:g} s of audio "
+                               f"(at most {limit} bytes)")
         try:
             pcm = deinterleave(data, len(self.media.channels))
         except ValueError as exc:
@@ -201,12 +213,18 @@ class AudiohookConnection:
         """Start the close transaction; ``closed`` is sent by :meth:`complete_close` once the call is finalised."""
         if self.state in ("closing", "closed"):
             return []
-        reason = params.get("reason", "end")
+        reason = _close_reason(params)
         if not self.finished:
             self.finished = True
-            self.handler.closed(str(reason))
+            self.handler.closed(reason)
         self.state = "closing"
         return []
+
+    def timed_out(self, seconds: float) -> list[Message]:
+        """Nothing arrived for ``seconds`` before ``open``: the client is told why (a hostile or stuck one)."""
+        if self.state != "connected":
+            return []
+        return self._error(f"no 'open' message within {seconds:g} s of connecting")
 
     def complete_close(self) -> list[Message]:
         """End the close transaction (after the application finalised the call)."""
@@ -214,3 +232,15 @@ class AudiohookConnection:
             return []
         self.state = "closed"
         return [self._message("closed", {})]
+
+
+def _close_reason(params: dict[str, Any]) -> str:
+    """The client's close reason as kept: its free text is stored and shown, so PII-masked and short.
+
+    Raises:
+        ProtocolError: the reason is not a string.
+    """
+    reason = params.get("reason", "end")
+    if not isinstance(reason, str):
+        raise ProtocolError(f"close parameter 'reason' must be a string (got {shown(reason)})")
+    return mask_text(reason.strip())[:MAX_REASON] or "end"

@@ -107,9 +107,16 @@ class LiveTap:
         self.call.add_audio(pcm)
 
     def gap(self, seconds: float) -> None:
-        if self.call is not None and self.recorder is not None:
-            self.recorder.silence(seconds)
-            self.call.skip(seconds)
+        """Discarded audio becomes silence in the recording; a gap past the longest call is refused, not written
+        (one message would otherwise store hours of silence and queue hours of scoring)."""
+        if self.call is None or self.recorder is None:
+            return
+        longest = self.settings.max_audio_duration_s
+        if self.call.received_s + seconds > longest:
+            raise ProtocolError(f"'discarded' of {seconds:g} s would make the call longer than the longest call "
+                                f"accepted ({longest:g} s)")
+        self.recorder.silence(seconds)
+        self.call.skip(seconds)
 
     def closed(self, reason: str) -> None:
         self.close_reason = reason

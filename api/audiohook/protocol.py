@@ -8,10 +8,13 @@ seen) and ``position`` (stream time, ISO 8601 ``PT1.25S``); server messages carr
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+from qa_engine.pii import mask_text
 
 VERSION = "2"
 CLIENT_TYPES = ("open", "close", "ping", "paused", "resumed", "discarded", "update", "error")
@@ -20,22 +23,32 @@ _DURATION = re.compile(r"^PT(\d+(?:\.\d+)?)S$")
 #: Channel layouts we accept, each PCMU 8000 Hz (stereo first, then either party alone).
 SUPPORTED_CHANNELS = (("external", "internal"), ("internal", "external"), ("external",), ("internal",))
 RATE = 8000
+SHOWN_CHARS = 40
 
 
 class ProtocolError(Exception):
     """A client message breaks the protocol (answered with ``disconnect`` reason ``error``)."""
 
 
+def shown(value: Any) -> str:
+    """A client's value as an error message quotes it: short (a 60 kB string is not echoed) and PII-masked."""
+    text = repr(value)
+    return mask_text(text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "...")
+
+
 def parse_duration(value: Any, field: str = "position") -> float:
     """``PT1.5S`` -> 1.5 seconds.
 
     Raises:
-        ProtocolError: not an ISO 8601 duration in seconds.
+        ProtocolError: not an ISO 8601 duration in seconds, or too large to be a number (``PT`` and 400 nines).
     """
     m = _DURATION.match(value) if isinstance(value, str) else None
     if not m:
-        raise ProtocolError(f"'{field}' must be an ISO 8601 duration in seconds like 'PT1.5S' (got {value!r})")
-    return float(m.group(1))
+        raise ProtocolError(f"'{field}' must be an ISO 8601 duration in seconds like 'PT1.5S' (got {shown(value)})")
+    seconds = float(m.group(1))
+    if not math.isfinite(seconds):
+        raise ProtocolError(f"'{field}' must be a finite duration (got {shown(value)})")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:
@@ -94,17 +107,17 @@ def check_client_message(msg: Any, *, session_id: str, clientseq: int, serverseq
     if not isinstance(msg, dict):
         raise ProtocolError("message is not a JSON object")
     if msg.get("version") != VERSION:
-        raise ProtocolError(f"unsupported protocol version {msg.get('version')!r} (expected '2')")
+        raise ProtocolError(f"unsupported protocol version {shown(msg.get('version'))} (expected '2')")
     if msg.get("id") != session_id:
         raise ProtocolError("message 'id' does not match the session id (audiohook-session-id header)")
     kind = msg.get("type")
     if kind not in CLIENT_TYPES:
-        raise ProtocolError(f"'{kind}' is not a client message type")
+        raise ProtocolError(f"{shown(kind)} is not a client message type")
     seq, sseq = msg.get("seq"), msg.get("serverseq")
     if not isinstance(seq, int) or isinstance(seq, bool) or seq != clientseq + 1:
-        raise ProtocolError(f"'seq' must be {clientseq + 1} (got {seq!r})")
+        raise ProtocolError(f"'seq' must be {clientseq + 1} (got {shown(seq)})")
     if not isinstance(sseq, int) or isinstance(sseq, bool) or not 0 <= sseq <= serverseq:
-        raise ProtocolError(f"'serverseq' must be between 0 and {serverseq} (got {sseq!r})")
+        raise ProtocolError(f"'serverseq' must be between 0 and {serverseq} (got {shown(sseq)})")
     parse_duration(msg.get("position"))
     if not isinstance(msg.get("parameters"), dict):
         raise ProtocolError("'parameters' must be an object")

@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from fastapi.responses import PlainTextResponse
+from starlette.types import Message
 from starlette.websockets import WebSocketDisconnect
 
 from api.audiohook.connection import AudiohookConnection
@@ -27,6 +28,8 @@ from .signature import SignatureError, verify
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["audiohook"])
 MIN_FAILURE_S = 0.2  # answer failed signatures no sooner than this (less timing signal)
+#: How long a client may stay silent when it owes a message: 'open' after connecting, 'close' after a 'disconnect'.
+OPEN_TIMEOUT_S = 10.0
 
 
 def _registry(websocket: WebSocket) -> ClientRegistry:
@@ -100,7 +103,14 @@ async def _serve(websocket: WebSocket, client: Any, session_id: str) -> None:
     sender = asyncio.create_task(_send_loop(websocket, outbox))
     try:
         while True:
-            message = await websocket.receive()
+            message = await _receive(websocket, session)
+            if message is None:  # a silent client before 'open' is told why; after the session, let go
+                if session.state != "connected":
+                    await websocket.close(code=1008, reason=f"nothing received for {OPEN_TIMEOUT_S:g} s")
+                    break
+                for msg in session.timed_out(OPEN_TIMEOUT_S):
+                    await outbox.put(msg)
+                continue
             if message["type"] == "websocket.disconnect":
                 break
             if message.get("bytes") is not None:
@@ -121,6 +131,17 @@ async def _serve(websocket: WebSocket, client: Any, session_id: str) -> None:
         await outbox.put(None)
         await sender
         await asyncio.to_thread(live.finalise)
+
+
+async def _receive(websocket: WebSocket, session: AudiohookConnection) -> Message | None:
+    """The next WebSocket event; None when a client that owes us a message (``open``, or ``close`` after a
+    ``disconnect``, or nothing more after ``closed``) sent nothing for ``OPEN_TIMEOUT_S``: without this bound
+    a client that connects and stays silent, or trickles a message forever, holds its connection for good."""
+    waiting = session.state in ("connected", "error", "closed")
+    try:
+        return await asyncio.wait_for(websocket.receive(), OPEN_TIMEOUT_S if waiting else None)
+    except TimeoutError:
+        return None
 
 
 async def _send_loop(websocket: WebSocket, outbox: asyncio.Queue[dict[str, Any] | None]) -> None:

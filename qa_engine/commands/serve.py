@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 #: Where ``serve`` finds the HTTP edge: uvicorn imports the factory by name, so the library never imports ``api``.
 APP_FACTORY = "api.main:create_app"
+WS_MAX_BYTES = 1 << 20
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,8 +59,10 @@ def run(args: argparse.Namespace) -> int:
     if settings.workers > 0:
         check_device(settings)
     # our logging set-up stays in place; the service's middleware writes the access log
+    # ws_max_size: the only WebSocket is AudioHook (text <= 64 k characters, frames <= 5 s = 80 kB): a 16 MiB
+    # default would let each connection make the server buffer 16 MiB before the app can refuse it
     uvicorn.run(APP_FACTORY, factory=True, host=args.host, port=args.port, log_config=None, access_log=False,
-                proxy_headers=False, server_header=False)
+                proxy_headers=False, server_header=False, ws_max_size=WS_MAX_BYTES)
     return 0
 
 
