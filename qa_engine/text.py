@@ -21,8 +21,10 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "SUPPORTED_LANGUAGES",
     "asr_language",
     "language_family",
+    "supported_language",
     "normalize",
     "normalize_many",
     "sound_codes",
@@ -75,6 +77,11 @@ _COMMON_WIDE = "，？！：；（）　"
 _APOSTROPHE = re.compile(r"['’`´]")  # what English normalisation deletes (one str.replace per character)
 
 
+#: The languages the service transcribes and scores (Whisper codes): a bundled rule pack exists for each, the
+#: bundled model's decoding was measured on each, and ``auto`` chooses between them. Cantonese (yue) is left out:
+#: the bundled Whisper base has no token for it.
+SUPPORTED_LANGUAGES = ("zh", "en")
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8}){0,4}$")  # zh, zh-CN, cmn-Hans-CN, Chinese
 _ZH_PREFIXES = ("zh", "cmn", "chi")  # zh, zh-CN, zh_TW, zho, cmn, chi, chinese ...
 _YUE_PREFIXES = ("yue", "zh-yue", "zh_yue")  # Cantonese: Whisper has its own code for it
 
@@ -98,6 +105,18 @@ def asr_language(tag: str | None, default: str = "zh") -> str:
     if lang.startswith(_ZH_PREFIXES):
         return "zh"
     return lang.split("-")[0].split("_")[0]
+
+
+def supported_language(tag: str) -> str | None:
+    """The Whisper code of ``tag`` when it is one of :data:`SUPPORTED_LANGUAGES` (zh-CN -> zh, en-US -> en), else None.
+
+    Why: a client that names another language (or none, or a 10 kB string) is told at once, instead of the call
+    failing later in the transcriber. ``auto`` is not a language: callers that can detect one allow it themselves.
+    """
+    if not _LANGUAGE_TAG.match(tag.strip()):
+        return None
+    code = asr_language(tag)
+    return code if code in SUPPORTED_LANGUAGES else None
 
 
 def language_family(language: str | None) -> str:

@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 from qa_engine import text
 from qa_engine.rules.matching import Matcher, PhraseBook, prepare
 from qa_engine.rules.schema import MatchSpec
-from qa_engine.text import asr_language, cn_numerals_to_digits, language_family, normalize, sound_codes, to_simplified
+from qa_engine.text import (
+    asr_language,
+    cn_numerals_to_digits,
+    language_family,
+    normalize,
+    sound_codes,
+    supported_language,
+    to_simplified,
+)
 from qa_engine.types import Utterance
 
 
@@ -35,6 +43,16 @@ def test_asr_language_default_only_for_a_missing_tag() -> None:
     assert asr_language(None, default="en") == "en"
     assert asr_language("", default="auto") == "auto"
     assert asr_language("zh-CN", default="en") == "zh"
+
+
+@pytest.mark.parametrize(("tag", "code"), [
+    ("zh", "zh"), ("zh-CN", "zh"), ("cmn-Hans-CN", "zh"), ("Chinese", "zh"), (" en-US ", "en"), ("EN_gb", "en"),
+    ("xx-unknown", None), ("fr-FR", None), ("yue", None), ("auto", None), ("", None), ("  ", None),
+    ("zh" + "x" * 10_000, None), ("zh CN", None), ("en-US-a-b-c-d-e", None),
+])
+def test_supported_language(tag: str, code: str | None) -> None:
+    """Only what the service transcribes and scores; a missing tag is not silently Mandarin here."""
+    assert supported_language(tag) == code
 
 
 def test_traditional_to_simplified() -> None:
