@@ -6,7 +6,8 @@ The application is reached through :class:`ConnectionHandler` (open, audio, gaps
 
 States: ``connected`` -> (open) ``active`` <-> ``paused`` -> (close) ``closing`` -> ``closed``; a protocol error
 sends ``disconnect`` (reason ``error``) and moves to ``error``, after which only ``close`` is
-answered. The position is the stream time of the audio received (samples / rate).
+answered. The position is the stream time of the audio received (samples / rate); audio frames that arrive while
+``paused`` are discarded (not recorded, the position stays), the client's ``resumed`` says how long the gap was.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class AudiohookConnection:
         self.media: Media | None = None
         self.samples = 0
         self.discarded_s = 0.0
+        self.discarded_frames = 0  # audio frames received while paused, dropped
         self.server_paused = False
         self.finished = False
 
@@ -138,6 +140,9 @@ class AudiohookConnection:
             return self._error(str(exc))
 
     def on_binary(self, data: bytes) -> list[Message]:
+        if self.state == "paused":  # in flight when the client paused: dropped, not worth ending a legitimate call
+            self.discarded_frames += 1
+            return []
         if self.state != "active":
             return self._error(f"audio received in state '{self.state}'") if self.state != "error" else []
         if self.media is None:
@@ -194,6 +199,10 @@ class AudiohookConnection:
         discarded = parse_duration(params.get("discarded"), "discarded")
         if self.state == "paused":
             self.state = "active"
+        if self.discarded_frames:
+            logger.info("audiohook session %s: %d audio frame(s) received while paused were discarded", self.id,
+                        self.discarded_frames)
+            self.discarded_frames = 0
         self._gap(start, discarded)
         return []
 

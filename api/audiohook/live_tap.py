@@ -5,7 +5,8 @@ Who the call belongs to (documented in docs/audiohook.md):
 - ``agent``: ``customConfig.agent``, else ``customConfig.agentName``, else ``audiohook:<client name>``;
 - ``team``: the agent's team when the agent is a user (their record wins), else ``customConfig.team``, else the
   team given to ``qa-engine audiohook add-client --team``;
-- language: ``customConfig.language``, else the open message's ``language`` (``zh-CN`` -> zh), else zh;
+- language: ``customConfig.language``, else the open message's ``language`` (``zh-CN`` -> zh), else zh; a language
+  the service does not transcribe and score refuses the ``open``;
 - pack: ``customConfig.pack``, else the team's active pack / the language's default;
 - channels: ``internal`` is the agent, ``external`` the customer (AudioHook's naming); the stored
   recording has the agent on channel 0.
@@ -26,7 +27,7 @@ import numpy as np
 from fastapi import FastAPI
 
 from api.audiohook.hub import LiveCallInfo, LiveHub
-from api.audiohook.protocol import Media, ProtocolError
+from api.audiohook.protocol import Media, ProtocolError, shown
 from api.background import wake_workers
 from qa_engine.app.audiohook_clients import AudiohookClient
 from qa_engine.app.call_recorder import CallRecorder
@@ -34,11 +35,12 @@ from qa_engine.app.live_calls import FinishedLiveCall, call_team, choose_pack, s
 from qa_engine.errors import PackError
 from qa_engine.live import LiveCall
 from qa_engine.pii import mask_text
-from qa_engine.text import asr_language
+from qa_engine.text import SUPPORTED_LANGUAGES, supported_language
 from qa_engine.types import Role
 
 logger = logging.getLogger(__name__)
 ROLES: dict[str, Role] = {"internal": "agent", "external": "customer"}
+DEFAULT_LANGUAGE = "zh"  # when neither customConfig nor the open message names one (docs/audiohook.md)
 
 
 def _text(config: dict[str, Any], *names: str, limit: int = 128) -> str | None:
@@ -47,6 +49,28 @@ def _text(config: dict[str, Any], *names: str, limit: int = 128) -> str | None:
         if isinstance(value, str) and value.strip():
             return value.strip()[:limit]
     return None
+
+
+def _call_language(config: dict[str, Any], params: dict[str, Any]) -> str:
+    """The call's Whisper language: ``customConfig.language``, else the open message's ``language``, else zh.
+
+    Why refuse here: the live transcriber and the final scoring need a language the service knows; one it does not
+    would open the session and fail later in the transcriber, with nothing for the client or the supervisor.
+
+    Raises:
+        ProtocolError: the language chosen is not a string or not one of :data:`SUPPORTED_LANGUAGES` (the client
+            gets a ``disconnect`` naming it, masked and cut, and the accepted languages).
+    """
+    field, value = "customConfig.language", config.get("language")
+    if value is None or (isinstance(value, str) and not value.strip()):  # customConfig leaves it to the open message
+        field, value = "open parameter 'language'", params.get("language")
+        if value is None:
+            return DEFAULT_LANGUAGE
+    code = supported_language(value) if isinstance(value, str) else None
+    if code is None:
+        raise ProtocolError(f"{field} {shown(value)} is not a language this service transcribes and scores "
+                            f"(accepted: {', '.join(SUPPORTED_LANGUAGES)}, with a region such as zh-CN or en-US)")
+    return code
 
 
 class LiveTap:
@@ -75,9 +99,7 @@ class LiveTap:
         config = params.get("customConfig") or {}
         agent = _text(config, "agent", "agentName") or f"audiohook:{self.client.name}"
         team = call_team(self.app.state.session_factory, agent, _text(config, "team") or self.client.team)
-        language = asr_language(_text(config, "language", limit=16) or (params.get("language")
-                                                                     if isinstance(params.get("language"), str)
-                                                                     else None))
+        language = _call_language(config, params)
         self.send_transcripts = config.get("sendTranscripts") is True
         self.pack_id = _text(config, "pack", limit=64)
         self.pack_given = self.pack_id is not None

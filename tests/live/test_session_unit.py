@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import numpy as np
+import pytest
 
 from api.audiohook.connection import AudiohookConnection
 from api.audiohook.protocol import Media, format_duration, parse_duration
@@ -56,7 +57,12 @@ def test_server_pause_resume_and_positions() -> None:
     pause = session.pause()
     assert pause[0]["type"] == "pause" and pause[0]["seq"] == 2
     assert _client(session, 2, "paused") == [] and session.state == "paused"
-    assert session.on_binary(b"\xff" * 2)[0]["type"] == "disconnect"  # audio while paused is a protocol error
+    # audio in flight when the client paused is discarded, not a protocol error: not recorded, the position stays
+    assert session.on_binary(b"\xff" * 1600) == [] and session.state == "paused"
+    assert session.position == 0.2 and handler.audio_s == 0.2
+    _client(session, 3, "resumed", {"start": "PT0.2S", "discarded": "PT1S"})
+    assert session.on_binary(b"\xff" * 1600) == [] and session.state == "active"
+    assert session.position == 0.3 and handler.audio_s == pytest.approx(0.3) and handler.gaps == [1.0]
 
 
 def test_resume_reports_discarded_gap_and_events_only_while_open() -> None:
