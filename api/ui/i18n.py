@@ -39,12 +39,37 @@ def translator(lang: str) -> Translator:
     return Translator(catalogue(lang))
 
 
+#: Bidi embeddings, overrides and isolates: a value holding one is shown isolated (see :func:`isolate`).
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+FSI, PDI = "\u2068", "\u2069"
+
+
+def isolate(value: object) -> str:
+    """``value`` as text that cannot reorder what follows it: one holding bidi controls is wrapped in FSI ... PDI
+    (a right-to-left override left open in a user's name would otherwise reverse the rest of the heading); a PDI with
+    no isolate of its own to close is dropped (it would close the wrapper). Other text is unchanged."""
+    text = str(value)
+    if BIDI_CONTROLS.isdisjoint(text):
+        return text
+    kept, open_isolates = [], 0
+    for ch in text:
+        if ch in "\u2066\u2067\u2068":
+            open_isolates += 1
+        elif ch == PDI:
+            if not open_isolates:
+                continue
+            open_isolates -= 1
+        kept.append(ch)
+    return FSI + "".join(kept) + PDI * (open_isolates + 1)
+
+
 class Translator:
-    """``t("key", name=...)``: the message in the page's language (the key itself when missing, to be noticed)."""
+    """``t("key", name=...)``: the message in the page's language (the key itself when missing, to be noticed);
+    each value is isolated (:func:`isolate`)."""
 
     def __init__(self, messages: dict[str, str]) -> None:
         self.messages = messages
 
     def __call__(self, key: str, **values: object) -> str:
         text = self.messages.get(key, key)
-        return text.format(**values) if values else text
+        return text.format(**{name: isolate(value) for name, value in values.items()}) if values else text

@@ -7,12 +7,29 @@ const QA = (() => { try { return JSON.parse(document.getElementById("qa-boot").t
 window.QA = QA;
 const API = "/api/v1";
 const $ = (sel, root = document) => root.querySelector(sel);
-const t = (key, values) => {
-  let text = QA.messages[key] ?? key;
-  for (const [k, v] of Object.entries(values || {})) text = text.replaceAll(`{${k}}`, v);
-  return text;
+/* Text that holds bidi embeddings, overrides or isolates (U+202A-202E, U+2066-2069) is wrapped in an isolate
+   (FSI ... PDI), so that a right-to-left override left open in a name cannot reverse what the page shows after it;
+   a PDI with no isolate of its own to close (it would close the wrapper) is dropped. Other text is unchanged. */
+const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/u;
+const isolate = (s) => {
+  const text = String(s ?? "");
+  if (!BIDI_CONTROLS.test(text)) return text;
+  let open = 0, out = "";
+  for (const ch of text) {
+    if (ch >= "\u2066" && ch <= "\u2068") open += 1;
+    else if (ch === "\u2069") { if (!open) continue; open -= 1; }
+    out += ch;
+  }
+  return `\u2068${out}${"\u2069".repeat(open + 1)}`;
 };
-const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+/* A message with its {placeholders} filled in one pass: a value is text, never read as a placeholder or as a
+   replacement pattern ($&), and isolated (see isolate). */
+const t = (key, values = {}) => (QA.messages[key] ?? key)
+  .replace(/\{(\w+)\}/g, (whole, name) => (Object.hasOwn(values, name) ? isolate(values[name]) : whole));
+/* ``escValue``: text for HTML, exactly as it is (the value of a field the user edits and sends back); ``esc``: text to
+   show, also isolated (see isolate). */
+const escValue = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+const esc = (s) => escValue(isolate(s));
 const csrf = () => $('meta[name="csrf-token"]')?.content || "";
 
 class ApiError extends Error { constructor(status, detail) { super(detail); this.status = status; } }
@@ -363,7 +380,7 @@ pages.call = async () => {
   const id = document.body.dataset.call;
   let call;
   try { call = await api(`/calls/${encodeURIComponent(id)}`); } catch (err) { failure($("#call-status"), err); return; }
-  $("#call-title").textContent = `${t("call.title")} ${call.call_id}`;
+  $("#call-title").textContent = `${t("call.title")} ${isolate(call.call_id)}`;
   document.title = `${call.call_id} · ${document.title}`;
   $("#call-meta").innerHTML = [call.agent, call.team, fmtDate(call.started_at || call.created_at), call.duration ? fmtTime(call.duration) : null,
     call.category ? categoryLabel(call.category_id || call.category, call.category) : null, call.report?.priority]
@@ -603,7 +620,7 @@ pages.packs = async () => {
     try {
       const pack = await api(`/packs/${encodeURIComponent(id)}`);
       const docs = await api(`/packs/${encodeURIComponent(id)}/docs`);
-      $("#pack-doc-title").textContent = `${pack.name || pack.id} · v${pack.version}`;
+      $("#pack-doc-title").textContent = `${isolate(pack.name || pack.id)} · v${pack.version}`;
       const sections = splitDocs(docs);
       $("#pack-rules").innerHTML = `<p class="muted">${esc(pack.description || "")}</p><p>${Object.entries(pack.grades).map(([g, s]) => `${gradeBadge(g, g)} ≥ ${s}`).join(" ")}</p>` +
         pack.rules.map((r) => `<details class="rule"><summary><code>${esc(r.id)}</code> ${esc(r.summary || "")} <span class="muted small">${esc(t("severity." + (r.severity || "major")))} · ${esc(t("finding.weight", {w: r.weight ?? 0}))}</span></summary>
@@ -688,6 +705,6 @@ document.addEventListener("click", (e) => {
 });
 document.addEventListener("DOMContentLoaded", () => { const page = pages[document.body.dataset.page]; if (page) page(); });
 // shared helpers for the feature scripts loaded after this one (each may add pages[name] before DOMContentLoaded)
-window.qaUi = {api, t, esc, csrf, toast, table, empty, failure, applyStyles, fmtScore, fmtTime, fmtDate, centreMonday,
+window.qaUi = {api, t, esc, escValue, isolate, csrf, toast, table, empty, failure, applyStyles, fmtScore, fmtTime, fmtDate, centreMonday,
   gradeBadge, callGrade, callColumns, statusBadge, barChart, lineChart, donut, fetchCalls, pages, ApiError};
 })();

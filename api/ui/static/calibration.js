@@ -20,7 +20,7 @@ async function loadSessions() {
   $("#cal-sessions").innerHTML = ui.table([
     {label: t("cal.name"), html: (s) => esc(s.name)},
     {label: t("cal.team"), html: (s) => esc(s.team)},
-    {label: t("ev.reviewer"), html: (s) => esc(s.reviewers.join(", "))},
+    {label: t("ev.reviewer"), html: (s) => s.reviewers.map(esc).join(", ")},
     {label: t("cal.state"), html: (s) => `<span class="badge ${s.state === "open" ? "g-b" : "g-n"}">${esc(t(`cal.${s.state}`))}</span>`},
     {label: t("cal.progress"), html: (s) => `${answered(s)} / ${s.calls.length * s.reviewers.length}`, cls: "num"},
     {label: "", html: (s) => (s.state === "open"
@@ -65,7 +65,7 @@ async function showResults(id) {
   card.classList.remove("hidden");
   let r;
   try { r = await ui.api(`/calibration-sessions/${id}/results`); } catch (err) { ui.failure(box, err); return; }
-  $("#cal-results-title").textContent = `${t("cal.results")}: ${r.session.name}`;
+  $("#cal-results-title").textContent = `${t("cal.results")}: ${ui.isolate(r.session.name)}`;
   const agreementCols = [
     {label: t("cal.kappa"), html: (i) => `<strong class="kappa">${num(i.kappa)}</strong>`, cls: "num"},
     {label: t("cal.observed"), html: (i) => pct(i.observed), cls: "num"},
@@ -100,7 +100,7 @@ async function loadForms() {
     {label: t("cal.team"), html: (f) => esc(f.team)},
     {label: t("cal.name"), html: (f) => `${esc(f.name)} ${f.current ? `<span class="badge g-a">${esc(t("cal.current"))}</span>` : ""}`},
     {label: t("cal.version"), html: (f) => String(f.version), cls: "num"},
-    {label: t("cal.items"), html: (f) => esc(f.items.map((i) => i.label).join("、")) },
+    {label: t("cal.items"), html: (f) => f.items.map((i) => esc(i.label)).join("、")},
     {label: t("cal.auto_weight"), html: (f) => pct(f.auto_weight), cls: "num"},
   ], forms);
   const team = $("#cal-team").value;

@@ -11,7 +11,7 @@
     const {call, seek, player} = event.detail;
     const box = document.getElementById("coaching");
     if (!ui || !box) return;
-    const {api, t, esc, toast, empty, failure, fmtTime, fmtDate} = ui;
+    const {api, t, esc, escValue, toast, empty, failure, fmtTime, fmtDate} = ui;
     const threads = document.getElementById("coaching-threads");
     const path = `/calls/${encodeURIComponent(call.id)}/comments`;
     const me = {name: box.dataset.name, role: box.dataset.role};
@@ -27,7 +27,7 @@
       : `<p class="coaching-text">${esc(c.text)}</p>`);
     const mine = (c) => !c.deleted_at && c.author === me.name;
     const editForm = (c) => (mine(c) ? `<details class="action coaching-edit-box"><summary>${esc(t("coaching.edit"))}</summary><form class="coaching-edit stack" data-id="${c.id}">
-      <label for="ce-${c.id}">${esc(t("coaching.edit_label"))}</label><textarea id="ce-${c.id}" name="text" rows="2" maxlength="2000" required>${esc(c.text)}</textarea>
+      <label for="ce-${c.id}">${esc(t("coaching.edit_label"))}</label><textarea id="ce-${c.id}" name="text" rows="2" maxlength="2000" required>${escValue(c.text)}</textarea>
       <div class="row-buttons"><button class="primary" type="submit">${esc(t("coaching.save"))}</button></div></form></details>` : "");
     const deleteButton = (c) => (mine(c) || (!c.deleted_at && me.role === "admin")
       ? `<button type="button" class="danger coaching-delete" data-id="${c.id}">${esc(t("coaching.delete"))}</button>` : "");

@@ -7,7 +7,7 @@
 "use strict";
 (() => {
 const ui = window.qaUi;
-const {t, esc} = ui;
+const {t, esc, escValue} = ui;
 const $ = (sel, root = document) => root.querySelector(sel);
 /* the request schema's defaults (api/evaluation_schemas.py, FormItemSchema) for what a JSON item leaves out */
 const ITEM_DEFAULTS = {weight: 1, max: 1, allow_na: false, critical: false};
@@ -46,7 +46,7 @@ function cell(i, field, value, attrs) {
   if (field === "allow_na" || field === "critical") {
     return `<td class="fe-check"><input type="checkbox" data-field="${field}" aria-label="${esc(name)}"${value === true ? " checked" : ""}></td>`;
   }
-  return `<td><input data-field="${field}" aria-label="${esc(name)}" value="${esc(value ?? "")}" ${attrs}></td>`;
+  return `<td><input data-field="${field}" aria-label="${esc(name)}" value="${escValue(value ?? "")}" ${attrs}></td>`;
 }
 
 function rowHtml(item, i, count) {

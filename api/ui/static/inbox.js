@@ -2,7 +2,7 @@
 "use strict";
 (() => {
 const ui = window.qaUi;
-const {api, t, esc, toast, table, failure, fmtScore, fmtDate, callGrade} = ui;
+const {api, t, esc, isolate, toast, table, failure, fmtScore, fmtDate, callGrade} = ui;
 const $ = (sel, root = document) => root.querySelector(sel);
 const me = () => (window.QA && window.QA.user ? window.QA.user.name : "");
 
@@ -56,8 +56,8 @@ async function act(button) {
 
 function describePlan(p) {
   const parts = [];
-  if (p.include && p.include.category) parts.push(`${t("field.category")}: ${p.include.category}`);
-  if (p.include && p.include.grade) parts.push(`${t("field.grade")}: ${p.include.grade}`);
+  if (p.include && p.include.category) parts.push(`${t("field.category")}: ${isolate(p.include.category)}`);
+  if (p.include && p.include.grade) parts.push(`${t("field.grade")}: ${isolate(p.include.grade)}`);
   if (p.include && p.include.max_score !== null && p.include.max_score !== undefined) parts.push(`${t("inbox.max_score")}: ${p.include.max_score}`);
   return parts.join(" · ") || t("inbox.all_calls");
 }
