@@ -14,13 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .safe_regex import compile_user_pattern
 
-__all__ = ["MatchSpec", "OnFail", "PackSpec", "RuleSpec", "StrictModel", "WindowSpec"]
+__all__ = ["MAX_WEIGHT", "MatchSpec", "OnFail", "PackSpec", "RuleSpec", "StrictModel", "WindowSpec"]
 
 
 class StrictModel(BaseModel):
-    """Unknown keys are errors: a misspelt field must not be silently ignored."""
+    """Unknown keys are errors: a misspelt field must not be silently ignored.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Numbers must be finite: ``.inf``/``.nan`` pass ``ge``/``le`` bounds badly (inf >= 0) and reports that carry
+    them cannot be written as JSON.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class MatchSpec(StrictModel):
@@ -82,16 +86,20 @@ class OnFail(StrictModel):
         return self
 
 
+#: A rule's weight at most: the score sums weights, and weights near 1e308 would add up to infinity.
+MAX_WEIGHT = 1_000_000
+
+
 class RuleSpec(BaseModel):
     """The fields every rule has; the rest are the check type's parameters."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     type: str
     summary: str = Field(min_length=1)
     description: str = ""
-    weight: float = Field(default=0.0, ge=0)
+    weight: float = Field(default=0.0, ge=0, le=MAX_WEIGHT)
     severity: Literal["info", "minor", "major", "critical"] = "major"
     on_fail: OnFail | None = None
     enabled: bool = True
