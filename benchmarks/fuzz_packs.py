@@ -238,6 +238,9 @@ def hostile(docs: dict[str, dict[str, Any]]) -> Iterator[Case]:
                          ("define name", with_rules(zh, condition({"role": "agent"}, define={w: {"role": "agent"}}))),
                          ("message", with_rules(zh, {**phrase_rule(["您好"]), "messages": {"fail": w + "{x}{"}}))):
             yield "unicode", f"{label} {w!r}", dump(d)
+    for template in ("{why:>400000000}", "{why:{why}}", "{summary.__class__.__mro__}", "{0}", "{", "{why:.2}"):
+        yield "message_format", template[:30], dump(with_rules(zh, condition(
+            {"role": "agent"}, messages={"pass": template, "fail": template})))
     yield from bombs(head)
     yield from huge(zh)
 

@@ -107,3 +107,41 @@ def test_alias_bomb_in_a_pack_file_is_refused_quickly() -> None:
 def test_the_standard_packs_are_within_the_bounds() -> None:
     for pack_id in ("zh-CN", "en"):
         assert len(load_pack(pack_id).rules) <= MAX_RULES
+
+
+@pytest.mark.parametrize(("template", "problem"), [
+    ("{why:>400000000}", "width or precision over 2 digits"),
+    ("{why:{why}}", "nested field"),
+    ("{summary.__class__.__mro__}", "'summary.__class__.__mro__' is not a plain name"),
+    ("{0}", "'0' is not a plain name"),
+])
+def test_message_templates_cannot_format_huge_or_reach_attributes(template: str, problem: str) -> None:
+    """``{why:>400000000}`` built a 400-million-character explanation on every call scored (memory)."""
+    doc = _doc()
+    doc["rules"].append({"id": "said_hello", "type": "condition", "summary": "s", "expect": "present",
+                         "when": {"role": "agent"}, "messages": {"fail": template}})
+    with pytest.raises(PackError, match=rf"rule 'said_hello': field 'messages': fail: .*{problem}"):
+        parse_pack(doc, "f.yaml")
+
+
+def test_plain_message_templates_still_work() -> None:
+    doc = _doc()
+    doc["rules"].append({"id": "said_hello", "type": "condition", "summary": "s", "expect": "absent",
+                         "when": {"phrase": "您好"}, "messages": {"fail": "不该说{why:.20}", "pass": "{ unbalanced"}})
+    report = score_transcript(build_transcript(["A: 您好很高兴为您服务"], "zh"), parse_pack(doc, "f.yaml"))
+    finding = next(f for f in report.findings if f.rule_id == "said_hello")
+    assert finding.status == "fail" and finding.explanation.startswith("不该说（「您好很高兴为您服务」")
+
+
+@pytest.mark.parametrize("phrase", ["！！！", "   ", "\u200b", "😀", "..."])
+def test_phrase_that_normalises_to_nothing_is_refused(phrase: str) -> None:
+    """It was accepted and silently never matched: a forbidden-words entry that forbids nothing."""
+    doc = _doc()
+    doc["rules"].append({**_phrase_rule("blank", ["您好", phrase])})
+    with pytest.raises(PackError, match=r"rule 'blank': field 'match.phrases': phrase .* is empty once normalised"):
+        parse_pack(doc, "f.yaml")
+    doc["rules"][-1] = {"id": "blank", "type": "condition", "summary": "s", "expect": "present",
+                        "when": {"all": [{"role": "agent"}, {"phrase": [phrase]}]}}
+    refused = r"rule 'blank': when.all\[1\].phrase: (phrase .* is empty once normalised|expected a phrase)"
+    with pytest.raises(PackError, match=refused):
+        parse_pack(doc, "f.yaml")
