@@ -145,3 +145,12 @@ def test_phrase_that_normalises_to_nothing_is_refused(phrase: str) -> None:
     refused = r"rule 'blank': when.all\[1\].phrase: (phrase .* is empty once normalised|expected a phrase)"
     with pytest.raises(PackError, match=refused):
         parse_pack(doc, "f.yaml")
+
+
+def test_huge_echo_min_digits_is_refused() -> None:
+    """``echo.min_digits: 10**30`` went into a regex repetition: OverflowError, a 500 on upload."""
+    doc = _doc()
+    rule = next(r for r in doc["rules"] if r["type"] == "confirm_repeat")
+    rule["echo"] = {**rule.get("echo", {}), "min_digits": 10**30}
+    with pytest.raises(PackError, match=rf"rule '{rule['id']}': field 'echo.min_digits': .*less than or equal to 100"):
+        parse_pack(doc, "f.yaml")
