@@ -62,10 +62,18 @@ async def pack_text(request: Request, _user: CurrentUser, settings: SettingsDep)
         raise HTTPException(status_code=status.HTTP_413_CONTENT_TOO_LARGE,
                             detail=f"{UPLOAD_SOURCE}: a pack is at most {max_bytes} bytes, got {len(raw)} "
                                    "(QA_ENGINE_MAX_PACK_BODY_MB)")
+    return decode_pack_body(raw)
+
+
+def decode_pack_body(raw: bytes) -> str:
+    """The body as UTF-8 text; Invalid naming the line and byte of the first undecodable byte otherwise."""
     try:
         return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Invalid(f"{UPLOAD_SOURCE}: not UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise Invalid(f"{UPLOAD_SOURCE}: not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line} byte {column} "
+                      "cannot be decoded (save the pack as UTF-8)") from None
 
 
 PackText = Annotated[str, Depends(pack_text)]

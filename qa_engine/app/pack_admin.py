@@ -27,7 +27,7 @@ from qa_engine.app.packs import UnknownPack, get_pack, team_pack, version_exists
 from qa_engine.app.rescore import JOB_KIND, rescore_payload
 from qa_engine.errors import PackError
 from qa_engine.rules import Pack
-from qa_engine.rules.pack import parse_pack_text
+from qa_engine.rules.pack import MAX_NUMBER_DIGITS, parse_pack_text, yaml_error_message
 from qa_engine.transcript import text_problem
 
 #: How an uploaded pack is named in validation messages (it has no file name).
@@ -35,9 +35,8 @@ UPLOAD_SOURCE = "body"
 
 
 #: Limits on the shape of uploaded YAML, checked on the parser's events before anything builds the document: a
-#: pack nests about 6 levels; an integer longer than this is no pack value (and Python cannot read past 4300 digits).
+#: pack nests about 6 levels; an integer longer than MAX_NUMBER_DIGITS is no pack value.
 MAX_YAML_DEPTH = 32
-MAX_NUMBER_DIGITS = 64
 _INT_TAG = "tag:yaml.org,2002:int"
 
 
@@ -88,9 +87,7 @@ def check_yaml_shape(text: str, source: str = UPLOAD_SOURCE) -> None:
                 open_.pop()
                 node_done()
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-        raise Invalid(f"{source}: invalid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+        raise Invalid(yaml_error_message(exc, text, source)) from None
 
 
 def parse_upload(text: str) -> Pack:

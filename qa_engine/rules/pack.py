@@ -28,7 +28,8 @@ from .time_limit import Deadline, current_limit
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Pack", "load_pack", "list_packs", "packs_dir", "default_pack_id", "parse_pack", "parse_pack_text"]
+__all__ = ["MAX_NUMBER_DIGITS", "MAX_PACK_VALUES", "MAX_RULES", "Pack", "default_pack_id", "list_packs", "load_pack",
+           "packs_dir", "parse_pack", "parse_pack_text", "yaml_error_message"]
 
 DEFAULT_PACKS = {"zh": "zh-CN", "en": "en"}
 
@@ -118,10 +119,56 @@ def _errors(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+#: Bounds on a pack's size: compiling costs about 1 ms a rule and 50-150 µs a phrase or pattern, so a 1 MiB upload of
+#: thousands of rules took seconds of CPU on every load. The standard packs have 17 rules and under 800 values; at
+#: the bounds a pack compiles in about a second.
+MAX_RULES = 200
+MAX_PACK_VALUES = 5_000
+
+
+def _count_values(obj: Any, budget: int) -> int:
+    """Values in ``obj`` (a mapping's keys count too), counting no further than ``budget + 1``.
+
+    Iterative and bounded: a document whose aliases repeat a list (YAML "billion laughs") is not expanded.
+    """
+    count, stack = 0, [obj]
+    while stack and count <= budget:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            count += len(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
+def _rule_where(source: str, index: int, raw: Any) -> str:
+    rid = raw.get("id") if isinstance(raw, dict) else None
+    return f"{source}: rule '{rid}'" if isinstance(rid, str) else f"{source}: rules[{index}]"
+
+
+def _check_size(doc: dict[Any, Any], source: str) -> None:
+    """Refuse a pack over :data:`MAX_RULES` rules or :data:`MAX_PACK_VALUES` values, naming where it goes over."""
+    rules = doc.get("rules")
+    rules = rules if isinstance(rules, list) else []
+    if len(rules) > MAX_RULES:
+        raise PackError(f"{source}: field 'rules': {len(rules)} rules, at most {MAX_RULES}; split the pack")
+    budget = MAX_PACK_VALUES - _count_values({k: v for k, v in doc.items() if k != "rules"}, MAX_PACK_VALUES)
+    if budget < 0:
+        raise PackError(f"{source}: (top level): more than {MAX_PACK_VALUES} values outside 'rules'")
+    for i, raw in enumerate(rules):
+        budget -= _count_values(raw, budget)
+        if budget < 0:
+            raise PackError(f"{_rule_where(source, i, raw)}: the pack goes over {MAX_PACK_VALUES} values (fields, "
+                            "phrases, patterns) at this rule; split the pack or its phrase lists")
+
+
 def parse_pack(doc: Any, source: str) -> Pack:
     """Validate a loaded YAML document and compile its checks."""
     if not isinstance(doc, dict):
         raise PackError(f"{source}: expected a mapping with 'pack', 'version', 'language', 'grades', 'rules'")
+    _check_size(doc, source)
     try:
         spec = PackSpec.model_validate(doc)
     except ValidationError as exc:
@@ -133,8 +180,7 @@ def parse_pack(doc: Any, source: str) -> Pack:
     checks: list[Check] = []
     seen: set[str] = set()
     for i, raw in enumerate(spec.rules):
-        rid = raw.get("id") if isinstance(raw, dict) else None
-        where = f"{source}: rule '{rid}'" if isinstance(rid, str) else f"{source}: rules[{i}]"
+        where = _rule_where(source, i, raw)
         if not isinstance(raw, dict):
             raise PackError(f"{where}: expected a mapping")
         try:
@@ -166,8 +212,27 @@ def parse_pack(doc: Any, source: str) -> Pack:
                 spec=spec)
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """Safe loader that refuses anchors/aliases (``*name``): an uploaded pack cannot expand into a huge document."""
+#: An integer written with more characters than this is no pack value (and Python cannot read past 4300 digits).
+MAX_NUMBER_DIGITS = 64
+
+
+class _PackLoader(yaml.SafeLoader):
+    """Safe loader that refuses integers too long to be a pack value, with their line, before ``int()`` reads them."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        value = self.construct_scalar(node)
+        if len(value) > MAX_NUMBER_DIGITS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a number of {len(value)} characters is too long (at most {MAX_NUMBER_DIGITS}; quote it "
+                f"if it is text)", node.start_mark)
+        return int(super().construct_yaml_int(node))
+
+
+_PackLoader.add_constructor("tag:yaml.org,2002:int", _PackLoader.construct_yaml_int)
+
+
+class _NoAliasLoader(_PackLoader):
+    """Also refuses anchors/aliases (``*name``): an uploaded pack cannot expand into a huge document."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -177,18 +242,34 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+def yaml_error_message(exc: yaml.YAMLError, text: str, source: str) -> str:
+    """``source: invalid YAML at line L column C: problem`` for any YAML error, a bad character's included.
+
+    Why: a character YAML refuses (NUL, other control characters) is a ``ReaderError`` that carries a character
+    offset instead of a mark; the author needs the line to find it.
+    """
+    if isinstance(exc, yaml.reader.ReaderError):
+        offset = exc.position
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or "\0")
+        return f"{source}: invalid YAML at line {line} column {column}: the character U+{char:04X} is not allowed in " \
+               "YAML text (a control or special character); remove it"
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+    return f"{source}: invalid YAML{where}: {getattr(exc, 'problem', None) or exc}"
+
+
 def parse_pack_text(text: str, source: str, *, allow_aliases: bool = True) -> Pack:
     """Parse and validate a pack from YAML text (a file's content or an upload); errors name ``source``.
 
     ``allow_aliases=False`` refuses YAML aliases, for text that comes from outside (the service's uploads).
     """
-    loader = yaml.SafeLoader if allow_aliases else _NoAliasLoader
+    loader = _PackLoader if allow_aliases else _NoAliasLoader
     try:
         doc = yaml.load(text, Loader=loader)  # noqa: S506 - both loaders are SafeLoader
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-        raise PackError(f"{source}: invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        raise PackError(yaml_error_message(exc, text, source)) from None
     except RecursionError:  # an upload nested thousands of levels deep: refused, never a crash
         raise PackError(f"{source}: invalid YAML: nested too deeply") from None
     try:

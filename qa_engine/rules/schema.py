@@ -8,19 +8,26 @@ reported with the file, the rule id and the field name.
 from __future__ import annotations
 
 import re
+import string
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..text import normalize
 from .safe_regex import compile_user_pattern
 
-__all__ = ["MatchSpec", "OnFail", "PackSpec", "RuleSpec", "StrictModel", "WindowSpec"]
+__all__ = ["MAX_WEIGHT", "MatchSpec", "OnFail", "PackSpec", "RuleSpec", "StrictModel", "WindowSpec",
+           "template_problem"]
 
 
 class StrictModel(BaseModel):
-    """Unknown keys are errors: a misspelt field must not be silently ignored."""
+    """Unknown keys are errors: a misspelt field must not be silently ignored.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Numbers must be finite: ``.inf``/``.nan`` pass ``ge``/``le`` bounds badly (inf >= 0) and reports that carry
+    them cannot be written as JSON.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class MatchSpec(StrictModel):
@@ -44,6 +51,15 @@ class MatchSpec(StrictModel):
     exact_patterns: list[str] = Field(default_factory=list)
     threshold: int | None = Field(default=None, ge=50, le=100)
     negate: bool = False
+
+    @field_validator("phrases", "allow")
+    @classmethod
+    def _not_blank(cls, value: list[str]) -> list[str]:
+        for p in value:
+            if not normalize(p):  # it would be dropped and never match: a silent hole in a forbidden-words list
+                raise ValueError(f"phrase {p[:40]!r} is empty once normalised (punctuation, spaces and symbols are "
+                                 "removed before matching)")
+        return value
 
     @field_validator("patterns", "allow_patterns", "exact_patterns")
     @classmethod
@@ -82,20 +98,58 @@ class OnFail(StrictModel):
         return self
 
 
+#: A width or precision in a message template (``{value:.1f}``) has at most this many digits.
+_SPEC_NUMBER = re.compile(r"\d{3,}")
+
+
+def template_problem(template: str) -> str | None:
+    """Why ``template`` may not be a rule's message (None when it may): fields are plain names with small formats.
+
+    Why: the template is formatted on every call scored; ``{why:>400000000}`` would build a string of that width,
+    and ``{summary.__class__}`` would show the engine's internals. A template that is not a format string at all
+    (an unbalanced brace) is shown as written, as before.
+    """
+    try:
+        fields = [(name, spec) for _, name, spec, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError:
+        return None
+    for name, spec in fields:
+        if not name.isidentifier():
+            return f"{{{name}}}: {name!r} is not a plain name (write {{why}}, {{count}}…)"
+        if spec and "{" in spec:
+            return f"{{{name}:{spec}}}: a nested field in a format is not allowed"
+        if spec and _SPEC_NUMBER.search(spec):
+            return f"{{{name}:{spec}}}: a width or precision over 2 digits is not allowed"
+    return None
+
+
+#: A rule's weight at most: the score sums weights, and weights near 1e308 would add up to infinity.
+MAX_WEIGHT = 1_000_000
+
+
 class RuleSpec(BaseModel):
     """The fields every rule has; the rest are the check type's parameters."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     type: str
     summary: str = Field(min_length=1)
     description: str = ""
-    weight: float = Field(default=0.0, ge=0)
+    weight: float = Field(default=0.0, ge=0, le=MAX_WEIGHT)
     severity: Literal["info", "minor", "major", "critical"] = "major"
     on_fail: OnFail | None = None
     enabled: bool = True
     messages: dict[Literal["pass", "fail", "not_applicable"], str] = Field(default_factory=dict)
+
+    @field_validator("messages")
+    @classmethod
+    def _plain_templates(cls, value: dict[str, str]) -> dict[str, str]:
+        for status, template in value.items():
+            problem = template_problem(template)
+            if problem is not None:
+                raise ValueError(f"{status}: {problem}")
+        return value
 
     def params(self) -> dict[str, object]:
         """The check-specific fields (everything that is not a common field)."""

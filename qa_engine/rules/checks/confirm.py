@@ -69,12 +69,14 @@ class _Said:
 
 
 class EchoSpec(StrictModel):
-    min_digits: int = Field(default=3, ge=2)
+    """How an echo of the customer's details is recognised; bounded (min_digits goes into a regex repetition)."""
+
+    min_digits: int = Field(default=3, ge=2, le=100)
     # shared characters (zh) or content words (en) that count alone
-    min_chars: int = Field(default=6, ge=2)
+    min_chars: int = Field(default=6, ge=2, le=1000)
     # shared length that counts when the agent asks it back as a question
-    short_chars: int = Field(default=3, ge=2)
-    lookback_turns: int = Field(default=3, ge=1)
+    short_chars: int = Field(default=3, ge=2, le=1000)
+    lookback_turns: int = Field(default=3, ge=1, le=1000)
     question: MatchSpec | None = None
     ignore: list[str] = Field(default_factory=list)
 

@@ -10,6 +10,8 @@ import math
 from collections.abc import Callable
 from typing import Any as AnyType
 
+from pydantic import ValidationError
+
 from ..matching import Matcher
 from ..safe_regex import PatternError
 from ..schema import MatchSpec
@@ -167,7 +169,10 @@ class _Builder:
         negate = raw.get("negate", False)
         if not isinstance(negate, bool):
             raise ConditionError(f"{path}.negate: expected true or false")
-        spec = MatchSpec(phrases=phrases, threshold=threshold, negate=negate)
+        try:
+            spec = MatchSpec(phrases=phrases, threshold=threshold, negate=negate)
+        except ValidationError as exc:
+            raise ConditionError(f"{path}.phrase: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
         return n.Phrase(self.matcher(spec))
 
     def _regex(self, raw: dict[AnyType, AnyType], path: str) -> n.Node:
