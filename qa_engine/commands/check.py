@@ -15,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("check", help="score a transcript JSON file against a rule pack",
                               description="Score a transcript (language + utterances[].role/start/end/text).")
     p.add_argument("transcript", help="transcript JSON file")
-    p.add_argument("--pack", default=None, help="pack id (zh-CN, en) or path; default: the pack written for the language (none: not scored)")
+    p.add_argument("--pack", default=None,
+                   help="pack id (zh-CN, en) or path; default: the pack written for the language (none: not scored)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--no-mask", action="store_true", help="do not mask phone/ID/card numbers in the output")
     p.set_defaults(func=run)

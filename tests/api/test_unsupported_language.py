@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from .conftest import ZH_TRANSCRIPT
-from .test_processing import AUDIO, Service, service, service_factory  # noqa: F401 - fixtures used below
+from .test_processing import AUDIO, Service, service, service_factory  # noqa: F401 - fixtures
 
 Headers = dict[str, str]
 YAML = {"Content-Type": "application/yaml"}
@@ -86,7 +86,7 @@ def test_a_team_pack_of_another_language_does_not_score_the_call(client: TestCli
     assert french["status"] == "failed" and french["report"]["status"] == "unscorable"
 
 
-def test_a_recording_in_french_is_transcribed_then_unscorable(service: Service) -> None:
+def test_a_recording_in_french_is_transcribed_then_unscorable(service: Service) -> None:  # noqa: F811
     alice = service.user("alice", "agent", "t1")
     created = service.upload(alice, AUDIO.read_bytes(), "call.flac", agent_channel=0, language="fr")
     assert created.status_code == 202, created.text
