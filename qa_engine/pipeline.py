@@ -228,46 +228,74 @@ class Pipeline:
                     call: CallInput, pack: Pack | None) -> Transcript:
         """Diarize a mono call and label its speakers agent/customer (qa_engine.diarize)."""
         from .diarize import MonoOptions, label_mono_call
-        from .rules import load_pack
+        from .rules import NoPackForLanguage, load_pack
 
         opts = MonoOptions(self.options.diarizer, self.options.diarizer_config, self.options.speakers)
         if opts.diarizer == "none":
             pack = None
         elif pack is None or language_family(pack.language) != language_family(language):
-            pack = load_pack(self.options.pack, language=language)
+            try:
+                pack = load_pack(self.options.pack, language=language)
+            except NoPackForLanguage:  # no agent phrases in this language: roles from the language-neutral cues
+                pack = None
         transcript, _ = label_mono_call(audio.samples[0], utterances, call_id=call_id, language=language,
                                         duration=audio.duration, options=opts, pack=pack,
                                         agent_speaker=call.agent_speaker, name=str(audio.path))
         return transcript
 
     # -- scoring ---------------------------------------------------------------------------
-    def score(self, call: CallInput, *, pack: Pack | None = None, hook: Hook | None = None) -> CallReport:
-        """Transcribe and check one call against ``pack`` (None: the options' pack, id or path, for the language)."""
+    def score(self, call: CallInput, *, pack: Pack | None = None, hook: Hook | None = None,
+              unscorable: str | None = None) -> CallReport:
+        """Transcribe and check one call against ``pack`` (None: the options' pack, id or path, for the language).
+
+        ``unscorable``: why the call is not to be scored (the caller found no pack for its language): it is still
+        transcribed, and the report is ``unscorable`` with that reason.
+        """
         transcript, timings = self.transcribe(call, pack=pack, hook=hook)
-        return self.check(transcript, pack=pack, timings=timings, hook=hook)
+        return self.check(transcript, pack=pack, timings=timings, hook=hook, unscorable=unscorable)
 
     def check(self, transcript: Transcript, *, pack: Pack | None = None, timings: dict[str, float] | None = None,
-              hook: Hook | None = None) -> CallReport:
-        """Check an existing transcript (no ASR) against ``pack`` (default: the options' pack for its language)."""
-        if pack is None:
-            from .rules import load_pack
+              hook: Hook | None = None, unscorable: str | None = None) -> CallReport:
+        """Check an existing transcript (no ASR) against ``pack`` (default: the options' pack for its language;
+        none written for its language: unscorable, see :func:`check_with_pack`)."""
+        hooks = _both(self.hook, hook)
+        if pack is None and unscorable is None:
+            return check_with_pack(transcript, self.options.pack, mask_pii=self.options.mask_pii, timings=timings,
+                                   hook=hooks)
+        return check_transcript(transcript, pack, mask_pii=self.options.mask_pii, timings=timings, hook=hooks,
+                                unscorable=unscorable)
 
-            pack = load_pack(self.options.pack, language=transcript.language)
-        return check_transcript(transcript, pack, mask_pii=self.options.mask_pii, timings=timings,
-                                hook=_both(self.hook, hook))
+
+def check_with_pack(transcript: Transcript, ref: str | Path | None, *, mask_pii: bool = True,
+                    timings: dict[str, float] | None = None, hook: Hook | None = None) -> CallReport:
+    """Check ``transcript`` against pack ``ref`` (id or path), else the default pack for its language.
+
+    Why here: with no pack named, a call in a language no pack is written for (fr, or ja detected by ``auto``) is
+    ``unscorable`` with the reason (:class:`~qa_engine.rules.NoPackForLanguage`), never a score from the pack of
+    another language. The CLI's ``check`` and ``score`` both come here.
+    """
+    from .rules import NoPackForLanguage, load_pack
+
+    try:
+        pack = load_pack(ref, language=transcript.language)
+    except NoPackForLanguage as exc:
+        return check_transcript(transcript, None, mask_pii=mask_pii, timings=timings, hook=hook, unscorable=str(exc))
+    return check_transcript(transcript, pack, mask_pii=mask_pii, timings=timings, hook=hook)
 
 
-def check_transcript(transcript: Transcript, pack: Pack, *, mask_pii: bool = True,
-                     timings: dict[str, float] | None = None, hook: Hook | None = None) -> CallReport:
+def check_transcript(transcript: Transcript, pack: Pack | None, *, mask_pii: bool = True,
+                     timings: dict[str, float] | None = None, hook: Hook | None = None,
+                     unscorable: str | None = None) -> CallReport:
     """Rules -> score -> report for one transcript: the last step of every way a call is scored.
 
     Timings of the earlier steps (decode, VAD, ASR…) are merged with the rules' own, ``total`` is their sum, and
-    the report names the engine version, so a report reads the same whoever produced it.
+    the report names the engine version, so a report reads the same whoever produced it. ``unscorable`` (with
+    ``pack`` None when no pack fits the call's language): the report is ``unscorable`` with that reason.
     """
     from .scoring import score_transcript
 
     timer = _Timer(hook)
-    report = score_transcript(transcript, pack, mask_pii=mask_pii)
+    report = score_transcript(transcript, pack, mask_pii=mask_pii, unscorable=unscorable)
     timer.step("rules", report)
     all_timings = {**(timings or {}), **timer.timings}
     all_timings["total"] = sum(v for k, v in all_timings.items() if k != "total")

@@ -15,11 +15,11 @@ def report_to_dict(report: CallReport) -> dict[str, Any]:
     for utt_doc, utt in zip(doc["utterances"], report.transcript.utterances, strict=True):
         if utt.sentiment is not None:  # filled when the call was checked (qa_engine.sentiment)
             utt_doc["sentiment"] = utt.sentiment
-    if report.pack_id is not None:
+    if report.pack_id is not None or not report.scorable:  # unscorable with no pack: no pack fits its language
         doc.update({
             "score": report.score,
             "grade": report.grade,
-            "pack": {"id": report.pack_id, "version": report.pack_version},
+            "pack": {"id": report.pack_id, "version": report.pack_version} if report.pack_id is not None else None,
             "category": report.category,
             "priority": report.priority,
             "findings": [to_plain(f) for f in report.findings],
@@ -47,8 +47,9 @@ def format_report(report: CallReport) -> str:
     lines = [f"call {report.call_id}  language={t.language}  duration={t.duration:.1f}s"]
     if t.agent_channel is not None:
         lines.append(f"agent channel: {t.agent_channel} ({t.agent_channel_reason or 'given'})")
-    if report.pack_id is not None and not report.scorable:
-        lines.append(f"not scorable: {report.reason}  (pack {report.pack_id} v{report.pack_version})")
+    if not report.scorable:
+        pack = f"  (pack {report.pack_id} v{report.pack_version})" if report.pack_id is not None else ""
+        lines.append(f"not scorable: {report.reason}{pack}")
     elif report.pack_id is not None:
         lines.append(f"score {report.score:.0f}  grade {report.grade}  "
                      f"pack {report.pack_id} v{report.pack_version}")

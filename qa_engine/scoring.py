@@ -60,17 +60,19 @@ def unscorable_reason(transcript: Transcript) -> str | None:
     return None
 
 
-def score_transcript(transcript: Transcript, pack: Pack, *, mask_pii: bool = True) -> CallReport:
+def score_transcript(transcript: Transcript, pack: Pack | None, *, mask_pii: bool = True,
+                     unscorable: str | None = None) -> CallReport:
     """Run the pack on the (unmasked) transcript; the report's texts are PII-masked by default.
 
-    A transcript without agent speech gives an ``unscorable`` report: no findings, score and grade None, a reason.
+    A transcript without agent speech, or one given an ``unscorable`` reason (no pack for its language: ``pack``
+    None), gives an ``unscorable`` report: no findings, score and grade None, the reason.
     """
     transcript = annotate(transcript)  # every utterance's sentiment, from the unmasked text, before the rules read it
     analytics: dict[str, Any] = {"sentiment": summary_dict(transcript)}
     acoustics = acoustics_analytics(transcript)  # None for a call scored from text alone
     if acoustics is not None:
         analytics["acoustics"] = acoustics
-    reason = unscorable_reason(transcript)
+    reason = unscorable_reason(transcript) or unscorable
     if reason is not None:
         if mask_pii:
             transcript = replace(transcript, call_id=mask_text(transcript.call_id))
@@ -78,9 +80,12 @@ def score_transcript(transcript: Transcript, pack: Pack, *, mask_pii: bool = Tru
         else:
             spans = find_pii_spans(transcript)
         logger.info("%s is not scorable: %s", transcript.call_id, reason)
-        return CallReport(call_id=transcript.call_id, pack_id=pack.id, pack_version=pack.version,
-                          transcript=transcript, engine_version=__version__, status="unscorable", reason=reason,
+        return CallReport(call_id=transcript.call_id, pack_id=pack.id if pack else None,
+                          pack_version=pack.version if pack else None, transcript=transcript,
+                          engine_version=__version__, status="unscorable", reason=reason,
                           redactions=redactions(transcript, spans), analytics=analytics)
+    if pack is None:
+        raise ValueError("score_transcript needs a pack, or the reason the call is unscorable")
     t0 = time.perf_counter()
     findings = pack.run(transcript)
     t1 = time.perf_counter()

@@ -24,6 +24,7 @@ __all__ = [
     "SUPPORTED_LANGUAGES",
     "asr_language",
     "language_family",
+    "pack_language",
     "supported_language",
     "normalize",
     "normalize_many",
@@ -117,6 +118,18 @@ def supported_language(tag: str) -> str | None:
         return None
     code = asr_language(tag)
     return code if code in SUPPORTED_LANGUAGES else None
+
+
+def pack_language(language: str | None) -> str:
+    """The language a rule pack is written for, as packs and calls are matched: "zh" for any Chinese tag (zh-TW,
+    cmn, yue), else the base code ("en-GB" -> "en", "fr-CA" -> "fr"); no language (or ``auto``) -> "en", the
+    default pack's, as before a language was known.
+
+    Why not :func:`language_family`: a family lumps every non-Chinese language with English, so a French call
+    would be judged by English phrases.
+    """
+    code = asr_language(language, default="en")
+    return {"yue": "zh", "auto": "en"}.get(code, code)
 
 
 def language_family(language: str | None) -> str:

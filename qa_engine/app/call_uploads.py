@@ -35,7 +35,7 @@ from .errors import TooLarge, UnsupportedMedia
 from .events import call_scored
 from .models import Call, User, new_call_id
 from .pack_cache import PackCache
-from .score_call import choose_pack, score_call
+from .score_call import pack_for_call, score_call
 from .settings import Settings
 
 FORM_SOURCE = "form"
@@ -74,7 +74,8 @@ def create_transcript_call(session: Session, user: User, pack_cache: PackCache, 
     Deduplicated like a recording: the same content (the canonical transcript, whatever its call id, key order or
     spacing) with the same pack version is the ``existing`` call when it describes the same call and the uploader
     can see it, else a new call with a ``copied`` report; otherwise the call is scored (``outcome`` ``queued``,
-    ``status`` ``done``, or ``failed`` for an unscorable transcript).
+    ``status`` ``done``, or ``failed`` for an unscorable transcript: no agent speech, or no pack named and none
+    written for its language).
 
     Raises:
         Invalid: a malformed field, an unknown agent or pack (the message names the field).
@@ -91,12 +92,13 @@ def create_transcript_call(session: Session, user: User, pack_cache: PackCache, 
         doc = {**doc, "call_id": mask_text(doc["call_id"])}  # stored masked (the report masks it too)
     try:
         transcript = transcript_from_dict(dict(doc), source=BODY_SOURCE)
-        pack = choose_pack(session, pack_cache, pack_id=pack_id, team=team, language=transcript.language)
+        pack, unscorable = pack_for_call(session, pack_cache, pack_id=pack_id, team=team, language=transcript.language)
     except QaEngineError as exc:
         raise call_fields.unprocessable(str(exc)) from None
     content_hash = transcript_hash(transcript)
     hold_content(session, content_hash)  # until commit: an identical upload at the same instant finds this call
-    twin = find_twin(session, content_hash=content_hash, pack=pack.id, pack_version=pack.version, agent_channel=None)
+    twin = (find_twin(session, content_hash=content_hash, pack=pack.id, pack_version=pack.version, agent_channel=None)
+            if pack is not None else None)
     label = transcript.call_id if given_id else None
     if twin is not None and _visible(session, user, twin) and _same_call(twin, agent, team, started_at, label):
         session.commit()
@@ -111,7 +113,7 @@ def create_transcript_call(session: Session, user: User, pack_cache: PackCache, 
         session.commit()
         return Accepted(call_pk, "done", "copied")
     try:
-        score_call(session, call, pack_cache=pack_cache, transcript=transcript, pack=pack,
+        score_call(session, call, pack_cache=pack_cache, transcript=transcript, pack=pack, unscorable=unscorable,
                    keep_raw=settings.keep_raw_transcripts, rules_time_limit_s=settings.rules_time_limit_s)
     except RulesTimeLimit as exc:
         session.rollback()
@@ -143,7 +145,7 @@ def accept_recording(session: Session, user: User, pack_cache: PackCache, settin
     call_label = mask_optional(call_fields.optional_str(fields, "call_id", FORM_SOURCE))  # stored masked
     try:
         pack_id = call_fields.optional_str(fields, "pack", FORM_SOURCE, 64)
-        pack = choose_pack(session, pack_cache, pack_id=pack_id, team=team, language=language)
+        pack = pack_for_call(session, pack_cache, pack_id=pack_id, team=team, language=language).pack
     except PackError as exc:
         raise call_fields.unprocessable(f"{FORM_SOURCE}: {exc}") from None
     name = mask_optional(display_name(filename))  # stored (and shown, and sent) masked
@@ -157,8 +159,8 @@ def accept_recording(session: Session, user: User, pack_cache: PackCache, settin
             raise call_fields.unprocessable(f"{call_fields.named(FORM_SOURCE, 'agent_channel')}: {agent_channel}, "
                                             f"but the recording has {probe.channels} channel(s), numbered from 0")
         hold_content(session, staged.sha256)  # until commit: an identical upload at once finds this call
-        twin = find_twin(session, content_hash=staged.sha256, pack=pack.id, pack_version=pack.version,
-                         agent_channel=agent_channel)
+        twin = (find_twin(session, content_hash=staged.sha256, pack=pack.id, pack_version=pack.version,
+                          agent_channel=agent_channel) if pack is not None else None)
         label = call_label or (Path(name).stem if name else None)
         if twin is not None and _visible(session, user, twin) and _same_call(twin, agent, team, started_at, label):
             staging.discard()
@@ -170,7 +172,8 @@ def accept_recording(session: Session, user: User, pack_cache: PackCache, settin
         raise
     call_pk = new_call_id()
     call = Call(id=call_pk, call_id=label or call_pk, agent=agent,
-                team=team, started_at=started_at, language=language, pack=pack.id, pack_version=pack.version,
+                team=team, started_at=started_at, language=language,
+                pack=pack.id if pack else None, pack_version=pack.version if pack else None,
                 source="audio", status="queued", content_hash=staged.sha256, audio_path=str(path),
                 audio_filename=name, audio_content_type=probe.content_type, audio_bytes=staged.size,
                 agent_channel=agent_channel, duration=probe.duration)

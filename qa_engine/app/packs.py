@@ -1,7 +1,9 @@
 """Which rule pack scores a call, and the catalogue of packs: bundled files plus versions uploaded by admins.
 
 Order of choice (:func:`resolve_pack`): an explicit pack id (the newest uploaded version, else the bundled
-file), else the team's active pack (``team_packs``) when its language fits the call, else the language default.
+file), else the team's active pack (``team_packs``) when it is written for the call's language, else the pack
+written for that language (:func:`default_pack`); with none, :class:`~qa_engine.rules.NoPackForLanguage` (the
+call is unscorable, never scored with another language's pack).
 Pack ids are plain ids; the service never opens a path it is given.
 """
 
@@ -19,8 +21,7 @@ from qa_engine.app.access import as_utc
 from qa_engine.app.models import PackVersion, TeamPack
 from qa_engine.app.pack_cache import PackCache, check_pack_id
 from qa_engine.errors import PackError
-from qa_engine.rules import Pack, list_packs, packs_dir
-from qa_engine.text import language_family
+from qa_engine.rules import Pack, default_pack_id, language_fits, list_packs, packs_dir
 
 BUNDLED = "bundled"
 UPLOADED = "uploaded"
@@ -134,10 +135,11 @@ def resolve_pack(session: Session, pack_cache: PackCache, *, pack_id: str | None
     """The pack to score a call with.
 
     ``pack_id`` (with ``version``, e.g. the version a stored report names) wins; else the team's active pack when
-    its language family matches the call's (a Mandarin pack never scores an English call); else the default
-    bundled pack for ``language``.
+    it is written for the call's language (a Mandarin pack never scores an English call, an English one never a
+    French call); else :func:`default_pack`.
 
     Raises:
+        NoPackForLanguage: none of these: no pack is written for ``language`` (the call is unscorable).
         PackError: ``pack_id`` is not a known pack (or version).
     """
     if pack_id is not None:
@@ -145,6 +147,24 @@ def resolve_pack(session: Session, pack_cache: PackCache, *, pack_id: str | None
     choice = team_pack(session, team)
     if choice is not None:
         pack = get_pack(session, pack_cache, choice.pack_id, choice.version)
-        if language is None or language_family(pack.language) == language_family(language):
+        if language is None or language_fits(pack.language, language):
             return pack
-    return pack_cache.pack(None, language)
+    return default_pack(session, pack_cache, language)
+
+
+def default_pack(session: Session, pack_cache: PackCache, language: str | None) -> Pack:
+    """The pack for a call in ``language`` that named none: :func:`~qa_engine.rules.default_pack_id` over the
+    bundled and uploaded packs (a bundled default as its file, an uploaded one at its newest version).
+
+    Raises:
+        NoPackForLanguage: no pack, bundled or uploaded, is written for ``language``.
+    """
+    pack_id = default_pack_id(language, lambda: pack_languages(session))
+    if _bundled_exists(pack_id):
+        return pack_cache.pack(pack_id, None)
+    return get_pack(session, pack_cache, pack_id)
+
+
+def pack_languages(session: Session) -> dict[str, str]:
+    """Every known pack id with the language its newest version is written for."""
+    return {pack_id: entries[0].language for pack_id, entries in catalogue(session).items()}

@@ -27,7 +27,7 @@ from qa_engine.app.pack_cache import PackCache
 from qa_engine.app.packs import get_pack
 from qa_engine.app.score_call import score_call
 from qa_engine.errors import QaEngineError
-from qa_engine.text import language_family
+from qa_engine.rules import language_fits
 from qa_engine.transcript import transcript_from_dict
 from qa_engine.types import Transcript
 
@@ -82,7 +82,6 @@ def run_rescore_job(session: Session, pack_cache: PackCache, job: Job) -> dict[s
     if not isinstance(pack_id, str):
         raise QaEngineError(f"rescore job {job.id}: the payload names no 'pack_id'")
     pack = get_pack(session, pack_cache, pack_id, payload.get("version"))
-    family = language_family(pack.language)
     ids = select_calls(session, payload)
     summary: dict[str, Any] = {"pack": {"id": pack.id, "version": pack.version}, "selected": len(ids),
                                "rescored": 0, "changed": 0, "skipped_language": 0, "skipped_deleted": 0, "failed": 0,
@@ -92,7 +91,7 @@ def run_rescore_job(session: Session, pack_cache: PackCache, job: Job) -> dict[s
         if call is None or call.report is None:
             summary["skipped_deleted"] += 1  # deleted since it was selected
             continue
-        if language_family(call.language) != family:
+        if not language_fits(pack.language, call.language):
             summary["skipped_language"] += 1
             continue
         before = call.score

@@ -13,12 +13,13 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
 from qa_engine.audio import load_audio, probe_decoded_budget
 from qa_engine.pipeline import CallInput, Pipeline, check_transcript
-from qa_engine.rules import Pack, rules_time_limit
+from qa_engine.rules import NoPackForLanguage, Pack, rules_time_limit
 from qa_engine.types import CallReport, Transcript
 
 from .audio_redaction import AudioRedaction, redact_call_audio, scoring_source, share_twin_audio
@@ -57,9 +58,34 @@ def call_language(call: Call) -> str | None:
 
 def choose_pack(session: Session, pack_cache: PackCache, *, pack_id: str | None, team: str | None,
                 language: str | None) -> Pack:
-    """The pack a call is scored with (see :func:`qa_engine.app.packs.resolve_pack`): the one resolver."""
+    """The pack a call is scored with (see :func:`qa_engine.app.packs.resolve_pack`): the one resolver.
+
+    Raises:
+        NoPackForLanguage: no pack named and none written for ``language`` (see :func:`pack_for_call`).
+        PackError: ``pack_id`` names no known pack.
+    """
     return resolve_pack(session, pack_cache, pack_id=pack_id, team=team,
                         language=None if language == "auto" else language)
+
+
+class PackChoice(NamedTuple):
+    """The pack a call is scored with, or None and why not (``unscorable``: no pack named, none for its language)."""
+
+    pack: Pack | None
+    unscorable: str | None = None
+
+
+def pack_for_call(session: Session, pack_cache: PackCache, *, pack_id: str | None, team: str | None,
+                  language: str | None) -> PackChoice:
+    """:func:`choose_pack`, where a call no pack is written for is not refused: it is stored, and unscorable.
+
+    Raises:
+        PackError: ``pack_id`` names no known pack.
+    """
+    try:
+        return PackChoice(choose_pack(session, pack_cache, pack_id=pack_id, team=team, language=language))
+    except NoPackForLanguage as exc:
+        return PackChoice(None, str(exc))
 
 
 def save_report(session: Session, call: Call, report: CallReport, *, raw_transcript: Transcript | None = None,
@@ -76,7 +102,8 @@ def save_report(session: Session, call: Call, report: CallReport, *, raw_transcr
 
 def score_call(session: Session, call: Call, *, pack_cache: PackCache,
                pipeline: Pipeline | Callable[[], Pipeline] | None = None,
-               transcript: Transcript | None = None, pack: Pack | None = None, pack_given: bool = False,
+               transcript: Transcript | None = None, pack: Pack | None = None, unscorable: str | None = None,
+               pack_given: bool = False,
                keep_raw: bool = False, max_duration_s: float | None = None,
                max_decoded_mb: float | None = None, rules_time_limit_s: float | None = None,
                audio_redaction: AudioRedaction | None = None) -> ScoreOutcome:
@@ -84,7 +111,9 @@ def score_call(session: Session, call: Call, *, pack_cache: PackCache,
 
     ``pipeline`` may be a function that builds or returns the shared one: it is called only once the recording has
     decoded, so a corrupt or over-long file never loads the speech model.
-    ``pack``: already chosen (a rescore); else ``call.pack`` (or the team's / language default) is resolved.
+    ``pack``: already chosen (a rescore), or ``unscorable``: the reason none was (:func:`pack_for_call`); else
+    ``call.pack`` (or the team's / language default) is resolved, and with none for the call's language the
+    call is still transcribed and its report is unscorable.
     ``pack_given``: the uploader named the pack, so a detected language does not change it. A recording whose
     content was already scored with the same pack version is not transcribed again: that report is copied.
     ``keep_raw``: also keep the unmasked transcript. ``max_duration_s``: the service's limit on recordings. The
@@ -100,25 +129,27 @@ def score_call(session: Session, call: Call, *, pack_cache: PackCache,
         RulesTimeLimit: the rules ran past their time limit on this call.
     """
     with rules_time_limit(rules_time_limit_s) if rules_time_limit_s is not None else nullcontext():
-        return _score_call(session, call, pack_cache=pack_cache, pipeline=pipeline, transcript=transcript, pack=pack,
-                           pack_given=pack_given, keep_raw=keep_raw, max_duration_s=max_duration_s,
+        chosen = PackChoice(pack, unscorable) if pack is not None or unscorable is not None else None
+        return _score_call(session, call, pack_cache=pack_cache, pipeline=pipeline, transcript=transcript,
+                           chosen=chosen, pack_given=pack_given, keep_raw=keep_raw, max_duration_s=max_duration_s,
                            max_decoded_mb=max_decoded_mb, audio_redaction=audio_redaction)
 
 
 def _score_call(session: Session, call: Call, *, pack_cache: PackCache,
-                pipeline: Pipeline | Callable[[], Pipeline] | None, transcript: Transcript | None, pack: Pack | None,
-                pack_given: bool, keep_raw: bool, max_duration_s: float | None, max_decoded_mb: float | None,
-                audio_redaction: AudioRedaction | None) -> ScoreOutcome:
-    chosen = pack or choose_pack(session, pack_cache, pack_id=call.pack, team=call.team,
-                                 language=call_language(call))
+                pipeline: Pipeline | Callable[[], Pipeline] | None, transcript: Transcript | None,
+                chosen: PackChoice | None, pack_given: bool, keep_raw: bool, max_duration_s: float | None,
+                max_decoded_mb: float | None, audio_redaction: AudioRedaction | None) -> ScoreOutcome:
+    if chosen is None:
+        language = transcript.language if transcript is not None else call_language(call)
+        chosen = pack_for_call(session, pack_cache, pack_id=call.pack, team=call.team, language=language)
     if transcript is not None:
-        report = check_transcript(transcript, chosen, mask_pii=True)
-        save_report(session, call, report, raw_transcript=transcript if keep_raw else None, pack=chosen)
+        report = check_transcript(transcript, chosen.pack, mask_pii=True, unscorable=chosen.unscorable)
+        save_report(session, call, report, raw_transcript=transcript if keep_raw else None, pack=chosen.pack)
         return ScoreOutcome(report=report)
     if pipeline is None or not call.audio_path:
         raise ValueError("score_call needs a pipeline and a stored recording, or a transcript")
     policy = audio_redaction or AudioRedaction()
-    twin = _scored_twin(session, call, chosen)
+    twin = _scored_twin(session, call, chosen.pack) if chosen.pack is not None else None
     if twin is not None:
         copy_report(session, call, twin)
         discard = share_twin_audio(call, twin, policy)
@@ -133,16 +164,20 @@ def _score_call(session: Session, call: Call, *, pack_cache: PackCache,
     decode_s = time.perf_counter() - started
     speech = pipeline if isinstance(pipeline, Pipeline) else pipeline()
     transcript, timings = speech.transcribe(CallInput(audio, call_id=call.call_id, agent_channel=call.agent_channel,
-                                                      language=call.language or chosen.language,
-                                                      scratch_samples=True), pack=chosen)
+                                                      language=call.language or _pack_language(chosen),
+                                                      scratch_samples=True), pack=chosen.pack)
     del audio
     timings["decode"] = decode_s
     if call.language == "auto" and not pack_given:  # detected: that language's pack (the team's, else default)
-        chosen = choose_pack(session, pack_cache, pack_id=None, team=call.team, language=transcript.language)
-    report = speech.check(transcript, pack=chosen, timings=timings)
+        chosen = pack_for_call(session, pack_cache, pack_id=None, team=call.team, language=transcript.language)
+    report = speech.check(transcript, pack=chosen.pack, timings=timings, unscorable=chosen.unscorable)
     discard = redact_call_audio(call, report.redactions, policy)  # before the report: never done without it
-    save_report(session, call, report, raw_transcript=transcript if keep_raw else None, pack=chosen)
+    save_report(session, call, report, raw_transcript=transcript if keep_raw else None, pack=chosen.pack)
     return ScoreOutcome(report=report, discard=discard)
+
+
+def _pack_language(chosen: PackChoice) -> str | None:
+    return chosen.pack.language if chosen.pack is not None else None
 
 
 def _scored_twin(session: Session, call: Call, pack: Pack) -> Call | None:
@@ -153,4 +188,5 @@ def _scored_twin(session: Session, call: Call, pack: Pack) -> Call | None:
                      agent_channel=call.agent_channel, exclude=call.id, statuses=("done",))
 
 
-__all__ = ["ScoreOutcome", "call_language", "choose_pack", "save_report", "score_call"]
+__all__ = ["PackChoice", "ScoreOutcome", "call_language", "choose_pack", "pack_for_call", "save_report",
+           "score_call"]

@@ -6,9 +6,8 @@ import argparse
 import json
 import sys
 
-from ..pipeline import check_transcript
+from ..pipeline import check_with_pack
 from ..report import format_report, report_to_dict
-from ..rules import load_pack
 from ..transcript import load_transcript
 
 
@@ -16,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("check", help="score a transcript JSON file against a rule pack",
                               description="Score a transcript (language + utterances[].role/start/end/text).")
     p.add_argument("transcript", help="transcript JSON file")
-    p.add_argument("--pack", default=None, help="pack id (zh-CN, en) or path; default from the language")
+    p.add_argument("--pack", default=None,
+                   help="pack id (zh-CN, en) or path; default: the pack written for the language (none: not scored)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--no-mask", action="store_true", help="do not mask phone/ID/card numbers in the output")
     p.set_defaults(func=run)
@@ -24,8 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     transcript = load_transcript(args.transcript)
-    pack = load_pack(args.pack, language=transcript.language)
-    report = check_transcript(transcript, pack, mask_pii=not args.no_mask)
+    report = check_with_pack(transcript, args.pack, mask_pii=not args.no_mask)
     if args.json:
         sys.stdout.write(json.dumps(report_to_dict(report), ensure_ascii=False, indent=2) + "\n")
     else:

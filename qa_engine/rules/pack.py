@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import monotonic
@@ -18,7 +19,8 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import PackError
-from ..text import language_family
+from ..pii import mask_text
+from ..text import language_family, pack_language
 from ..types import Finding, Transcript
 from .context import CallContext
 from .matching import PhraseBook
@@ -28,10 +30,29 @@ from .time_limit import Deadline, current_limit
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_NUMBER_DIGITS", "MAX_PACK_VALUES", "MAX_RULES", "Pack", "default_pack_id", "list_packs", "load_pack",
-           "packs_dir", "parse_pack", "parse_pack_text", "yaml_error_message"]
+__all__ = ["MAX_NUMBER_DIGITS", "MAX_PACK_VALUES", "MAX_RULES", "NoPackForLanguage", "Pack", "default_pack_id",
+           "language_fits", "list_packs", "load_pack", "packs_dir", "parse_pack", "parse_pack_text",
+           "yaml_error_message"]
 
 DEFAULT_PACKS = {"zh": "zh-CN", "en": "en"}
+
+
+class NoPackForLanguage(PackError):
+    """No pack was named and none is written for the call's language: the call is ``unscorable`` (its ``str`` is
+    the report's reason), because another language's phrases would fail it for what it did say."""
+
+    def __init__(self, language: str, languages: Iterable[str]) -> None:
+        self.language = language
+        self.languages = tuple(sorted(set(languages)))
+        super().__init__(f"no rule pack is written for language {mask_text(language[:32])!r} (packs exist for "
+                         f"{', '.join(self.languages) or 'no language'}); to score it anyway, name a pack "
+                         "(the upload's 'pack' field, or --pack)")
+
+
+def language_fits(pack_lang: str, call_language: str | None) -> bool:
+    """Whether a pack written for ``pack_lang`` may score a call in ``call_language`` that did not name it: the
+    same language (zh-TW and cmn fit zh, en-GB fits en); a call of unknown language fits the English default."""
+    return pack_language(pack_lang) == pack_language(call_language)
 
 
 @dataclass
@@ -100,9 +121,23 @@ def packs_dir() -> Path:
     return Path(qa_engine.__file__).resolve().parents[1] / "rules" / "packs"
 
 
-def default_pack_id(language: str | None) -> str:
-    """zh, zh-CN, cmn -> zh-CN; en, en-US, anything else -> en."""
-    return DEFAULT_PACKS[language_family(language)]
+def default_pack_id(language: str | None, packs: Callable[[], Mapping[str, str]] | None = None) -> str:
+    """The pack a call in ``language`` is scored with when none was named: the one decision every entry point uses.
+
+    zh, zh-TW, cmn, yue -> zh-CN; en, en-GB, none -> en; another language -> the first (by id) of ``packs()``
+    (id -> the language it is written for; default: the bundled packs, :func:`list_packs`) written for it.
+
+    Raises:
+        NoPackForLanguage: no pack is written for ``language``.
+    """
+    wanted = pack_language(language)
+    if wanted in DEFAULT_PACKS:
+        return DEFAULT_PACKS[wanted]
+    available = packs() if packs is not None else {p["id"]: p["language"] for p in list_packs()}
+    for pack_id, pack_lang in sorted(available.items()):
+        if pack_language(pack_lang) == wanted:
+            return pack_id
+    raise NoPackForLanguage(language or "", {*DEFAULT_PACKS, *map(pack_language, available.values())})
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:
@@ -300,7 +335,12 @@ def _load_file(path: Path) -> Pack:
 
 
 def load_pack(ref: str | Path | None = None, language: str | None = None) -> Pack:
-    """Load a pack by id ("zh-CN", "en"), by path, or the default for ``language``."""
+    """Load a pack by id ("zh-CN", "en"), by path, or the default for ``language`` (:func:`default_pack_id`).
+
+    Raises:
+        NoPackForLanguage: no ``ref`` and no pack is written for ``language``.
+        PackError: no such pack, or it does not validate.
+    """
     if ref is None:
         ref = default_pack_id(language)
     path = Path(ref)

@@ -85,3 +85,25 @@ def test_console_script(tmp_path: Path) -> None:
     done = subprocess.run([str(SCRIPT), "packs", "validate", str(tmp_path / "call.json")],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode != 0 and "qa-engine: error:" in done.stderr
+
+
+def test_check_a_language_without_a_pack_is_not_scored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No pack named and none written for French: unscorable (exit 1), not a fail from the English pack."""
+    path = _transcript(tmp_path, language="fr")
+    assert main(["check", str(path), "--json"]) == 1
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert doc["status"] == "unscorable" and doc["score"] is None and doc["pack"] is None
+    assert "'fr'" in doc["reason"] and "en, zh" in doc["reason"] and "--pack" in doc["reason"]
+    assert "not scorable" in captured.err and "'fr'" in captured.err
+    assert main(["check", str(path)]) == 1
+    assert "not scorable: " in capsys.readouterr().out
+    assert main(["check", str(path), "--json", "--pack", "zh-CN"]) == 0  # named: used as asked
+    assert json.loads(capsys.readouterr().out)["pack"]["id"] == "zh-CN"
+
+
+@pytest.mark.parametrize(("language", "pack"), [("en-GB", "en"), ("zh-TW", "zh-CN"), ("yue", "zh-CN")])
+def test_check_language_variants_keep_their_packs(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  language: str, pack: str) -> None:
+    assert main(["check", str(_transcript(tmp_path, language=language)), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pack"]["id"] == pack

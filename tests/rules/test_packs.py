@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from qa_engine.errors import PackError
-from qa_engine.rules import REGISTRY, default_pack_id, list_packs, load_pack
+from qa_engine.rules import REGISTRY, NoPackForLanguage, default_pack_id, list_packs, load_pack
 from qa_engine.rules.docs import rules_markdown
 
 from .conftest import REPO
@@ -27,10 +27,33 @@ def test_standard_packs_have_the_seven_rules(pack_id: str) -> None:
 
 
 @pytest.mark.parametrize(("language", "expected"), [("zh", "zh-CN"), ("zh-CN", "zh-CN"), ("cmn", "zh-CN"),
-                                                    ("en", "en"), ("en-US", "en")])
+                                                    ("zh-TW", "zh-CN"), ("yue", "zh-CN"), ("en", "en"),
+                                                    ("en-US", "en"), ("en-GB", "en")])
 def test_default_pack_for_language(language: str, expected: str) -> None:
     assert default_pack_id(language) == expected
     assert load_pack(language=language).id == expected
+
+
+@pytest.mark.parametrize("language", ["fr", "ja", "de-DE"])
+def test_no_default_pack_for_a_language_no_pack_is_written_for(language: str) -> None:
+    """Not the English pack for "anything else": the caller makes the call unscorable, naming the language."""
+    with pytest.raises(NoPackForLanguage) as caught:
+        default_pack_id(language)
+    assert caught.value.languages == ("en", "zh")
+    assert f"{language!r}" in str(caught.value) and "en, zh" in str(caught.value)
+    with pytest.raises(NoPackForLanguage):
+        load_pack(language=language)
+
+
+def test_a_pack_written_for_the_language_is_its_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = yaml.safe_load((REPO / "rules/packs/en.yaml").read_text(encoding="utf-8"))
+    (tmp_path / "en.yaml").write_text(yaml.safe_dump(src), encoding="utf-8")
+    (tmp_path / "acme-fr.yaml").write_text(yaml.safe_dump({**src, "pack": "acme-fr", "language": "fr"}),
+                                           encoding="utf-8")
+    monkeypatch.setenv("QA_ENGINE_PACKS_DIR", str(tmp_path))
+    assert default_pack_id("fr-FR") == "acme-fr" and default_pack_id("en-US") == "en"
+    with pytest.raises(NoPackForLanguage, match="en, fr"):
+        default_pack_id("ja")
 
 
 def test_list_packs() -> None:
