@@ -171,7 +171,7 @@ def order_cases(seed: str, doc: dict[str, Any]) -> Iterator[Case]:
         "overlapping": _set_all("end", lambda i, u: u["start"] + 60.0),
         "end<start": _set_all("end", lambda i, u: max(0.0, u["start"] - 1.0)),
         "zero-length": _set_all("end", lambda i, u: u["start"]),
-        "all-at-zero": lambda utts: [u.update(start=0.0, end=0.0) for u in utts],
+        "all-start-at-zero": _set_all("start", lambda i, u: 0.0),
         "words-outside": _shift_words,
         "unknown-role": _set_all("role", lambda i, u: "supervisor"),
         "role-uppercase": _set_all("role", lambda i, u: str(u["role"]).upper()),
@@ -197,7 +197,8 @@ def order_cases(seed: str, doc: dict[str, Any]) -> Iterator[Case]:
 
 
 TEXTS: dict[str, str] = {
-    "lone-surrogate": "您好\ud800请问", "low-surrogate": "\udc00", "NUL": "您好\x00请问", "RTL-override": "\u202e您好请问",
+    "lone-surrogate": "您好\ud800请问", "low-surrogate": "\udc00", "NUL": "您好\x00请问",
+    "RTL-override": "\u202e您好请问",
     "combining-19k": "a" + "\u0301" * 19_000, "combining-100k": "a" + "\u0301" * 100_000,
     "zero-width": "您\u200b好\ufeff", "astral": "您好\U0001f600\U000e0001", "C1-controls": "\x85\x9b您好",
     "whitespace-only": " \t\u3000", "digits-40": "9" * 40, "newlines": "您好\n\r\u2028请问",
@@ -406,11 +407,12 @@ class ApiEntry:
 
 def with_api_fields(data: bytes) -> bytes:
     """The service's own fields (agent, started_at) added to a JSON object body, leaving the rest byte for byte."""
-    stripped = data.lstrip()
+    bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
+    stripped = data[len(bom):].lstrip()
     if not stripped.startswith(b"{") or stripped[1:].lstrip().startswith(b"}"):
         return data
     extra = json.dumps(API_FIELDS)[1:-1].encode("utf-8")
-    return b"{" + extra + b", " + stripped[1:]
+    return bom + b"{" + extra + b", " + stripped[1:]
 
 
 def _detail(response: Any) -> str:
@@ -488,7 +490,8 @@ def report(results: dict[str, list[tuple[Case, Outcome]]], seconds: dict[str, fl
     for entry, rows in results.items():
         for case, outcome in rows:
             if outcome.result in ("OTHER", "slow", "mem"):
-                key = f"{entry} {outcome.result}: {re.sub(r'[0-9]+', 'N', outcome.detail)[:120]}"
+                detail = outcome.detail if outcome.result != "OTHER" else re.sub(r"[0-9]+", "N", outcome.detail)
+                key = f"{entry} {outcome.result}: {detail[:120]}"
                 causes[key].append(case.name)
     out.append("")
     out.append("Causes (OTHER / slow / mem), with up to three cases each:" if causes else "No OTHER, slow or mem.")

@@ -140,9 +140,9 @@ def _field_values(raw: dict[str, Any], where: str, base: Path, problems: list[st
 
 
 def channel_number(value: Any) -> int | None:
-    """A whole number written ``1`` or ``"1"`` (ASCII digits only, no sign, at most 18 of them), else None."""
+    """A whole number written ``1`` or ``"1"`` (ASCII digits only, no sign, at most 100 of them), else None."""
     text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 100 else None
 
 
 def text_value_problem(value: str, max_length: int) -> str | None:
