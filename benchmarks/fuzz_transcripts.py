@@ -15,8 +15,8 @@ runs through:
     check   ``qa-engine check FILE --json`` (the CLI's ``main`` in-process; ``--subprocess N`` also runs the
             first N cases of each class as real subprocesses and compares)
     batch   the document as the sidecar ``NAME.json`` of a recording in a ``qa-engine batch SOURCE`` folder
-            (``--dry-run``, then the planning and the database claim of a real run on SQLite: everything the
-            sidecar reaches before speech recognition)
+            (``--dry-run``, then the planning and the database claim of a real run, on SQLite or ``--batch-db``:
+            everything the sidecar reaches before speech recognition)
 
 (``qa-engine score`` reads recordings only; its transcripts are what ``check`` reads.) Per entry point and class
 the table counts ``ok`` (accepted and scored), ``clear`` (a 4xx, or exit code 2 with one ``qa-engine: error:``
@@ -24,6 +24,7 @@ line), ``OTHER`` (5xx, an exception or traceback, an accepted call whose report 
 ``slow`` (over ``--slow-s``) and ``mem`` (peak RSS growth over ``--mem-mb``); then one line per OTHER cause.
 
     .venv/bin/python benchmarks/fuzz_transcripts.py [--seed 20261205] [--raw 30] [--only api,check,batch]
+                                                    [--subprocess 2] [--batch-db postgresql://…/empty_db]
 
 Linux only (the peak RSS comes from ``/proc/self/status``, reset through ``/proc/self/clear_refs``).
 """
@@ -316,12 +317,12 @@ class BatchEntry:
 
     name = "batch"
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, db_url: str | None = None) -> None:
         self.source = work / "batch-src"
         self.source.mkdir()
         shutil.copy(CLIP, self.source / "call.flac")
         self.data_dir = work / "batch-data"
-        self.db = f"sqlite:///{work / 'batch.db'}"
+        self.db = db_url or f"sqlite:///{work / 'batch.db'}"
 
     def __call__(self, case: Case) -> Outcome:
         from qa_engine.cli import main
@@ -505,6 +506,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20261205)
     parser.add_argument("--raw", type=int, default=30, help="raw byte mutations per sample document")
     parser.add_argument("--only", default="api,check,batch", help="entry points, comma-separated")
+    parser.add_argument("--batch-db", default=None, metavar="URL",
+                        help="batch: this database (an empty PostgreSQL one: its column widths and NUL rule apply) "
+                             "instead of a new SQLite file")
     parser.add_argument("--slow-s", type=float, default=2.0)
     parser.add_argument("--mem-mb", type=float, default=256.0)
     parser.add_argument("--subprocess", type=int, default=1, metavar="N",
@@ -516,7 +520,8 @@ def main() -> int:
     seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="fuzz-transcripts-") as tmp:
         work = Path(tmp)
-        factories: dict[str, Callable[[Path], Any]] = {"api": ApiEntry, "check": CheckEntry, "batch": BatchEntry}
+        factories: dict[str, Callable[[Path], Any]] = {
+            "api": ApiEntry, "check": CheckEntry, "batch": lambda path: BatchEntry(path, args.batch_db)}
         for name in args.only.split(","):
             entry = factories[name](work)
             t0 = time.perf_counter()
