@@ -6,7 +6,6 @@ transcripts from other systems (or typed by hand for a test) can be scored witho
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 from .acoustics import acoustics_from_dict, acoustics_to_dict
 from .errors import TranscriptError
+from .json_text import JsonTextError, load_json
 from .text import to_simplified
 from .types import Role, Transcript, Utterance, Word, to_plain
 
@@ -268,7 +268,8 @@ def _word_from_dict(raw: Any, where: str) -> Word:
 
 
 def load_transcript(path: str | Path) -> Transcript:
-    """Read a transcript JSON file; malformed JSON is reported with line and column."""
+    """Read a transcript JSON file (UTF-8, a byte-order mark allowed); malformed JSON is reported with line and
+    column, and a too-long number or too-deep nesting by name (:func:`qa_engine.json_text.load_json`)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -277,9 +278,9 @@ def load_transcript(path: str | Path) -> Transcript:
     except (OSError, UnicodeDecodeError) as exc:
         raise TranscriptError(f"{p}: cannot read ({exc})") from None
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TranscriptError(f"{p}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        doc = load_json(text)
+    except JsonTextError as exc:
+        raise TranscriptError(f"{p}: {exc}") from None
     return transcript_from_dict(doc, str(p))
 
 

@@ -6,7 +6,6 @@ where the field was read when that helps (``form``), and is "" for a JSON body, 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -18,12 +17,11 @@ from sqlalchemy.orm import Session
 from qa_engine.app.access import as_utc, supervised_teams
 from qa_engine.app.errors import Forbidden, Invalid
 from qa_engine.app.models import User
+from qa_engine.json_text import MAX_JSON_DEPTH, JsonTextError, load_json
 from qa_engine.transcript import text_problem
 
 LANGUAGE = re.compile(r"^(auto|[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?)$")
 MAX_AGENT_CHANNEL = 63
-#: Deepest nesting of lists and objects accepted in a JSON body (a transcript needs 4).
-MAX_JSON_DEPTH = 64
 #: How a wrong value is described (the value itself may be huge or deeply nested).
 JSON_KINDS: dict[type, str] = {list: "a list", dict: "an object"}
 
@@ -94,41 +92,18 @@ def utc_moment(moment: datetime, name: str) -> datetime:
 def json_document(raw: bytes, source: str, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
     """A JSON object from a request body; 422 naming the problem for anything else.
 
-    Malformed or non-UTF-8 text, numbers Python refuses to read (over 4300 digits) and nesting deeper than
-    ``max_depth`` are refused; the depth is checked without recursion, before anything walks the document.
+    Non-UTF-8 text and whatever :func:`qa_engine.json_text.load_json` refuses (malformed JSON, numbers over 4300
+    digits, nesting deeper than ``max_depth``, checked without recursion) are refused.
     """
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        doc = load_json(raw.decode("utf-8"), max_depth)
     except UnicodeDecodeError:
         raise unprocessable(f"{lead(source)}not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise unprocessable(f"{lead(source)}malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-                            ) from None
-    except RecursionError:
-        raise unprocessable(f"{lead(source)}JSON nested deeper than {max_depth} levels") from None
-    except ValueError as exc:  # int('9' * 5000): "Exceeds the limit (4300 digits) for integer string conversion"
-        raise unprocessable(f"{lead(source)}a number in the JSON is too long ({str(exc).split(':')[0]})") from None
+    except JsonTextError as exc:
+        raise unprocessable(f"{lead(source)}{exc}") from None
     if not isinstance(doc, dict):
         raise unprocessable(f"{lead(source)}expected a JSON object at the top level")
-    if nesting_depth(doc, max_depth) > max_depth:
-        raise unprocessable(f"{lead(source)}JSON nested deeper than {max_depth} levels")
     return doc
-
-
-def nesting_depth(doc: Any, limit: int) -> int:
-    """How deeply lists and objects nest in ``doc`` (a scalar: 0), counting no further than ``limit + 1``."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(doc, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
-        if children is None:
-            continue
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return deepest
 
 
 def language(doc: Mapping[str, Any], source: str) -> str | None:

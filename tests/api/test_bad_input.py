@@ -26,6 +26,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from hypothesis import strategies as st
+from sqlalchemy import event
 
 from api.main import API_PREFIX, create_app
 from qa_engine import transcript as transcript_module
@@ -312,6 +313,39 @@ def test_transcript_limits_answer_422_naming_the_limit(client: TestClient, sende
     assert too_many_words.status_code == 422 and "at most 2 words per utterance" in too_many_words.text
     too_long = client.post(f"{P}/calls", json=with_utterance(text="很" * 11), headers=admin)
     assert too_long.status_code == 422 and "text: is longer than 10 characters" in too_long.text
+
+
+def test_a_transcript_body_with_a_byte_order_mark_is_scored(client: TestClient, senders: dict[str, Any]) -> None:
+    """Found by benchmarks/fuzz_transcripts.py: a UTF-8 BOM was a 422 ("Unexpected UTF-8 BOM") while the same file
+    passed to ``qa-engine check`` and a batch manifest were read; now all three read it."""
+    body = b"\xef\xbb\xbf" + json.dumps({**GOOD, "call_id": "bom-1"}).encode("utf-8")
+    created = client.post(f"{P}/calls", content=body, headers={**senders["headers"]["admin"], **JSON})
+    assert created.status_code == 201, created.text
+    call = client.get(f"{P}/calls/{created.json()['id']}", headers=senders["headers"]["admin"])
+    assert call.status_code == 200 and call.json()["status"] == "done", call.text
+
+
+def test_a_long_transcript_is_indexed_with_one_insert(client: TestClient, senders: dict[str, Any]) -> None:
+    """Found by benchmarks/fuzz_transcripts.py: a transcript at the 20 000-utterance limit took over 2 s, most of
+    it inserting its search rows one by one (an INSERT and a fetch of the new id per utterance)."""
+    inserts: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO SEARCH_UTTERANCES"):
+            inserts.append(statement)
+
+    utterances = [utterance(start=i * 2.0, end=i * 2.0 + 1.5, text=f"第{i}句 您好") for i in range(300)]
+    engine = client.app.state.db_engine  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        created = client.post(f"{P}/calls", json={**GOOD, "utterances": utterances},
+                              headers=senders["headers"]["admin"])
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert created.status_code == 201, created.text
+    assert len(inserts) == 1, f"{len(inserts)} INSERT statements for 300 utterances"
+    found = client.get(f"{P}/search?q=第299句", headers=senders["headers"]["admin"])
+    assert found.status_code == 200 and created.json()["id"] in found.text, found.text
 
 
 def test_an_unhandled_exception_is_a_json_500_on_an_open_connection(settings: Settings) -> None:

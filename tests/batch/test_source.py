@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -97,3 +100,82 @@ def test_parse_since() -> None:
     assert parse_since("2026-11-22T18:00:00+00:00") == datetime(2026, 11, 22, 18, tzinfo=UTC)
     with pytest.raises(QaEngineError, match="--since 'last week'"):
         parse_since("last week")
+
+
+# -- sidecars and manifest lines found by benchmarks/fuzz_transcripts.py ----------------------------------------
+DEEP = "[" * 100_000 + "]" * 100_000
+SCRIPT = Path(sys.executable).with_name("qa-engine")
+
+
+def _one_sidecar(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "call.wav").write_bytes(b"RIFF")
+    sidecar = tmp_path / "call.json"
+    sidecar.write_text(text, encoding="utf-8")
+    return sidecar
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    pytest.param('{"agent": ' + DEEP + "}", "JSON nested deeper than 64 levels", id="nested 100k deep"),
+    pytest.param('{"agent": "a", "x": ' + "[" * 1000 + "]" * 1000 + "}", "JSON nested deeper than 64 levels",
+                 id="nested 1000 deep"),
+    pytest.param('{"agent": ' + "9" * 5000 + "}", "a number in the JSON is too long", id="5000-digit integer"),
+])
+def test_a_sidecar_python_cannot_read_is_a_problem_naming_the_file(tmp_path: Path, text: str, problem: str) -> None:
+    """These were a RecursionError / ValueError traceback out of ``qa-engine batch``."""
+    sidecar = _one_sidecar(tmp_path, text)
+    with pytest.raises(ManifestError) as err:
+        scan_folder(tmp_path)
+    assert err.value.problems[0].startswith(f"{sidecar}:1: file: not a JSON object ({problem}")
+
+
+def test_a_manifest_line_nested_too_deep_is_named(tmp_path: Path) -> None:
+    m = tmp_path / "calls.jsonl"
+    m.write_text('{"path": "a.wav"}\n{"path": "b.wav", "x": ' + DEEP + "}\n")
+    with pytest.raises(ManifestError) as err:
+        read_manifest(m)
+    assert err.value.problems == [f"{m}:2: line: not JSON (JSON nested deeper than 64 levels)"]
+
+
+def test_a_sidecar_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """The manifest reader already allowed a UTF-8 BOM; a sidecar written by the same Windows tool was refused."""
+    (tmp_path / "call.wav").write_bytes(b"RIFF")
+    (tmp_path / "call.json").write_bytes(b'\xef\xbb\xbf{"agent": "alice"}')
+    assert [item.agent for item in scan_folder(tmp_path)] == ["alice"]
+
+
+@pytest.mark.parametrize(("field", "value", "problem"), [
+    pytest.param("agent", "a" * 129, "agent: longer than 128 characters (129)", id="agent too long"),
+    pytest.param("team", "t" * 129, "team: longer than 128 characters (129)", id="team too long"),
+    pytest.param("call_id", "c" * 257, "call_id: longer than 256 characters (257)", id="call_id too long"),
+    pytest.param("agent", "al\x00ice", "agent: contains a NUL character", id="NUL in agent"),
+    pytest.param("team", "t\ud800", "team: contains a lone surrogate (\\ud800)", id="surrogate in team"),
+    pytest.param("agent_channel", 2**70, "agent_channel: 1180591620717411303424 is more than 63", id="2**70 channel"),
+    pytest.param("agent_channel", "64", "agent_channel: 64 is more than 63", id="channel 64"),
+    pytest.param("agent_channel", True, "agent_channel: True is not a channel number", id="boolean channel"),
+])
+def test_a_sidecar_value_the_database_cannot_store_is_named(tmp_path: Path, field: str, value: object,
+                                                            problem: str) -> None:
+    """Refused when the source is read, before any file is scored: these failed the claim's INSERT mid-run
+    (PostgreSQL: value too long, NUL; both: integer out of range), or were stored as given (SQLite)."""
+    sidecar = _one_sidecar(tmp_path, json.dumps({field: value}))
+    with pytest.raises(ManifestError) as err:
+        scan_folder(tmp_path)
+    assert err.value.problems[0].startswith(f"{sidecar}:1: {problem}"), err.value.problems
+
+
+def test_a_huge_value_is_cut_in_the_message(tmp_path: Path) -> None:
+    _one_sidecar(tmp_path, json.dumps({"agent_channel": "话" * 1_000_000}))
+    with pytest.raises(ManifestError) as err:
+        scan_folder(tmp_path)
+    assert len(str(err.value)) < 400 and "(1000002 characters)" in str(err.value)
+
+
+def test_batch_with_a_deeply_nested_sidecar_is_one_error(tmp_path: Path) -> None:
+    """The installed console script: exit code 2 and the problem, no traceback."""
+    src = tmp_path / "src"
+    src.mkdir()
+    sidecar = _one_sidecar(src, '{"agent": ' + DEEP + "}")
+    done = subprocess.run([str(SCRIPT), "batch", str(src), "--dry-run", "--db", f"sqlite:///{tmp_path / 'q.db'}",
+                           "--data-dir", str(tmp_path / "data")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert f"{sidecar}:1: file: not a JSON object (JSON nested deeper than 64 levels)" in done.stderr

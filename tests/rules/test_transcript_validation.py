@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -16,7 +19,7 @@ from hypothesis import strategies as st
 
 from qa_engine import transcript as transcript_module
 from qa_engine.errors import TranscriptError
-from qa_engine.transcript import MAX_SECONDS, text_problem, transcript_from_dict, transcript_to_dict
+from qa_engine.transcript import MAX_SECONDS, load_transcript, text_problem, transcript_from_dict, transcript_to_dict
 
 SETTINGS = hypothesis.settings(max_examples=200, deadline=None, derandomize=True, database=None)
 any_text = st.text(alphabet=st.characters(codec=None), max_size=30)  # lone surrogates and NUL included
@@ -147,3 +150,41 @@ def test_limits_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_numeric_call_id_is_kept_as_text() -> None:
     assert transcript_from_dict({"language": "zh", "call_id": 12345, "utterances": []}).call_id == "12345"
+
+
+GOOD_FILE_TEXT = json.dumps({"language": "zh", "utterances": [utterance()]})
+SCRIPT = Path(sys.executable).with_name("qa-engine")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    pytest.param('{"language": "zh", "utterances": ' + "[" * 100_000 + "]" * 100_000 + "}",
+                 "JSON nested deeper than 64 levels", id="nested 100k deep"),
+    pytest.param('{"language": "zh", "x": ' + "[" * 1000 + "]" * 1000 + ', "utterances": []}',
+                 "JSON nested deeper than 64 levels", id="nested 1000 deep (loads, then counted)"),
+    pytest.param('{"language": "zh", "duration": ' + "9" * 5000 + ', "utterances": []}',
+                 "a number in the JSON is too long", id="5000-digit integer"),
+])
+def test_a_transcript_file_python_cannot_read_is_a_transcript_error(tmp_path: Path, text: str,
+                                                                    message: str) -> None:
+    """Found by benchmarks/fuzz_transcripts.py: these were a RecursionError / ValueError traceback in ``check``."""
+    path = tmp_path / "call.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(TranscriptError) as error:
+        load_transcript(path)
+    assert str(error.value) == f"{path}: {message}" or str(error.value).startswith(f"{path}: {message} (")
+
+
+def test_check_on_a_deeply_nested_file_is_one_error_line(tmp_path: Path) -> None:
+    """The installed console script: exit code 2 and one ``qa-engine: error:`` line, no traceback."""
+    path = tmp_path / "deep.json"
+    path.write_text('{"language": "zh", "utterances": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+    done = subprocess.run([str(SCRIPT), "check", str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"qa-engine: error: {path}: JSON nested deeper than 64 levels\n"
+
+
+def test_a_transcript_file_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """Windows editors write a UTF-8 BOM; ``json.loads`` alone refuses it ("Unexpected UTF-8 BOM")."""
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD_FILE_TEXT.encode("utf-8"))
+    assert load_transcript(path).utterances[0].text == utterance()["text"]

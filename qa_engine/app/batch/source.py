@@ -8,7 +8,6 @@ archive is described. A manifest with a bad line is refused as a whole, every pr
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,10 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from qa_engine.errors import QaEngineError
+from qa_engine.json_text import JsonTextError, load_json
+from qa_engine.transcript import text_problem
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".mp4", ".aac", ".webm", ".mka",
                             ".aif", ".aiff", ".amr", ".caf", ".wma"})
 MANIFEST_FIELDS = ("path", "call_id", "agent", "team", "started_at", "agent_channel", "language")
+#: The longest value of each name field: the width of its column in ``calls`` (a longer one fails the insert).
+MAX_LENGTHS = {"path": 4096, "call_id": 256, "agent": 128, "team": 128, "started_at": 64, "language": 32}
+MAX_AGENT_CHANNEL = 63
+SHOWN_CHARS = 40
 LANGUAGES = re.compile(r"^(zh|en|auto)([-_][A-Za-z]{2,4})?$")
 
 
@@ -93,8 +98,12 @@ def _field_values(raw: dict[str, Any], where: str, base: Path, problems: list[st
         value = raw.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
-        if not isinstance(value, str | int):
+        if not isinstance(value, str | int) or isinstance(value, bool):
             problems.append(f"{where}: {name}: expected text, got {type(value).__name__}")
+            return None
+        problem = text_value_problem(str(value).strip(), MAX_LENGTHS[name])
+        if problem is not None:
+            problems.append(f"{where}: {name}: {problem}")
             return None
         return str(value).strip()
 
@@ -112,22 +121,43 @@ def _field_values(raw: dict[str, Any], where: str, base: Path, problems: list[st
         try:
             out["started_at"] = parse_datetime(started)
         except ValueError:
-            problems.append(f"{where}: started_at: {started!r} is not an ISO 8601 date-time")
+            problems.append(f"{where}: started_at: {shown(started)} is not an ISO 8601 date-time")
     channel = raw.get("agent_channel")
     if channel not in (None, ""):
-        try:
-            number = int(str(channel).strip())
-            if number < 0 or str(channel).strip().startswith("+"):
-                raise ValueError
+        number = channel_number(channel)
+        if number is None:
+            problems.append(f"{where}: agent_channel: {shown(channel)} is not a channel number (0, 1, ...)")
+        elif number > MAX_AGENT_CHANNEL:
+            problems.append(f"{where}: agent_channel: {number} is more than {MAX_AGENT_CHANNEL}")
+        else:
             out["agent_channel"] = number
-        except ValueError:
-            problems.append(f"{where}: agent_channel: {channel!r} is not a channel number (0, 1, ...)")
     language = text("language")
     if language is not None:
         if not LANGUAGES.match(language):
-            problems.append(f"{where}: language: {language!r} is not supported (zh, en or auto)")
+            problems.append(f"{where}: language: {shown(language)} is not supported (zh, en or auto)")
         out["language"] = language
     return out if len(problems) == before else None
+
+
+def channel_number(value: Any) -> int | None:
+    """A whole number written ``1`` or ``"1"`` (ASCII digits only, no sign, at most 100 of them), else None."""
+    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 100 else None
+
+
+def text_value_problem(value: str, max_length: int) -> str | None:
+    """Why a name from the archive cannot be stored (too long for its column, NUL, lone surrogate), or None."""
+    if len(value) > max_length:
+        return f"longer than {max_length} characters ({len(value)})"
+    return text_problem(value)
+
+
+def shown(value: Any) -> str:
+    """A value for a message, cut to :data:`SHOWN_CHARS` characters (a 1 MB field must not fill the terminal)."""
+    text = repr(value)
+    if len(text) <= SHOWN_CHARS:
+        return text
+    return f"{text[:SHOWN_CHARS]}… ({len(text)} characters)"
 
 
 def _item(values: dict[str, Any], path: Path, origin: str) -> BatchItem:
@@ -165,9 +195,9 @@ def read_manifest(manifest: Path) -> list[BatchItem]:
                 continue
             where = f"{manifest}:{n}"
             try:
-                doc = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append(f"{where}: line: not JSON ({exc.msg} at column {exc.colno})")
+                doc = load_json(line)
+            except JsonTextError as exc:
+                problems.append(f"{where}: line: not JSON ({exc})")
                 continue
             if not isinstance(doc, dict):
                 problems.append(f"{where}: line: expected a JSON object, got {type(doc).__name__}")
@@ -202,8 +232,8 @@ def scan_folder(root: Path) -> list[BatchItem]:
         if sidecar.is_file():
             origin = str(sidecar)
             try:
-                doc = json.loads(sidecar.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                doc = load_json(sidecar.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, JsonTextError) as exc:
                 problems.append(f"{sidecar}:1: file: not a JSON object ({exc})")
                 continue
             if not isinstance(doc, dict):
