@@ -10,22 +10,11 @@ from fastapi.testclient import TestClient
 
 from qa_engine.rules.pack import MAX_RULES
 
+from ..one_rule_pack import one_rule_pack
+
 P = "/api/v1/packs"
 YAML = {"Content-Type": "application/yaml"}
-PACK = """\
-pack: fuzzed
-version: "1"
-language: zh
-grades: {good: 80, poor: 0}
-rules:
-  - id: greeting
-    type: phrase_in_window
-    summary: greets
-    weight: 10
-    role: agent
-    window: {anchor: whole_call}
-    match: {phrases: [您好]}
-"""
+PACK = one_rule_pack("fuzzed")
 RULE = """\
   - id: r{i}
     type: phrase_in_window

@@ -17,24 +17,12 @@ from sqlalchemy import func, select
 
 from qa_engine.app.models import Call, FindingRow
 
+from ..one_rule_pack import one_rule_pack
 from .conftest import ZH_TRANSCRIPT
 
 Headers = dict[str, str]
 CALL: dict[str, Any] = {**ZH_TRANSCRIPT, "agent": "alice", "started_at": "2025-02-03T10:00:00+08:00"}
-ALT_PACK = """\
-pack: zh-alt
-version: "1"
-language: zh
-grades: {good: 80, poor: 0}
-rules:
-  - id: greeting
-    type: phrase_in_window
-    summary: greets
-    weight: 10
-    role: agent
-    window: {anchor: whole_call}
-    match: {phrases: [您好]}
-"""
+ALT_PACK = one_rule_pack("zh-alt")
 
 
 def _post(client: TestClient, headers: Headers, body: dict[str, Any]) -> Any:

@@ -9,25 +9,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from ..one_rule_pack import one_rule_pack
 from .conftest import ZH_TRANSCRIPT
 from .test_processing import AUDIO, Service, service, service_factory  # noqa: F401 - fixtures
 
 Headers = dict[str, str]
 YAML = {"Content-Type": "application/yaml"}
-FR_PACK = """\
-pack: acme-fr
-version: "1"
-language: fr
-grades: {bon: 80, faible: 0}
-rules:
-  - id: greeting
-    type: phrase_in_window
-    summary: L'agent salue le client
-    weight: 10
-    role: agent
-    window: {anchor: first_agent_turns, turns: 2}
-    match: {phrases: [bonjour]}
-"""
+FR_PACK = one_rule_pack("acme-fr", language="fr", grades="{bon: 80, faible: 0}", summary="L'agent salue le client",
+                        phrase="bonjour")
 EN_PACK = FR_PACK.replace("acme-fr", "acme-en").replace("language: fr", "language: en")
 
 
