@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .audio_redaction import remove_call_audio
@@ -69,8 +69,7 @@ def _audio_paths(calls: Iterable[Call]) -> set[str]:
 def _commit_then_remove_audio(session: Session, paths: set[str]) -> None:
     """Commit, then remove the recordings no call uses any more (a duplicate may share one)."""
     session.flush()
-    shared = {path for path in paths
-              if session.scalar(select(func.count()).select_from(Call).where(Call.audio_path == path))}
+    shared = set(session.scalars(select(Call.audio_path).where(Call.audio_path.in_(paths)))) if paths else set()
     session.commit()
     for path in sorted(paths - shared):
         remove_call_audio(session, path)  # and the unredacted original, when kept and unused
