@@ -150,11 +150,9 @@ def evolve_each(objs: Sequence[T], name: str, values: Sequence[Any]) -> tuple[T,
 
 def new_finding(rule_id: str, status: Status, severity: Severity, weight: float, evidence: tuple[Evidence, ...],
                 explanation: str, data: dict[str, Any]) -> Finding:
-    """``Finding(...)`` built as :func:`build` does, inlined (every rule of every checked call makes one)."""
-    obj = object.__new__(Finding)
-    obj.__dict__.update(rule_id=rule_id, status=status, severity=severity, weight=weight, evidence=evidence,
-                        explanation=explanation, data=data)
-    return obj
+    """``Finding(...)`` built by :func:`build` (every rule of every checked call makes one)."""
+    return build(Finding, rule_id=rule_id, status=status, severity=severity, weight=weight, evidence=evidence,
+                 explanation=explanation, data=data)
 
 
 @dataclass(frozen=True)
