@@ -51,8 +51,9 @@ def test_supervisor_finds_the_agent_turn_and_opens_the_call_there(browser: Any, 
     try:
         page = sign_in(ctx, search_ui, "sue")
         _watch(page, errors)
-        page.locator("nav a[href='/ui/search']").click()
-        page.wait_for_url("**/ui/search")
+        page.wait_for_load_state("networkidle")  # the dashboard's requests done before the click
+        with page.expect_navigation(url="**/ui/search"):
+            page.locator("nav a[href='/ui/search']").click()
         assert page.locator("#search-results .empty p").inner_text() == "输入关键词开始搜索"
         page.locator("#s-q").fill("稍等")
         page.locator("#s-role").select_option("agent")
