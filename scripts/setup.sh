@@ -10,7 +10,12 @@ command -v "$py" >/dev/null 2>&1 || need_apt+=(python3 python3-venv python3-dev)
 if command -v "$py" >/dev/null 2>&1 && ! "$py" -c 'import ensurepip, venv' >/dev/null 2>&1; then
   need_apt+=(python3-venv)
 fi
+# The native speed-ups (qa_engine/native/*.c) are compiled at install: a C compiler and the Python headers.
 command -v gcc >/dev/null 2>&1 || need_apt+=(build-essential)
+if command -v "$py" >/dev/null 2>&1 && \
+   ! "$py" -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then
+  need_apt+=(python3-dev)
+fi
 # The web UI's end-to-end tests (tests/ui) drive Debian's Chromium; Playwright never downloads a browser.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium fonts-noto-cjk)
 # Regenerating the test audio (scripts/make_test_audio.py) needs espeak-ng; the tests themselves do not.
@@ -31,7 +36,8 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
 stamp=.venv/.qa-engine-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+# a change to the packaging or to a native module's C source reinstalls (the C is compiled then)
+want=$( { cat pyproject.toml setup.py; cat qa_engine/native/*.c 2>/dev/null || true; } | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -c 'import qa_engine' 2>/dev/null; then
   echo "setup: installing qa-engine into .venv (first run downloads packages)" >&2
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null

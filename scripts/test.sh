@@ -14,4 +14,5 @@ if [ -z "${QA_ENGINE_TEST_PG_URL:-}" ]; then
   trap 'bash scripts/postgres.sh stop "$QA_ENGINE_TEST_PG_DIR" || true' EXIT
 fi
 echo "test.sh: PostgreSQL for the API tests: $(sed -E 's#(//[^:/@]*):[^@/]*@#\1:***@#' <<<"$QA_ENGINE_TEST_PG_URL")" >&2
-.venv/bin/python -m pytest "$@"
+# the native modules were built by setup.sh: a test fails if one is missing (no silent fall-back to Python here)
+QA_ENGINE_REQUIRE_NATIVE=1 .venv/bin/python -m pytest "$@"
