@@ -9,13 +9,16 @@ FROM python:3.11-slim-bookworm
 ARG CT2_VERSION=4.8.5
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /opt/qa-engine
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY qa_engine ./qa_engine
 COPY api ./api
 COPY rules ./rules
 COPY models ./models
-# Editable install: the rule packs (rules/), templates and migrations are read from this folder.
-RUN pip install --upgrade pip && pip install -e . "ctranslate2==${CT2_VERSION}"
+# Editable install: the rule packs (rules/), templates and migrations are read from this folder. A C compiler for the
+# native speed-ups (qa_engine/native/*.c), removed once they are built.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && pip install --upgrade pip && pip install -e . "ctranslate2==${CT2_VERSION}" \
+    && apt-get purge -y --auto-remove gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 
 ENV QA_ENGINE_DATA_DIR=/data \
     QA_ENGINE_DEVICE=cpu \
