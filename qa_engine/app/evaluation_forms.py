@@ -2,7 +2,9 @@
 
 A form is never edited: saving a form under a name the team already uses adds a new version, so every stored
 evaluation keeps pointing at the exact items it was filled against. The newest form of a team is its current one
-(the one the call page offers). Admins create forms; whoever may see a team may read its forms.
+(the one the call page offers). Admins create forms; whoever may see a team may read its forms. A form's name and
+its items' labels are stored PII-masked (:class:`~qa_engine.app.models.EvaluationForm`): the versions of a name are
+found by the masked name.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from qa_engine.app.access import can_see_team, require_role, supervised_teams
 from qa_engine.app.audit import record
 from qa_engine.app.errors import Invalid, NotFound
 from qa_engine.app.models import EvaluationForm, User
-from qa_engine.pii import mask_text
 
 MAX_ITEMS = 50
 
@@ -79,10 +80,11 @@ def create_form(session: Session, user: User, spec: FormSpec) -> EvaluationForm:
     """Save ``spec`` as the team's newest (current) form; version n+1 when the name is taken. Admins only."""
     require_role(user, "admin")
     check_spec(spec)
-    items = [{**asdict(item), "label": mask_text(item.label.strip())} for item in spec.items]
+    items = [{**asdict(item), "label": item.label.strip()} for item in spec.items]  # labels stored masked (model)
+    name = EvaluationForm.stored_name(spec.name)  # stored masked: the versions of a form are found by what is stored
     latest = session.scalar(select(func.max(EvaluationForm.version))
-                            .where(EvaluationForm.team == spec.team, EvaluationForm.name == spec.name))
-    form = EvaluationForm(team=spec.team, name=spec.name.strip(), version=(latest or 0) + 1, items=items,
+                            .where(EvaluationForm.team == spec.team, EvaluationForm.name == name))
+    form = EvaluationForm(team=spec.team, name=name, version=(latest or 0) + 1, items=items,
                           auto_weight=spec.auto_weight, created_by=user.name)
     session.add(form)
     session.flush()

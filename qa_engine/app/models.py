@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 from sqlalchemy.sql.expression import false
 
 from qa_engine.app.database import Base
-from qa_engine.pii import mask_at, mask_optional
+from qa_engine.pii import mask_at, mask_optional, mask_text
 from qa_engine.rules.labels import canonical_category, canonical_grade
 
 ROLES = ("admin", "supervisor", "agent")
@@ -240,8 +240,10 @@ class MaintenanceRun(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
-#: where a job's payload keeps text from a call: the uploaded file's name (``score_audio``)
-JOB_PAYLOAD_TEXTS = ("filename",)
+#: where a job's payload keeps text from a call or a person: the uploaded file's name (``score_audio``), the folder a
+#: batch run reads (``batch``: call centres name folders and files after the caller's number), why a live call ended
+#: (``live_call``, masked by the AudioHook server too); nothing reads them back
+JOB_PAYLOAD_TEXTS = ("filename", "source", "reason")
 #: where a job's result keeps text from calls: the files and errors of a batch run, a rescore's errors; the rest (a
 #: rescore's pack and dates, call ids) is what a worker or a reader needs as it is
 JOB_RESULT_TEXTS = ("failures.*.path", "failures.*.error", "to_score_files.*", "errors.*.error")
@@ -337,6 +339,17 @@ class WebhookDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
+    @validates("last_error")
+    def _mask_error(self, _key: str, error: str | None) -> str | None:
+        """Every writer of a delivery's error stores it masked: it may quote the webhook's address or a transport
+        message, and the delivery log shows it (``GET /webhooks/{id}/deliveries``)."""
+        return mask_optional(error)
+
+
+#: where a form's items keep text people typed (the rest: ids, weights, flags)
+FORM_ITEM_TEXTS = ("*.label",)
+FORM_NAME_LENGTH = 128
+
 
 class EvaluationForm(Base):
     """A team's manual evaluation form (items with weights, N/A, critical); never edited: a change is a new version.
@@ -350,12 +363,25 @@ class EvaluationForm(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team: Mapped[str] = mapped_column(String(128), index=True)
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(FORM_NAME_LENGTH))
     version: Mapped[int] = mapped_column(Integer, default=1)
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     auto_weight: Mapped[float] = mapped_column(Float, default=0.5)
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @staticmethod
+    def stored_name(name: str) -> str:
+        """``name`` as it is stored (stripped, PII-masked): what a lookup by name must compare with."""
+        return mask_text(name.strip())
+
+    @validates("name", "items")
+    def _mask_texts(self, key: str, value: Any) -> Any:
+        """Every writer stores the form's name and its items' labels masked: the API, the UI, the call's released
+        evaluation and the ``evaluation.submitted`` webhook show them. Item ids stay (answers refer to them)."""
+        if key == "name":
+            return self.stored_name(value)
+        return mask_at(value, *FORM_ITEM_TEXTS)
 
 
 class CalibrationSession(Base):
@@ -372,6 +398,11 @@ class CalibrationSession(Base):
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+    @validates("name")
+    def _mask_name(self, _key: str, name: str) -> str:
+        """Every writer stores the session's name masked (the API and the UI show it); sessions are found by id."""
+        return mask_text(name)
 
 
 class Evaluation(Base):

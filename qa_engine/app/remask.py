@@ -1,8 +1,10 @@
 """Bringing stored data up to the current PII masker, after an upgrade that taught it to find more.
 
 Everything stored masked keeps what the masker of its day let through: report texts, the search index, typed
-comments and reasons, audit entries, call labels, webhook payloads (queued or in the delivery log), jobs' file names
-and errors, and the redacted recordings.
+comments and reasons, audit entries, call labels, evaluation form and calibration session names, webhook payloads
+(queued or in the delivery log) and delivery errors, jobs' file names, folders and errors, and the redacted
+recordings. Rows written before a column was masked at write (form and session names, a batch run's folder, delivery
+errors) are masked by the same walk.
 :func:`remask_stored` walks them all in primary-key order, a batch at a time (memory stays bounded, each batch is
 committed, so an interrupted run is simply run again), masks each text field with today's masker and writes back
 only what changed. Masking is idempotent on masked text (``*`` is no digit), so a second run changes nothing.
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, object_session
 
 from qa_engine.errors import AudioError, TranscriptError
 from qa_engine.pii import mask_at, mask_data, mask_optional, mask_text, redact_call
@@ -39,9 +41,12 @@ from qa_engine.types import Evidence, Finding, Redaction, Transcript, Utterance,
 from .audio_redaction import AudioRedaction, discard_original, is_redacted, redact_call_audio
 from .audit import record
 from .models import (
+    FORM_ITEM_TEXTS,
+    FORM_NAME_LENGTH,
     JOB_PAYLOAD_TEXTS,
     JOB_RESULT_TEXTS,
     AuditEntry,
+    CalibrationSession,
     Call,
     CoachingComment,
     Evaluation,
@@ -221,11 +226,35 @@ def _search_row(row: SearchUtterance) -> dict[str, Any]:
     return {"text": text, "match_text": match_form(text)} if text != row.text else {}
 
 
+_FORM_ITEMS = _columns(items=_texts_at(*FORM_ITEM_TEXTS))
+
+
+def _form_row(row: EvaluationForm) -> dict[str, Any]:
+    """A form's labels and name masked. Two names that differ only in a number (``Form 13812345678``, ``Form
+    13912345678``) mask alike: where the masked name is taken at the same version (team, name and version are
+    unique), the form's id is added to its name, so the two stay apart (the versions of one name are counted from
+    what is stored: a form saved under either name later is a new version of the masked one)."""
+    changes = _FORM_ITEMS(row)
+    name = EvaluationForm.stored_name(row.name)
+    if name != row.name:
+        session = object_session(row)
+        assert session is not None
+        taken = session.scalar(select(EvaluationForm.id).where(
+            EvaluationForm.team == row.team, EvaluationForm.name == name, EvaluationForm.version == row.version,
+            EvaluationForm.id != row.id).limit(1))
+        if taken is not None:
+            suffix = f" #{row.id}"
+            name = name[:FORM_NAME_LENGTH - len(suffix)] + suffix
+        changes["name"] = name
+    return changes
+
+
 #: table -> (model, row mask): every stored text that people typed or the engine wrote, masked on the way in
 _TABLES: dict[str, tuple[Any, RowMask]] = {
     "reviews": (Review, _columns(comment=mask_optional, resolution_comment=mask_optional)),
-    "evaluations": (Evaluation, _columns(comment=mask_optional, answers=_texts_at("*.comment"))),
-    "evaluation_forms": (EvaluationForm, _columns(items=_texts_at("*.label"))),
+    "evaluations": (Evaluation, _columns(comment=mask_optional, answers=_texts_at("*.comment", "*.label"))),
+    "evaluation_forms": (EvaluationForm, _form_row),
+    "calibration_sessions": (CalibrationSession, _columns(name=mask_optional)),
     "coaching_comments": (CoachingComment, _columns(text=mask_optional)),
     "audit_log": (AuditEntry, _columns(before=mask_data, after=mask_data, detail=mask_optional)),
     # delivered ones too: the delivery log shows their payloads (what was sent is gone; the copy kept is masked)

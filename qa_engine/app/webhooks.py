@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 #: again; the rest (the call's ``id``, names, times) is no PII and must stay as sent. ``*``: each item of a list.
 PAYLOAD_TEXTS = ("call_id", "failed_rules.*.explanation", "failed_rules.*.evidence.*.text", "finding.explanation",
                  "finding.evidence.*.text", "review.comment", "review.resolution_comment", "evaluation.comment",
-                 "evaluation.answers.*.comment")
+                 "evaluation.answers.*.comment", "evaluation.answers.*.label", "evaluation.form.name")
 
 MAX_BACKOFF_S = 3600.0
 CLAIM_MARGIN_S = 60.0
