@@ -18,6 +18,9 @@ from pathlib import Path
 import httpx
 import soundfile as sf
 
+from qa_engine.app.settings import Settings
+from qa_engine.app.webhooks import CLAIM_MARGIN_S
+
 from .serve_process import SCRIPT, create_user, environment, free_port, stop, wait_until_up
 from .test_e2e_server import AUDIO
 from .test_webhooks import Receiver
@@ -77,7 +80,8 @@ def test_sigkill_of_serve_while_audio_jobs_run_loses_and_duplicates_nothing(tmp_
             while time.monotonic() < deadline and _statuses(http, ids, root) != ["done"] * len(ids):
                 time.sleep(0.5)
             assert _statuses(http, ids, root) == ["done"] * len(ids), log.read_text()[-3000:]
-            deadline = time.monotonic() + 30
+            # a delivery the killed server had claimed (sending it when killed) is sent again when its lease ends
+            deadline = time.monotonic() + Settings().webhook_timeout_s + CLAIM_MARGIN_S + 15
             while time.monotonic() < deadline and len(receiver.requests) < len(ids):
                 time.sleep(0.2)
             time.sleep(1.0)  # anything sent twice would arrive now
