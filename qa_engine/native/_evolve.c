@@ -52,7 +52,8 @@ evolve_each(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "evolve_each(cls, objs, name, values) takes 4 arguments");
         return NULL;
     }
-    if (!PyType_Check(args[0]) || !PyUnicode_Check(args[2])) {
+    /* (an exact str: nothing in the loop runs Python code, so the sequences cannot change while it walks them) */
+    if (!PyType_Check(args[0]) || !PyUnicode_CheckExact(args[2])) {
         PyErr_SetString(PyExc_TypeError, "evolve_each: cls must be a class and name a str");
         return NULL;
     }

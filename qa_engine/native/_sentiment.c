@@ -302,13 +302,23 @@ scorer_dealloc(Scorer *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* The lexicon {term: weight} (and the set of terms never negated) as the prefix tree. 0, or -1 with an exception. */
+/* The longest lexicon term (the tree is built recursively, one level per character). */
+#define MAX_TERM_LEN 256
+
+/* The lexicon {term: weight} (and the set of terms never negated) as the prefix tree. 0, or -1 with an exception.
+ * It reads a private copy of the dict: converting a weight or testing membership may run Python code, which must not
+ * change the dict being walked. */
 static int
-build_tree(Scorer *self, PyObject *lexicon, PyObject *unnegated)
+build_tree(Scorer *self, PyObject *given, PyObject *unnegated)
 {
-    Py_ssize_t n = PyDict_Size(lexicon);
+    PyObject *lexicon = PyDict_Copy(given);
+    if (lexicon == NULL) {
+        return -1;
+    }
+    Py_ssize_t n = PyDict_GET_SIZE(lexicon);
     Term *terms = PyMem_Calloc(n ? n : 1, sizeof(Term));
     if (terms == NULL) {
+        Py_DECREF(lexicon);
         PyErr_NoMemory();
         return -1;
     }
@@ -316,8 +326,8 @@ build_tree(Scorer *self, PyObject *lexicon, PyObject *unnegated)
     Py_ssize_t count = 0, total = 0, pos = 0;
     PyObject *key, *value;
     while (PyDict_Next(lexicon, &pos, &key, &value)) {
-        if (!PyUnicode_Check(key) || PyUnicode_GET_LENGTH(key) == 0) {
-            PyErr_SetString(PyExc_ValueError, "lexicon terms must be non-empty str");
+        if (!PyUnicode_Check(key) || PyUnicode_GET_LENGTH(key) == 0 || PyUnicode_GET_LENGTH(key) > MAX_TERM_LEN) {
+            PyErr_SetString(PyExc_ValueError, "lexicon terms must be str of 1 to 256 characters");
             goto done;
         }
         double weight = PyFloat_AsDouble(value);
@@ -383,31 +393,45 @@ done:
         PyMem_Free(terms[i].chars);
     }
     PyMem_Free(terms);
+    Py_DECREF(lexicon);
     return ok ? 0 : -1;
 }
 
-/* The {code point: code point} translation applied before the scan, and the ASCII table. 0, or -1. */
+/* The {code point: code point} translation applied before the scan, and the ASCII table. 0, or -1. (A private copy
+ * of the dict, as for the lexicon.) */
 static int
-build_openers(Scorer *self, PyObject *openers)
+build_openers(Scorer *self, PyObject *given)
 {
     for (int c = 0; c < 128; c++) {
         self->ascii_map[c] = (Py_UCS4)(self->fold_case && c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
     }
-    Py_ssize_t n = PyDict_Size(openers);
+    PyObject *openers = PyDict_Copy(given);
+    if (openers == NULL) {
+        return -1;
+    }
+    Py_ssize_t n = PyDict_GET_SIZE(openers);
     self->opener_from = PyMem_Calloc(n ? n : 1, sizeof(Py_UCS4));
     self->opener_to = PyMem_Calloc(n ? n : 1, sizeof(Py_UCS4));
     if (self->opener_from == NULL || self->opener_to == NULL) {
+        Py_DECREF(openers);
         PyErr_NoMemory();
         return -1;
     }
     Py_ssize_t pos = 0;
     PyObject *key, *value;
     while (PyDict_Next(openers, &pos, &key, &value)) {
+        if (!PyLong_Check(key) || !PyLong_Check(value)) {
+            Py_DECREF(openers);
+            PyErr_SetString(PyExc_TypeError, "openers: {int: int} expected");
+            return -1;
+        }
         long from = PyLong_AsLong(key), to = PyLong_AsLong(value);
         if ((from == -1 || to == -1) && PyErr_Occurred()) {
+            Py_DECREF(openers);
             return -1;
         }
         if (from < 0 || from > 0x10FFFF || to < 0 || to > 0x10FFFF) {
+            Py_DECREF(openers);
             PyErr_SetString(PyExc_ValueError, "openers: code points expected");
             return -1;
         }
@@ -421,6 +445,7 @@ build_openers(Scorer *self, PyObject *openers)
         self->opener_from[i] = (Py_UCS4)from;
         self->opener_to[i] = (Py_UCS4)to;
     }
+    Py_DECREF(openers);
     for (int c = 0; c < 128; c++) {  /* lower first, then translate: the reference's order */
         for (Py_ssize_t i = 0; i < self->n_openers; i++) {
             if (self->opener_from[i] == self->ascii_map[c]) {
@@ -455,9 +480,10 @@ scorer_init(Scorer *self, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_ValueError, "back must be positive");
         return -1;
     }
-    scorer_clear(self);  /* __init__ called again */
-    memset(&self->may_open, 0, sizeof(self->may_open));
-    memset(&self->may_modify, 0, sizeof(self->may_modify));
+    if (self->nodes != NULL) {  /* immutable once built: threads may be scanning with it */
+        PyErr_SetString(PyExc_TypeError, "Scorer is already built");
+        return -1;
+    }
     self->words = strcmp(family, "en") == 0;
     self->fold_case = fold_case;
     self->back = back;
@@ -518,9 +544,11 @@ load_text(const Scorer *self, PyObject *text, Buffer *buf)
         PyErr_Format(PyExc_TypeError, "texts must be str, not %.100s", Py_TYPE(text)->tp_name);
         return -1;
     }
-    if (PyUnicode_READY(text) < 0) {
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(text) < 0) {  /* (a legacy string's canonical form; always there from 3.12) */
         return -1;
     }
+#endif
     PyObject *lowered = NULL;
     if (self->fold_case && !PyUnicode_IS_ASCII(text)) {
         /* str.lower itself (a subclass's override is not what the reference's joined str calls) */
@@ -528,7 +556,7 @@ load_text(const Scorer *self, PyObject *text, Buffer *buf)
         if (lowered == NULL) {
             return -1;
         }
-        if (!PyUnicode_Check(lowered) || PyUnicode_READY(lowered) < 0) {
+        if (!PyUnicode_Check(lowered)) {
             Py_DECREF(lowered);
             PyErr_SetString(PyExc_TypeError, "str.lower gave no str");
             return -1;
@@ -919,11 +947,13 @@ summary(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
     }
-    PyObject *utts = PySequence_Fast(args[0], "summary: utterances must be a sequence");
+    /* a tuple (the transcript's own, or a copy): reading an attribute may run Python code, which must not change
+     * the sequence being walked */
+    PyObject *utts = PySequence_Tuple(args[0]);
     if (utts == NULL) {
         return NULL;
     }
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(utts);
+    Py_ssize_t n = PyTuple_GET_SIZE(utts);
     /* each utterance's value and party (-1: none of them), then the values regrouped party by party */
     double *values = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(double));
     double *grouped = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(double));
@@ -934,7 +964,7 @@ summary(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto done;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *utt = PySequence_Fast_GET_ITEM(utts, i);
+        PyObject *utt = PyTuple_GET_ITEM(utts, i);
         PyObject *value = PyObject_GetAttr(utt, names.sentiment);
         if (value == NULL) {
             goto done;
