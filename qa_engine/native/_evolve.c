@@ -2,16 +2,15 @@
  *
  * Why: sentiment sets one field on every utterance of every checked call; in Python each copy pays for a new
  * instance dict filled key by key (dict.update). Here each copy's dict is the old dict copied whole (a split dict's
- * keys are shared, only its values are copied) with the one field set, given to a bare instance made as
- * object.__new__(cls) makes it. The result is what the Python loop gives: same class, equal fields in the same
- * order, the originals untouched.
+ * keys are shared, only its values are copied) with the one field set, given to a bare instance of cls. The result
+ * is what the Python loop gives: same class, equal fields in the same order, the originals untouched.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 /* A new instance of cls whose __dict__ is obj's with name set to value; NULL with an exception. */
 static PyObject *
-evolved(PyTypeObject *cls, PyObject *empty, PyObject *obj, PyObject *name, PyObject *value)
+evolved(PyTypeObject *cls, PyObject *obj, PyObject *name, PyObject *value)
 {
     PyObject *old = PyObject_GenericGetDict(obj, NULL);
     if (old == NULL) {
@@ -31,7 +30,9 @@ evolved(PyTypeObject *cls, PyObject *empty, PyObject *obj, PyObject *name, PyObj
         Py_DECREF(fields);
         return NULL;
     }
-    PyObject *new = PyBaseObject_Type.tp_new(cls, empty, NULL);  /* object.__new__(cls) */
+    /* object.__new__(cls) is this allocation plus (Python 3.11, 3.12) empty instance values, which setting __dict__
+     * would at once turn into a dict and drop */
+    PyObject *new = cls->tp_alloc(cls, 0);
     if (new == NULL) {
         Py_DECREF(fields);
         return NULL;
@@ -60,7 +61,8 @@ evolve_each(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyTypeObject *cls = (PyTypeObject *)args[0];
     PyObject *name = args[2];
     /* only classes whose instances object.__new__ makes, with an instance dict (the plain dataclasses) */
-    if (cls->tp_new != PyBaseObject_Type.tp_new || cls->tp_dictoffset == 0) {
+    if (cls->tp_new != PyBaseObject_Type.tp_new || cls->tp_dictoffset == 0
+        || (cls->tp_flags & Py_TPFLAGS_IS_ABSTRACT)) {
         PyErr_Format(PyExc_TypeError, "evolve_each: %.100s is not a plain class with an instance dict", cls->tp_name);
         return NULL;
     }
@@ -73,14 +75,13 @@ evolve_each(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(objs);
         return NULL;
     }
-    PyObject *out = NULL, *empty = NULL;
+    PyObject *out = NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(objs);
     if (PySequence_Fast_GET_SIZE(values) != n) {  /* the reference's zip(..., strict=True) */
         PyErr_SetString(PyExc_ValueError, "evolve_each: objs and values differ in length");
         goto done;
     }
-    empty = PyTuple_New(0);
-    out = empty == NULL ? NULL : PyTuple_New(n);
+    out = PyTuple_New(n);
     if (out == NULL) {
         goto done;
     }
@@ -92,7 +93,7 @@ evolve_each(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             Py_CLEAR(out);
             goto done;
         }
-        PyObject *new = evolved(cls, empty, obj, name, PySequence_Fast_GET_ITEM(values, i));
+        PyObject *new = evolved(cls, obj, name, PySequence_Fast_GET_ITEM(values, i));
         if (new == NULL) {
             Py_CLEAR(out);  /* unset items are NULL, which the tuple's dealloc skips */
             goto done;
@@ -100,7 +101,6 @@ evolve_each(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyTuple_SET_ITEM(out, i, new);
     }
 done:
-    Py_XDECREF(empty);
     Py_DECREF(values);
     Py_DECREF(objs);
     return out;

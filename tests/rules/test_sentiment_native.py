@@ -7,8 +7,11 @@ surrogate characters), the packs' fixtures and the labelled calls, and synthetic
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import json
 import math
+import pickle
 import random
 import sys
 from pathlib import Path
@@ -204,6 +207,12 @@ def test_evolve_each_copies_as_the_reference() -> None:
     assert native == reference and all(type(u) is Utterance for u in native)
     assert [list(u.__dict__.items()) for u in native] == [list(u.__dict__.items()) for u in reference]
     assert [dict(u.__dict__) for u in utts] == before  # the originals are untouched
+    copy = native[1]  # an ordinary instance: frozen, picklable, replaceable, collectable
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        copy.sentiment = 0.0  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(copy)) == copy == dataclasses.replace(copy)
+    assert dataclasses.asdict(copy) == dataclasses.asdict(reference[1]) and vars(copy) == vars(reference[1])
+    gc.collect()
     again = types.evolve_each(native, "sentiment", [None] * len(native))  # copies of copies
     assert again == tuple(utts) and hash(again[0]) == hash(utts[0])
     assert types.evolve_each((), "sentiment", []) == ()
