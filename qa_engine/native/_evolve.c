@@ -8,9 +8,10 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-/* A new instance of cls whose __dict__ is obj's with name set to value; NULL with an exception. */
+/* A new instance of cls whose __dict__ is obj's with name set to value; NULL with an exception. dunder_dict: the
+ * str "__dict__". */
 static PyObject *
-evolved(PyTypeObject *cls, PyObject *obj, PyObject *name, PyObject *value)
+evolved(PyTypeObject *cls, PyObject *obj, PyObject *name, PyObject *value, PyObject *dunder_dict)
 {
     PyObject *old = PyObject_GenericGetDict(obj, NULL);
     if (old == NULL) {
@@ -37,7 +38,9 @@ evolved(PyTypeObject *cls, PyObject *obj, PyObject *name, PyObject *value)
         Py_DECREF(fields);
         return NULL;
     }
-    int failed = PyObject_GenericSetDict(new, fields, NULL);
+    /* through the class's __dict__ descriptor, as object.__setattr__(new, "__dict__", fields) does: on 3.13, where
+     * fresh instances hold inline values, PyObject_GenericSetDict leaves those in force (the fields unreadable) */
+    int failed = PyObject_GenericSetAttr(new, dunder_dict, fields);
     Py_DECREF(fields);
     if (failed) {
         Py_DECREF(new);
@@ -75,13 +78,14 @@ evolve_each(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(objs);
         return NULL;
     }
-    PyObject *out = NULL;
+    PyObject *out = NULL, *dunder_dict = NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(objs);
     if (PySequence_Fast_GET_SIZE(values) != n) {  /* the reference's zip(..., strict=True) */
         PyErr_SetString(PyExc_ValueError, "evolve_each: objs and values differ in length");
         goto done;
     }
-    out = PyTuple_New(n);
+    dunder_dict = PyUnicode_InternFromString("__dict__");
+    out = dunder_dict == NULL ? NULL : PyTuple_New(n);
     if (out == NULL) {
         goto done;
     }
@@ -93,7 +97,7 @@ evolve_each(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             Py_CLEAR(out);
             goto done;
         }
-        PyObject *new = evolved(cls, obj, name, PySequence_Fast_GET_ITEM(values, i));
+        PyObject *new = evolved(cls, obj, name, PySequence_Fast_GET_ITEM(values, i), dunder_dict);
         if (new == NULL) {
             Py_CLEAR(out);  /* unset items are NULL, which the tuple's dealloc skips */
             goto done;
@@ -101,6 +105,7 @@ evolve_each(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyTuple_SET_ITEM(out, i, new);
     }
 done:
+    Py_XDECREF(dunder_dict);
     Py_DECREF(values);
     Py_DECREF(objs);
     return out;
