@@ -14,6 +14,7 @@ import math
 import pickle
 import random
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,16 @@ def test_modifiers_at_every_distance_around_the_look_back_window() -> None:
           for sep in (0, 1) for gap in range(0, 28) for t in ("happy", "thanks", "annoying")]
     check_scores(zh)
     check_scores(en)
+
+
+def test_threads_share_the_scorers() -> None:
+    calls = [[u.text for u in synthetic_call(random.Random(k), lang, 80).utterances] for k in range(8)
+             for lang in ("zh", "en")]
+    expected = [native_scores(call, family) for call in calls for family in ("zh", "en")]
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(5):
+            got = list(pool.map(lambda job: native_scores(*job), [(c, f) for c in calls for f in ("zh", "en")]))
+            assert got == expected
 
 
 def test_a_text_that_is_not_a_str_is_refused_like_the_reference() -> None:
