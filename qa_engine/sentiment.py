@@ -11,8 +11,9 @@ contain, so the longer reading wins.
 An utterance's score is its summed term weights squashed as ``s / sqrt(s*s + ALPHA)`` (VADER's normalisation);
 no hit gives 0.0. The word lists are our own, written for call-centre speech.
 
-The scan runs in C (:mod:`qa_engine.native._sentiment`, a prefix tree of the same tables) where it was built; the
-Python scorers below are the reference it must equal (:func:`_score_texts_python`).
+The scan and the speaker summary run in C (:mod:`qa_engine.native._sentiment`: a prefix tree of the same tables)
+where it was built; the Python code below is the reference they must equal (:func:`_score_texts_python`,
+:func:`_summary_dict_python`) and runs where it was not, or with ``QA_ENGINE_NATIVE=0``.
 """
 
 from __future__ import annotations
