@@ -10,6 +10,10 @@ contain, so the longer reading wins.
 
 An utterance's score is its summed term weights squashed as ``s / sqrt(s*s + ALPHA)`` (VADER's normalisation);
 no hit gives 0.0. The word lists are our own, written for call-centre speech.
+
+The scan and the speaker summary run in C (:mod:`qa_engine.native._sentiment`: a prefix tree of the same tables)
+where it was built; the Python code below is the reference they must equal (:func:`_score_texts_python`,
+:func:`_summary_dict_python`) and runs where it was not, or with ``QA_ENGINE_NATIVE=0``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from . import native
 from .text import language_family
 from .types import Transcript, evolve, evolve_each
 
@@ -35,6 +40,9 @@ ALPHA = 4.0
 NEGATION_FACTOR = -0.7
 INTENSIFIER_FACTOR = 1.5
 DAMPENER_FACTOR = 0.6
+#: characters a hit may look back for a negator or intensifier (never into the previous text)
+ZH_BACK = 6
+EN_BACK = 25
 
 ZH_LEXICON: dict[str, float] = {
     # complaints, anger, escalation
@@ -180,9 +188,9 @@ def _build_zh() -> _Scorer:
     dampener = re.compile(f"(?:{_alternation(ZH_DAMPENERS)})$")
     modifiers = (*ZH_NEGATORS, *ZH_INTENSIFIERS, *ZH_DAMPENERS)
     last_chars = frozenset(w[-1] for w in modifiers)
-    back = 6  # characters a hit may look back for a negator or intensifier
+    back = ZH_BACK
     weights = ZH_LEXICON
-    fold_case = _cased(weights, modifiers)
+    fold_case = _ZH_FOLD_CASE
 
     # the characters that open a term, or come second in one -> 1..; any other (a code point past the BMP clips to
     # the table's last entry) -> 0; a pair of codes -> the lengths of the terms it can start, longest first
@@ -243,7 +251,7 @@ def _build_en() -> _Scorer:
     at the two words before it only when one could modify it."""
     terms = re.compile(" " + _trie(list(EN_LEXICON)) + r"\b")
     weights = {" " + k: v for k, v in EN_LEXICON.items()}  # keyed by the matched text, with its leading space
-    back = 25  # characters a hit may look back for a negator or intensifier
+    back = EN_BACK
     sep = "\n "  # between texts (each text starts after a space, as the first after the joined text's own)
     negators = frozenset(EN_NEGATORS)
     intensifiers = frozenset(EN_INTENSIFIERS)
@@ -297,8 +305,40 @@ def _scorer(language: str | None) -> _Scorer:
     return found
 
 
+#: lowering the text cannot change a Chinese hit (no term or modifier has a cased character)
+_ZH_FOLD_CASE = _cased(ZH_LEXICON, ZH_NEGATORS, ZH_INTENSIFIERS, ZH_DAMPENERS)
+_NATIVE = native.load("_sentiment")
+
+
+def _native_scorers() -> dict[str, Any] | None:
+    """The C scorers of both families, built once from the tables above (None: the module is not built or off)."""
+    if _NATIVE is None:
+        return None
+    factors = {"alpha": ALPHA, "negation": NEGATION_FACTOR, "intensifier": INTENSIFIER_FACTOR,
+               "dampener": DAMPENER_FACTOR}
+    return {
+        "zh": _NATIVE.Scorer(family="zh", lexicon=ZH_LEXICON, unnegated=ZH_UNNEGATED, negators=ZH_NEGATORS,
+                             intensifiers=ZH_INTENSIFIERS, dampeners=ZH_DAMPENERS, back=ZH_BACK,
+                             fold_case=_ZH_FOLD_CASE, openers={}, **factors),
+        "en": _NATIVE.Scorer(family="en", lexicon=EN_LEXICON, unnegated=EN_UNNEGATED, negators=EN_NEGATORS,
+                             intensifiers=EN_INTENSIFIERS, dampeners=EN_DAMPENERS, back=EN_BACK, fold_case=True,
+                             openers={c: ord(to) for c, to in _EN_OPENERS.items()}, **factors),
+    }
+
+
+_NATIVE_SCORERS = _native_scorers()
+
+
 def score_texts(texts: Sequence[str], language: str | None) -> list[float]:
     """One sentiment in [-1, 1] per text (0.0 for a text with no lexicon term), rounded to 3 decimals."""
+    if _NATIVE_SCORERS is not None:
+        scores: list[float] = _NATIVE_SCORERS[language_family(language)].scores(texts)
+        return scores
+    return _score_texts_python(texts, language)
+
+
+def _score_texts_python(texts: Sequence[str], language: str | None) -> list[float]:
+    """:func:`score_texts` in Python: the reference of the C scan."""
     out = [0.0] * len(texts)
     if texts:
         for i, x in _scorer(language)(texts).items():
@@ -364,18 +404,33 @@ def _party(values: Sequence[float]) -> dict[str, Any]:
             "turns": len(values)}
 
 
+_PARTIES = ("agent", "customer")
+#: the C summary adds a party's values as sum() does where it adds floats one by one, left to right (Python 3.12's
+#: sum compensates: there the Python path runs)
+_NATIVE_SUMMARY = _NATIVE.summary if _NATIVE is not None and sum([1e16, 1.0, -1e16]) == 0.0 else None
+
+
 def summary_dict(transcript: Transcript) -> dict[str, Any]:
     """``{"agent": {start, end, mean, trend, turns}, "customer": {...}}`` for the parties that spoke.
 
     Utterances without a sentiment (a transcript not annotated) are scored here.
     """
+    if _NATIVE_SUMMARY is not None:
+        found: dict[str, Any] | None = _NATIVE_SUMMARY(transcript.utterances, _PARTIES, EDGE_TURNS)
+        if found is not None:  # (None: a sentiment is not a float, e.g. not annotated)
+            return found
+    return _summary_dict_python(transcript)
+
+
+def _summary_dict_python(transcript: Transcript) -> dict[str, Any]:
+    """:func:`summary_dict` in Python: the reference of the C summary, and the path for transcripts it leaves."""
     utts = transcript.utterances
     values = list(map(_SENTIMENT, utts))
     if None in values:
         values = score_texts(list(map(_TEXT, utts)), transcript.language)
     roles = list(map(_ROLE, utts))
     out: dict[str, Any] = {}
-    for role in ("agent", "customer"):
+    for role in _PARTIES:
         # (the values as stored: a -0.0 sums as 0.0, as the sums start from the integer 0)
         mine = list(compress(values, map(role.__eq__, roles)))
         if mine:

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from . import native
+
 if TYPE_CHECKING:  # defined with the code that measures it; the transcript only carries it
     from .acoustics import Acoustics
 
@@ -133,10 +135,20 @@ def evolve(obj: T, **changes: Any) -> T:
 
 def evolve_each(objs: Sequence[T], name: str, values: Sequence[Any]) -> tuple[T, ...]:
     """``evolve(obj, name=value)`` for each pair, in one loop (sentiment sets one field on every utterance of
-    every checked call): when all are of one plain class, the class is checked once, not per object."""
+    every checked call): when all are of one plain class, the class is checked once, not per object, and the copies
+    are made in C where it was built (:mod:`qa_engine.native._evolve`; :func:`_evolve_each_python` is its reference).
+    """
     kinds = set(map(type, objs))
     if len(kinds) != 1 or (cls := kinds.pop()) not in _PLAIN:
         return tuple([evolve(obj, **{name: value}) for obj, value in zip(objs, values, strict=True)])
+    if _NATIVE is not None:
+        copies: tuple[T, ...] = _NATIVE.evolve_each(cls, objs, name, values)
+        return copies
+    return _evolve_each_python(cls, objs, name, values)
+
+
+def _evolve_each_python(cls: type[T], objs: Sequence[T], name: str, values: Sequence[Any]) -> tuple[T, ...]:
+    """:func:`evolve_each` for objects all exactly of the plain class ``cls``, in Python."""
     out: list[T] = []
     new_object = object.__new__
     for obj, value in zip(objs, values, strict=True):
@@ -204,6 +216,7 @@ class CallReport:
 
 #: the classes :func:`evolve` copies field dict to field dict (their ``__init__`` only assigns the fields)
 _PLAIN: frozenset[type] = frozenset({Span, Word, Utterance, Transcript, Evidence, Finding, Redaction, CallReport})
+_NATIVE = native.load("_evolve")
 
 
 def to_plain(obj: Any) -> Any:
