@@ -252,3 +252,23 @@ def test_very_long_texts() -> None:
     en = ("Hello, it's the phone-on  two " * 20_000) + "\n" + ("Okay... " * 50_000)
     assert _en_native(en, 2) == _en_reference(en, 2)
     assert _en_native(en.replace("two", "too"), 2) == _en_reference(en.replace("two", "too"), 2) is not None
+
+
+def test_threads_get_the_same_results() -> None:
+    """The service checks calls in several threads: the C holds no state of its own across calls (the RE2 match
+    releases the GIL in the middle of building a call's objects)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    work = []
+    for lang in ("zh", "en"):
+        screen = bench_rules.variant_pack(lang, "pack").book.screen()
+        rng = random.Random(21)
+        work += [(bench_rules.synthetic_call(rng, lang, 40).utterances, lang, screen) for _ in range(6)]
+
+    def run(item: tuple[Any, str, MatcherScreen]) -> list[list[tuple[Any, ...]]]:
+        return [list(map(_fields, g)) for g in matching.prepare_call(item[0], item[1], item[2], None)]
+
+    want = [[list(map(_fields, g)) for g in matching._prepare_call_python(u, lang, s, None)] for u, lang, s in work]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(5):
+            assert list(pool.map(run, work)) == want
