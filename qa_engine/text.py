@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from . import native
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "normalize",
     "normalize_many",
     "sound_codes",
+    "sound_codes_many",
     "to_simplified",
     "cn_numerals_to_digits",
     "en_number_words_to_digits",
@@ -76,6 +79,8 @@ _ASCII_PUNCT = {c: " " for c in range(128) if not re.match(r"[\w\n]", chr(c))}
 _WIDE = {c: unicodedata.normalize("NFKD", chr(c)) for c in (*range(0xFF01, 0xFF5F), 0x3000)}
 _COMMON_WIDE = "，？！：；（）　"
 _APOSTROPHE = re.compile(r"['’`´]")  # what English normalisation deletes (one str.replace per character)
+#: the C versions of the fast paths below (qa_engine/native/_prepare.c), or None: the Python ones run
+_NATIVE = native.load("_prepare")
 
 
 #: The languages the service transcribes and scores (Whisper codes): a bundled rule pack exists for each, the
@@ -185,9 +190,13 @@ def to_simplified(text: str) -> str:
         return text
     changed = _t2s_units()
     if changed is not None:
-        units = _bmp_units(text)
-        if units is not None and not changed.take(units).any():
-            return text
+        if _NATIVE is not None:
+            if not _NATIVE.t2s_needed(text, changed):
+                return text
+        else:
+            units = _bmp_units(text)
+            if units is not None and not changed.take(units).any():
+                return text
     return str(_converter().convert(text))
 
 
@@ -398,24 +407,45 @@ def _en_steps(s: str) -> str:
     return s
 
 
-def normalize_many(texts: list[str], language: str = "zh") -> list[str]:
-    """:func:`normalize` for a whole call at once (one opencc/NFKC pass: much faster)."""
-    if not texts:
-        return []
+def _joined(texts: list[str]) -> str:
+    """A call's texts joined by newlines, a line break inside a text made a space."""
     joined = "\n".join(texts)
     if "\r" in joined or joined.count("\n") >= len(texts):  # a text holds a line break: it becomes a space
         joined = "\n".join(t.replace("\n", " ").replace("\r", " ") for t in texts)
+    return joined
+
+
+def normalize_many(texts: list[str], language: str = "zh") -> list[str]:
+    """:func:`normalize` for a whole call at once (one opencc/NFKC pass: much faster)."""
+    return _normalize_many(texts, language, _NATIVE)
+
+
+def _normalize_many_python(texts: list[str], language: str) -> list[str]:
+    """:func:`normalize_many` with the Python fast paths: the reference the C ones must equal."""
+    return _normalize_many(texts, language, None)
+
+
+def _normalize_many(texts: list[str], language: str, c: Any) -> list[str]:
+    """:func:`normalize_many`; ``c``: the C module whose fast paths run first (they answer None where they do not
+    apply, and the Python ones run then), or None."""
+    if not texts:
+        return []
+    joined = _joined(texts)
     if language_family(language) == "zh":
         simplified = to_simplified(joined)
+        if c is not None and (lines := c.zh_lines(simplified, len(texts), _zh_units(), _ZH_SPACE_SIDES)) is not None:
+            return lines
         fast = _zh_fast(cn_numerals_to_digits(simplified))
         s = _zh_steps(simplified) if fast is None else fast
     else:
+        if c is not None and (lines := c.en_lines(joined, len(texts), _EN_BYTES, _EN_SPACE_SIDES)) is not None:
+            return lines
         fast = _en_fast(joined) if joined.isascii() else None
         s = _en_steps(joined) if fast is None else fast
     out = s.split("\n")
     if len(out) != len(texts):  # a normalisation step produced or ate a newline: fall back
         logger.debug("batch normalisation misaligned; normalising one by one")
-        return [normalize_many([t], language)[0] for t in texts]
+        return [_normalize_many_python([t], language)[0] for t in texts]
     # the steps leave no whitespace but spaces and newlines (the fast paths not even at line ends): strip only if a
     # line starts or ends with a space
     if fast is None and (s[:1] == " " or s[-1:] == " " or " \n" in s or "\n " in s):
@@ -507,3 +537,20 @@ def sound_codes(norm: str) -> str:
             _CODE_UNITS[o] = ord(_char_code(chr(o)))
         codes = _CODE_UNITS.take(units)
     return codes.tobytes().decode("utf-16-le")
+
+
+def sound_codes_many(norms: list[str]) -> list[str]:
+    """:func:`sound_codes` of each of a call's normalised texts (no newline in them), in one pass."""
+    if _NATIVE is not None:
+        codes = _NATIVE.sound_lines(norms, _CODE_UNITS)
+        if codes is not None:
+            return codes
+    return _sound_codes_many_python(norms)
+
+
+def _sound_codes_many_python(norms: list[str]) -> list[str]:
+    """:func:`sound_codes_many` in Python (and what fills the table of codes with the hanzi not seen yet)."""
+    codes = sound_codes("\n".join(norms)).split("\n")
+    if len(codes) != len(norms):  # pragma: no cover - defensive
+        codes = [sound_codes(n) for n in norms]
+    return codes

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from ..text import language_family
 from ..types import Evidence, Transcript, build
-from .matching import Hit, Matcher, PhraseBook, Prepared, prepare_all
+from .matching import Hit, Matcher, PhraseBook, Prepared, prepare_call
 from .schema import WindowSpec
 from .time_limit import Deadline
 
@@ -50,10 +50,7 @@ class CallContext:
         self.family = language_family(language)
         self.book = book
         self.deadline = deadline
-        self.utts: list[Prepared] = prepare_all(transcript.utterances, self.family, deadline)
-        book.screen().scan_all(self.utts)
-        self.agent = [p for p in self.utts if p.role == "agent"]
-        self.customer = [p for p in self.utts if p.role == "customer"]
+        self.utts, self.agent, self.customer = prepare_call(transcript.utterances, self.family, book.screen(), deadline)
         self._silences: list[Silence] | None = None
         self._edges: tuple[list[float], list[float], bool] | None = None
         self._starts: dict[str, list[float]] = {}  # per role: its utterances' starts (when in time order)

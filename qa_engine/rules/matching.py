@@ -23,7 +23,8 @@ from typing import Any
 import re2
 from rapidfuzz import fuzz
 
-from ..text import is_cjk, normalize, normalize_many, sound_codes, to_simplified
+from .. import native
+from ..text import is_cjk, normalize, normalize_many, sound_codes, sound_codes_many, to_simplified
 from ..types import Utterance
 from .literals import Prefiltered
 from .safe_regex import compile_user_pattern, match_spans, to_re2_syntax
@@ -32,7 +33,8 @@ from .time_limit import Deadline
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Hit", "Matcher", "PhraseBook", "Prepared", "compile_pattern", "pattern_source", "prepare"]
+__all__ = ["Hit", "Matcher", "PhraseBook", "Prepared", "compile_pattern", "pattern_source", "prepare",
+           "prepare_call"]
 
 EN_STOPWORDS = frozenset(
     "a an the i im you your youre we it its is are was be been to of for in on at and or so "
@@ -49,6 +51,8 @@ HOMOPHONE_SIMILARITY = 0.95
 #: clipped at one end (您说的是 heard as 说的是): with a syllable missing inside, a four-syllable phrase still scores
 #: 0.857 against everyday speech (稍等一下 in 介绍一下, benchmarks/bench_phrase_recall.py).
 SHORT_PHRASE = 4
+#: building the Prepared objects (and screening them) in C: qa_engine/native/_prepare.c, or None
+_NATIVE = native.load("_prepare")
 
 
 @dataclass(slots=True)
@@ -103,15 +107,34 @@ def prepare_all(utts: tuple[Utterance, ...] | list[Utterance], family: str,
     """Normalise a whole call in one pass (one opencc call, one pinyin pass); ``deadline``: the call's rule-evaluation
     deadline, which the prepared utterances carry."""
     norms = normalize_many([u.text for u in utts], family)
-    if family == "zh":
-        codes = sound_codes("\n".join(norms)).split("\n")
-        if len(codes) != len(norms):  # pragma: no cover - defensive
-            codes = [sound_codes(n) for n in norms]
-    else:
-        codes = norms
+    codes = sound_codes_many(norms) if family == "zh" else norms
+    if _NATIVE is not None:
+        return _NATIVE.build_prepared(Prepared, utts, norms, codes, deadline, None, None, None, None)[0]
     # positional: keyword arguments cost as much again, per utterance of every call
     return [Prepared(i, u, n, c, u.role, None, {}, None, deadline)
             for i, (u, n, c) in enumerate(zip(utts, norms, codes, strict=True))]
+
+
+def prepare_call(utts: tuple[Utterance, ...] | list[Utterance], family: str, screen: MatcherScreen,
+                 deadline: Deadline | None = None) -> tuple[list[Prepared], list[Prepared], list[Prepared]]:
+    """:func:`prepare_all` screened by ``screen`` (:meth:`MatcherScreen.scan_all`), and of those the agent's
+    and the customer's utterances: what :class:`~.context.CallContext` starts from."""
+    if _NATIVE is None:
+        return _prepare_call_python(utts, family, screen, deadline)
+    norms = normalize_many([u.text for u in utts], family)
+    codes = sound_codes_many(norms) if family == "zh" else norms
+    if not screen.complete:
+        return _NATIVE.build_prepared(Prepared, utts, norms, codes, deadline, None, None, None, UNSCREENED)
+    texts = _NONE_FOUND if screen.match_text is _no_match else None  # None: scanned when a matcher asks
+    return _NATIVE.build_prepared(Prepared, utts, norms, codes, deadline, screen, screen.match_codes, texts, None)
+
+
+def _prepare_call_python(utts: tuple[Utterance, ...] | list[Utterance], family: str, screen: MatcherScreen,
+                         deadline: Deadline | None = None) -> tuple[list[Prepared], list[Prepared], list[Prepared]]:
+    """:func:`prepare_call` in Python: the reference the C version must equal."""
+    prepared = prepare_all(utts, family, deadline)
+    screen.scan_all(prepared)
+    return (prepared, [p for p in prepared if p.role == "agent"], [p for p in prepared if p.role == "customer"])
 
 
 def prepare(index: int, utt: Utterance, family: str) -> Prepared:
