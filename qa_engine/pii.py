@@ -61,9 +61,11 @@ from typing import Literal, NamedTuple
 
 import re2
 
+from . import native
 from .types import Finding, Transcript, Utterance, Word, build, evolve
 
 logger = logging.getLogger(__name__)
+_NATIVE = native.load("_pii")  # qa_engine/native/_pii.c: _flag's pass over a call's strings (None: Python's)
 
 __all__ = [
     "MIN_DIGITS", "MIN_DIGITS_AFTER_CUE", "MAX_GAP_S", "PiiKind", "PiiSpan", "PiiMatch",
@@ -359,6 +361,9 @@ class _Flags(NamedTuple):
     joined: str
     encoded: bytes   # ``joined`` in UTF-8
     words: set[int]  # the strings that may hold an English digit word or an e-mail address
+    # from the native scan (``joined`` and ``encoded`` are then empty): what _digit_runs, _may_start and
+    # _digit_strings give
+    scanned: tuple[dict[int, list[tuple[int, int]]], list[int], list[int]] | None = None
 
     @property
     def bmp(self) -> bool:
@@ -367,11 +372,22 @@ class _Flags(NamedTuple):
 
 
 def _flag(strings: Sequence[str | None]) -> _Flags | None:
-    """The strings joined, and those that may hold an English digit word or an e-mail address, from one pass over
-    them; None if they cannot be joined.
+    """The strings that may hold an English digit word or an e-mail address, from one pass over them (with the
+    native module, its runs, starts and digit strings too); None if they cannot be joined.
 
     A string not flagged is in the digits form (``_form`` finds no word in it) and cannot hold an address.
     """
+    if _NATIVE is None:
+        return _python_flag(strings)
+    scanned = _NATIVE.scan(strings)
+    if scanned is None:
+        return None
+    words, runs, starts, digits = scanned
+    return _Flags("", b"", words, (runs, starts, digits))
+
+
+def _python_flag(strings: Sequence[str | None]) -> _Flags | None:
+    """:func:`_flag` in Python (the reference of the native scan): the strings joined and the flagged ones."""
     try:
         joined = _SEP.join(strings)  # type: ignore[arg-type]  # (mostly no None)
     except TypeError:
@@ -395,8 +411,19 @@ def _flag(strings: Sequence[str | None]) -> _Flags | None:
     return _Flags(joined, encoded, words)
 
 
+def _python_scan(strings: Sequence[str | None]
+                 ) -> tuple[set[int], dict[int, list[tuple[int, int]]], list[int], list[int]] | None:
+    """What the native ``scan`` gives, from the Python reference: words, runs, starts, digit strings (or None)."""
+    flags = _python_flag(strings)
+    if flags is None:
+        return None
+    return flags.words, _digit_runs(flags), _may_start(flags), _digit_strings(flags)
+
+
 def _digit_strings(flags: _Flags) -> list[int]:
     """The strings with a digit character, in order (one pass over the joined strings)."""
+    if flags.scanned is not None:
+        return flags.scanned[2]
     joined = flags.joined
     digits: list[int] = []
     i = last = 0
@@ -725,6 +752,8 @@ def _has_units(strings: Sequence[str | None], info: list[tuple[int, _Patterns, s
 def _digit_runs(flags: _Flags) -> dict[int, list[tuple[int, int]]]:
     """The runs of four digits or more (digits form) in each string with no word hint, in order, from one pass
     over the joined strings (no run crosses the separator)."""
+    if flags.scanned is not None:
+        return flags.scanned[0]
     joined, words = flags.joined, flags.words
     runs: dict[int, list[tuple[int, int]]] = {}
     if _MAY_RUN(_UNANCHORED, flags.encoded, 0, len(flags.encoded))[0][0] < 0:
@@ -809,6 +838,8 @@ _UNIT_START = re2.compile((
 
 def _may_start(flags: _Flags) -> list[int]:
     """The strings that may start with a digit unit (all those _starts_with_unit says do, and a few more)."""
+    if flags.scanned is not None:
+        return flags.scanned[1]
     encoded = flags.encoded
     found: list[int] = []
     k = last = pos = 0

@@ -1,0 +1,128 @@
+"""The native pass over a call's strings (qa_engine/native/_pii.c) gives what its Python reference gives.
+
+``scan`` is compared with ``pii._python_scan`` on generated strings (digits of several scripts, Chinese numerals,
+separators, fillers, digit words, e-mail hints, case-folding letters, CJK, emoji and digits beyond the BMP, NUL, lone
+surrogates, very long strings) and on the benchmarks' sentences; the whole masking is compared with the module on
+and off.
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import hypothesis
+import pytest
+from hypothesis import strategies as st
+
+from qa_engine import pii
+from qa_engine.types import Evidence, Finding, Transcript, Utterance
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from bench_pii import build_corpus, build_pair_items  # noqa: E402
+from bench_rules import synthetic_call  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def native_pii() -> ModuleType:
+    try:
+        return importlib.import_module("qa_engine.native._pii")  # whatever QA_ENGINE_NATIVE says: both are compared
+    except ImportError:
+        pytest.skip("qa_engine/native/_pii.c is not built (tests/test_native.py requires it where it must be)")
+
+
+# the pieces the scan looks at, and the characters next to them that change what they are
+TOKENS = [
+    "1", "9", "0", "１", "９", "٣", "۷", "०", "৯", "\U0001d7ce", "\U0001d7d7", "\U000104a0", "²", "½", "Ⅻ",
+    *pii._CN_DIGITS, "横", "杠", "横杠", "嗯", "呃", "额", "啊", "哦", "噢", "唔", "诶", "欸", "艾特", "艾", "特", "点",
+    " ", "  ", "\t", "\n", "\u3000", "\x1c", "\xa0", "-", "‐", "—", "－", "_", ".", "．", "。", ",", "，", "、", "·",
+    "・", "/", "／", "\\", "(", ")", "（", "）", "[", "]", "【", "】", "+", "＋", "!", "?", "…", "~", ":", "：", ";",
+    "\"", "'", "’", "“", "”", "@", "#", "a", "x", "X", "o", "O", "s", "k",
+    "zero", "oh", "one", "two", "Three", "FOUR", "five", "six", "seven", "eight", "nine", "ten", "twelve", "sixty",
+    "seventeen", "hundred", "double", "triple", "fourty", "oneself", "often", "nonet",
+    "uh", "um", "UMM", "er", "erm", "ah", "hmm", "dash", "Hyphen", "dasher", "umbrella",
+    " at ", " AT ", " At ", " aT ", " dot ", " DOT ", " Dot ", " dOt ", ".com", ".Cn", ".ıo", ".İo", ".xyz", "gmail",
+    "ſ", "ſix", "K", "İ", "ı", "ß", "ﬁ", "ﬁve", "ẞ", "ŉ",
+    "手机", "电话", "卡号", "尾号", "您好", "我", "的", "是", "元", "号", "年", "😀", "𠀀",
+    "\x00", "\ud800", "\udfff",
+]
+PIECE = st.one_of(st.sampled_from(TOKENS), st.text(max_size=3))
+TEXT = st.lists(PIECE, max_size=40).map("".join)
+STRINGS = st.lists(st.one_of(TEXT, st.none()), max_size=12)
+SETTINGS = hypothesis.settings(max_examples=1500, deadline=None, derandomize=True, database=None)
+
+
+def _same(native_pii: ModuleType, strings: list[str | None]) -> None:
+    assert native_pii.scan(strings) == pii._python_scan(strings), strings
+
+
+@SETTINGS
+@hypothesis.given(strings=STRINGS)
+def test_scan_equals_the_reference_on_generated_strings(native_pii: ModuleType, strings: list[str | None]) -> None:
+    _same(native_pii, strings)
+
+
+@SETTINGS
+@hypothesis.given(strings=st.lists(st.text(), max_size=6))
+def test_scan_equals_the_reference_on_any_text(native_pii: ModuleType, strings: list[str]) -> None:
+    _same(native_pii, strings)
+
+
+@pytest.mark.parametrize("strings", [
+    [], [None], [""], [None, "", None], ["a\x00b"], ["13812345678", "\ud83d"], ["1", "2", "3", "4"],
+    ["138 1234 5678", "嗯，138嗯1234杠5678", "uh 1 2 3 4", "1 um um 2 3 4", "1 um um um 2 3 4", "1 - - - - 2 3 4",
+     "1 - - - - - 2 3 4", "a1 dash 2 3 4", "1 umm- 2 3 4", "1 ſdash 2 3 4", "1 daſh 2 3 4", "1 横杠 2 3 4"],
+    ["john at gmail dot com", "x@y.z", "写到 at 点", " at .com", ".com at ", " at dot ", " dot at ", "ſix", "ﬁve"],
+    ["Oh 5", "o", "O.", "oh", "dash 5", "hmm, 5", "Hyphen 5", "erm 5", "ah5", "umm-5", "横杠1", "hyphen…9",
+     "umbrella 5", "\U0001d7ce", "²", "Ⅻ", "one"],
+])
+def test_scan_equals_the_reference_on_edge_cases(native_pii: ModuleType, strings: list[str | None]) -> None:
+    _same(native_pii, strings)
+
+
+def test_scan_equals_the_reference_on_very_long_strings(native_pii: ModuleType) -> None:
+    rng = random.Random(2)
+    for _ in range(5):
+        strings = ["".join(rng.choice(TOKENS[:-3]) for _ in range(20_000)) for _ in range(3)]
+        _same(native_pii, strings + ["1" * 100_000, "一 " * 50_000, "您好" * 50_000])
+
+
+def test_scan_equals_the_reference_on_calls_and_the_pii_benchmark(native_pii: ModuleType) -> None:
+    rng = random.Random(4)
+    for lang in ("zh", "en"):
+        for n in (80, 5):
+            for _ in range(20):
+                _same(native_pii, [u.text for u in synthetic_call(rng, lang, n).utterances])
+    for item in build_corpus(7, 300) + build_pair_items(7, 200):
+        _same(native_pii, item.texts)
+        _same(native_pii, [" ".join(item.texts)])
+
+
+def test_scan_rejects_what_the_reference_cannot_join(native_pii: ModuleType) -> None:
+    assert native_pii.scan(["ok", 0, None]) == pii._python_scan(["ok", 0, None])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        native_pii.scan(["ok", 5])
+    with pytest.raises(TypeError):
+        native_pii.scan(5)
+
+
+def _call(rng: random.Random, lang: str) -> tuple[Transcript, list[Finding]]:
+    t = synthetic_call(rng, lang, 40)
+    findings = [Finding(f"r{k}", "fail", evidence=(Evidence(u.start, u.end, u.text),),
+                        explanation=f"quoted: {u.text[:20]}…", data={"said": u.text, "n": [u.text[5:]]})
+                for k, u in enumerate(t.utterances[::3])]
+    extra = Utterance(t.duration, t.duration + 2, "customer", "幺三八 one two 3 4 5 6 7 8 9, mail me at a.b@c.com")
+    return Transcript(t.call_id, t.language, t.duration + 3, (*t.utterances, extra)), findings
+
+
+def test_masking_is_the_same_with_the_native_scan_and_without(native_pii: ModuleType,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(9)
+    calls = [_call(rng, lang) for lang in ("zh", "en") for _ in range(15)]
+    monkeypatch.setattr(pii, "_NATIVE", native_pii)
+    with_native = [pii.redact_call(t, f) for t, f in calls]
+    monkeypatch.setattr(pii, "_NATIVE", None)
+    assert [pii.redact_call(t, f) for t, f in calls] == with_native
