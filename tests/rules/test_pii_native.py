@@ -74,7 +74,8 @@ def test_scan_equals_the_reference_on_any_text(native_pii: ModuleType, strings: 
 @pytest.mark.parametrize("strings", [
     [], [None], [""], [None, "", None], ["a\x00b"], ["13812345678", "\ud83d"], ["1", "2", "3", "4"],
     ["138 1234 5678", "嗯，138嗯1234杠5678", "uh 1 2 3 4", "1 um um 2 3 4", "1 um um um 2 3 4", "1 - - - - 2 3 4",
-     "1 - - - - - 2 3 4", "a1 dash 2 3 4", "1 umm- 2 3 4", "1 ſdash 2 3 4", "1 daſh 2 3 4", "1 横杠 2 3 4"],
+     "1 - - - - - 2 3 4", "a1 dash 2 3 4", "1 umm- 2 3 4", "1 ſdash 2 3 4", "1 daſh 2 3 4", "1 横杠 2 3 4",
+     "1 \u212adash 2 3 4", "1 dash\u212a 2 3 4", "1 ıum 2 3 4", "1 umı 2 3 4", "1 umİ 2 3 4", "1 éum 2 3 4"],
     ["john at gmail dot com", "x@y.z", "写到 at 点", " at .com", ".com at ", " at dot ", " dot at ", "ſix", "ﬁve"],
     ["Oh 5", "o", "O.", "oh", "dash 5", "hmm, 5", "Hyphen 5", "erm 5", "ah5", "umm-5", "横杠1", "hyphen…9",
      "umbrella 5", "\U0001d7ce", "²", "Ⅻ", "one"],
