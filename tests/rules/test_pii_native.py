@@ -84,6 +84,13 @@ def test_scan_equals_the_reference_on_edge_cases(native_pii: ModuleType, strings
     _same(native_pii, strings)
 
 
+@pytest.mark.parametrize("template", ["1{}234", "12{}3 4", "{}one", "o{}", "{}5", " at {}com", "{}dash 5",
+                                      "1 um{}2 3 4"])
+def test_scan_equals_the_reference_for_every_character(native_pii: ModuleType, template: str) -> None:
+    chars = [*map(chr, range(0x10000)), *map(chr, range(0x10000, 0x110000, 97))]
+    _same(native_pii, [template.format(c) for c in chars if c not in "\x00" and not 0xD800 <= ord(c) <= 0xDFFF])
+
+
 def test_scan_equals_the_reference_on_very_long_strings(native_pii: ModuleType) -> None:
     rng = random.Random(2)
     for _ in range(5):
