@@ -578,8 +578,16 @@ def _find(text: str, pat: _Patterns, work: str, pair: bool) -> list[PiiMatch]:
     return found
 
 
-def _keep_runs(text: str, pat: _Patterns, work: str, runs: Iterable[tuple[int, int]]) -> list[PiiMatch]:
-    """The identifiers among the runs ``work[start:end]`` of ``text`` (amounts, dates and times in them set aside).
+def _keep_runs(text: str, pat: _Patterns, work: str, runs: Sequence[tuple[int, int]]) -> list[PiiMatch]:
+    """The identifiers among the runs ``work[start:end]`` of ``text`` (amounts, dates and times in them set aside);
+    natively where every run is nine decimal digits or more (the common case: each is an identifier)."""
+    if _NATIVE is not None and work is text and (found := _NATIVE.long_runs(text, runs, PiiMatch)) is not None:
+        return found
+    return _python_keep_runs(text, pat, work, runs)
+
+
+def _python_keep_runs(text: str, pat: _Patterns, work: str, runs: Iterable[tuple[int, int]]) -> list[PiiMatch]:
+    """:func:`_keep_runs` in Python (the reference of the native ``long_runs``).
 
     A run of nine or more decimal digits and nothing else needs no look at what is protected: every protected
     span ends before a digit is next (``(?!\\d)``), is digits with at most one separator between them (which would

@@ -449,14 +449,138 @@ done:
     return result;
 }
 
+/* --- long_runs: the identifiers among runs that are nine decimal digits or more (pii._keep_runs' first case) --- */
+
+/* kinds by digit count, interned once at module init and never changed (threads share them read-only) */
+static PyObject *ID_NUMBER, *BANK_CARD, *PHONE, *NUMBER;
+
+static PyObject *kind_of(Py_ssize_t digits, int has_x) {  /* pii._kind (borrowed) */
+    if (has_x || digits == 15 || digits == 18)
+        return ID_NUMBER;
+    if (digits >= 16 && digits <= 19)
+        return BANK_CARD;
+    if (digits >= 7 && digits <= 13)
+        return PHONE;
+    return NUMBER;
+}
+
+/* where pii._X_AFTER (the X that ends an ID: [\s\-]?(?:[xX×ｘＸ](?![A-Za-z])|叉|艾克斯)) matches at p, or -1; *mark: where
+   the masked X starts (after a leading space or dash, as the reference strips them) */
+static Py_ssize_t x_after(const Text *t, Py_ssize_t p, Py_ssize_t *mark) {
+    for (int skip = 1; skip >= 0; skip--) {  /* the optional separator taken first, as re does */
+        Py_ssize_t q = p;
+        if (skip) {
+            if (q >= t->n)
+                continue;
+            Py_UCS4 c = at(t, q);
+            if (!(c == '-' || Py_UNICODE_ISSPACE(c)))
+                continue;
+            q++;
+            *mark = (c == ' ' || c == '-') ? q : p;
+        } else {
+            *mark = p;
+        }
+        if (q >= t->n)
+            continue;
+        Py_UCS4 c = at(t, q);
+        if (c == 'x' || c == 'X' || c == 0xd7 || c == 0xff58 || c == 0xff38) {
+            if (q + 1 == t->n || !ascii_letter(at(t, q + 1)))
+                return q + 1;
+        } else if (c == 0x53c9) {  /* 叉 */
+            return q + 1;
+        } else if (c == 0x827e && q + 2 < t->n && at(t, q + 1) == 0x514b && at(t, q + 2) == 0x65af) {  /* 艾克斯 */
+            return q + 3;
+        }
+    }
+    return -1;
+}
+
+/* one PiiMatch (the named tuple type given) of a run; ranges is a new reference, taken */
+static PyObject *new_match(PyObject *match_type, Py_ssize_t start, Py_ssize_t end, PyObject *kind, Py_ssize_t digits,
+                           PyObject *ranges) {
+    if (ranges == NULL)
+        return NULL;
+    PyObject *items = Py_BuildValue("(nnOnN)", start, end, kind, digits, ranges);
+    if (items == NULL)
+        return NULL;
+    PyObject *args = PyTuple_Pack(1, items);
+    Py_DECREF(items);
+    if (args == NULL)
+        return NULL;
+    PyObject *m = PyTuple_Type.tp_new((PyTypeObject *)match_type, args, NULL);  /* tuple.__new__(PiiMatch, items) */
+    Py_DECREF(args);
+    return m;
+}
+
+static PyObject *long_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyType_Check(args[2])
+            || !PyType_IsSubtype((PyTypeObject *)args[2], &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "long_runs(text, runs, match_type): a str, (start, end) pairs, a named tuple");
+        return NULL;
+    }
+    PyObject *text = args[0], *match_type = args[2];
+    Text t = {PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text)};
+    PyObject *runs = PySequence_Tuple(args[1]);
+    if (runs == NULL)
+        return NULL;
+    PyObject *found = PyList_New(0);
+    if (found == NULL)
+        goto fail;
+    for (Py_ssize_t r = 0; r < PyTuple_GET_SIZE(runs); r++) {
+        Py_ssize_t start, end;
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(runs, r), "nn", &start, &end))
+            goto fail;
+        if (start < 0 || end > t.n || end - start < 9)
+            goto python;
+        for (Py_ssize_t p = start; p < end; p++)
+            if (!Py_UNICODE_ISDECIMAL(at(&t, p)))
+                goto python;
+        Py_ssize_t digits = end - start, mark = -1, x_end = digits >= 14 ? x_after(&t, end, &mark) : -1;
+        PyObject *m = x_end < 0
+            ? new_match(match_type, start, end, kind_of(digits, 0), digits, Py_BuildValue("((nn))", start, end))
+            : new_match(match_type, start, x_end, kind_of(digits, 1), digits,
+                        Py_BuildValue("((nn)(nn))", start, end, mark, x_end));
+        if (m == NULL)
+            goto fail;
+        int failed = PyList_Append(found, m);
+        Py_DECREF(m);
+        if (failed)
+            goto fail;
+    }
+    Py_DECREF(runs);
+    return found;
+python:  /* a shorter run, or one with more than decimal digits: the reference looks at the whole string */
+    Py_DECREF(runs);
+    Py_DECREF(found);
+    Py_RETURN_NONE;
+fail:
+    Py_DECREF(runs);
+    Py_XDECREF(found);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_O,
      "scan(strings) -> (words, runs, starts, digits) | None: qa_engine.pii._python_flag's findings, in one pass."},
+    {"long_runs", (PyCFunction)(void (*)(void))long_runs, METH_FASTCALL,
+     "long_runs(text, runs, match_type) -> list | None: pii._python_keep_runs where every run is 9+ decimal digits."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_pii", "The PII masker's pass over a call's strings (see qa_engine.pii).", -1, methods,
+    PyModuleDef_HEAD_INIT, "_pii", "The PII masker's passes over a call's strings (see qa_engine.pii).", -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__pii(void) { return PyModule_Create(&module); }
+static int intern(PyObject **name, const char *text) {
+    if (*name == NULL)
+        *name = PyUnicode_InternFromString(text);
+    return *name == NULL ? -1 : 0;
+}
+
+PyMODINIT_FUNC PyInit__pii(void) {
+    if (intern(&ID_NUMBER, "id_number") || intern(&BANK_CARD, "bank_card") || intern(&PHONE, "phone")
+            || intern(&NUMBER, "number"))
+        return NULL;
+    return PyModule_Create(&module);
+}

@@ -1,6 +1,11 @@
-"""qa_engine/native/_pii.c: the PII masker's pass over a call's strings (the reference: qa_engine.pii._python_scan)."""
+"""qa_engine/native/_pii.c: the PII masker's passes over a call's strings (the references: qa_engine.pii._python_scan
+and qa_engine.pii._python_keep_runs)."""
 
 from collections.abc import Sequence
+from typing import TypeVar
+
+_Match = TypeVar("_Match", bound=tuple[object, ...])
 
 def scan(strings: Sequence[str | None], /
          ) -> tuple[set[int], dict[int, list[tuple[int, int]]], list[int], list[int]] | None: ...
+def long_runs(text: str, runs: Sequence[tuple[int, int]], match_type: type[_Match], /) -> list[_Match] | None: ...

@@ -134,3 +134,44 @@ def test_masking_is_the_same_with_the_native_scan_and_without(native_pii: Module
     with_native = [pii.redact_call(t, f) for t, f in calls]
     monkeypatch.setattr(pii, "_NATIVE", None)
     assert [pii.redact_call(t, f) for t, f in calls] == with_native
+
+
+ID_TAIL = st.sampled_from(["", "x", "X", "×", "ｘ", "Ｘ", "叉", "艾克斯", "艾克", " x", "-X", "\tx", "\u3000x", " 叉",
+                           "--x", "xa", "x1", " xy", "x.", "X号", " ", "-"])
+DIGIT_TEXT = st.lists(st.one_of(st.text("0123456789１２٣", min_size=1, max_size=20), ID_TAIL, PIECE),
+                      max_size=12).map("".join)
+
+
+def _long_runs_same(native_pii: ModuleType, text: str) -> None:
+    scanned = pii._python_scan([text])
+    runs = scanned[1].get(0, []) if scanned else []
+    for some in (runs, [r for r in runs if r[1] - r[0] >= 9]):
+        got = native_pii.long_runs(text, some, pii.PiiMatch)
+        if got is None:  # the reference's way: some run is short or more than decimal digits
+            assert any(b - a < 9 or not text[a:b].isdecimal() for a, b in some), (text, some)
+        else:
+            assert got == pii._python_keep_runs(text, pii._DIGITS, text, some), (text, some)
+            assert all(type(m) is pii.PiiMatch for m in got)
+
+
+@SETTINGS
+@hypothesis.given(text=DIGIT_TEXT)
+def test_long_runs_equal_the_reference(native_pii: ModuleType, text: str) -> None:
+    _long_runs_same(native_pii, text)
+
+
+@pytest.mark.parametrize("text", [
+    "身份证号11010519491231002X", "11010519491231002 x", "11010519491231002-X", "11010519491231002\tx",
+    "11010519491231002xy", "110105194912310021叉", "110105194912310021艾克斯", "110105194912310021 艾克斯",
+    "6222021234567890123", "1234567890123456", "13812345678", "123456789", "12345678", "１３８１２３４５６７８", "",
+])
+def test_long_runs_on_identifiers(native_pii: ModuleType, text: str) -> None:
+    _long_runs_same(native_pii, text)
+
+
+def test_long_runs_rejects_bad_arguments(native_pii: ModuleType) -> None:
+    with pytest.raises(TypeError):
+        native_pii.long_runs("123456789", [(0, 9)], dict)
+    with pytest.raises(TypeError):
+        native_pii.long_runs("123456789", [(0,)], pii.PiiMatch)
+    assert native_pii.long_runs("123456789", [(0, 10)], pii.PiiMatch) is None  # past the end: the reference's way
