@@ -649,7 +649,12 @@ _NOT_SPACE = re.compile(r"\S")
 _NOT_SPACE_AT_DOT = re.compile(r"[^\s@.]")
 
 
-def _apply(s: str, ranges: Iterable[tuple[int, int]], *, email: bool = False) -> str:
+def _apply(s: str, ranges: Sequence[tuple[int, int]], *, email: bool = False) -> str:
+    """``s`` with every character in ``ranges`` but spaces (and, for addresses, ``@`` and dots) made ``*``."""
+    return _python_apply(s, ranges, email=email) if _NATIVE is None else _NATIVE.mask(s, ranges, email)
+
+
+def _python_apply(s: str, ranges: Iterable[tuple[int, int]], *, email: bool = False) -> str:
     """``s`` with every character in ``ranges`` but spaces (and, for addresses, ``@`` and dots) made ``*``."""
     rx = _NOT_SPACE_AT_DOT if email else _NOT_SPACE
     out: list[str] = []
@@ -1049,6 +1054,8 @@ def _span(i: int, kind: PiiKind, start: float, end: float, word_indices: tuple[i
 
 
 def _mask_parts(s: str, parts: Sequence[_Part]) -> str:
+    if _NATIVE is not None and len(parts) == 1 and parts[0].kind != "email":
+        return _NATIVE.mask(s, parts[0].ranges, False)  # what the lines below give for one part
     if len(parts) == 1 and parts[0].kind != "email" and len(ranges := parts[0].ranges) == 1:
         a, b = ranges[0]  # the common case: one run of digits, masked whole
         if 0 <= a < b <= len(s) and (seg := s[a:b]).isalnum():

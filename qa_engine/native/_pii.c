@@ -560,11 +560,101 @@ fail:
     return NULL;
 }
 
+/* --- mask: pii._apply, every character of some ranges of a string made "*" --- */
+
+typedef struct {
+    Py_ssize_t a, b;
+} Range;
+
+static int by_start_then_end(const void *x, const void *y) {  /* sorted(ranges): by start, then end */
+    const Range *r = x, *q = y;
+    if (r->a != q->a)
+        return r->a < q->a ? -1 : 1;
+    return (r->b > q->b) - (r->b < q->b);
+}
+
+/* the character at i of a range kept as it is (a space; in an address also "@" and dots), when the range is longer
+   than one character */
+static inline int kept(Py_UCS4 c, int email) { return Py_UNICODE_ISSPACE(c) || (email && (c == '@' || c == '.')); }
+
+static PyObject *mask(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 3 || !PyUnicode_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "mask(text, ranges, email): a str, (start, end) pairs, a bool");
+        return NULL;
+    }
+    PyObject *text = args[0];
+    int email = PyObject_IsTrue(args[2]);
+    if (email < 0)
+        return NULL;
+    PyObject *seq = PySequence_Tuple(args[1]);
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t count = PyTuple_GET_SIZE(seq), n = PyUnicode_GET_LENGTH(text);
+    Range *ranges = PyMem_Malloc(sizeof(Range) * (size_t)(count ? count : 1));
+    PyObject *result = NULL;
+    if (ranges == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < count; k++)
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(seq, k), "nn", &ranges[k].a, &ranges[k].b))
+            goto done;
+    qsort(ranges, (size_t)count, sizeof(Range), by_start_then_end);
+    /* the parts masked, as the reference clips them: each from the end of the one before, none past the text */
+    Py_ssize_t pos = 0, masked = 0;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        Py_ssize_t a = ranges[k].a > pos ? ranges[k].a : pos, b = ranges[k].b < n ? ranges[k].b : n;
+        ranges[k].a = a;
+        ranges[k].b = b;
+        if (a < b) {
+            pos = b;
+            masked++;
+        }
+    }
+    if (!masked) {  /* nothing to mask: the reference's join gives the text itself */
+        result = Py_NewRef(text);
+        goto done;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    /* the widest character left (a str is stored as narrow as its widest character allows) */
+    Py_UCS4 widest = '*';
+    Py_ssize_t k = 0;
+    for (Py_ssize_t p = 0; p < n; p++) {
+        while (k < count && (ranges[k].a >= ranges[k].b || ranges[k].b <= p))
+            k++;
+        Py_UCS4 c = PyUnicode_READ(kind, data, p);
+        int inside = k < count && ranges[k].a <= p;
+        if ((!inside || (ranges[k].b - ranges[k].a > 1 && kept(c, email))) && c > widest)
+            widest = c;
+    }
+    result = PyUnicode_New(n, widest);
+    if (result == NULL)
+        goto done;
+    int out_kind = PyUnicode_KIND(result);
+    void *out = PyUnicode_DATA(result);
+    k = 0;
+    for (Py_ssize_t p = 0; p < n; p++) {
+        while (k < count && (ranges[k].a >= ranges[k].b || ranges[k].b <= p))
+            k++;
+        Py_UCS4 c = PyUnicode_READ(kind, data, p);
+        int inside = k < count && ranges[k].a <= p;
+        PyUnicode_WRITE(out_kind, out, p, inside && (ranges[k].b - ranges[k].a == 1 || !kept(c, email)) ? '*' : c);
+    }
+done:
+    PyMem_Free(ranges);
+    Py_DECREF(seq);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_O,
      "scan(strings) -> (words, runs, starts, digits) | None: qa_engine.pii._python_flag's findings, in one pass."},
     {"long_runs", (PyCFunction)(void (*)(void))long_runs, METH_FASTCALL,
      "long_runs(text, runs, match_type) -> list | None: pii._python_keep_runs where every run is 9+ decimal digits."},
+    {"mask", (PyCFunction)(void (*)(void))mask, METH_FASTCALL,
+     "mask(text, ranges, email) -> str: pii._python_apply, every character in ranges but spaces made '*'."},
     {NULL, NULL, 0, NULL},
 };
 

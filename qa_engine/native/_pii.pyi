@@ -1,5 +1,5 @@
-"""qa_engine/native/_pii.c: the PII masker's passes over a call's strings (the references: qa_engine.pii._python_scan
-and qa_engine.pii._python_keep_runs)."""
+"""qa_engine/native/_pii.c: the PII masker's passes over a call's strings (the references: qa_engine.pii._python_scan,
+qa_engine.pii._python_keep_runs and qa_engine.pii._python_apply)."""
 
 from collections.abc import Sequence
 from typing import TypeVar
@@ -9,3 +9,4 @@ _Match = TypeVar("_Match", bound=tuple[object, ...])
 def scan(strings: Sequence[str | None], /
          ) -> tuple[set[int], dict[int, list[tuple[int, int]]], list[int], list[int]] | None: ...
 def long_runs(text: str, runs: Sequence[tuple[int, int]], match_type: type[_Match], /) -> list[_Match] | None: ...
+def mask(text: str, ranges: Sequence[tuple[int, int]], email: bool, /) -> str: ...

@@ -175,3 +175,23 @@ def test_long_runs_rejects_bad_arguments(native_pii: ModuleType) -> None:
     with pytest.raises(TypeError):
         native_pii.long_runs("123456789", [(0,)], pii.PiiMatch)
     assert native_pii.long_runs("123456789", [(0, 10)], pii.PiiMatch) is None  # past the end: the reference's way
+
+
+@SETTINGS
+@hypothesis.given(text=TEXT.filter(lambda t: "\x00" not in t), data=st.data(), email=st.booleans())
+def test_mask_equals_the_reference(native_pii: ModuleType, text: str, data: st.DataObject, email: bool) -> None:
+    bound = st.integers(-3, len(text) + 3)
+    ranges = data.draw(st.lists(st.tuples(bound, bound), max_size=6))
+    got = native_pii.mask(text, ranges, email)
+    assert got == pii._python_apply(text, ranges, email=email), (text, ranges, email)
+    assert (got is text) == (pii._python_apply(text, ranges, email=email) is text)
+
+
+@pytest.mark.parametrize(("text", "ranges", "email"), [
+    ("１２３", [(0, 3)], False), ("号码１３８ １２３４", [(2, 10)], False), ("a😀b", [(1, 2)], False),
+    ("😀 1", [(2, 3)], False), ("x 😀", [(0, 1), (2, 3)], False), (" ", [(0, 1)], False), ("a b", [(0, 3)], False),
+    ("john.smith@mail.com", [(0, 19)], True), ("@", [(0, 1)], True), ("a\u3000b", [(0, 3)], False),
+    ("abc", [(2, 5), (0, 2), (1, 3)], False), ("abc", [], False), ("abc", [(3, 3), (-2, -1)], False),
+])
+def test_mask_edge_cases(native_pii: ModuleType, text: str, ranges: list[tuple[int, int]], email: bool) -> None:
+    assert native_pii.mask(text, ranges, email) == pii._python_apply(text, ranges, email=email)
