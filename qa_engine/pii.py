@@ -1034,8 +1034,7 @@ def _masked_texts(t: Transcript, text_parts: dict[int, list[_Part]], texts: list
     """``_redact`` for a transcript with no word timings: only texts are masked, spans cover whole utterances."""
     utts = t.utterances
     items = sorted(text_parts.items())
-    spans = [_span(i, p.kind, (u := utts[i]).start, u.end, (), p.group, False) for i, tp in items for p in tp] \
-        if want_spans else []
+    spans = _whole_spans(utts, items) if want_spans else []
     new_utts = list(utts)
     changed: list[int] = []
     for i, tp in items:
@@ -1044,6 +1043,16 @@ def _masked_texts(t: Transcript, text_parts: dict[int, list[_Part]], texts: list
             new_utts[i] = evolve(u, text=text)
             changed.append(i)
     return _Redacted(evolve(t, utterances=tuple(new_utts)), spans, texts, changed)
+
+
+def _whole_spans(utts: tuple[Utterance, ...], items: list[tuple[int, list[_Part]]]) -> list[PiiSpan]:
+    """One span per part of each utterance in ``items`` (index, parts), covering the whole utterance."""
+    return _python_whole_spans(utts, items) if _NATIVE is None else _NATIVE.whole_spans(PiiSpan, utts, items)
+
+
+def _python_whole_spans(utts: tuple[Utterance, ...], items: list[tuple[int, list[_Part]]]) -> list[PiiSpan]:
+    """:func:`_whole_spans` in Python (the reference of the native ``whole_spans``)."""
+    return [_span(i, p.kind, (u := utts[i]).start, u.end, (), p.group, False) for i, tp in items for p in tp]
 
 
 def _span(i: int, kind: PiiKind, start: float, end: float, word_indices: tuple[int, ...], group: int,

@@ -648,6 +648,84 @@ done:
     return result;
 }
 
+/* --- whole_spans: the PiiSpans of a transcript without word timings (pii._python_whole_spans) --- */
+
+/* PiiSpan's field names and the utterance attributes read, interned once at module init and never changed */
+static PyObject *F_UTTERANCE_INDEX, *F_KIND, *F_START, *F_END, *F_WORD_INDICES, *F_GROUP, *F_EXACT;
+
+/* a span_type made as qa_engine.types.build makes it (object.__new__, then its __dict__ filled in field order) */
+static PyObject *new_span(PyTypeObject *span_type, PyObject *index, PyObject *kind, PyObject *start, PyObject *end,
+                          PyObject *group, PyObject *no_words) {
+    PyObject *no_args = PyTuple_New(0);
+    if (no_args == NULL)
+        return NULL;
+    PyObject *span = PyBaseObject_Type.tp_new(span_type, no_args, NULL);
+    Py_DECREF(no_args);
+    if (span == NULL)
+        return NULL;
+    PyObject *fields = PyObject_GenericGetDict(span, NULL);
+    if (fields == NULL || PyDict_SetItem(fields, F_UTTERANCE_INDEX, index) || PyDict_SetItem(fields, F_KIND, kind)
+            || PyDict_SetItem(fields, F_START, start) || PyDict_SetItem(fields, F_END, end)
+            || PyDict_SetItem(fields, F_WORD_INDICES, no_words) || PyDict_SetItem(fields, F_GROUP, group)
+            || PyDict_SetItem(fields, F_EXACT, Py_False)) {
+        Py_XDECREF(fields);
+        Py_DECREF(span);
+        return NULL;
+    }
+    Py_DECREF(fields);
+    return span;
+}
+
+/* the spans of one utterance's parts (each a (ranges, kind, group) named tuple), appended to out */
+static int utterance_spans(PyTypeObject *span_type, PyObject *utts, PyObject *item, PyObject *no_words,
+                           PyObject *out) {
+    PyObject *index, *parts;
+    if (!PyArg_ParseTuple(item, "OO", &index, &parts))
+        return -1;
+    PyObject *u = PyObject_GetItem(utts, index);
+    if (u == NULL)
+        return -1;
+    PyObject *start = PyObject_GetAttr(u, F_START), *end = start ? PyObject_GetAttr(u, F_END) : NULL;
+    Py_DECREF(u);
+    PyObject *seq = end ? PySequence_Tuple(parts) : NULL;
+    int failed = seq == NULL;
+    for (Py_ssize_t k = 0; !failed && k < PyTuple_GET_SIZE(seq); k++) {
+        PyObject *part = PyTuple_GET_ITEM(seq, k);
+        if (!PyTuple_Check(part) || PyTuple_GET_SIZE(part) != 3) {
+            PyErr_SetString(PyExc_TypeError, "whole_spans: a part is a (ranges, kind, group) named tuple");
+            failed = 1;
+            break;
+        }
+        PyObject *span = new_span(span_type, index, PyTuple_GET_ITEM(part, 1), start, end, PyTuple_GET_ITEM(part, 2),
+                                  no_words);
+        failed = span == NULL || PyList_Append(out, span);
+        Py_XDECREF(span);
+    }
+    Py_XDECREF(seq);
+    Py_XDECREF(start);
+    Py_XDECREF(end);
+    return failed ? -1 : 0;
+}
+
+static PyObject *whole_spans(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 3 || !PyType_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "whole_spans(span_type, utts, items): a class, utterances, (index, parts)");
+        return NULL;
+    }
+    PyObject *items = PySequence_Tuple(args[2]), *out = PyList_New(0), *no_words = PyTuple_New(0);
+    int failed = items == NULL || out == NULL || no_words == NULL;
+    for (Py_ssize_t k = 0; !failed && k < PyTuple_GET_SIZE(items); k++)
+        failed = utterance_spans((PyTypeObject *)args[0], args[1], PyTuple_GET_ITEM(items, k), no_words, out) < 0;
+    Py_XDECREF(items);
+    Py_XDECREF(no_words);
+    if (failed) {
+        Py_XDECREF(out);
+        return NULL;
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_O,
      "scan(strings) -> (words, runs, starts, digits) | None: qa_engine.pii._python_flag's findings, in one pass."},
@@ -655,6 +733,8 @@ static PyMethodDef methods[] = {
      "long_runs(text, runs, match_type) -> list | None: pii._python_keep_runs where every run is 9+ decimal digits."},
     {"mask", (PyCFunction)(void (*)(void))mask, METH_FASTCALL,
      "mask(text, ranges, email) -> str: pii._python_apply, every character in ranges but spaces made '*'."},
+    {"whole_spans", (PyCFunction)(void (*)(void))whole_spans, METH_FASTCALL,
+     "whole_spans(span_type, utts, items) -> list: pii._python_whole_spans, one PiiSpan per part of each item."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -670,7 +750,9 @@ static int intern(PyObject **name, const char *text) {
 
 PyMODINIT_FUNC PyInit__pii(void) {
     if (intern(&ID_NUMBER, "id_number") || intern(&BANK_CARD, "bank_card") || intern(&PHONE, "phone")
-            || intern(&NUMBER, "number"))
+            || intern(&NUMBER, "number") || intern(&F_UTTERANCE_INDEX, "utterance_index") || intern(&F_KIND, "kind")
+            || intern(&F_START, "start") || intern(&F_END, "end") || intern(&F_WORD_INDICES, "word_indices")
+            || intern(&F_GROUP, "group") || intern(&F_EXACT, "exact"))
         return NULL;
     return PyModule_Create(&module);
 }

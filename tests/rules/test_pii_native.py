@@ -195,3 +195,29 @@ def test_mask_equals_the_reference(native_pii: ModuleType, text: str, data: st.D
 ])
 def test_mask_edge_cases(native_pii: ModuleType, text: str, ranges: list[tuple[int, int]], email: bool) -> None:
     assert native_pii.mask(text, ranges, email) == pii._python_apply(text, ranges, email=email)
+
+
+def test_whole_spans_equal_the_reference(native_pii: ModuleType) -> None:
+    rng = random.Random(6)
+    for lang in ("zh", "en"):
+        for _ in range(20):
+            t = synthetic_call(rng, lang, 80)
+            texts = [u.text for u in t.utterances]
+            items = sorted(pii._find_in_strings(t.utterances, texts, pii.MAX_GAP_S, [0]).items())
+            items += [(3, [pii._Part(((0, 1),), "email", 99), pii._Part((), "phone", 100)]), (0, [])]
+            got = native_pii.whole_spans(pii.PiiSpan, t.utterances, items)
+            want = pii._python_whole_spans(t.utterances, items)
+            assert got == want and [vars(s) for s in got] == [vars(s) for s in want]
+            assert all(type(s) is pii.PiiSpan and hash(s) == hash(w) for s, w in zip(got, want, strict=True))
+
+
+def test_whole_spans_rejects_bad_arguments(native_pii: ModuleType) -> None:
+    utts = (Utterance(0.0, 1.0, "agent", "x"),)
+    with pytest.raises(TypeError):
+        native_pii.whole_spans(pii.PiiSpan, utts, [(0, [("not", "a part")])])
+    with pytest.raises(IndexError):
+        native_pii.whole_spans(pii.PiiSpan, utts, [(5, [pii._Part((), "phone", 1)])])
+    with pytest.raises(AttributeError):
+        native_pii.whole_spans(pii.PiiSpan, (object(),), [(0, [pii._Part((), "phone", 1)])])
+    with pytest.raises(TypeError):
+        native_pii.whole_spans(5, utts, [])
