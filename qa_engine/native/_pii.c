@@ -1,17 +1,21 @@
-/* One pass over a call's strings for the PII masker: the native twin of qa_engine.pii._python_flag.
+/* The PII masker's hot passes over a call's strings (qa_engine.pii), each the twin of a Python reference there.
 
-Why: the masker first looks at all of a call's strings (utterance texts, then the findings' strings) to find the
-few that can hold an identifier.  In Python that takes the strings joined and encoded, three RE2 passes and one re
-pass with a large character class (the runs of four digits or more), and Python loops over the matches; here it is
-one loop per string over its characters, with no copy.
+Why: masking a call's report looks at every utterance text and every string of the findings; the Python did it with
+the strings joined and encoded, several RE2 and re passes and a Python call chain per identifier found.  Here:
 
-scan(strings) gives, for the strings (None counts as ""), exactly what the Python reference gives:
-  words   the strings that may hold an English digit word or an e-mail address (pii._HINT),
-  runs    {index: [(start, end), ...]}: the runs of four digit units or more (pii._RUN4) of the other strings,
-  starts  the strings that may start with a digit unit past separators and fillers (pii._UNIT_START),
-  digits  the strings with a digit unit (pii._DIGIT_LINE),
-or None where the reference cannot join the strings (none, or a NUL inside one) or encode them (a lone surrogate).
-The character sets below are those of qa_engine/pii.py; tests compare both on generated and real strings.
+scan(strings)      (pii._python_scan) for the strings (None counts as ""):
+                     words   those that may hold an English digit word or an e-mail address (pii._HINT),
+                     runs    {index: [(start, end), ...]}: the others' runs of four digit units or more (pii._RUN4),
+                     starts  those that may start with a digit unit past separators and fillers (pii._UNIT_START),
+                     digits  those with a digit unit (pii._DIGIT_LINE),
+                   or None where the reference cannot join them (none, or a NUL inside one) or encode them (a lone
+                   surrogate); one loop per string over its characters, no copy.
+long_runs(...)     (pii._python_keep_runs) the identifiers among runs of nine decimal digits or more, else None.
+mask(...)          (pii._python_apply) the characters of some ranges made "*".
+whole_spans(...)   (pii._python_whole_spans) the PiiSpans of a transcript without word timings.
+
+The character sets below are those of qa_engine/pii.py; tests/rules/test_pii_native.py compares every function with
+its reference on generated and real strings.
 */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -326,7 +330,8 @@ static Survey survey(const Text *t) {
                 }
                 if (p + 4 < n && at(t, p + 4) == ' ') {
                     Py_UCS4 a = at(t, p + 1), b = at(t, p + 2), d = at(t, p + 3);
-                    if ((a == 'd' && b == 'o' && d == 't') || (a == 'D' && ((b == 'O' && d == 'T') || (b == 'o' && d == 't'))))
+                    if ((a == 'd' && b == 'o' && d == 't')
+                            || (a == 'D' && ((b == 'O' && d == 'T') || (b == 'o' && d == 't'))))
                         dot = 5;
                 }
             } else if (c == '.') {
@@ -464,8 +469,8 @@ static PyObject *kind_of(Py_ssize_t digits, int has_x) {  /* pii._kind (borrowed
     return NUMBER;
 }
 
-/* where pii._X_AFTER (the X that ends an ID: [\s\-]?(?:[xX×ｘＸ](?![A-Za-z])|叉|艾克斯)) matches at p, or -1; *mark: where
-   the masked X starts (after a leading space or dash, as the reference strips them) */
+/* where pii._X_AFTER (the X that ends an ID: [\s\-]?(?:[xX×ｘＸ](?![A-Za-z])|叉|艾克斯)) matches at p, or -1;
+   *mark: where the masked X starts (after a leading space or dash, as the reference strips them) */
 static Py_ssize_t x_after(const Text *t, Py_ssize_t p, Py_ssize_t *mark) {
     for (int skip = 1; skip >= 0; skip--) {  /* the optional separator taken first, as re does */
         Py_ssize_t q = p;
@@ -653,7 +658,9 @@ done:
 /* PiiSpan's field names and the utterance attributes read, interned once at module init and never changed */
 static PyObject *F_UTTERANCE_INDEX, *F_KIND, *F_START, *F_END, *F_WORD_INDICES, *F_GROUP, *F_EXACT;
 
-/* a span_type made as qa_engine.types.build makes it (object.__new__, then its __dict__ filled in field order) */
+/* a span_type made as qa_engine.types.build makes it: object.__new__, then a __dict__ of the fields in field order (a
+   dict of its own, as build's update of an empty __dict__ from keyword arguments leaves it: filling the instance's
+   shared-key __dict__ one key at a time made every later attribute read slower) */
 static PyObject *new_span(PyTypeObject *span_type, PyObject *index, PyObject *kind, PyObject *start, PyObject *end,
                           PyObject *group, PyObject *no_words) {
     PyObject *no_args = PyTuple_New(0);
@@ -663,11 +670,11 @@ static PyObject *new_span(PyTypeObject *span_type, PyObject *index, PyObject *ki
     Py_DECREF(no_args);
     if (span == NULL)
         return NULL;
-    PyObject *fields = PyObject_GenericGetDict(span, NULL);
+    PyObject *fields = PyDict_New();
     if (fields == NULL || PyDict_SetItem(fields, F_UTTERANCE_INDEX, index) || PyDict_SetItem(fields, F_KIND, kind)
             || PyDict_SetItem(fields, F_START, start) || PyDict_SetItem(fields, F_END, end)
             || PyDict_SetItem(fields, F_WORD_INDICES, no_words) || PyDict_SetItem(fields, F_GROUP, group)
-            || PyDict_SetItem(fields, F_EXACT, Py_False)) {
+            || PyDict_SetItem(fields, F_EXACT, Py_False) || PyObject_GenericSetDict(span, fields, NULL)) {
         Py_XDECREF(fields);
         Py_DECREF(span);
         return NULL;
