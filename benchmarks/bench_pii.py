@@ -318,7 +318,7 @@ def load_head_masker() -> Callable[[str], str] | None:
                              check=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    src = src.replace("from .types import", "from qa_engine.types import")
+    src = src.replace("from . import", "from qa_engine import").replace("from .", "from qa_engine.")  # (relative)
     path = Path(tempfile.mkdtemp()) / "pii_head.py"
     path.write_text(src, encoding="utf-8")
     spec = importlib.util.spec_from_file_location("pii_head", path)

@@ -61,9 +61,11 @@ from typing import Literal, NamedTuple
 
 import re2
 
+from . import native
 from .types import Finding, Transcript, Utterance, Word, build, evolve
 
 logger = logging.getLogger(__name__)
+_NATIVE = native.load("_pii")  # qa_engine/native/_pii.c: _flag's pass over a call's strings (None: Python's)
 
 __all__ = [
     "MIN_DIGITS", "MIN_DIGITS_AFTER_CUE", "MAX_GAP_S", "PiiKind", "PiiSpan", "PiiMatch",
@@ -359,6 +361,9 @@ class _Flags(NamedTuple):
     joined: str
     encoded: bytes   # ``joined`` in UTF-8
     words: set[int]  # the strings that may hold an English digit word or an e-mail address
+    # from the native scan (``joined`` and ``encoded`` are then empty): what _digit_runs, _may_start and
+    # _digit_strings give
+    scanned: tuple[dict[int, list[tuple[int, int]]], list[int], list[int]] | None = None
 
     @property
     def bmp(self) -> bool:
@@ -367,11 +372,22 @@ class _Flags(NamedTuple):
 
 
 def _flag(strings: Sequence[str | None]) -> _Flags | None:
-    """The strings joined, and those that may hold an English digit word or an e-mail address, from one pass over
-    them; None if they cannot be joined.
+    """The strings that may hold an English digit word or an e-mail address, from one pass over them (with the
+    native module, its runs, starts and digit strings too); None if they cannot be joined.
 
     A string not flagged is in the digits form (``_form`` finds no word in it) and cannot hold an address.
     """
+    if _NATIVE is None:
+        return _python_flag(strings)
+    scanned = _NATIVE.scan(strings)
+    if scanned is None:
+        return None
+    words, runs, starts, digits = scanned
+    return _Flags("", b"", words, (runs, starts, digits))
+
+
+def _python_flag(strings: Sequence[str | None]) -> _Flags | None:
+    """:func:`_flag` in Python (the reference of the native scan): the strings joined and the flagged ones."""
     try:
         joined = _SEP.join(strings)  # type: ignore[arg-type]  # (mostly no None)
     except TypeError:
@@ -395,8 +411,19 @@ def _flag(strings: Sequence[str | None]) -> _Flags | None:
     return _Flags(joined, encoded, words)
 
 
+def _python_scan(strings: Sequence[str | None]
+                 ) -> tuple[set[int], dict[int, list[tuple[int, int]]], list[int], list[int]] | None:
+    """What the native ``scan`` gives, from the Python reference: words, runs, starts, digit strings (or None)."""
+    flags = _python_flag(strings)
+    if flags is None:
+        return None
+    return flags.words, _digit_runs(flags), _may_start(flags), _digit_strings(flags)
+
+
 def _digit_strings(flags: _Flags) -> list[int]:
     """The strings with a digit character, in order (one pass over the joined strings)."""
+    if flags.scanned is not None:
+        return flags.scanned[2]
     joined = flags.joined
     digits: list[int] = []
     i = last = 0
@@ -551,8 +578,16 @@ def _find(text: str, pat: _Patterns, work: str, pair: bool) -> list[PiiMatch]:
     return found
 
 
-def _keep_runs(text: str, pat: _Patterns, work: str, runs: Iterable[tuple[int, int]]) -> list[PiiMatch]:
-    """The identifiers among the runs ``work[start:end]`` of ``text`` (amounts, dates and times in them set aside).
+def _keep_runs(text: str, pat: _Patterns, work: str, runs: Sequence[tuple[int, int]]) -> list[PiiMatch]:
+    """The identifiers among the runs ``work[start:end]`` of ``text`` (amounts, dates and times in them set aside);
+    natively where every run is nine decimal digits or more (the common case: each is an identifier)."""
+    if _NATIVE is not None and work is text and (found := _NATIVE.long_runs(text, runs, PiiMatch)) is not None:
+        return found
+    return _python_keep_runs(text, pat, work, runs)
+
+
+def _python_keep_runs(text: str, pat: _Patterns, work: str, runs: Iterable[tuple[int, int]]) -> list[PiiMatch]:
+    """:func:`_keep_runs` in Python (the reference of the native ``long_runs``).
 
     A run of nine or more decimal digits and nothing else needs no look at what is protected: every protected
     span ends before a digit is next (``(?!\\d)``), is digits with at most one separator between them (which would
@@ -614,7 +649,12 @@ _NOT_SPACE = re.compile(r"\S")
 _NOT_SPACE_AT_DOT = re.compile(r"[^\s@.]")
 
 
-def _apply(s: str, ranges: Iterable[tuple[int, int]], *, email: bool = False) -> str:
+def _apply(s: str, ranges: Sequence[tuple[int, int]], *, email: bool = False) -> str:
+    """``s`` with every character in ``ranges`` but spaces (and, for addresses, ``@`` and dots) made ``*``."""
+    return _python_apply(s, ranges, email=email) if _NATIVE is None else _NATIVE.mask(s, ranges, email)
+
+
+def _python_apply(s: str, ranges: Iterable[tuple[int, int]], *, email: bool = False) -> str:
     """``s`` with every character in ``ranges`` but spaces (and, for addresses, ``@`` and dots) made ``*``."""
     rx = _NOT_SPACE_AT_DOT if email else _NOT_SPACE
     out: list[str] = []
@@ -725,6 +765,8 @@ def _has_units(strings: Sequence[str | None], info: list[tuple[int, _Patterns, s
 def _digit_runs(flags: _Flags) -> dict[int, list[tuple[int, int]]]:
     """The runs of four digits or more (digits form) in each string with no word hint, in order, from one pass
     over the joined strings (no run crosses the separator)."""
+    if flags.scanned is not None:
+        return flags.scanned[0]
     joined, words = flags.joined, flags.words
     runs: dict[int, list[tuple[int, int]]] = {}
     if _MAY_RUN(_UNANCHORED, flags.encoded, 0, len(flags.encoded))[0][0] < 0:
@@ -809,6 +851,8 @@ _UNIT_START = re2.compile((
 
 def _may_start(flags: _Flags) -> list[int]:
     """The strings that may start with a digit unit (all those _starts_with_unit says do, and a few more)."""
+    if flags.scanned is not None:
+        return flags.scanned[1]
     encoded = flags.encoded
     found: list[int] = []
     k = last = pos = 0
@@ -990,8 +1034,7 @@ def _masked_texts(t: Transcript, text_parts: dict[int, list[_Part]], texts: list
     """``_redact`` for a transcript with no word timings: only texts are masked, spans cover whole utterances."""
     utts = t.utterances
     items = sorted(text_parts.items())
-    spans = [_span(i, p.kind, (u := utts[i]).start, u.end, (), p.group, False) for i, tp in items for p in tp] \
-        if want_spans else []
+    spans = _whole_spans(utts, items) if want_spans else []
     new_utts = list(utts)
     changed: list[int] = []
     for i, tp in items:
@@ -1002,6 +1045,16 @@ def _masked_texts(t: Transcript, text_parts: dict[int, list[_Part]], texts: list
     return _Redacted(evolve(t, utterances=tuple(new_utts)), spans, texts, changed)
 
 
+def _whole_spans(utts: tuple[Utterance, ...], items: list[tuple[int, list[_Part]]]) -> list[PiiSpan]:
+    """One span per part of each utterance in ``items`` (index, parts), covering the whole utterance."""
+    return _python_whole_spans(utts, items) if _NATIVE is None else _NATIVE.whole_spans(PiiSpan, utts, items)
+
+
+def _python_whole_spans(utts: tuple[Utterance, ...], items: list[tuple[int, list[_Part]]]) -> list[PiiSpan]:
+    """:func:`_whole_spans` in Python (the reference of the native ``whole_spans``)."""
+    return [_span(i, p.kind, (u := utts[i]).start, u.end, (), p.group, False) for i, tp in items for p in tp]
+
+
 def _span(i: int, kind: PiiKind, start: float, end: float, word_indices: tuple[int, ...], group: int,
           exact: bool) -> PiiSpan:
     """``PiiSpan(...)`` built by :func:`qa_engine.types.build` (one per identifier of every call)."""
@@ -1010,6 +1063,8 @@ def _span(i: int, kind: PiiKind, start: float, end: float, word_indices: tuple[i
 
 
 def _mask_parts(s: str, parts: Sequence[_Part]) -> str:
+    if _NATIVE is not None and len(parts) == 1 and parts[0].kind != "email":
+        return _NATIVE.mask(s, parts[0].ranges, False)  # what the lines below give for one part
     if len(parts) == 1 and parts[0].kind != "email" and len(ranges := parts[0].ranges) == 1:
         a, b = ranges[0]  # the common case: one run of digits, masked whole
         if 0 <= a < b <= len(s) and (seg := s[a:b]).isalnum():

@@ -15,7 +15,7 @@ from dataclasses import replace
 from operator import attrgetter, itemgetter
 from typing import Any
 
-from . import __version__
+from . import __version__, native
 from .acoustics import acoustics_analytics
 from .pii import PiiSpan, find_pii_spans, mask_text, redact_call, redact_transcript
 from .rules.pack import Pack
@@ -23,6 +23,7 @@ from .sentiment import annotate, summary_dict
 from .types import CallReport, Finding, Redaction, Transcript, Utterance, build
 
 logger = logging.getLogger(__name__)
+_NATIVE = native.load("_edges")  # qa_engine/native/_edges.c: _edge_times without word timings (None: Python's)
 
 __all__ = ["NO_AGENT_SPEECH", "redactions", "score_findings", "score_transcript", "unscorable_reason"]
 
@@ -116,7 +117,8 @@ def redactions(transcript: Transcript, spans: list[PiiSpan]) -> tuple[Redaction,
     if not spans:
         return ()
     utts = transcript.utterances
-    mono = transcript.agent_channel is None and set(map(_CHANNEL, utts)) <= {None, 0}
+    mono = transcript.agent_channel is None and (set(map(_CHANNEL, utts)) <= {None, 0} if _NATIVE is None
+                                                 else _NATIVE.mono_channels(utts))
     # only the channels a span is on are looked up (on a mono recording: all speech)
     edges = {ch: _edge_times(utts, ch, mono, spans)
              for ch in {None if mono else utts[s.utterance_index].channel for s in spans}}
@@ -152,6 +154,14 @@ def _edge_times(utts: tuple[Utterance, ...], channel: int | None, mono: bool, sp
     """The sorted starts and ends of the speech of ``channel`` (``mono``: all speech) that is not masked: speech
     without words counts whole unless it holds a span, words count unless masked."""
     with_span = {s.utterance_index for s in spans}
+    if _NATIVE is not None and (edges := _NATIVE.speech_edges(utts, channel, mono, with_span)) is not None:
+        return edges  # no word timings: what the first branch below gives
+    return _python_edge_times(utts, channel, mono, spans, with_span)
+
+
+def _python_edge_times(utts: tuple[Utterance, ...], channel: int | None, mono: bool, spans: list[PiiSpan],
+                       with_span: set[int]) -> tuple[list[float], list[float]]:
+    """:func:`_edge_times` in Python (the reference of the native ``speech_edges``, and the path for word timings)."""
     mine = utts if mono else [u for u in utts if u.channel == channel]
     if not any(map(_WORDS, mine)):  # no word timings (a text transcript): C-level passes over the utterances
         if mono:
