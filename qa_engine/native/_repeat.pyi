@@ -1,0 +1,3 @@
+"""customer_repeat's English features in C (see qa_engine/native/_repeat.c and qa_engine.rules.checks.repeat)."""
+
+def en_features(norm: str, stop_words: frozenset[str]) -> frozenset[str]: ...
