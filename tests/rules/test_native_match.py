@@ -249,3 +249,42 @@ def test_bad_arguments_raise() -> None:
         _repeat.en_features(b"bytes", frozenset())
     with pytest.raises(ValueError):
         _echo.shares("abc", [], 0)
+
+
+def _repeat_check(family: str, **params: Any) -> repeat.CustomerRepeat:
+    """The standard pack's customer_repeat check, its parameters changed by ``params``."""
+    check = next(c for c in PACKS[family].checks if isinstance(c, repeat.CustomerRepeat))
+    if params:
+        check = type(check).__new__(type(check))
+        check.__dict__.update(next(c for c in PACKS[family].checks
+                                   if isinstance(c, repeat.CustomerRepeat)).__dict__)
+        check.p = check.p.model_copy(update=params)
+    return check
+
+
+_ZH_REQUESTS = ["宽带又断了", "宽带还是断的", "帮我查一下话费", "帮我查一下流量", "我要退款", "退款什么时候到",
+                "好的", "嗯", "网速太慢了", "网络很慢", "13812345678"]
+_EN_REQUESTS = ["my internet keeps dropping", "the internet dropped again", "i want a refund", "where is my refund",
+                "ok", "thanks", "please check my bill", "the bill is wrong", "when will it ship", "it shipped yet"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["zh", "en"]), st.data(), st.integers(2, 5), st.sampled_from([0.3, 0.5, 1.0]),
+       st.integers(1, 3), st.integers(1, 3))
+def test_largest_group_equals_the_reference(family: str, data: Any, min_repeats: int, similarity: float,
+                                            min_shared: int, min_features: int) -> None:
+    requests = _ZH_REQUESTS if family == "zh" else _EN_REQUESTS
+    texts = data.draw(st.lists(st.one_of(st.sampled_from(requests), UTTERANCE_ZH if family == "zh" else UTTERANCE_EN),
+                               max_size=30))
+    call = _prepared(texts, family, PACKS[family])
+    check = _repeat_check(family, min_repeats=min_repeats, similarity=similarity, min_shared=min_shared,
+                          min_features=min_features)
+    assert check._largest_group(call) == check._largest_group_python(call)
+
+
+@pytest.mark.parametrize("family", ["zh", "en"])
+def test_largest_group_on_fixture_sentences(family: str) -> None:
+    call = _prepared(TEXTS[family] + (_ZH_REQUESTS if family == "zh" else _EN_REQUESTS) * 2, family, PACKS[family])
+    check = _repeat_check(family, min_repeats=50)  # no early stop: every turn is read and grouped
+    turns, group = check._largest_group(call)
+    assert (turns, group) == check._largest_group_python(call) and len(group) >= 2

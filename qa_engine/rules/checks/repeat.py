@@ -135,7 +135,16 @@ class CustomerRepeat(Check):
         return self.finding("pass", data=data, count=count)
 
     def _largest_group(self, customer: list[Prepared]) -> tuple[list[Prepared], list[int]]:
-        """The substantive turns read, and the indexes (into them) of the biggest group that says the same thing.
+        """The substantive turns read, and the indexes (into them) of the biggest group that says the same thing."""
+        if _NATIVE is None:
+            return self._largest_group_python(customer)
+        p = self.p
+        kept, group = _NATIVE.largest_group(customer, self.features, p.min_features, p.min_shared, p.similarity,
+                                            p.min_repeats)
+        return [customer[i] for i in kept], group
+
+    def _largest_group_python(self, customer: list[Prepared]) -> tuple[list[Prepared], list[int]]:
+        """:meth:`_largest_group` in Python (the reference of the native one).
 
         One pass: each turn's features are computed when it is reached and looked up in an inverted index of the
         earlier turns' features; the pass stops once a group reaches ``min_repeats`` (the call fails anyway).
