@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from pydantic import Field
 
@@ -33,15 +33,9 @@ def _grams(units: Units, n: int) -> Iterator[Gram]:
     return map(units.__getitem__, map(slice, range(len(units) - n + 1), range(n, len(units) + 1)))
 
 
-def _shares(units: Units, before: list[_Said], n: int) -> bool:
-    """Some turn of ``before`` holds a run of ``n`` of its units (none ignored) that ``units`` holds too."""
-    if _NATIVE is not None:
-        return _NATIVE.shares(units, before, n)
-    return _shares_python(units, before, n)
-
-
 def _shares_python(units: Units, before: list[_Said], n: int) -> bool:
-    """:func:`_shares` in Python (the reference of the native one)."""
+    """Some turn of ``before`` holds a run of ``n`` of its units (none ignored) that ``units`` holds too (the
+    reference of the native ``shares``)."""
     if len(units) < n:
         return False
     grams: set[Gram] | None = None  # ignored units included: the customer's grams hold none, so none match
@@ -54,20 +48,19 @@ def _shares_python(units: Units, before: list[_Said], n: int) -> bool:
     return False
 
 
-def _units(codes: str, ignore: tuple[str, ...], zh: bool) -> Units:
+def _units_python(codes: str, ignore: tuple[str, ...], zh: bool, stop_words: frozenset[str] = EN_STOPWORDS) -> Units:
     """A turn's units: its codes with each ignored stretch (in order) made "\x00", then one per character (zh) or
-    its words, a stop word as "\x00" (en)."""
-    if _NATIVE is not None:
-        return _NATIVE.units(codes, ignore, zh, EN_STOPWORDS)
-    return _units_python(codes, ignore, zh)
-
-
-def _units_python(codes: str, ignore: tuple[str, ...], zh: bool) -> Units:
-    """:func:`_units` in Python (the reference of the native one)."""
+    its words, a stop word as "\x00" (en) (the reference of the native ``units``)."""
     text = codes
     for ig in ignore:
         text = text.replace(ig, "\x00")
-    return text if zh else tuple(["\x00" if w in EN_STOPWORDS else w for w in text.split()])
+    return text if zh else tuple(["\x00" if w in stop_words else w for w in text.split()])
+
+
+# the native functions themselves where built (no Python frame between the check and the C)
+_shares: Callable[[Units, list[_Said], int], bool] = _shares_python if _NATIVE is None else _NATIVE.shares
+_units: Callable[[str, tuple[str, ...], bool, frozenset[str]], Units] = (
+    _units_python if _NATIVE is None else _NATIVE.units)
 
 
 class _Said:
@@ -141,7 +134,7 @@ class ConfirmRepeat(Check):
 
     def _said(self, p: Prepared) -> _Said:
         """The numbers and units of one turn (zh: one code per character is one unit)."""
-        return _Said(self.numbers.findall(p.norm), _units(p.codes, self.ignore, self.env.family == "zh"))
+        return _Said(self.numbers.findall(p.norm), _units(p.codes, self.ignore, self.env.family == "zh", EN_STOPWORDS))
 
     def _echo(self, a: Prepared, before: list[_Said]) -> bool:
         """The agent turn repeats a number, or a stretch of units, of one of the customer turns ``before``."""
