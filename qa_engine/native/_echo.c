@@ -110,6 +110,8 @@ static PyObject *shares_run(PyObject *module, PyObject *const *args, Py_ssize_t 
     Py_ssize_t n = PyLong_AsSsize_t(args[2]);
     if (n == -1 && PyErr_Occurred())
         return NULL;
+    if (PyUnicode_Check(units) && PyUnicode_READY(units) < 0)
+        return NULL;
     Py_ssize_t len = units_len(units);
     if (n < 1) {  /* (EchoSpec asks for runs of 2 or more) */
         PyErr_SetString(PyExc_ValueError, "shares: n must be at least 1");
@@ -125,6 +127,10 @@ static PyObject *shares_run(PyObject *module, PyObject *const *args, Py_ssize_t 
         if (!(PyUnicode_Check(c) || PyTuple_Check(c)) || PyUnicode_Check(c) != PyUnicode_Check(units)) {
             Py_DECREF(c);
             PyErr_SetString(PyExc_TypeError, "shares: units of one kind (str or tuple) expected");
+            goto fail;
+        }
+        if (PyUnicode_Check(c) && PyUnicode_READY(c) < 0) {
+            Py_DECREF(c);
             goto fail;
         }
         Py_ssize_t c_len = units_len(c);

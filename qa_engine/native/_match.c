@@ -38,7 +38,7 @@ static int negated_zh(PyObject *codes, Py_ssize_t start, PyObject *negs)
 }
 
 /* en: one of the last two words of codes[:start] (str.split() words) is in ``negs``. 1, 0, or -1 on error. */
-static int negated_en(PyObject *codes, Py_ssize_t start, PyObject *negs)
+static int negated_en(PyObject *codes, Py_ssize_t start, PyObject *negs)  /* (codes is ready) */
 {
     int kind = PyUnicode_KIND(codes);
     const void *data = PyUnicode_DATA(codes);
@@ -248,6 +248,8 @@ static PyObject *search(PyObject *module, PyObject *const *args, Py_ssize_t narg
         PyErr_SetString(PyExc_TypeError, "search: bad cfg, codes or norm");
         return NULL;
     }
+    if (PyUnicode_READY(codes) < 0 || PyUnicode_READY(norm) < 0)
+        return NULL;
     PyObject *rows = PyTuple_GET_ITEM(cfg, 0), *negs = PyTuple_GET_ITEM(cfg, 2);
     PyObject *hit_cls = PyTuple_GET_ITEM(cfg, 4), *one = PyTuple_GET_ITEM(cfg, 5);
     PyObject *homophone = PyTuple_GET_ITEM(cfg, 6), *fuzzy_name = PyTuple_GET_ITEM(cfg, 7);
@@ -289,6 +291,8 @@ static PyObject *search(PyObject *module, PyObject *const *args, Py_ssize_t narg
             PyErr_SetString(PyExc_TypeError, "search: a phrase row must be (codes, norm, source, fuzzy, phrase)");
             goto done;
         }
+        if (PyUnicode_READY(PyTuple_GET_ITEM(row, 0)) < 0 || PyUnicode_READY(PyTuple_GET_ITEM(row, 1)) < 0)
+            goto done;
         phrase_rows[k] = row;
     }
     for (Py_ssize_t k = 0; k < count; k++) {
@@ -573,8 +577,8 @@ static PyObject *find(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     /* owned references, released at done */
     PyObject *cache = NULL, *found = NULL, *plans = NULL, *plan = NULL, *plan_codes = NULL, *plan_text = NULL;
     PyObject *norm = NULL, *codes = NULL, *deadline = NULL, *key_items = NULL, *part_of = NULL, *cands = NULL;
-    PyObject *pids = NULL, *hit = NULL, *result = NULL;
-    PyObject **codes_live = NULL, **text_live = NULL;
+    PyObject *pids = NULL, *hit = NULL, *result = NULL, *found_codes = NULL;
+    PyObject **codes_live = NULL, **text_live = NULL;  /* borrowed from found_codes and found[2] */
     Py_ssize_t n_codes = 0, n_text = 0;
 
     cache = PyObject_GetAttr(p, str_cache);
@@ -614,7 +618,7 @@ static PyObject *find(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto done;
     if (!PyAnySet_Check(plan_codes) || !PyAnySet_Check(plan_text))
         goto python;
-    PyObject *found_codes = PyTuple_GET_ITEM(found, 1);
+    found_codes = Py_NewRef(PyTuple_GET_ITEM(found, 1));  /* (kept: the text-space scan replaces ``found``) */
     Py_ssize_t cap = PyList_GET_SIZE(found_codes);
     codes_live = PyMem_Malloc((cap ? cap : 1) * sizeof(PyObject *));
     if (codes_live == NULL) {
@@ -630,6 +634,8 @@ static PyObject *find(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto done;
     if (!PyUnicode_Check(norm) || !PyUnicode_Check(codes))
         goto python;
+    if (PyUnicode_READY(norm) < 0 || PyUnicode_READY(codes) < 0)
+        goto done;
     if (PySet_GET_SIZE(plan_text) > 0) {  /* the text space: scanned on the first question that needs it */
         PyObject *r = PyObject_CallMethodOneArg(plan, str_may_match, norm);
         int may = r != NULL ? PyObject_IsTrue(r) : -1;
@@ -775,6 +781,7 @@ done:
     PyMem_Free(text_live);
     Py_XDECREF(cache);
     Py_XDECREF(found);
+    Py_XDECREF(found_codes);
     Py_XDECREF(plans);
     Py_XDECREF(plan);
     Py_XDECREF(plan_codes);
@@ -799,7 +806,7 @@ static PyObject *fuzzy_may_reach(PyObject *module, PyObject *const *args, Py_ssi
         return NULL;
     }
     long long threshold = clamp_threshold(args[2]);
-    if (threshold == -1 && PyErr_Occurred())
+    if ((threshold == -1 && PyErr_Occurred()) || PyUnicode_READY(args[0]) < 0 || PyUnicode_READY(args[1]) < 0)
         return NULL;
     int r = may_reach(args[0], args[1], threshold);
     if (r < 0)

@@ -39,7 +39,7 @@ static PyObject *en_features(PyObject *module, PyObject *const *args, Py_ssize_t
     if (out == NULL)
         goto fail;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(words); i++) {
-        PyObject *w = PyList_GET_ITEM(words, i);
+        PyObject *w = PyList_GET_ITEM(words, i);  /* (split's new, ready strings) */
         Py_ssize_t len = PyUnicode_GET_LENGTH(w);
         if (len <= 2)
             continue;
@@ -137,7 +137,8 @@ static PyObject *largest_group(PyObject *module, PyObject *const *args, Py_ssize
     }
     if (postings == NULL)
         goto done;
-    for (Py_ssize_t t = 0; t < PyList_GET_SIZE(customer); t++) {
+    /* (the arrays hold ``total`` turns: a list that grows meanwhile is read no further) */
+    for (Py_ssize_t t = 0; t < total && t < PyList_GET_SIZE(customer); t++) {
         PyObject *norm = PyObject_GetAttr(PyList_GET_ITEM(customer, t), str_norm);
         if (norm == NULL)
             goto done;

@@ -23,6 +23,7 @@ from qa_engine.rules import load_pack, matching
 from qa_engine.rules.checks import confirm, repeat
 from qa_engine.rules.matching import EN_STOPWORDS, Matcher, PhraseBook, Prepared, prepare_all
 from qa_engine.rules.schema import MatchSpec
+from qa_engine.rules.time_limit import Deadline, RulesTimeLimit
 from qa_engine.types import Utterance
 
 _match: Any = native.load("_match")
@@ -288,3 +289,33 @@ def test_largest_group_on_fixture_sentences(family: str) -> None:
     check = _repeat_check(family, min_repeats=50)  # no early stop: every turn is read and grouped
     turns, group = check._largest_group(call)
     assert (turns, group) == check._largest_group_python(call) and len(group) >= 2
+
+
+@pytest.mark.parametrize("family", ["zh", "en"])
+def test_find_checks_the_deadline_as_the_reference(family: str) -> None:
+    """Past the call's deadline both raise RulesTimeLimit before an uncached match; before it, both answer."""
+    pack = PACKS[family]
+    for limit, raises in ((-1.0, True), (3600.0, False)):
+        native_call, python_call = _prepared(TEXTS[family], family, pack), _prepared(TEXTS[family], family, pack)
+        for p in (*native_call, *python_call):
+            p.deadline = Deadline(limit)
+        outcomes = []
+        for call, find in ((native_call, lambda m, p: _match.find(m._find_cfg, m, p)),
+                           (python_call, lambda m, p: m._find_python(p))):
+            try:
+                outcomes.append([find(m, p) for m in pack.book.matchers for p in call])
+            except RulesTimeLimit:
+                outcomes.append(None)
+        assert outcomes[0] == outcomes[1] and (outcomes[0] is None) == raises
+
+
+def test_find_scans_the_text_space_when_a_matcher_asks() -> None:
+    """zh exact patterns live in the text space, scanned on the first question that needs it (found[2])."""
+    pack = PACKS["zh"]
+    native_call, python_call = _prepared(TEXTS["zh"], "zh", pack), _prepared(TEXTS["zh"], "zh", pack)
+    assert any(p.found is not None and p.found[2] is None for p in native_call)  # not scanned yet
+    for m in pack.book.matchers:
+        for a, b in zip(native_call, python_call, strict=True):
+            assert _match.find(m._find_cfg, m, a) == m._find_python(b)
+            assert a.found == b.found  # the same scans, kept on the utterance
+    assert any(p.found is not None and p.found[2] is not None for p in native_call)
