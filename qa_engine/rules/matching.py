@@ -52,7 +52,9 @@ HOMOPHONE_SIMILARITY = 0.95
 #: 0.857 against everyday speech (稍等一下 in 介绍一下, benchmarks/bench_phrase_recall.py).
 SHORT_PHRASE = 4
 #: building the Prepared objects (and screening them) in C: qa_engine/native/_prepare.c, or None
-_NATIVE = native.load("_prepare")
+_NATIVE_PREPARE = native.load("_prepare")
+#: the C phrase search and screen filter (qa_engine/native/_match.c), None: the Python reference below runs
+_NATIVE_MATCH = native.load("_match")
 
 
 @dataclass(slots=True)
@@ -108,8 +110,8 @@ def prepare_all(utts: tuple[Utterance, ...] | list[Utterance], family: str,
     deadline, which the prepared utterances carry."""
     norms = normalize_many([u.text for u in utts], family)
     codes = sound_codes_many(norms) if family == "zh" else norms
-    if _NATIVE is not None:
-        return _NATIVE.build_prepared(Prepared, utts, norms, codes, deadline, None, None, None, None)[0]
+    if _NATIVE_PREPARE is not None:
+        return _NATIVE_PREPARE.build_prepared(Prepared, utts, norms, codes, deadline, None, None, None, None)[0]
     # positional: keyword arguments cost as much again, per utterance of every call
     return [Prepared(i, u, n, c, u.role, None, {}, None, deadline)
             for i, (u, n, c) in enumerate(zip(utts, norms, codes, strict=True))]
@@ -119,14 +121,15 @@ def prepare_call(utts: tuple[Utterance, ...] | list[Utterance], family: str, scr
                  deadline: Deadline | None = None) -> tuple[list[Prepared], list[Prepared], list[Prepared]]:
     """:func:`prepare_all` screened by ``screen`` (:meth:`MatcherScreen.scan_all`), and of those the agent's
     and the customer's utterances: what :class:`~.context.CallContext` starts from."""
-    if _NATIVE is None:
+    if _NATIVE_PREPARE is None:
         return _prepare_call_python(utts, family, screen, deadline)
     norms = normalize_many([u.text for u in utts], family)
     codes = sound_codes_many(norms) if family == "zh" else norms
     if not screen.complete:
-        return _NATIVE.build_prepared(Prepared, utts, norms, codes, deadline, None, None, None, UNSCREENED)
+        return _NATIVE_PREPARE.build_prepared(Prepared, utts, norms, codes, deadline, None, None, None, UNSCREENED)
     texts = _NONE_FOUND if screen.match_text is _no_match else None  # None: scanned when a matcher asks
-    return _NATIVE.build_prepared(Prepared, utts, norms, codes, deadline, screen, screen.match_codes, texts, None)
+    return _NATIVE_PREPARE.build_prepared(Prepared, utts, norms, codes, deadline, screen, screen.match_codes, texts,
+                                          None)
 
 
 def _prepare_call_python(utts: tuple[Utterance, ...] | list[Utterance], family: str, screen: MatcherScreen,
@@ -157,6 +160,8 @@ class PhraseBook:
     def __init__(self, family: str) -> None:
         self.family = family
         self.phrases: list[_Phrase] = []
+        # the phrases as the native search reads them: (codes, norm, source, fuzzy, phrase), by id
+        self.rows: list[tuple[str, str, str, bool, _Phrase]] = []
         self._ids: dict[str, int] = {}
         self.index: dict[str, set[int]] = {}
         self.keys: frozenset[str] = frozenset()
@@ -191,7 +196,9 @@ class PhraseBook:
             fuzzy = len(norm) >= 6
             content = [t for t in toks if t not in EN_STOPWORDS] or toks
             keys = [_en_key(t) for t in content]
-        self.phrases.append(_Phrase(phrase, norm, codes, fuzzy))
+        ph = _Phrase(phrase, norm, codes, fuzzy)
+        self.phrases.append(ph)
+        self.rows.append((ph.codes, ph.norm, ph.source, ph.fuzzy, ph))
         self._ids[codes] = pid
         for k in keys:
             self.index.setdefault(k, set()).add(pid)
@@ -255,6 +262,15 @@ class Matcher:
         self.negate = spec.negate
         self._neg_codes = tuple(sound_codes(n) for n in NEGATIONS["zh"]) if self.family == "zh" else ()
         self._key_gate: re.Pattern[str] | None | bool = False  # built on first use
+        # what the native search needs of this matcher (see qa_engine/native/_match.c: search)
+        zh = family == "zh"
+        negs = (self._neg_codes if zh else NEGATIONS["en"]) if self.negate else None
+        self._search_cfg = (book.rows, zh, negs, self.threshold, Hit, 1.0, HOMOPHONE_SIMILARITY,
+                            "_fuzzy_zh" if zh else "_fuzzy_en")
+        self._find_cfg = (self.key, self._search_cfg,
+                          tuple(c for _, c in self.pattern.parts) if self.pattern is not None else None,
+                          tuple(c for _, c in self.exact_pattern.parts) if self.exact_pattern is not None else None,
+                          bool(self.allow or self.allow_pattern), self.ids, book, monotonic, match_spans)
         book.matchers.append(self)
 
     def key_gate(self) -> re.Pattern[str] | None:
@@ -275,8 +291,18 @@ class Matcher:
         """The utterances of ``utts`` (in order) this matcher may hit: those the screen cannot rule out.
 
         Why: a check that scans a whole role asks ~40 times per call and the screen rules out most; one
-        comprehension here is cheaper than as many :meth:`find` calls that each answer None.
+        filter here is cheaper than as many :meth:`find` calls that each answer None.
         """
+        if _NATIVE_MATCH is None:
+            return self._may_hit_python(utts)
+        screen = self.book._screen
+        plan = screen.plans.get(self.key) if screen is not None else None
+        if plan is None:
+            return utts
+        return _NATIVE_MATCH.may_hit(utts, screen, plan.codes, plan if plan.text else None)
+
+    def _may_hit_python(self, utts: list[Prepared]) -> list[Prepared]:
+        """:meth:`may_hit` in Python (the reference of the native one)."""
         screen = self.book._screen
         plan = screen.plans.get(self.key) if screen is not None else None
         if plan is None:
@@ -287,6 +313,13 @@ class Matcher:
 
     def find(self, p: Prepared) -> Hit | None:
         """Best hit in the utterance (cached per utterance)."""
+        if _NATIVE_MATCH is not None:
+            return _NATIVE_MATCH.find(self._find_cfg, self, p)
+        return self._find_python(p)
+
+    def _find_python(self, p: Prepared) -> Hit | None:
+        """:meth:`find` in Python: the reference of the native one, which also hands it what it does not handle
+        (an utterance the screen has not seen or never sees, a matcher the screen has no plan for)."""
         cached = p.cache.get(self.key, False)
         if cached is not False:
             return cached  # type: ignore[return-value]
@@ -346,7 +379,6 @@ class Matcher:
     def _find(self, codes: str, p: Prepared, live: _Live | None) -> Hit | None:
         """The best hit in ``codes`` (``p.codes``, or a copy with allowed spans masked); ``live``: this matcher's
         items the screen found in ``p`` (None: not screened, every pattern and candidate is tried)."""
-        best: Hit | None = None
         pattern = self.pattern
         exact = self.exact_pattern
         if live is not None:
@@ -381,15 +413,22 @@ class Matcher:
             gate = self.key_gate()
             if gate is not None and gate.search(p.codes) is None:  # p.codes: the grams' text
                 return None
-        phrases = self.book.phrases
         pids = self.ids & self.book.candidates(p)
+        if _NATIVE_MATCH is not None:
+            return _NATIVE_MATCH.search(self._search_cfg, pids, codes, p.norm, self)
+        return self._phrase_hit(pids, codes, p.norm)
+
+    def _phrase_hit(self, pids: frozenset[int], codes: str, norm: str) -> Hit | None:
+        """The best hit of the phrases ``pids`` in ``codes`` (the Python reference of the native ``search``)."""
+        best: Hit | None = None
+        phrases = self.book.phrases
         # the phrases said as written first: the first with an exact hit (in the candidates' order) is the answer,
         # found without scoring the others fuzzily; only a similarity of 1.0 ends the search (see _exact)
         said: dict[int, Hit] = {}
         for pid in pids:
             ph = phrases[pid]
             if ph.codes in codes:
-                hit = self._exact(ph, codes, p.norm)
+                hit = self._exact(ph, codes, norm)
                 if hit is not None:
                     if hit.similarity >= 1.0:
                         return hit

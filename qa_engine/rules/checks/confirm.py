@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from pydantic import Field
 
+from ... import native
 from ...types import Finding
 from ..context import CallContext
 from ..matching import EN_STOPWORDS, Prepared
@@ -23,6 +24,8 @@ from ..schema import MatchSpec, StrictModel
 #: a turn's units: its sound codes (zh, one unit per character) or its words (en), "\x00" for an ignored one
 Units = str | tuple[str, ...]
 Gram = str | tuple[str, ...]
+#: the echo test's units and shared runs in C (qa_engine/native/_echo.c), None: the Python reference below runs
+_NATIVE = native.load("_echo")
 
 
 def _grams(units: Units, n: int) -> Iterator[Gram]:
@@ -30,8 +33,9 @@ def _grams(units: Units, n: int) -> Iterator[Gram]:
     return map(units.__getitem__, map(slice, range(len(units) - n + 1), range(n, len(units) + 1)))
 
 
-def _shares(units: Units, before: list[_Said], n: int) -> bool:
-    """Some turn of ``before`` holds a run of ``n`` of its units (none ignored) that ``units`` holds too."""
+def _shares_python(units: Units, before: list[_Said], n: int) -> bool:
+    """Some turn of ``before`` holds a run of ``n`` of its units (none ignored) that ``units`` holds too (the
+    reference of the native ``shares``)."""
     if len(units) < n:
         return False
     grams: set[Gram] | None = None  # ignored units included: the customer's grams hold none, so none match
@@ -42,6 +46,21 @@ def _shares(units: Units, before: list[_Said], n: int) -> bool:
             if not c.grams(n).isdisjoint(grams):
                 return True
     return False
+
+
+def _units_python(codes: str, ignore: tuple[str, ...], zh: bool, stop_words: frozenset[str] = EN_STOPWORDS) -> Units:
+    """A turn's units: its codes with each ignored stretch (in order) made "\x00", then one per character (zh) or
+    its words, a stop word as "\x00" (en) (the reference of the native ``units``)."""
+    text = codes
+    for ig in ignore:
+        text = text.replace(ig, "\x00")
+    return text if zh else tuple(["\x00" if w in stop_words else w for w in text.split()])
+
+
+# the native functions themselves where built (no Python frame between the check and the C)
+_shares: Callable[[Units, list[_Said], int], bool] = _shares_python if _NATIVE is None else _NATIVE.shares
+_units: Callable[[str, tuple[str, ...], bool, frozenset[str]], Units] = (
+    _units_python if _NATIVE is None else _NATIVE.units)
 
 
 class _Said:
@@ -109,18 +128,13 @@ class ConfirmRepeat(Check):
         from ...text import normalize, sound_codes
 
         ignore = [normalize(x, self.env.family) for x in self.p.echo.ignore]
-        self.ignore = [sound_codes(x) if self.env.family == "zh" else x for x in ignore if x]
+        self.ignore = tuple(sound_codes(x) if self.env.family == "zh" else x for x in ignore if x)
         # the maximal digit runs that count (\d{3,} runs shorter than min_digits never do)
         self.numbers = re.compile(rf"\d{{{max(3, self.p.echo.min_digits)},}}")
 
     def _said(self, p: Prepared) -> _Said:
-        """The numbers and units of one turn."""
-        text = p.codes
-        for ig in self.ignore:
-            text = text.replace(ig, "\x00")
-        units: Units = text if self.env.family == "zh" else tuple(  # zh: one code per character is one unit
-            ["\x00" if w in EN_STOPWORDS else w for w in text.split()])
-        return _Said(self.numbers.findall(p.norm), units)
+        """The numbers and units of one turn (zh: one code per character is one unit)."""
+        return _Said(self.numbers.findall(p.norm), _units(p.codes, self.ignore, self.env.family == "zh", EN_STOPWORDS))
 
     def _echo(self, a: Prepared, before: list[_Said]) -> bool:
         """The agent turn repeats a number, or a stretch of units, of one of the customer turns ``before``."""

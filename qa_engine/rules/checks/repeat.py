@@ -19,6 +19,7 @@ import re
 
 from pydantic import Field
 
+from ... import native
 from ...types import Finding
 from ..context import CallContext
 from ..matching import Prepared
@@ -51,7 +52,9 @@ ZH_STOP_BIGRAMS = frozenset("时候 知道 现在 已经 然后 因为 所以 �
 #: every bigram of content characters (not stop characters, digits, "*" or what ``str.split`` splits on), found
 #: overlapping in one C-level pass (the lookahead keeps each match empty)
 _ZH_BIGRAMS = re.compile(f"(?=([^{re.escape(ZH_STOP_CHARS)}0-9*\\s]{{2}}))")
-_EN_SUFFIXES = ("ing", "ed", "es", "s")
+_EN_SUFFIXES = ("ing", "ed", "es", "s")  # (qa_engine/native/_repeat.c holds the same list)
+#: customer_repeat's English features in C (qa_engine/native/_repeat.c), None: the Python reference below runs
+_NATIVE = native.load("_repeat")
 
 
 def zh_features(norm: str) -> frozenset[str]:
@@ -73,7 +76,14 @@ def _stem(word: str) -> str:
 
 
 def en_features(norm: str) -> frozenset[str]:
-    """Content word stems (words under three letters, stop words and numbers dropped).
+    """Content word stems (words under three letters, stop words and numbers dropped); in C when built."""
+    if _NATIVE is not None:
+        return _NATIVE.en_features(norm, EN_STOP_WORDS)
+    return en_features_python(norm)
+
+
+def en_features_python(norm: str) -> frozenset[str]:
+    """:func:`en_features` in Python (the reference of the native one).
 
     A word of nine letters or more, or without an inflection suffix, stems to its first five letters whatever
     :func:`_stem` would cut off (at least six are left), so only the others pay for the call.
@@ -125,7 +135,16 @@ class CustomerRepeat(Check):
         return self.finding("pass", data=data, count=count)
 
     def _largest_group(self, customer: list[Prepared]) -> tuple[list[Prepared], list[int]]:
-        """The substantive turns read, and the indexes (into them) of the biggest group that says the same thing.
+        """The substantive turns read, and the indexes (into them) of the biggest group that says the same thing."""
+        if _NATIVE is None:
+            return self._largest_group_python(customer)
+        p = self.p
+        kept, group = _NATIVE.largest_group(customer, self.features, p.min_features, p.min_shared, p.similarity,
+                                            p.min_repeats)
+        return [customer[i] for i in kept], group
+
+    def _largest_group_python(self, customer: list[Prepared]) -> tuple[list[Prepared], list[int]]:
+        """:meth:`_largest_group` in Python (the reference of the native one).
 
         One pass: each turn's features are computed when it is reached and looked up in an inverted index of the
         earlier turns' features; the pass stops once a group reaches ``min_repeats`` (the call fails anyway).

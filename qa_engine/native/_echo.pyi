@@ -1,0 +1,6 @@
+"""confirm_repeat's echo test in C (see qa_engine/native/_echo.c and qa_engine.rules.checks.confirm)."""
+
+from typing import Any
+
+def units(codes: str, ignore: tuple[str, ...], zh: bool, stop_words: frozenset[str]) -> str | tuple[str, ...]: ...
+def shares(units: str | tuple[str, ...], before: list[Any], n: int) -> bool: ...
