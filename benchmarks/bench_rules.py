@@ -11,6 +11,9 @@ freshly generated calls, and the median is reported (wall clock, with the range 
 repeats) next to the median CPU-time rate (``time.process_time``: what the process itself
 spent, less sensitive to other jobs on the core).  The verdict uses the wall-clock median.
 
+The native modules (``qa_engine/native``) are used when built, as in the service; ``QA_ENGINE_NATIVE=0`` measures the
+pure-Python reference. The header says which are in use.
+
 Three packs per language: the standard pack as it is now (``pack``), the standard pack with only the rule types
 it had at the baseline (``baseline types``: what the baseline measured), and the standard pack plus two
 ``type: condition`` rules (``+conditions``).
@@ -25,9 +28,11 @@ import os
 import random
 import statistics
 import time
+from pathlib import Path
 
 import yaml
 
+from qa_engine import native
 from qa_engine.rules import Pack, load_pack, parse_pack
 from qa_engine.scoring import score_transcript
 from qa_engine.text import language_family
@@ -201,6 +206,10 @@ def main() -> None:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
     print(f"rules + scoring + PII masking, {args.calls} synthetic calls x {args.utterances} utterances, "
           f"one core, median of {args.repeats} runs (fresh calls each run)")
+    sources = sorted(p.stem for p in Path(native.__file__).parent.glob("_*.c"))
+    built = [name for name in sources if native.load(name) is not None]
+    print(f"native modules: {len(built)} of {len(sources)} in use ({' '.join(built) or 'none'}; "
+          "QA_ENGINE_NATIVE=0 measures the Python reference)")
     print(f"{'language':<10}{'pack':<16}{'call min':>9}{'baseline':>9}{'calls/s':>9}{'range':>12}{'cpu c/s':>9}"
           f"{'target':>8}  verdict")
     for lang in ("zh", "en"):
