@@ -4,9 +4,10 @@
    instructions an utterance, of which the search was ~1k; the rest was the binding (its call, the bytes, the list of
    found indexes).  Most items are literals (the phrase book's keys, the patterns that are a few alternatives of
    words), so one Aho-Corasick pass over the code points finds them here; each literal carries where it must stand
-   (the anchors and token edges of its RE2 pattern).  The other patterns stay in a smaller RE2 set, called only
-   where one of their required literals ("gates", found by the same pass: every group of a pattern's, each group one of whose literals every match holds) occur, or
-   always when a pattern has none.
+   (the anchors and token edges of its RE2 pattern).  Patterns that are such literals with gaps of any characters
+   between them (chains: A.{0,24}B) are found from where their segments' literals stand.  The other patterns stay
+   in a smaller RE2 set, called only where every gate group of one of them occurs (a group: literals one of which
+   every match holds, found by the same pass), or always when a pattern has no group.
    The Python side (matching._native_screen) builds the literals; the result must equal the RE2 set's.
 
    Threads: a Screen is read-only once built; a call keeps its state on its own stack and heap, and holds the GIL
@@ -19,13 +20,14 @@
 #include <string.h>
 
 /* where a literal must stand (matching._AT_START ...); a gate's group is flags >> GATE_GROUP_SHIFT */
-enum { AT_START = 1, AT_END = 2, TOKEN_START = 4, TOKEN_END = 8, TAIL2 = 16, GATE = 32, GATE_GROUP_SHIFT = 6 };
+enum { AT_START = 1, AT_END = 2, TOKEN_START = 4, TOKEN_END = 8, TAIL2 = 16, GATE = 32, SEGMENT = 64,
+       GATE_GROUP_SHIFT = 8 };
 #define MAX_GROUPS 64  /* gate groups one pattern may have (a mask of them fits a uint64_t) */
 #define BLOCK 256      /* code points per block of the class table */
 
 typedef struct {
     Py_ssize_t length;  /* in code points */
-    int32_t item;       /* the screen item it finds (a gate: the index of its pattern in the regex set) */
+    int32_t item;       /* the screen item it finds (a gate: its pattern in the regex set; a segment: the segment) */
     int32_t flags;
 } Literal;
 
@@ -50,6 +52,11 @@ typedef struct {
     int32_t *regex_items;  /* its indexes -> items */
     uint64_t *regex_full;  /* its patterns' gate groups, all found (0: no gate, the set always runs) */
     Py_ssize_t n_regex;
+    /* chains: patterns of segments of literals with gaps of any characters but a newline between them */
+    Py_ssize_t n_chains, n_segments;
+    Py_ssize_t *chain;        /* [4 * c]: its item, first segment, number of segments, least gap after the last */
+    Py_ssize_t *segment_gap;  /* [2 * g]: the least and most characters before segment g (most -1: no limit) */
+    Py_ssize_t *segment_chain;  /* [g]: the chain of segment g */
 } Screen;
 
 /* Python's str.split() whitespace, as the English key patterns' class (matching._WS) lists it. */
@@ -180,10 +187,15 @@ static int build(Screen *s, PyObject *literals, Py_ssize_t total) {
         long item = PyLong_AsLong(PyTuple_GET_ITEM(t, 1)), flags = PyLong_AsLong(PyTuple_GET_ITEM(t, 2));
         if ((item == -1 || flags == -1) && PyErr_Occurred())
             goto done;
-        int gate = (flags & GATE) != 0;
-        if (flags < 0 || (gate ? (flags != (GATE | (flags >> GATE_GROUP_SHIFT) << GATE_GROUP_SHIFT) ||
-                                  (flags >> GATE_GROUP_SHIFT) >= MAX_GROUPS || item < 0 || item >= s->n_regex)
-                               : (flags >= GATE || item < 0 || item >= s->n_items))) {
+        int ok;
+        if (flags & GATE)  /* GATE | group << GATE_GROUP_SHIFT */
+            ok = flags == (GATE | (flags >> GATE_GROUP_SHIFT) << GATE_GROUP_SHIFT) &&
+                 (flags >> GATE_GROUP_SHIFT) < MAX_GROUPS && item >= 0 && item < s->n_regex;
+        else if (flags & SEGMENT)  /* SEGMENT, and anchors */
+            ok = (flags & ~(SEGMENT | AT_START | AT_END)) == 0 && item >= 0 && item < s->n_segments;
+        else
+            ok = flags >= 0 && flags < GATE && item >= 0 && item < s->n_items;
+        if (!ok) {
             PyErr_SetString(PyExc_ValueError, "Screen: a literal's item or flags are out of range");
             goto done;
         }
@@ -253,6 +265,59 @@ done:
 
 static PyObject *screen_call(Screen *s, PyObject *const *args, size_t nargsf, PyObject *kwnames);
 
+/* The `count` integers of a tuple of them at out; -1 with an exception set where it is not one. */
+static int read_ints(PyObject *t, Py_ssize_t count, Py_ssize_t *out) {
+    if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != count) {
+        PyErr_Format(PyExc_TypeError, "Screen: a tuple of %zd ints was expected", count);
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < count; k++)
+        if ((out[k] = PyLong_AsSsize_t(PyTuple_GET_ITEM(t, k))) == -1 && PyErr_Occurred())
+            return -1;
+    return 0;
+}
+
+/* The chains (item, first segment, segments, least gap after) and the segments' gaps (least, most or -1). */
+static int read_chains(Screen *s, PyObject *chains, PyObject *segment_gaps) {
+    s->n_chains = PyList_GET_SIZE(chains);
+    s->n_segments = PyList_GET_SIZE(segment_gaps);
+    s->chain = PyMem_Malloc((4 * s->n_chains + 1) * sizeof(Py_ssize_t));
+    s->segment_gap = PyMem_Malloc((2 * s->n_segments + 1) * sizeof(Py_ssize_t));
+    s->segment_chain = PyMem_Malloc((s->n_segments + 1) * sizeof(Py_ssize_t));
+    if (s->chain == NULL || s->segment_gap == NULL || s->segment_chain == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t g = 0; g < s->n_segments; g++) {
+        Py_ssize_t *gap = s->segment_gap + 2 * g;
+        if (read_ints(PyList_GET_ITEM(segment_gaps, g), 2, gap) < 0)
+            return -1;
+        if (gap[0] < 0 || gap[1] < -1 || (gap[1] >= 0 && gap[1] < gap[0])) {
+            PyErr_SetString(PyExc_ValueError, "Screen: a gap out of range");
+            return -1;
+        }
+    }
+    for (Py_ssize_t c = 0; c < s->n_chains; c++) {
+        Py_ssize_t *ch = s->chain + 4 * c;
+        if (read_ints(PyList_GET_ITEM(chains, c), 4, ch) < 0)
+            return -1;
+        /* (a chain's segments follow the previous chain's: each segment is one chain's) */
+        Py_ssize_t first = c == 0 ? 0 : s->chain[4 * (c - 1) + 1] + s->chain[4 * (c - 1) + 2];
+        if (ch[0] < 0 || ch[0] >= s->n_items || ch[1] != first || ch[2] < 1 || ch[2] > 64 ||
+            ch[1] + ch[2] > s->n_segments || ch[3] < 0) {
+            PyErr_SetString(PyExc_ValueError, "Screen: a chain out of range");
+            return -1;
+        }
+        for (Py_ssize_t g = ch[1]; g < ch[1] + ch[2]; g++)
+            s->segment_chain[g] = c;
+    }
+    if (s->n_chains > 0 && s->chain[4 * (s->n_chains - 1) + 1] + s->chain[4 * (s->n_chains - 1) + 2] != s->n_segments) {
+        PyErr_SetString(PyExc_ValueError, "Screen: a segment of no chain");
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- the type ------------------------------------------------------------------------------------------------ */
 
 static void screen_dealloc(Screen *s) {
@@ -267,19 +332,23 @@ static void screen_dealloc(Screen *s) {
     PyMem_Free(s->literals);
     PyMem_Free(s->regex_items);
     PyMem_Free(s->regex_full);
+    PyMem_Free(s->chain);
+    PyMem_Free(s->segment_gap);
+    PyMem_Free(s->segment_chain);
     Py_XDECREF(s->regex_match);
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
 static PyObject *screen_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
-    PyObject *literals, *regex_match, *regex_items, *regex_groups;
+    PyObject *literals, *regex_match, *regex_items, *regex_groups, *chains, *segment_gaps;
     Py_ssize_t n_items;
     if (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0) {
         PyErr_SetString(PyExc_TypeError, "Screen takes no keyword arguments");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "O!nOO!O!:Screen", &PyList_Type, &literals, &n_items, &regex_match, &PyList_Type,
-                          &regex_items, &PyList_Type, &regex_groups))
+    if (!PyArg_ParseTuple(args, "O!nOO!O!O!O!:Screen", &PyList_Type, &literals, &n_items, &regex_match, &PyList_Type,
+                          &regex_items, &PyList_Type, &regex_groups, &PyList_Type, &chains, &PyList_Type,
+                          &segment_gaps))
         return NULL;
     if (n_items < 0 || n_items > INT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "Screen: n_items out of range");
@@ -329,7 +398,7 @@ static PyObject *screen_new(PyTypeObject *type, PyObject *args, PyObject *kwargs
         s->regex_items[k] = (int32_t)item;
         s->regex_full[k] = groups == MAX_GROUPS ? UINT64_MAX : ((uint64_t)1 << groups) - 1;
     }
-    if (build(s, literals, total) < 0)
+    if (read_chains(s, chains, segment_gaps) < 0 || build(s, literals, total) < 0)
         goto fail;
     return (PyObject *)s;
 fail:
@@ -339,11 +408,43 @@ fail:
 
 /* ---- matching ------------------------------------------------------------------------------------------------ */
 
-/* What one text's pass collects: its items found (a bitmap) and its regex patterns' gate groups found. */
+/* Where a segment's literal stands in a text. */
+typedef struct {
+    Py_ssize_t segment, start, end;
+} Occurrence;
+
+/* What one text's pass collects: its items found (a bitmap), its regex patterns' gate groups found, where its
+   segments stand (in the order of their ends) and whether it holds a newline. */
 typedef struct {
     uint64_t *items;
     uint64_t *groups;
+    uint64_t *chains;  /* each chain's segments that stand */
+    Occurrence *occ, small[64];
+    Py_ssize_t n_occ, cap_occ;
+    int failed;  /* (out of memory: set with the exception) */
+    int newline;
 } Seen;
+
+static void add_occurrence(Seen *seen, Py_ssize_t segment, Py_ssize_t start, Py_ssize_t end) {
+    if (seen->n_occ == seen->cap_occ) {
+        Py_ssize_t cap = 2 * seen->cap_occ;
+        Occurrence *grown = NULL;
+        if (cap < PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(Occurrence))
+            grown = PyMem_Malloc(cap * sizeof(Occurrence));
+        if (grown == NULL) {
+            if (!seen->failed)
+                PyErr_NoMemory();
+            seen->failed = 1;
+            return;
+        }
+        memcpy(grown, seen->occ, seen->n_occ * sizeof(Occurrence));
+        if (seen->occ != seen->small)
+            PyMem_Free(seen->occ);
+        seen->occ = grown;
+        seen->cap_occ = cap;
+    }
+    seen->occ[seen->n_occ++] = (Occurrence){segment, start, end};
+}
 
 /* Whether the literal ending before `end` (exclusive) stands where its flags say in text[0:n]. */
 static int stands(const Literal *l, int kind, const void *data, Py_ssize_t n, Py_ssize_t end) {
@@ -370,7 +471,14 @@ static void note(const Screen *s, int32_t v, int kind, const void *data, Py_ssiz
         for (int32_t k = 0; k < s->n_out[v]; k++, l++) {
             if (l->flags & GATE)
                 seen->groups[l->item] |= (uint64_t)1 << (l->flags >> GATE_GROUP_SHIFT);
-            else if (l->flags == 0 || stands(l, kind, data, n, end))
+            else if (l->flags != 0 && !stands(l, kind, data, n, end))
+                continue;
+            else if (l->flags & SEGMENT) {
+                Py_ssize_t chain = s->segment_chain[l->item];
+                add_occurrence(seen, l->item, end - l->length, end);
+                seen->chains[chain] |= (uint64_t)1 << (l->item - s->chain[4 * chain + 1]);
+            }
+            else
                 seen->items[l->item >> 6] |= (uint64_t)1 << (l->item & 63);
         }
     }
@@ -406,6 +514,88 @@ static int regex_found(Screen *s, PyObject *text, Seen *seen) {
     return rc;
 }
 
+/* The first index of the sorted ends[0:n] at least `least`, or n. */
+static Py_ssize_t first_at_least(const Py_ssize_t *ends, Py_ssize_t n, Py_ssize_t least) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if (ends[mid] < least)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Marks in seen the chains whose segments all stand, with their gaps between them: segment by segment, the ends a
+   match can reach (a segment's occurrences come in the order of their ends, so the ends come sorted).  A gap holds
+   no newline (RE2's dot): last[i] is the last newline before i (or -1), next[i] the first at or after i (or n). */
+static int match_chains(const Screen *s, const void *data, int kind, Py_ssize_t n, Seen *seen) {
+    Py_ssize_t n_occ = seen->n_occ, small[2 * 64], *ends = small, *last = NULL, *next = NULL;
+    int rc = -1;
+    if (n_occ > 64 && (ends = PyMem_Malloc(2 * n_occ * sizeof(Py_ssize_t))) == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (seen->newline) {
+        if ((last = PyMem_Malloc(2 * (n + 1) * sizeof(Py_ssize_t))) == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        next = last + n + 1;
+        last[0] = -1;
+        for (Py_ssize_t i = 0; i < n; i++)
+            last[i + 1] = PyUnicode_READ(kind, data, i) == '\n' ? i : last[i];
+        next[n] = n;
+        for (Py_ssize_t i = n - 1; i >= 0; i--)
+            next[i] = PyUnicode_READ(kind, data, i) == '\n' ? i : next[i + 1];
+    }
+    for (Py_ssize_t c = 0; c < s->n_chains; c++) {
+        const Py_ssize_t *ch = s->chain + 4 * c;
+        Py_ssize_t item = ch[0];
+        uint64_t all = ch[2] == 64 ? UINT64_MAX : ((uint64_t)1 << ch[2]) - 1;
+        if ((seen->chains[c] & all) != all || (seen->items[item >> 6] & ((uint64_t)1 << (item & 63))))
+            continue;  /* a segment missing, or found already */
+        Py_ssize_t *reached = ends, *reaching = ends + n_occ, n_reached = 0;
+        for (Py_ssize_t g = ch[1]; g < ch[1] + ch[2]; g++) {
+            Py_ssize_t least = s->segment_gap[2 * g], most = s->segment_gap[2 * g + 1], n_reaching = 0;
+            for (Py_ssize_t k = 0; k < n_occ; k++) {
+                if (seen->occ[k].segment != g)
+                    continue;
+                Py_ssize_t start = seen->occ[k].start, line = last == NULL ? 0 : last[start] + 1;
+                int ok;
+                if (g == ch[1]) {  /* the first: `least` characters of its line before it */
+                    ok = start - line >= least;
+                } else {  /* an end reached, `least` to `most` characters of the same line before it */
+                    Py_ssize_t from = most < 0 || start - most < line ? line : start - most;
+                    Py_ssize_t at = first_at_least(reached, n_reached, from);
+                    ok = at < n_reached && reached[at] <= start - least;
+                }
+                if (ok)
+                    reaching[n_reaching++] = seen->occ[k].end;
+            }
+            Py_ssize_t *t = reached;
+            reached = reaching;
+            reaching = t;
+            n_reached = n_reaching;
+            if (n_reached == 0)
+                break;
+        }
+        for (Py_ssize_t k = 0; k < n_reached; k++) {  /* and `least` characters of its line after the last */
+            if ((next == NULL ? n : next[reached[k]]) - reached[k] >= ch[3]) {
+                seen->items[item >> 6] |= (uint64_t)1 << (item & 63);
+                break;
+            }
+        }
+    }
+    rc = 0;
+done:
+    if (ends != small)
+        PyMem_Free(ends);
+    PyMem_Free(last);
+    return rc;
+}
+
 /* One pass of the automaton over a text of code units T; sets *surrogate when the text holds one. */
 #define SCAN_FUNCTION(T)                                                                                         \
     static void scan_##T(const Screen *s, const T *text, Py_ssize_t n, int kind, Seen *seen, int *surrogate) {  \
@@ -414,6 +604,7 @@ static int regex_found(Screen *s, PyObject *text, Seen *seen) {
         for (Py_ssize_t i = 0; i < n; i++) {                                                                     \
             Py_UCS4 c = text[i];                                                                                 \
             *surrogate |= is_surrogate(c);                                                                       \
+            seen->newline |= c == '\n';                                                                          \
             node = delta[(Py_ssize_t)node * C + class_of(s, c)];                                                 \
             if (s->first_out[node] >= 0)                                                                         \
                 note(s, s->first_out[node], kind, text, n, i + 1, seen);                                         \
@@ -430,15 +621,18 @@ static PyObject *screen_call(Screen *s, PyObject *const *args, size_t nargsf, Py
         return NULL;
     }
     PyObject *text = Py_NewRef(args[0]);  /* held: the RE2 binding releases the GIL */
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text), words = (s->n_items + 63) / 64, cells = words + s->n_regex;
-    uint64_t small[64], *cell = cells <= 64 ? small : PyMem_Malloc(cells * sizeof(uint64_t));
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), words = (s->n_items + 63) / 64;
+    Py_ssize_t cells = words + s->n_regex + s->n_chains;
+    uint64_t small[128], *cell = cells <= 128 ? small : PyMem_Malloc(cells * sizeof(uint64_t));
     PyObject *out = NULL;
     if (cell == NULL) {
         Py_DECREF(text);
         return PyErr_NoMemory();
     }
     memset(cell, 0, cells * sizeof(uint64_t));
-    Seen seen = {cell, cell + words};
+    Seen seen = {.items = cell, .groups = cell + words, .chains = cell + words + s->n_regex, .n_occ = 0,
+                 .cap_occ = 64, .failed = 0, .newline = 0};
+    seen.occ = seen.small;
     int surrogate = 0;
     switch (PyUnicode_KIND(text)) {
     case PyUnicode_1BYTE_KIND:
@@ -450,6 +644,8 @@ static PyObject *screen_call(Screen *s, PyObject *const *args, size_t nargsf, Py
     default:
         scan_Py_UCS4(s, PyUnicode_4BYTE_DATA(text), n, PyUnicode_4BYTE_KIND, &seen, &surrogate);
     }
+    if (seen.failed)
+        goto done;
     if (surrogate) {  /* the RE2 screen cannot encode the text: raise what it raises */
         PyObject *encoded = PyUnicode_AsUTF8String(text);
         if (encoded != NULL) {
@@ -458,14 +654,17 @@ static PyObject *screen_call(Screen *s, PyObject *const *args, size_t nargsf, Py
         }
         goto done;
     }
+    if (seen.n_occ > 0 && match_chains(s, PyUnicode_DATA(text), PyUnicode_KIND(text), n, &seen) < 0)
+        goto done;
     int regex = 0;
     for (Py_ssize_t k = 0; k < s->n_regex && !regex; k++)
         regex = (seen.groups[k] & s->regex_full[k]) == s->regex_full[k];
     if (regex && regex_found(s, text, &seen) < 0)
         goto done;
     Py_ssize_t count = 0;
-    for (Py_ssize_t w = 0; w < words; w++)
-        count += __builtin_popcountll(seen.items[w]);
+    for (Py_ssize_t w = 0; w < words; w++)  /* (a loop, not popcount: without -mpopcnt that is a libgcc call) */
+        for (uint64_t bits = seen.items[w]; bits; bits &= bits - 1)
+            count++;
     out = PyList_New(count);
     if (out == NULL)
         goto done;
@@ -483,6 +682,8 @@ static PyObject *screen_call(Screen *s, PyObject *const *args, size_t nargsf, Py
 done:
     if (cell != small)
         PyMem_Free(cell);
+    if (seen.occ != seen.small)
+        PyMem_Free(seen.occ);
     Py_DECREF(text);
     return out;
 }

@@ -498,6 +498,8 @@ class MatcherScreen:
     somewhere in it (the others cannot yield a hit, so ``_find`` skips them).  Deriving on demand matters:
     the per-utterance bookkeeping, not the RE2 pass, was most of the screen's cost.
     When a set cannot be built nothing is screened (every matcher runs in full).
+    Where qa_engine/native/_screen.c is built, ``native_codes`` finds what ``match_codes`` finds, for a fraction
+    of the cost (see :func:`_native_screen`); ``Prepared.found[1]`` is sorted either way.
     """
 
     def __init__(self, matchers: list[Matcher], family: str) -> None:
@@ -640,11 +642,14 @@ def _build_set(patterns: list[str]) -> Any:
 
 
 # ---- the codes space screened in C (qa_engine/native/_screen.c) ---------------------------------------------------
-# An item found by RE2 in ``codes`` is found there by the C screen too, as one of its literals (each with where it
-# must stand: the flags below), or, for a pattern that is no finite set of literals, by a smaller RE2 set of just
-# those patterns, called only where one of their required literals occurs.  Why: the RE2 binding costs ~6k
-# instructions an utterance, ~1k of them the search; an Aho-Corasick pass over the literals costs far less.
-_AT_START, _AT_END, _TOKEN_START, _TOKEN_END, _TAIL2, _GATE = 1, 2, 4, 8, 16, 32
+# An item found by RE2 in ``codes`` is found there by the C screen too: one Aho-Corasick pass finds the book's keys
+# and the patterns that are a finite set of literals (each literal with where it must stand: the flags below) or
+# such sets with gaps of any characters between them (chains: ``A.{0,24}B``); only the other patterns go to a smaller
+# RE2 set, called where every gate group of one of them occurs (a group: literals one of which every match holds).
+# Why: the RE2 binding costs ~6k instructions an utterance, ~1k of them the search; the pass costs far less.
+_AT_START, _AT_END, _TOKEN_START, _TOKEN_END, _TAIL2, _GATE, _SEGMENT = 1, 2, 4, 8, 16, 32, 64
+_GATE_GROUP_SHIFT = 8  # a gate's flags: _GATE | its group << _GATE_GROUP_SHIFT
+_UNBOUNDED = -1  # a gap's upper bound where it has none (.{3,})
 _EXPANSIONS_MAX = 512  # literals one pattern may expand to (past that it stays an RE2 pattern)
 _CLASS_MAX = 64  # characters one class may stand for in an expansion
 # the pattern syntax where Python's parser (which the expansions and required literals come from) and RE2 agree:
@@ -729,9 +734,13 @@ def _expand(seq: Any) -> list[_Expansion] | None:
     return out
 
 
-def _expansions(src: str) -> list[_Expansion] | None:
-    """The literals (with their anchors) one of which occurs where the pattern ``src`` matches, and only there; None
-    where the pattern is not such a finite set or an empty match is possible."""
+#: a pattern that is literals apart: its segments' expansions, the gap (.{lo,hi}) before each segment, and the
+#: least gap after the last one
+_Chain = tuple[list[list[_Expansion]], list[tuple[int, int]], int]
+
+
+def _parsed(src: str) -> list[Any] | None:
+    """``src`` parsed by Python's ``re._parser``, or None where RE2 may read it differently or it has flags."""
     from re import _parser as sre_parse  # type: ignore[attr-defined]
 
     if not _safe_syntax(src):
@@ -740,9 +749,51 @@ def _expansions(src: str) -> list[_Expansion] | None:
         parsed = sre_parse.parse(src)
     except re.error:
         return None
-    if parsed.state.flags & ~re.UNICODE:
+    return None if parsed.state.flags & ~re.UNICODE else list(parsed)
+
+
+def _chain(src: str) -> _Chain | None:
+    """``src`` as segments of literals with gaps of any characters but a newline (``A.{0,24}B``) between them (and
+    before the first and after the last), or None where it is not such a pattern."""
+    from re import _constants as sre_c  # type: ignore[attr-defined]
+
+    seq = _parsed(src)
+    if seq is None:
         return None
-    found = _expand(list(parsed))
+    pieces: list[list[Any]] = [[]]
+    gaps: list[tuple[int, int]] = []
+    for op, av in seq:
+        if op is sre_c.ANY:  # one character but a newline
+            gaps.append((1, 1))
+            pieces.append([])
+            continue
+        if op is sre_c.MAX_REPEAT or op is sre_c.MIN_REPEAT:
+            low, high, sub = av
+            if len(sub) == 1 and sub[0][0] is sre_c.ANY:  # (no DOTALL: the flags were checked)
+                gaps.append((low, _UNBOUNDED if high is sre_c.MAXREPEAT else high))
+                pieces.append([])
+                continue
+        pieces[-1].append((op, av))
+    if not gaps:
+        return None
+    lead, trail = pieces[0] == [], pieces[-1] == []
+    inner = pieces[1 if lead else 0:len(pieces) - 1 if trail else len(pieces)]
+    if not inner or any(not piece for piece in inner):
+        return None
+    segments = [_expand(piece) for piece in inner]
+    if any(x is None or any(not literal for _, literal, _ in x) for x in segments):
+        return None
+    leading = gaps[0] if lead else (0, 0)
+    between = gaps[1 if lead else 0:len(gaps) - 1 if trail else len(gaps)]
+    trailing = gaps[-1][0] if trail else 0
+    return [list(dict.fromkeys(x)) for x in segments if x is not None], [leading, *between], trailing
+
+
+def _expansions(src: str) -> list[_Expansion] | None:
+    """The literals (with their anchors) one of which occurs where the pattern ``src`` matches, and only there; None
+    where the pattern is not such a finite set or an empty match is possible."""
+    parsed = _parsed(src)
+    found = _expand(parsed) if parsed is not None else None
     if found is None or any(not x for _, x, _ in found):
         return None
     return list(dict.fromkeys(found))
@@ -780,26 +831,21 @@ def _required_groups(seq: Any) -> list[tuple[str, ...]]:
 
 def _gate_groups(src: str) -> list[tuple[str, ...]]:
     """The gate groups of the pattern ``src`` (none where Python's parser and RE2 may read it differently)."""
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
-
-    if not _safe_syntax(src):
-        return []
-    try:
-        parsed = sre_parse.parse(src)
-    except re.error:
-        return []
-    if parsed.state.flags & ~re.UNICODE:
-        return []
-    return [g for g in _required_groups(list(parsed)) if all(g)][:64]
+    parsed = _parsed(src)
+    return [g for g in _required_groups(parsed) if all(g)][:64] if parsed is not None else []
 
 
 def _native_screen(keys: list[str], family: str, patterns: list[str], sources: list[str]) -> Any:
-    """The C screen of a codes space: ``keys`` (the book's) then ``patterns`` (RE2 syntax, from ``sources``)."""
+    """The C screen of a codes space, ``keys`` (the book's) then ``patterns`` (RE2 syntax, from ``sources``): the
+    keys and the finite patterns as literals, the chains, the other patterns in an RE2 set behind their gates; None
+    where it cannot be built (``match_codes`` screens then)."""
     assert _SCREEN is not None
     literals: list[tuple[str, int, int]] = []
     regex: list[str] = []
     regex_items: list[int] = []
     regex_groups: list[int] = []
+    chains: list[tuple[int, int, int, int]] = []  # (item, its first segment, segments, least gap after the last)
+    segment_gaps: list[tuple[int, int]] = []  # each segment's gap before it (the first's: the least only counts)
     for item, key in enumerate(keys):
         if family == "zh":
             literals.append((key, item, 0))
@@ -817,12 +863,26 @@ def _native_screen(keys: list[str], family: str, patterns: list[str], sources: l
         if expansions is not None:
             literals.extend((x, item, _AT_START * start | _AT_END * end) for start, x, end in expansions)
             continue
+        chain = _chain(src)
+        if chain is not None and len(chain[0]) <= 64:  # (the C keeps which segments stand in 64 bits)
+            segments, gaps, trailing = chain
+            chains.append((item, len(segment_gaps), len(segments), trailing))
+            for segment, gap in zip(segments, gaps, strict=True):
+                literals.extend((x, len(segment_gaps), _SEGMENT | _AT_START * start | _AT_END * end)
+                                for start, x, end in segment)
+                segment_gaps.append(gap)
+            continue
         groups = _gate_groups(src)
-        literals.extend((x, len(regex), _GATE | group << 6) for group, alts in enumerate(groups) for x in alts)
+        literals.extend((x, len(regex), _GATE | group << _GATE_GROUP_SHIFT)
+                        for group, alts in enumerate(groups) for x in alts)
         regex.append(pattern)
         regex_items.append(item)
         regex_groups.append(len(groups))
     match = _build_set(regex) if regex else None
-    if regex and match is None:
+    if (regex and match is None) or any(not x for x, _, _ in literals):
         return None
-    return _SCREEN.Screen(literals, len(keys) + len(patterns), match, regex_items, regex_groups)
+    try:
+        return _SCREEN.Screen(literals, len(keys) + len(patterns), match, regex_items, regex_groups, chains,
+                              segment_gaps)
+    except OverflowError:  # past what the C indexes (65,535 distinct characters): RE2 alone screens
+        return None

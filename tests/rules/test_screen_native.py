@@ -135,6 +135,9 @@ PATTERNS = [
     "(a|bc){1,2}d", "a{2}", "a{1,3}b", "(^a|b$)", "a^b", "a$b", "(a$|b)c", "(^|x)y", "colou?r", "(please )?hold",
     "\\.x", "a\\-b", "a.b", "a.{0,3}b", "\\d+x", "x\\d", "\\bcan\\b", "[^a]b", "(?i)ab", "a+", "a*b", "(a|)b",
     "x?", "^", "$", "a{,2}b", "\\x41b", "(?:ab|cd)e", "thank(s| you).{0,30}(calling|you)", "ab|^cd$|ef",
+    # chains: literals with gaps of any characters but a newline (before, between, after)
+    ".{3,}(x|y)$", "(so|ok) .{3,}", "a.b.{2,}c", "a.*b", "a.+b", "^a.{0,2}b", "a.{1,2}b$", "(a|b).{0,3}(c|d).{1,}e",
+    ".{2}x", "x.{2}", "^(a|b).c", "can.{0,4}(right|yes)$", "a.{2,}", ".a", "a.{0,1}a",
 ]
 
 
@@ -146,7 +149,7 @@ def _pattern_screen(patterns: list[str]) -> tuple[Any, Any]:
 
 @settings(max_examples=300, deadline=None)
 @given(patterns=st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=6, unique=True),
-       text=st.lists(st.sampled_from(list("abcdexyz .-A") + ["can", "right", "yes", "and ", "so ", "hold",
+       text=st.lists(st.sampled_from(list("abcdexyz .-A\n") + ["can", "right", "yes", "and ", "so ", "hold",
                                                                "thanks", "calling", "colour", "\n", "😀"]),
                      max_size=12).map("".join))
 def test_patterns_of_every_form(patterns: list[str], text: str) -> None:
@@ -160,6 +163,10 @@ def test_what_expands() -> None:
     assert matching._expansions("[a-c]x") == [(False, "ax", False), (False, "bx", False), (False, "cx", False)]
     assert matching._expansions("a^b") == []  # can never match: an item never found
     assert matching._expansions("(a|)b") == [(False, "ab", False), (False, "b", False)]
+    assert matching._chain(".{3,}(x|y)$") == ([[(False, "x", True), (False, "y", True)]], [(3, -1)], 0)
+    assert matching._chain("a.b.{2,}") == ([[(False, "a", False)], [(False, "b", False)]], [(0, 0), (1, 1)], 2)
+    for no_chain in ("ab", "a.{0,2}.b", "^.{0,3}a", "a.{0,2}(b|)", "(?s)a.b", "a\\d.b"):
+        assert matching._chain(no_chain) is None, no_chain
     for not_finite in ("a+", "a.b", "\\d", "[^a]", "(?i)ab", "a{,2}b", "\\x41", "x?"):
         assert matching._expansions(not_finite) is None, not_finite
 
@@ -177,6 +184,7 @@ def test_english_keys(keys: list[str]) -> None:
 
 
 def test_errors() -> None:
+    assert matching._native_screen(["", "ab"], "en", [], []) is None  # (an empty key: RE2 alone screens)
     screen = SCREENS[0]
     with pytest.raises(TypeError):
         screen.native_codes(b"abc")
@@ -185,15 +193,19 @@ def test_errors() -> None:
     with pytest.raises(UnicodeEncodeError):
         screen.native_codes("\ue000\ud800")
     with pytest.raises(ValueError):
-        C.Screen([("a", 5, 0)], 3, None, [], [])
+        C.Screen([("a", 5, 0)], 3, None, [], [], [], [])
     with pytest.raises(ValueError):  # a gate of a pattern the RE2 set does not have
-        C.Screen([("a", 1, 32)], 3, lambda b: [], [0], [1])
+        C.Screen([("a", 1, 32)], 3, lambda b: [], [0], [1], [], [])
     with pytest.raises(TypeError):
-        C.Screen([("", 0, 0)], 3, None, [], [])
+        C.Screen([("", 0, 0)], 3, None, [], [], [], [])
     with pytest.raises(ZeroDivisionError):  # the RE2 set's error reaches the caller
-        C.Screen([("a", 0, 0)], 2, lambda b: 1 / 0, [1], [0])("a")
+        C.Screen([("a", 0, 0)], 2, lambda b: 1 / 0, [1], [0], [], [])("a")
     with pytest.raises(ValueError):  # an index the RE2 set cannot answer
-        C.Screen([], 2, lambda b: [3], [1], [0])("a")
+        C.Screen([], 2, lambda b: [3], [1], [0], [], [])("a")
+    with pytest.raises(ValueError):  # a segment of no chain
+        C.Screen([("a", 0, 64)], 2, None, [], [], [], [])
+    with pytest.raises(ValueError):  # a chain past its segments
+        C.Screen([("a", 0, 64)], 2, None, [], [], [(0, 0, 2, 0)], [(0, 0)])
 
 
 def test_threads_get_the_same_results() -> None:
