@@ -619,9 +619,11 @@ static PyObject *utf8(PyObject *text) {
     return out;
 }
 
-/* The screen's finding for one utterance: (screen, match(codes.encode()), texts_found). */
-static PyObject *screen_found(PyObject *screen, PyObject *match, PyObject *codes, PyObject *texts_found) {
-    PyObject *encoded = utf8(codes);
+/* The screen's finding for one utterance: (screen, match(codes.encode()), texts_found), or match(codes) where
+   the match takes the str itself (match_str: the C screen, qa_engine/native/_screen.c). */
+static PyObject *screen_found(PyObject *screen, PyObject *match, int match_str, PyObject *codes,
+                              PyObject *texts_found) {
+    PyObject *encoded = match_str ? Py_NewRef(codes) : utf8(codes);
     if (encoded == NULL)
         return NULL;
     PyObject *found = PyObject_CallOneArg(match, encoded);
@@ -634,18 +636,21 @@ static PyObject *screen_found(PyObject *screen, PyObject *match, PyObject *codes
 }
 
 PyDoc_STRVAR(build_prepared_doc,
-"build_prepared(cls, utts, norms, codes, deadline, screen, match, texts_found, default_found)\n"
+"build_prepared(cls, utts, norms, codes, deadline, screen, match, texts_found, default_found, match_str=False)\n"
 "    -> tuple[list, list, list]\n\n"
 "Prepared(i, u, norm, codes, u.role, None, {}, found, deadline) for each utterance (cls: matching.Prepared), and\n"
 "those of them whose role is 'agent', and 'customer'.  found: (screen, match(codes.encode()), texts_found) when\n"
-"match is not None (what MatcherScreen.scan_all sets), else default_found.");
+"match is not None (what MatcherScreen.scan_all sets), else default_found; match_str: match takes codes as str.");
 
 static PyObject *build_prepared(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 9 || !PyType_Check(args[0]) || !PyList_Check(args[2]) || !PyList_Check(args[3])) {
+    if (nargs < 9 || nargs > 10 || !PyType_Check(args[0]) || !PyList_Check(args[2]) || !PyList_Check(args[3])) {
         PyErr_SetString(PyExc_TypeError, "build_prepared(cls: type, utts: sequence, norms: list, codes: list, "
-                                         "deadline, screen, match, texts_found, default_found)");
+                                         "deadline, screen, match, texts_found, default_found, match_str=False)");
         return NULL;
     }
+    int match_str = nargs == 10 ? PyObject_IsTrue(args[9]) : 0;
+    if (match_str < 0)
+        return NULL;
     PyTypeObject *cls = (PyTypeObject *)args[0];
     PyObject *norms = args[2], *codes = args[3], *deadline = args[4], *screen = args[5], *match = args[6];
     PyObject *texts_found = args[7], *default_found = args[8];
@@ -680,7 +685,7 @@ static PyObject *build_prepared(PyObject *self, PyObject *const *args, Py_ssize_
         PyObject *cache = PyDict_New();
         PyObject *found = NULL, *p = NULL;
         if (index != NULL && role != NULL && cache != NULL)
-            found = match == Py_None ? Py_NewRef(default_found) : screen_found(screen, match, code, texts_found);
+            found = match == Py_None ? Py_NewRef(default_found) : screen_found(screen, match, match_str, code, texts_found);
         if (found != NULL) {
             PyObject *values[N_FIELDS] = {index, utt, norm, code, role, Py_None, cache, found, deadline};
             p = new_prepared(cls, offsets, values);

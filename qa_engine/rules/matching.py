@@ -55,6 +55,8 @@ SHORT_PHRASE = 4
 _NATIVE_PREPARE = native.load("_prepare")
 #: the C phrase search and screen filter (qa_engine/native/_match.c), None: the Python reference below runs
 _NATIVE_MATCH = native.load("_match")
+#: the matcher screen's literal items found in C (qa_engine/native/_screen.c), or None
+_SCREEN = native.load("_screen")
 
 
 @dataclass(slots=True)
@@ -128,6 +130,9 @@ def prepare_call(utts: tuple[Utterance, ...] | list[Utterance], family: str, scr
     if not screen.complete:
         return _NATIVE_PREPARE.build_prepared(Prepared, utts, norms, codes, deadline, None, None, None, UNSCREENED)
     texts = _NONE_FOUND if screen.match_text is _no_match else None  # None: scanned when a matcher asks
+    if screen.native_codes is not None:
+        return _NATIVE_PREPARE.build_prepared(Prepared, utts, norms, codes, deadline, screen, screen.native_codes,
+                                              texts, None, True)
     return _NATIVE_PREPARE.build_prepared(Prepared, utts, norms, codes, deadline, screen, screen.match_codes, texts,
                                           None)
 
@@ -532,6 +537,8 @@ class MatcherScreen:
     somewhere in it (the others cannot yield a hit, so ``_find`` skips them).  Deriving on demand matters:
     the per-utterance bookkeeping, not the RE2 pass, was most of the screen's cost.
     When a set cannot be built nothing is screened (every matcher runs in full).
+    Where qa_engine/native/_screen.c is built, ``native_codes`` finds what ``match_codes`` finds, for a fraction
+    of the cost (see :func:`_native_screen`); ``Prepared.found[1]`` is sorted either way.
     """
 
     def __init__(self, matchers: list[Matcher], family: str) -> None:
@@ -545,6 +552,7 @@ class MatcherScreen:
         self.key_pids: list[frozenset[int]] = [frozenset(book_index[k]) for k in keys]
         codes = [re2_escape(k) if family == "zh" else _en_key_pattern(k) for k in keys]
         text: list[str] = []
+        codes_sources: list[str] = []  # the pattern sources (Python syntax) of the codes space after the keys
         codes_items: dict[int, set[int]] = {m.key: set() for m in matchers}
         text_items: dict[int, set[int]] = {m.key: set() for m in matchers}
         key_items: dict[int, set[int]] = {m.key: set() for m in matchers}
@@ -563,6 +571,8 @@ class MatcherScreen:
                 for part, src in enumerate(spec.sources):
                     part_of[len(space)] = part
                     owned.add(len(space))
+                    if in_codes:
+                        codes_sources.append(src)
                     space.append(to_re2_syntax(src))
         literals: dict[int, tuple[str, ...] | None] = {}
         for m in matchers:
@@ -578,12 +588,16 @@ class MatcherScreen:
         self.complete = self.match_codes is not None and self.match_text is not None
         if not self.complete:
             logger.debug("matcher screen off: RE2 refused a set")
+        # the codes space screened in C (qa_engine/native/_screen.c), equal to match_codes: None where not built
+        self.native_codes: Any = None
+        if _SCREEN is not None and self.complete and codes:
+            self.native_codes = _native_screen(keys, family, codes[len(keys):], codes_sources)
 
     def scan(self, p: Prepared) -> ScreenFound:
         """What the screen finds in one utterance (``Prepared.found``)."""
         if not self.complete:
             return UNSCREENED
-        return (self, self.match_codes(p.codes.encode("utf-8")), self.match_text(p.norm.encode("utf-8")))
+        return (self, sorted(self.match_codes(p.codes.encode("utf-8"))), self.match_text(p.norm.encode("utf-8")))
 
     def scan_all(self, utts: list[Prepared]) -> None:
         """Screen every utterance of a call (C-level loops: this runs for every utterance of every call)."""
@@ -591,7 +605,7 @@ class MatcherScreen:
             for p in utts:
                 p.found = UNSCREENED
             return
-        codes = map(self.match_codes, map(str.encode, [p.codes for p in utts]))
+        codes = map(sorted, map(self.match_codes, map(str.encode, [p.codes for p in utts])))
         texts = _NONE_FOUND if self.match_text is _no_match else None  # None: scanned when a matcher asks
         for p, c in zip(utts, codes, strict=True):
             p.found = (self, c, texts)
@@ -664,3 +678,250 @@ def _build_set(patterns: list[str]) -> Any:
     except re2.error:
         return None
     return rset._set.Match  # the binding itself: no per-call wrapper
+
+
+# ---- the codes space screened in C (qa_engine/native/_screen.c) ---------------------------------------------------
+# An item found by RE2 in ``codes`` is found there by the C screen too: one Aho-Corasick pass finds the book's keys
+# and the patterns that are a finite set of literals (each literal with where it must stand: the flags below) or
+# such sets with gaps of any characters between them (chains: ``A.{0,24}B``); only the other patterns go to a smaller
+# RE2 set, called where every gate group of one of them occurs (a group: literals one of which every match holds).
+# Why: the RE2 binding costs ~6k instructions an utterance, ~1k of them the search; the pass costs far less.
+_AT_START, _AT_END, _TOKEN_START, _TOKEN_END, _TAIL2, _GATE, _SEGMENT = 1, 2, 4, 8, 16, 32, 64
+_GATE_GROUP_SHIFT = 8  # a gate's flags: _GATE | its group << _GATE_GROUP_SHIFT
+_UNBOUNDED = -1  # a gap's upper bound where it has none (.{3,})
+_EXPANSIONS_MAX = 512  # literals one pattern may expand to (past that it stays an RE2 pattern)
+_CLASS_MAX = 64  # characters one class may stand for in an expansion
+# the pattern syntax where Python's parser (which the expansions and required literals come from) and RE2 agree:
+# no inline flags other than (?:, escapes of punctuation and of the classes to_re2_syntax rewrites, counted repeats
+_SAFE_ESCAPE = re.compile(r"\\(?:[^0-9A-Za-z]|[dDwWsSbBntrfv])")
+_SAFE_REPEAT = re.compile(r"\{\d+(?:,\d*)?\}")
+_Expansion = tuple[bool, str, bool]  # (must start the text, literal, must end the text)
+
+
+def _safe_syntax(src: str) -> bool:
+    """Whether ``src`` reads the same to Python's parser and to RE2 (as far as literals go)."""
+    rest = _SAFE_REPEAT.sub("", _SAFE_ESCAPE.sub("", src))
+    return "\\" not in rest and "{" not in rest and "}" not in rest and "(?" not in rest.replace("(?:", "")
+
+
+def _concat(left: list[_Expansion], right: list[_Expansion]) -> list[_Expansion] | None:
+    """Every expansion of ``left`` followed by one of ``right`` (those anchors make impossible dropped)."""
+    out: list[_Expansion] = []
+    for a_start, a, a_end in left:
+        for b_start, b, b_end in right:
+            if (a_end and b) or (b_start and a):  # text after the end, or before the start
+                continue
+            out.append((a_start or b_start, a + b, a_end or b_end))
+            if len(out) > _EXPANSIONS_MAX:
+                return None
+    return out
+
+
+def _expand(seq: Any) -> list[_Expansion] | None:
+    """The literals a parsed pattern (Python's ``re._parser``) matches, or None when they are not few and finite."""
+    from re import _constants as sre_c  # type: ignore[attr-defined]
+
+    out: list[_Expansion] | None = [(False, "", False)]
+    for op, av in seq:
+        part: list[_Expansion] | None
+        if op is sre_c.LITERAL:
+            part = [(False, chr(av), False)]
+        elif op is sre_c.IN:
+            chars: list[str] = []
+            for item_op, item_av in av:
+                if item_op is sre_c.LITERAL:
+                    chars.append(chr(item_av))
+                elif item_op is sre_c.RANGE and item_av[1] - item_av[0] < _CLASS_MAX:
+                    chars.extend(map(chr, range(item_av[0], item_av[1] + 1)))
+                else:  # a negated class, a category (\d): not a few literals
+                    return None
+            part = [(False, c, False) for c in dict.fromkeys(chars)][:_CLASS_MAX + 1]
+            if len(part) > _CLASS_MAX:
+                return None
+        elif op is sre_c.BRANCH:
+            part = []
+            for branch in av[1]:
+                sub = _expand(branch)
+                if sub is None:
+                    return None
+                part.extend(sub)
+        elif op is sre_c.SUBPATTERN:
+            _group, add_flags, del_flags, sub_seq = av
+            part = _expand(sub_seq) if not add_flags and not del_flags else None
+        elif op is sre_c.MAX_REPEAT or op is sre_c.MIN_REPEAT:
+            low, high, sub_seq = av
+            sub = _expand(sub_seq)
+            if sub is None or high > 4:
+                return None
+            part = []
+            for count in range(low, high + 1):
+                times: list[_Expansion] | None = [(False, "", False)]
+                for _ in range(count):
+                    times = _concat(times, sub) if times is not None else None
+                if times is None:
+                    return None
+                part.extend(times)
+        elif op is sre_c.AT and av is sre_c.AT_BEGINNING:
+            part = [(True, "", False)]
+        elif op is sre_c.AT and av is sre_c.AT_END:
+            part = [(False, "", True)]
+        else:
+            return None
+        out = _concat(out, part) if out is not None and part is not None else None
+        if out is None:
+            return None
+    return out
+
+
+#: a pattern that is literals apart: its segments' expansions, the gap (.{lo,hi}) before each segment, and the
+#: least gap after the last one
+_Chain = tuple[list[list[_Expansion]], list[tuple[int, int]], int]
+
+
+def _parsed(src: str) -> list[Any] | None:
+    """``src`` parsed by Python's ``re._parser``, or None where RE2 may read it differently or it has flags."""
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+
+    if not _safe_syntax(src):
+        return None
+    try:
+        parsed = sre_parse.parse(src)
+    except re.error:
+        return None
+    return None if parsed.state.flags & ~re.UNICODE else list(parsed)
+
+
+def _chain(src: str) -> _Chain | None:
+    """``src`` as segments of literals with gaps of any characters but a newline (``A.{0,24}B``) between them (and
+    before the first and after the last), or None where it is not such a pattern."""
+    from re import _constants as sre_c  # type: ignore[attr-defined]
+
+    seq = _parsed(src)
+    if seq is None:
+        return None
+    pieces: list[list[Any]] = [[]]
+    gaps: list[tuple[int, int]] = []
+    for op, av in seq:
+        if op is sre_c.ANY:  # one character but a newline
+            gaps.append((1, 1))
+            pieces.append([])
+            continue
+        if op is sre_c.MAX_REPEAT or op is sre_c.MIN_REPEAT:
+            low, high, sub = av
+            if len(sub) == 1 and sub[0][0] is sre_c.ANY:  # (no DOTALL: the flags were checked)
+                gaps.append((low, _UNBOUNDED if high is sre_c.MAXREPEAT else high))
+                pieces.append([])
+                continue
+        pieces[-1].append((op, av))
+    if not gaps:
+        return None
+    lead, trail = pieces[0] == [], pieces[-1] == []
+    inner = pieces[1 if lead else 0:len(pieces) - 1 if trail else len(pieces)]
+    if not inner or any(not piece for piece in inner):
+        return None
+    segments = [_expand(piece) for piece in inner]
+    if any(x is None or any(not literal for _, literal, _ in x) for x in segments):
+        return None
+    leading = gaps[0] if lead else (0, 0)
+    between = gaps[1 if lead else 0:len(gaps) - 1 if trail else len(gaps)]
+    trailing = gaps[-1][0] if trail else 0
+    return [list(dict.fromkeys(x)) for x in segments if x is not None], [leading, *between], trailing
+
+
+def _expansions(src: str) -> list[_Expansion] | None:
+    """The literals (with their anchors) one of which occurs where the pattern ``src`` matches, and only there; None
+    where the pattern is not such a finite set or an empty match is possible."""
+    parsed = _parsed(src)
+    found = _expand(parsed) if parsed is not None else None
+    if found is None or any(not x for _, x, _ in found):
+        return None
+    return list(dict.fromkeys(found))
+
+
+def _required_groups(seq: Any) -> list[tuple[str, ...]]:
+    """Sets of literals, every match of a parsed pattern holding one literal of each set (its gate groups): each
+    run of literals, each class of a few characters, and the groups of each part that every match passes."""
+    from re import _constants as sre_c  # type: ignore[attr-defined]
+
+    groups: list[tuple[str, ...]] = []
+    run: list[str] = []
+    for op, av in [*seq, (None, None)]:
+        if op is sre_c.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            groups.append(("".join(run),))
+            run = []
+        if op is sre_c.IN and all(item_op is sre_c.LITERAL for item_op, _ in av) and len(av) <= _CLASS_MAX:
+            groups.append(tuple(dict.fromkeys(chr(c) for _, c in av)))
+        elif op is sre_c.SUBPATTERN and not av[1] and not av[2]:
+            groups.extend(_required_groups(av[3]))
+        elif (op is sre_c.MAX_REPEAT or op is sre_c.MIN_REPEAT) and av[0] >= 1:
+            groups.extend(_required_groups(av[2]))
+        elif op is sre_c.BRANCH:  # one literal of a group of each branch (its most selective: longest, fewest)
+            branches = [_required_groups(branch) for branch in av[1]]
+            if all(branches):
+                best = [min(b, key=lambda g: (-min(map(len, g)), len(g))) for b in branches]
+                union = tuple(dict.fromkeys(x for g in best for x in g))
+                if len(union) <= _CLASS_MAX:
+                    groups.append(union)
+    return groups
+
+
+def _gate_groups(src: str) -> list[tuple[str, ...]]:
+    """The gate groups of the pattern ``src`` (none where Python's parser and RE2 may read it differently)."""
+    parsed = _parsed(src)
+    return [g for g in _required_groups(parsed) if all(g)][:64] if parsed is not None else []
+
+
+def _native_screen(keys: list[str], family: str, patterns: list[str], sources: list[str]) -> Any:
+    """The C screen of a codes space, ``keys`` (the book's) then ``patterns`` (RE2 syntax, from ``sources``): the
+    keys and the finite patterns as literals, the chains, the other patterns in an RE2 set behind their gates; None
+    where it cannot be built (``match_codes`` screens then)."""
+    assert _SCREEN is not None
+    literals: list[tuple[str, int, int]] = []
+    regex: list[str] = []
+    regex_items: list[int] = []
+    regex_groups: list[int] = []
+    chains: list[tuple[int, int, int, int]] = []  # (item, its first segment, segments, least gap after the last)
+    segment_gaps: list[tuple[int, int]] = []  # each segment's gap before it (the first's: the least only counts)
+    for item, key in enumerate(keys):
+        if family == "zh":
+            literals.append((key, item, 0))
+        elif key.startswith("<") and len(key) > 1:  # _en_key_pattern: a long token starting with key[1:]
+            literals.append((key[1:], item, _TOKEN_START | _TAIL2))
+        elif not key.startswith("<"):  # a whole token
+            literals.append((key, item, _TOKEN_START | _TOKEN_END))
+        else:
+            regex.append(_en_key_pattern(key))
+            regex_items.append(item)
+            regex_groups.append(0)
+    for offset, (pattern, src) in enumerate(zip(patterns, sources, strict=True)):
+        item = len(keys) + offset
+        expansions = _expansions(src)
+        if expansions is not None:
+            literals.extend((x, item, _AT_START * start | _AT_END * end) for start, x, end in expansions)
+            continue
+        chain = _chain(src)
+        if chain is not None and len(chain[0]) <= 64:  # (the C keeps which segments stand in 64 bits)
+            segments, gaps, trailing = chain
+            chains.append((item, len(segment_gaps), len(segments), trailing))
+            for segment, gap in zip(segments, gaps, strict=True):
+                literals.extend((x, len(segment_gaps), _SEGMENT | _AT_START * start | _AT_END * end)
+                                for start, x, end in segment)
+                segment_gaps.append(gap)
+            continue
+        groups = _gate_groups(src)
+        literals.extend((x, len(regex), _GATE | group << _GATE_GROUP_SHIFT)
+                        for group, alts in enumerate(groups) for x in alts)
+        regex.append(pattern)
+        regex_items.append(item)
+        regex_groups.append(len(groups))
+    match = _build_set(regex) if regex else None
+    if (regex and match is None) or any(not x for x, _, _ in literals):
+        return None
+    try:
+        return _SCREEN.Screen(literals, len(keys) + len(patterns), match, regex_items, regex_groups, chains,
+                              segment_gaps)
+    except OverflowError:  # past what the C indexes (65,535 distinct characters): RE2 alone screens
+        return None
