@@ -580,7 +580,8 @@ def _find(text: str, pat: _Patterns, work: str, pair: bool) -> list[PiiMatch]:
 
 def _keep_runs(text: str, pat: _Patterns, work: str, runs: Sequence[tuple[int, int]]) -> list[PiiMatch]:
     """The identifiers among the runs ``work[start:end]`` of ``text`` (amounts, dates and times in them set aside);
-    natively where every run is nine decimal digits or more (the common case: each is an identifier)."""
+    natively where every run is nine decimal digits or more, or seven or eight with no unit after them and no
+    currency sign or decimal point before (the common cases: each is an identifier)."""
     if _NATIVE is not None and work is text and (found := _NATIVE.long_runs(text, runs, PiiMatch)) is not None:
         return found
     return _python_keep_runs(text, pat, work, runs)

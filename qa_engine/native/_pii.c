@@ -10,7 +10,8 @@ scan(strings)      (pii._python_scan) for the strings (None counts as ""):
                      digits  those with a digit unit (pii._DIGIT_LINE),
                    or None where the reference cannot join them (none, or a NUL inside one) or encode them (a lone
                    surrogate); one loop per string over its characters, no copy.
-long_runs(...)     (pii._python_keep_runs) the identifiers among runs of nine decimal digits or more, else None.
+long_runs(...)     (pii._python_keep_runs) the identifiers among runs of nine decimal digits or more, and of seven or
+                   eight with nothing around them that could make them an amount, a count or a date; else None.
 mask(...)          (pii._python_apply) the characters of some ranges made "*".
 whole_spans(...)   (pii._python_whole_spans) the PiiSpans of a transcript without word timings.
 
@@ -469,6 +470,9 @@ static PyObject *kind_of(Py_ssize_t digits, int has_x) {  /* pii._kind (borrowed
     return NUMBER;
 }
 
+/* pii._CURRENCY: $ ¥ ￥ € £ */
+static inline int is_currency(Py_UCS4 c) { return c == '$' || c == 0xa5 || c == 0xffe5 || c == 0x20ac || c == 0xa3; }
+
 /* where pii._X_AFTER (the X that ends an ID: [\s\-]?(?:[xX×ｘＸ](?![A-Za-z])|叉|艾克斯)) matches at p, or -1;
    *mark: where the masked X starts (after a leading space or dash, as the reference strips them) */
 static Py_ssize_t x_after(const Text *t, Py_ssize_t p, Py_ssize_t *mark) {
@@ -498,6 +502,30 @@ static Py_ssize_t x_after(const Text *t, Py_ssize_t p, Py_ssize_t *mark) {
         }
     }
     return -1;
+}
+
+/* whether a run of seven or eight decimal digits is an identifier as it stands, surely: _add keeps seven digits or
+   more without a cue, and no span pii._protected sets aside can touch it.  Those spans (amounts, counts, dates,
+   times, thousands) that cover seven digits in a row end right before a unit (a letter or a per-cent sign, maybe
+   after one space), start right after a currency sign (maybe and a space), or run on from digits before a "." (the
+   decimals of "1,234.5678901" or "$1.2345678"); a run whose neighbours are digits is a piece of a longer one.  Any
+   of those: 0, and the reference decides. */
+static int bare_short_run(const Text *t, Py_ssize_t start, Py_ssize_t end) {
+    if (start > 0) {
+        Py_UCS4 c = at(t, start - 1);
+        if (Py_UNICODE_ISDECIMAL(c) || c == '.' || is_currency(c))
+            return 0;
+        if (c == ' ' && start > 1 && is_currency(at(t, start - 2)))
+            return 0;
+    }
+    for (Py_ssize_t p = end; p < t->n && p <= end + 1; p++) {  /* the unit pii._PROTECT_AT looks for: \s?(?:unit) */
+        Py_UCS4 c = at(t, p);
+        if ((p == end && Py_UNICODE_ISDECIMAL(c)) || Py_UNICODE_ISALPHA(c) || c == '%' || c == 0xff05)
+            return 0;
+        if (!Py_UNICODE_ISSPACE(c))
+            break;
+    }
+    return 1;
 }
 
 /* one PiiMatch (the named tuple type given) of a run; ranges is a new reference, taken */
@@ -536,11 +564,13 @@ static PyObject *long_runs(PyObject *module, PyObject *const *args, Py_ssize_t n
         Py_ssize_t start, end;
         if (!PyArg_ParseTuple(PyTuple_GET_ITEM(runs, r), "nn", &start, &end))
             goto fail;
-        if (start < 0 || end > t.n || end - start < 9)
+        if (start < 0 || end > t.n || end - start < 7)
             goto python;
         for (Py_ssize_t p = start; p < end; p++)
             if (!Py_UNICODE_ISDECIMAL(at(&t, p)))
                 goto python;
+        if (end - start < 9 && !bare_short_run(&t, start, end))
+            goto python;
         Py_ssize_t digits = end - start, mark = -1, x_end = digits >= 14 ? x_after(&t, end, &mark) : -1;
         PyObject *m = x_end < 0
             ? new_match(match_type, start, end, kind_of(digits, 0), digits, Py_BuildValue("((nn))", start, end))
@@ -737,7 +767,8 @@ static PyMethodDef methods[] = {
     {"scan", scan, METH_O,
      "scan(strings) -> (words, runs, starts, digits) | None: qa_engine.pii._python_flag's findings, in one pass."},
     {"long_runs", (PyCFunction)(void (*)(void))long_runs, METH_FASTCALL,
-     "long_runs(text, runs, match_type) -> list | None: pii._python_keep_runs where every run is 9+ decimal digits."},
+     "long_runs(text, runs, match_type) -> list | None: pii._python_keep_runs where every run is 9+ decimal digits "
+     "(or 7+ with no unit after and no currency before)."},
     {"mask", (PyCFunction)(void (*)(void))mask, METH_FASTCALL,
      "mask(text, ranges, email) -> str: pii._python_apply, every character in ranges but spaces made '*'."},
     {"whole_spans", (PyCFunction)(void (*)(void))whole_spans, METH_FASTCALL,

@@ -169,6 +169,38 @@ def test_long_runs_on_identifiers(native_pii: ModuleType, text: str) -> None:
     _long_runs_same(native_pii, text)
 
 
+# what may stand around a run of seven or eight digits: units (a count, an amount), currency signs, the dots and commas
+# of decimals and thousands, dates and times, letters glued on
+SHORT_RUN_CONTEXT = st.sampled_from(["", " ", "元", " 元", "元旦", "号码", "号", "%", " ％", "$", "$ ", "¥", "￥ ", "€", "£",
+                                     ".", "1,234.", "$1.", "1.", ",", "1,", ":", "10:", "：", " dollars", "dollars",
+                                     " am", "Kg", "K", "ſ", "x", "。", "，", "！", "-", "/", "2024-03-", "12th ", "3 ",
+                                     "订单号是", "The order number is ", "\t", "\u3000", "\U0001f600", "\ud800"])
+SHORT_RUN = st.text("0123456789１２٣", min_size=7, max_size=8)
+
+
+@SETTINGS
+@hypothesis.given(before=st.lists(SHORT_RUN_CONTEXT, max_size=3).map("".join), run=SHORT_RUN,
+                  after=st.lists(SHORT_RUN_CONTEXT, max_size=3).map("".join))
+def test_short_runs_equal_the_reference(native_pii: ModuleType, before: str, run: str, after: str) -> None:
+    """Runs of seven or eight decimal digits: the native answer (where it gives one) is the reference's, for the run
+    the scan finds and for every stretch of seven or eight decimal digits of the text, maximal or not."""
+    text = before + run + after
+    _long_runs_same(native_pii, text)
+    for a in range(len(text)):
+        for b in range(a + 7, min(a + 9, len(text) + 1)):
+            if text[a:b].isdecimal() and (got := native_pii.long_runs(text, [(a, b)], pii.PiiMatch)) is not None:
+                assert got == pii._python_keep_runs(text, pii._DIGITS, text, [(a, b)]), (text, a, b)
+
+
+@pytest.mark.parametrize("text", ["订单号是65923469。", "我这边已经给您提交了工单，工单号是61030484。",
+                                  "The order number is 73958248.", "I've opened a ticket, the reference is 77996743.",
+                                  "1234567", "call 7654321, thanks"])
+def test_short_runs_of_the_calls_are_native(native_pii: ModuleType, text: str) -> None:
+    runs = pii._python_scan([text])[1][0]  # type: ignore[index]
+    got = native_pii.long_runs(text, runs, pii.PiiMatch)
+    assert got is not None and got == pii._python_keep_runs(text, pii._DIGITS, text, runs) and len(got) == 1
+
+
 def test_long_runs_rejects_bad_arguments(native_pii: ModuleType) -> None:
     with pytest.raises(TypeError):
         native_pii.long_runs("123456789", [(0, 9)], dict)
