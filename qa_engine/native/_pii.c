@@ -82,7 +82,7 @@ static int edge_char(Py_UCS4 c) {
 }
 
 /* pii._FOLDS_TO_ASCII: characters beyond ASCII that case-fold to ASCII letters ("ﬁve" reads "five") */
-static int folds_to_ascii(Py_UCS4 c) {
+static inline int folds_to_ascii(Py_UCS4 c) {
     if (c < 0xdf || (c > 0x1f0 && c < 0x1e96) || (c > 0x1e9e && c != 0x212a && c < 0xfb00) || c > 0xfb06)
         return 0;
     switch (c) {
@@ -302,42 +302,44 @@ static int hint_word(const Text *t, Py_ssize_t p, Py_ssize_t r) {
     return 0;
 }
 
-static Survey survey(const Text *t) {
+/* survey's loop for one character width (kind: a constant where it is inlined, so that PyUnicode_READ's switch
+   on the kind folds away: the loop runs over every character of every string of a call) */
+static inline __attribute__((always_inline)) Survey survey_of(const Text *t, const int kind) {
     Survey v = {0, 0, 0};
     Py_ssize_t first_at_end = PY_SSIZE_T_MAX, last_at_start = -1;
     Py_ssize_t first_dot_end = PY_SSIZE_T_MAX, last_dot_start = -1;
     Py_ssize_t n = t->n;
     for (Py_ssize_t p = 0; p < n; p++) {
-        Py_UCS4 c = at(t, p);
+        Py_UCS4 c = PyUnicode_READ(kind, t->data, p);
         Py_ssize_t dot = 0;  /* the length of a dot starting here */
         if (c < 0x80) {
             if (c >= '0' && c <= '9') {
                 v.units += v.units < 4;
             } else if (ascii_letter(c)) {
-                if (!v.hint && (p == 0 || !ascii_letter(at(t, p - 1)))) {  /* a word: one of them, whole */
+                if (!v.hint && (p == 0 || !ascii_letter(PyUnicode_READ(kind, t->data, p - 1)))) {  /* a word: one of them, whole */
                     Py_ssize_t r = p + 1;
-                    while (r < n && ascii_letter(at(t, r)))
+                    while (r < n && ascii_letter(PyUnicode_READ(kind, t->data, r)))
                         r++;
                     v.hint = hint_word(t, p, r);
                 }
             } else if (c == ' ') {
-                if (p + 3 < n && at(t, p + 3) == ' ') {
-                    Py_UCS4 a = at(t, p + 1), b = at(t, p + 2);
+                if (p + 3 < n && PyUnicode_READ(kind, t->data, p + 3) == ' ') {
+                    Py_UCS4 a = PyUnicode_READ(kind, t->data, p + 1), b = PyUnicode_READ(kind, t->data, p + 2);
                     if ((a == 'a' && b == 't') || (a == 'A' && (b == 'T' || b == 't'))) {
                         if (p + 4 < first_at_end)
                             first_at_end = p + 4;
                         last_at_start = p;
                     }
                 }
-                if (p + 4 < n && at(t, p + 4) == ' ') {
-                    Py_UCS4 a = at(t, p + 1), b = at(t, p + 2), d = at(t, p + 3);
+                if (p + 4 < n && PyUnicode_READ(kind, t->data, p + 4) == ' ') {
+                    Py_UCS4 a = PyUnicode_READ(kind, t->data, p + 1), b = PyUnicode_READ(kind, t->data, p + 2), d = PyUnicode_READ(kind, t->data, p + 3);
                     if ((a == 'd' && b == 'o' && d == 't')
                             || (a == 'D' && ((b == 'O' && d == 'T') || (b == 'o' && d == 't'))))
                         dot = 5;
                 }
             } else if (c == '.') {
                 if (p + 1 < n) {
-                    Py_UCS4 d = at(t, p + 1);
+                    Py_UCS4 d = PyUnicode_READ(kind, t->data, p + 1);
                     if ((d < 0x80 && d && strchr("abcdeghijmnotuABCDEGHIJMNOTU", (int)d)) || d == 0x130 || d == 0x131)
                         dot = 2;
                 }
@@ -352,7 +354,7 @@ static Survey survey(const Text *t) {
             return v;
         } else if (c == 0x70b9) {  /* 点 */
             dot = 1;
-        } else if (folds_to_ascii(c) || (c == 0x827e && p + 1 < n && at(t, p + 1) == 0x7279)) {  /* 艾特 */
+        } else if (folds_to_ascii(c) || (c == 0x827e && p + 1 < n && PyUnicode_READ(kind, t->data, p + 1) == 0x7279)) {  /* 艾特 */
             v.hint = 1;
         } else if (unit(c)) {
             v.units += v.units < 4;
@@ -365,6 +367,17 @@ static Survey survey(const Text *t) {
     }
     v.hint = v.hint || first_at_end <= last_dot_start || first_dot_end <= last_at_start;
     return v;
+}
+
+static Survey survey(const Text *t) {
+    switch (t->kind) {
+    case PyUnicode_1BYTE_KIND:
+        return survey_of(t, PyUnicode_1BYTE_KIND);
+    case PyUnicode_2BYTE_KIND:
+        return survey_of(t, PyUnicode_2BYTE_KIND);
+    default:
+        return survey_of(t, PyUnicode_4BYTE_KIND);
+    }
 }
 
 static int append_index(PyObject *list, Py_ssize_t i) {
