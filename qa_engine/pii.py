@@ -1153,6 +1153,13 @@ def _mask_texts(strings: Iterable[str]) -> dict[str, str]:
 def _quoted(s: str, changed: dict[str, str]) -> str:
     """``s`` with the utterance texts of the call it quotes, also cut short ("...number is 1436671…"), masked as
     the call's transcript masked them."""
+    if _NATIVE is not None and (done := _NATIVE.quoted(s, changed, _QUOTE_MIN)) is not None:
+        return done
+    return _python_quoted(s, changed)
+
+
+def _python_quoted(s: str, changed: dict[str, str]) -> str:
+    """:func:`_quoted` in Python (the reference of the native ``quoted``)."""
     for orig, new in changed.items():
         head = orig[:_QUOTE_MIN]
         p = s.find(head)

@@ -14,6 +14,8 @@ long_runs(...)     (pii._python_keep_runs) the identifiers among runs of nine de
                    eight with nothing around them that could make them an amount, a count or a date; else None.
 mask(...)          (pii._python_apply) the characters of some ranges made "*".
 whole_spans(...)   (pii._python_whole_spans) the PiiSpans of a transcript without word timings.
+quoted(...)        (pii._python_quoted) an explanation with the utterance texts it quotes masked as the transcript has
+                   them: the searches, comparisons and splicing of strings, per masked utterance, in one call.
 
 The character sets below are those of qa_engine/pii.py; tests/rules/test_pii_native.py compares every function with
 its reference on generated and real strings.
@@ -776,9 +778,89 @@ static PyObject *whole_spans(PyObject *module, PyObject *const *args, Py_ssize_t
     return out;
 }
 
+/* --- quoted: the utterance texts an explanation quotes, also cut short, masked as the transcript has them
+   (pii._python_quoted) --- */
+
+/* how many first characters of orig s repeats from p on, its first `least` known to be there (pii._shared: what its
+   halving finds is where the two first differ, or the end of the shorter) */
+static Py_ssize_t shared(PyObject *s, Py_ssize_t p, PyObject *orig, Py_ssize_t least) {
+    Text a = {PyUnicode_KIND(s), PyUnicode_DATA(s), PyUnicode_GET_LENGTH(s)};
+    Text b = {PyUnicode_KIND(orig), PyUnicode_DATA(orig), PyUnicode_GET_LENGTH(orig)};
+    Py_ssize_t k = least, most = Py_MIN(b.n, a.n - p);
+    while (k < most && at(&a, p + k) == at(&b, k))
+        k++;
+    return k;
+}
+
+/* s with each occurrence of orig's head made new's start, as far as s repeats orig; a new reference, NULL on error */
+static PyObject *quote_one(PyObject *s, PyObject *orig, PyObject *new, Py_ssize_t quote_min) {
+    PyObject *head = PyUnicode_Substring(orig, 0, quote_min);
+    if (head == NULL) {
+        Py_DECREF(s);
+        return NULL;
+    }
+    Py_ssize_t p = PyUnicode_Find(s, head, 0, PyUnicode_GET_LENGTH(s), 1);
+    while (p >= 0) {
+        Py_ssize_t k = shared(s, p, orig, quote_min), n = PyUnicode_GET_LENGTH(s);
+        PyObject *parts = Py_BuildValue("(NNN)", PyUnicode_Substring(s, 0, p),
+                                        PyUnicode_Substring(new, 0, Py_MIN(k, PyUnicode_GET_LENGTH(new))),
+                                        PyUnicode_Substring(s, p + k, n));  /* s[:p] + new[:k] + s[p + k:] */
+        PyObject *empty = parts ? PyUnicode_New(0, 0) : NULL;
+        PyObject *joined = empty ? PyUnicode_Join(empty, parts) : NULL;
+        Py_XDECREF(parts);
+        Py_XDECREF(empty);
+        Py_DECREF(s);
+        if (joined == NULL) {
+            Py_DECREF(head);
+            return NULL;
+        }
+        s = joined;
+        p = p + k > PyUnicode_GET_LENGTH(s) ? -1 : PyUnicode_Find(s, head, p + k, PyUnicode_GET_LENGTH(s), 1);
+    }
+    Py_DECREF(head);
+    if (p == -2) {
+        Py_DECREF(s);
+        return NULL;
+    }
+    return s;
+}
+
+static PyObject *quoted(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    Py_ssize_t quote_min = nargs == 3 ? PyLong_AsSsize_t(args[2]) : -1;
+    if (quote_min == -1 && PyErr_Occurred())
+        return NULL;
+    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyDict_Check(args[1]) || quote_min < 1) {
+        PyErr_SetString(PyExc_TypeError, "quoted(text, changed, quote_min): a str, a dict, a positive int");
+        return NULL;
+    }
+    PyObject *changed = args[1], *orig, *new;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(changed, &pos, &orig, &new))  /* the Python path for what it alone knows how to take */
+        if (!PyUnicode_CheckExact(orig) || !PyUnicode_CheckExact(new) || PyUnicode_GET_LENGTH(orig) < quote_min)
+            Py_RETURN_NONE;
+    PyObject *s = Py_NewRef(args[0]);
+    pos = 0;
+    Py_ssize_t size = PyDict_GET_SIZE(changed);
+    while (s != NULL && PyDict_Next(changed, &pos, &orig, &new)) {
+        Py_INCREF(orig);  /* held over the searches: nothing here changes the dict, but the items stay ours */
+        Py_INCREF(new);
+        s = quote_one(s, orig, new, quote_min);
+        Py_DECREF(orig);
+        Py_DECREF(new);
+        if (s != NULL && PyDict_GET_SIZE(changed) != size) {
+            PyErr_SetString(PyExc_RuntimeError, "quoted: the dict changed size during the loop");
+            Py_CLEAR(s);
+        }
+    }
+    return s;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_O,
      "scan(strings) -> (words, runs, starts, digits) | None: qa_engine.pii._python_flag's findings, in one pass."},
+    {"quoted", (PyCFunction)(void (*)(void))quoted, METH_FASTCALL,
+     "quoted(text, changed, quote_min) -> str | None: pii._python_quoted (None: an item it leaves to the reference)."},
     {"long_runs", (PyCFunction)(void (*)(void))long_runs, METH_FASTCALL,
      "long_runs(text, runs, match_type) -> list | None: pii._python_keep_runs where every run is 9+ decimal digits "
      "(or 7+ with no unit after and no currency before)."},
