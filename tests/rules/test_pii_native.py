@@ -171,10 +171,10 @@ def test_long_runs_on_identifiers(native_pii: ModuleType, text: str) -> None:
 
 # what may stand around a run of seven or eight digits: units (a count, an amount), currency signs, the dots and commas
 # of decimals and thousands, dates and times, letters glued on
-SHORT_RUN_CONTEXT = st.sampled_from(["", " ", "元", " 元", "元旦", "号码", "号", "%", " ％", "$", "$ ", "¥", "￥ ",
-                                     "€", "£", ".", "1,234.", "$1.", "1.", ",", "1,", ":", "10:", "：", " dollars",
-                                     "dollars", " am", "Kg", "K", "ſ", "x", "。", "，", "！", "-", "/", "2024-03-", "12th ", "3 ",
-                                     "订单号是", "The order number is ", "\t", "\u3000", "\U0001f600", "\ud800"])
+SHORT_RUN_CONTEXT = st.sampled_from([
+    "", " ", "元", " 元", "元旦", "号码", "号", "%", " ％", "$", "$ ", "¥", "￥ ", "€", "£", ".", "1,234.", "$1.", "1.",
+    ",", "1,", ":", "10:", "：", " dollars", "dollars", " am", "Kg", "K", "ſ", "x", "。", "，", "！", "-", "/",
+    "2024-03-", "12th ", "3 ", "订单号是", "The order number is ", "\t", "\u3000", "\U0001f600", "\ud800"])
 SHORT_RUN = st.text("0123456789１２٣", min_size=7, max_size=8)
 
 
