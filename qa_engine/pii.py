@@ -62,7 +62,7 @@ from typing import Literal, NamedTuple
 import re2
 
 from . import native
-from .types import Finding, Transcript, Utterance, Word, build, evolve
+from .types import Finding, Transcript, Utterance, Word, build, evolve, evolve_each
 
 logger = logging.getLogger(__name__)
 _NATIVE = native.load("_pii")  # qa_engine/native/_pii.c: _flag's pass over a call's strings (None: Python's)
@@ -1036,13 +1036,15 @@ def _masked_texts(t: Transcript, text_parts: dict[int, list[_Part]], texts: list
     utts = t.utterances
     items = sorted(text_parts.items())
     spans = _whole_spans(utts, items) if want_spans else []
-    new_utts = list(utts)
     changed: list[int] = []
+    masked: list[str] = []
     for i, tp in items:
         if (text := _mask_parts(texts[i], tp)) != texts[i]:
-            u = utts[i]
-            new_utts[i] = evolve(u, text=text)
             changed.append(i)
+            masked.append(text)
+    new_utts = list(utts)
+    for i, u in zip(changed, evolve_each([utts[i] for i in changed], "text", masked), strict=True):
+        new_utts[i] = u  # the copies made in one loop (in C where qa_engine.native._evolve is built)
     return _Redacted(evolve(t, utterances=tuple(new_utts)), spans, texts, changed)
 
 
