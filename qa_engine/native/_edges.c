@@ -291,7 +291,8 @@ static int add_redaction(PyObject *span, PyObject *utts, int mono, PyObject *edg
         after = some ? duration : end;
     }
     Py_INCREF(after);
-    int start_first = less(start, before), end_last = PyObject_RichCompareBool(end, after, Py_GT);  /* min(), max() */
+    int start_first = less(start, before);  /* min(before, s.start), then max(after, s.end) */
+    int end_last = start_first < 0 ? -1 : PyObject_RichCompareBool(end, after, Py_GT);
     if (start_first >= 0 && end_last >= 0)
         room = PyTuple_Pack(2, start_first ? start : before, end_last ? end : after);
     Py_DECREF(before);
