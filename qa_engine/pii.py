@@ -62,7 +62,7 @@ from typing import Literal, NamedTuple
 import re2
 
 from . import native
-from .types import Finding, Transcript, Utterance, Word, build, evolve
+from .types import Finding, Transcript, Utterance, Word, build, evolve, evolve_each
 
 logger = logging.getLogger(__name__)
 _NATIVE = native.load("_pii")  # qa_engine/native/_pii.c: _flag's pass over a call's strings (None: Python's)
@@ -580,7 +580,8 @@ def _find(text: str, pat: _Patterns, work: str, pair: bool) -> list[PiiMatch]:
 
 def _keep_runs(text: str, pat: _Patterns, work: str, runs: Sequence[tuple[int, int]]) -> list[PiiMatch]:
     """The identifiers among the runs ``work[start:end]`` of ``text`` (amounts, dates and times in them set aside);
-    natively where every run is nine decimal digits or more (the common case: each is an identifier)."""
+    natively where every run is nine decimal digits or more, or seven or eight with no unit after them and no
+    currency sign or decimal point before (the common cases: each is an identifier)."""
     if _NATIVE is not None and work is text and (found := _NATIVE.long_runs(text, runs, PiiMatch)) is not None:
         return found
     return _python_keep_runs(text, pat, work, runs)
@@ -1035,13 +1036,15 @@ def _masked_texts(t: Transcript, text_parts: dict[int, list[_Part]], texts: list
     utts = t.utterances
     items = sorted(text_parts.items())
     spans = _whole_spans(utts, items) if want_spans else []
-    new_utts = list(utts)
     changed: list[int] = []
+    masked: list[str] = []
     for i, tp in items:
         if (text := _mask_parts(texts[i], tp)) != texts[i]:
-            u = utts[i]
-            new_utts[i] = evolve(u, text=text)
             changed.append(i)
+            masked.append(text)
+    new_utts = list(utts)
+    for i, u in zip(changed, evolve_each([utts[i] for i in changed], "text", masked), strict=True):
+        new_utts[i] = u  # the copies made in one loop (in C where qa_engine.native._evolve is built)
     return _Redacted(evolve(t, utterances=tuple(new_utts)), spans, texts, changed)
 
 
@@ -1152,6 +1155,13 @@ def _mask_texts(strings: Iterable[str]) -> dict[str, str]:
 def _quoted(s: str, changed: dict[str, str]) -> str:
     """``s`` with the utterance texts of the call it quotes, also cut short ("...number is 1436671…"), masked as
     the call's transcript masked them."""
+    if _NATIVE is not None and (done := _NATIVE.quoted(s, changed, _QUOTE_MIN)) is not None:
+        return done
+    return _python_quoted(s, changed)
+
+
+def _python_quoted(s: str, changed: dict[str, str]) -> str:
+    """:func:`_quoted` in Python (the reference of the native ``quoted``)."""
     for orig, new in changed.items():
         head = orig[:_QUOTE_MIN]
         p = s.find(head)

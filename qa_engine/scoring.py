@@ -122,6 +122,16 @@ def redactions(transcript: Transcript, spans: list[PiiSpan]) -> tuple[Redaction,
     # only the channels a span is on are looked up (on a mono recording: all speech)
     edges = {ch: _edge_times(utts, ch, mono, spans)
              for ch in {None if mono else utts[s.utterance_index].channel for s in spans}}
+    if _NATIVE is not None and (made := _NATIVE.redaction_list(spans, PiiSpan, utts, mono, edges,
+                                                               transcript.duration, Redaction)) is not None:
+        return made  # what the loop below gives (plain spans and edges)
+    return _python_redaction_list(spans, utts, mono, edges, transcript.duration)
+
+
+def _python_redaction_list(spans: list[PiiSpan], utts: tuple[Utterance, ...], mono: bool,
+                           edges: dict[int | None, tuple[list[float], list[float]]], duration: float
+                           ) -> tuple[Redaction, ...]:
+    """:func:`redactions`' loop over the spans in Python (the reference of the native ``redaction_list``)."""
     # one redaction per distinct (start, end, channel, kind, exact), the first; keyed by that tuple (C-level hash)
     # and sorted by (start, end, channel) from a key made here (a stable sort, as of the redactions themselves)
     out: dict[tuple[Any, ...], tuple[tuple[float, float, int], Redaction]] = {}
@@ -134,7 +144,7 @@ def redactions(transcript: Transcript, spans: list[PiiSpan]) -> tuple[Redaction,
         k = bisect_right(ch_ends, s.start)
         before = ch_ends[k - 1] if k else 0.0
         k = bisect_left(ch_starts, s.end)
-        after = ch_starts[k] if k < len(ch_starts) else transcript.duration or s.end
+        after = ch_starts[k] if k < len(ch_starts) else duration or s.end
         out[key] = ((s.start, s.end, -1 if ch is None else ch),
                     build(Redaction, start=s.start, end=s.end, channel=ch, kind=s.kind, exact=s.exact,
                           room=(min(before, s.start), max(after, s.end))))  # (no frozen __init__: one per span)

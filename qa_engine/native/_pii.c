@@ -10,9 +10,12 @@ scan(strings)      (pii._python_scan) for the strings (None counts as ""):
                      digits  those with a digit unit (pii._DIGIT_LINE),
                    or None where the reference cannot join them (none, or a NUL inside one) or encode them (a lone
                    surrogate); one loop per string over its characters, no copy.
-long_runs(...)     (pii._python_keep_runs) the identifiers among runs of nine decimal digits or more, else None.
+long_runs(...)     (pii._python_keep_runs) the identifiers among runs of nine decimal digits or more, and of seven or
+                   eight with nothing around them that could make them an amount, a count or a date; else None.
 mask(...)          (pii._python_apply) the characters of some ranges made "*".
 whole_spans(...)   (pii._python_whole_spans) the PiiSpans of a transcript without word timings.
+quoted(...)        (pii._python_quoted) an explanation with the utterance texts it quotes masked as the transcript has
+                   them: the searches, comparisons and splicing of strings, per masked utterance, in one call.
 
 The character sets below are those of qa_engine/pii.py; tests/rules/test_pii_native.py compares every function with
 its reference on generated and real strings.
@@ -81,7 +84,7 @@ static int edge_char(Py_UCS4 c) {
 }
 
 /* pii._FOLDS_TO_ASCII: characters beyond ASCII that case-fold to ASCII letters ("ﬁve" reads "five") */
-static int folds_to_ascii(Py_UCS4 c) {
+static inline int folds_to_ascii(Py_UCS4 c) {
     if (c < 0xdf || (c > 0x1f0 && c < 0x1e96) || (c > 0x1e9e && c != 0x212a && c < 0xfb00) || c > 0xfb06)
         return 0;
     switch (c) {
@@ -301,42 +304,44 @@ static int hint_word(const Text *t, Py_ssize_t p, Py_ssize_t r) {
     return 0;
 }
 
-static Survey survey(const Text *t) {
+/* survey's loop for one character width (kind: a constant where it is inlined, so that PyUnicode_READ's switch
+   on the kind folds away: the loop runs over every character of every string of a call) */
+static inline __attribute__((always_inline)) Survey survey_of(const Text *t, const int kind) {
     Survey v = {0, 0, 0};
     Py_ssize_t first_at_end = PY_SSIZE_T_MAX, last_at_start = -1;
     Py_ssize_t first_dot_end = PY_SSIZE_T_MAX, last_dot_start = -1;
     Py_ssize_t n = t->n;
     for (Py_ssize_t p = 0; p < n; p++) {
-        Py_UCS4 c = at(t, p);
+        Py_UCS4 c = PyUnicode_READ(kind, t->data, p);
         Py_ssize_t dot = 0;  /* the length of a dot starting here */
         if (c < 0x80) {
             if (c >= '0' && c <= '9') {
                 v.units += v.units < 4;
             } else if (ascii_letter(c)) {
-                if (!v.hint && (p == 0 || !ascii_letter(at(t, p - 1)))) {  /* a word: one of them, whole */
+                if (!v.hint && (p == 0 || !ascii_letter(PyUnicode_READ(kind, t->data, p - 1)))) {  /* a word: one of them, whole */
                     Py_ssize_t r = p + 1;
-                    while (r < n && ascii_letter(at(t, r)))
+                    while (r < n && ascii_letter(PyUnicode_READ(kind, t->data, r)))
                         r++;
                     v.hint = hint_word(t, p, r);
                 }
             } else if (c == ' ') {
-                if (p + 3 < n && at(t, p + 3) == ' ') {
-                    Py_UCS4 a = at(t, p + 1), b = at(t, p + 2);
+                if (p + 3 < n && PyUnicode_READ(kind, t->data, p + 3) == ' ') {
+                    Py_UCS4 a = PyUnicode_READ(kind, t->data, p + 1), b = PyUnicode_READ(kind, t->data, p + 2);
                     if ((a == 'a' && b == 't') || (a == 'A' && (b == 'T' || b == 't'))) {
                         if (p + 4 < first_at_end)
                             first_at_end = p + 4;
                         last_at_start = p;
                     }
                 }
-                if (p + 4 < n && at(t, p + 4) == ' ') {
-                    Py_UCS4 a = at(t, p + 1), b = at(t, p + 2), d = at(t, p + 3);
+                if (p + 4 < n && PyUnicode_READ(kind, t->data, p + 4) == ' ') {
+                    Py_UCS4 a = PyUnicode_READ(kind, t->data, p + 1), b = PyUnicode_READ(kind, t->data, p + 2), d = PyUnicode_READ(kind, t->data, p + 3);
                     if ((a == 'd' && b == 'o' && d == 't')
                             || (a == 'D' && ((b == 'O' && d == 'T') || (b == 'o' && d == 't'))))
                         dot = 5;
                 }
             } else if (c == '.') {
                 if (p + 1 < n) {
-                    Py_UCS4 d = at(t, p + 1);
+                    Py_UCS4 d = PyUnicode_READ(kind, t->data, p + 1);
                     if ((d < 0x80 && d && strchr("abcdeghijmnotuABCDEGHIJMNOTU", (int)d)) || d == 0x130 || d == 0x131)
                         dot = 2;
                 }
@@ -351,7 +356,7 @@ static Survey survey(const Text *t) {
             return v;
         } else if (c == 0x70b9) {  /* 点 */
             dot = 1;
-        } else if (folds_to_ascii(c) || (c == 0x827e && p + 1 < n && at(t, p + 1) == 0x7279)) {  /* 艾特 */
+        } else if (folds_to_ascii(c) || (c == 0x827e && p + 1 < n && PyUnicode_READ(kind, t->data, p + 1) == 0x7279)) {  /* 艾特 */
             v.hint = 1;
         } else if (unit(c)) {
             v.units += v.units < 4;
@@ -364,6 +369,17 @@ static Survey survey(const Text *t) {
     }
     v.hint = v.hint || first_at_end <= last_dot_start || first_dot_end <= last_at_start;
     return v;
+}
+
+static Survey survey(const Text *t) {
+    switch (t->kind) {
+    case PyUnicode_1BYTE_KIND:
+        return survey_of(t, PyUnicode_1BYTE_KIND);
+    case PyUnicode_2BYTE_KIND:
+        return survey_of(t, PyUnicode_2BYTE_KIND);
+    default:
+        return survey_of(t, PyUnicode_4BYTE_KIND);
+    }
 }
 
 static int append_index(PyObject *list, Py_ssize_t i) {
@@ -469,6 +485,9 @@ static PyObject *kind_of(Py_ssize_t digits, int has_x) {  /* pii._kind (borrowed
     return NUMBER;
 }
 
+/* pii._CURRENCY: $ ¥ ￥ € £ */
+static inline int is_currency(Py_UCS4 c) { return c == '$' || c == 0xa5 || c == 0xffe5 || c == 0x20ac || c == 0xa3; }
+
 /* where pii._X_AFTER (the X that ends an ID: [\s\-]?(?:[xX×ｘＸ](?![A-Za-z])|叉|艾克斯)) matches at p, or -1;
    *mark: where the masked X starts (after a leading space or dash, as the reference strips them) */
 static Py_ssize_t x_after(const Text *t, Py_ssize_t p, Py_ssize_t *mark) {
@@ -498,6 +517,30 @@ static Py_ssize_t x_after(const Text *t, Py_ssize_t p, Py_ssize_t *mark) {
         }
     }
     return -1;
+}
+
+/* whether a run of seven or eight decimal digits is an identifier as it stands, surely: _add keeps seven digits or
+   more without a cue, and no span pii._protected sets aside can touch it.  Those spans (amounts, counts, dates,
+   times, thousands) that cover seven digits in a row end right before a unit (a letter or a per-cent sign, maybe
+   after one space), start right after a currency sign (maybe and a space), or run on from digits before a "." (the
+   decimals of "1,234.5678901" or "$1.2345678"); a run whose neighbours are digits is a piece of a longer one.  Any
+   of those: 0, and the reference decides. */
+static int bare_short_run(const Text *t, Py_ssize_t start, Py_ssize_t end) {
+    if (start > 0) {
+        Py_UCS4 c = at(t, start - 1);
+        if (Py_UNICODE_ISDECIMAL(c) || c == '.' || is_currency(c))
+            return 0;
+        if (c == ' ' && start > 1 && is_currency(at(t, start - 2)))
+            return 0;
+    }
+    for (Py_ssize_t p = end; p < t->n && p <= end + 1; p++) {  /* the unit pii._PROTECT_AT looks for: \s?(?:unit) */
+        Py_UCS4 c = at(t, p);
+        if ((p == end && Py_UNICODE_ISDECIMAL(c)) || Py_UNICODE_ISALPHA(c) || c == '%' || c == 0xff05)
+            return 0;
+        if (!Py_UNICODE_ISSPACE(c))
+            break;
+    }
+    return 1;
 }
 
 /* one PiiMatch (the named tuple type given) of a run; ranges is a new reference, taken */
@@ -536,11 +579,13 @@ static PyObject *long_runs(PyObject *module, PyObject *const *args, Py_ssize_t n
         Py_ssize_t start, end;
         if (!PyArg_ParseTuple(PyTuple_GET_ITEM(runs, r), "nn", &start, &end))
             goto fail;
-        if (start < 0 || end > t.n || end - start < 9)
+        if (start < 0 || end > t.n || end - start < 7)
             goto python;
         for (Py_ssize_t p = start; p < end; p++)
             if (!Py_UNICODE_ISDECIMAL(at(&t, p)))
                 goto python;
+        if (end - start < 9 && !bare_short_run(&t, start, end))
+            goto python;
         Py_ssize_t digits = end - start, mark = -1, x_end = digits >= 14 ? x_after(&t, end, &mark) : -1;
         PyObject *m = x_end < 0
             ? new_match(match_type, start, end, kind_of(digits, 0), digits, Py_BuildValue("((nn))", start, end))
@@ -733,11 +778,92 @@ static PyObject *whole_spans(PyObject *module, PyObject *const *args, Py_ssize_t
     return out;
 }
 
+/* --- quoted: the utterance texts an explanation quotes, also cut short, masked as the transcript has them
+   (pii._python_quoted) --- */
+
+/* how many first characters of orig s repeats from p on, its first `least` known to be there (pii._shared: what its
+   halving finds is where the two first differ, or the end of the shorter) */
+static Py_ssize_t shared(PyObject *s, Py_ssize_t p, PyObject *orig, Py_ssize_t least) {
+    Text a = {PyUnicode_KIND(s), PyUnicode_DATA(s), PyUnicode_GET_LENGTH(s)};
+    Text b = {PyUnicode_KIND(orig), PyUnicode_DATA(orig), PyUnicode_GET_LENGTH(orig)};
+    Py_ssize_t k = least, most = Py_MIN(b.n, a.n - p);
+    while (k < most && at(&a, p + k) == at(&b, k))
+        k++;
+    return k;
+}
+
+/* s with each occurrence of orig's head made new's start, as far as s repeats orig; a new reference, NULL on error */
+static PyObject *quote_one(PyObject *s, PyObject *orig, PyObject *new, Py_ssize_t quote_min) {
+    PyObject *head = PyUnicode_Substring(orig, 0, quote_min);
+    if (head == NULL) {
+        Py_DECREF(s);
+        return NULL;
+    }
+    Py_ssize_t p = PyUnicode_Find(s, head, 0, PyUnicode_GET_LENGTH(s), 1);
+    while (p >= 0) {
+        Py_ssize_t k = shared(s, p, orig, quote_min), n = PyUnicode_GET_LENGTH(s);
+        PyObject *parts = Py_BuildValue("(NNN)", PyUnicode_Substring(s, 0, p),
+                                        PyUnicode_Substring(new, 0, Py_MIN(k, PyUnicode_GET_LENGTH(new))),
+                                        PyUnicode_Substring(s, p + k, n));  /* s[:p] + new[:k] + s[p + k:] */
+        PyObject *empty = parts ? PyUnicode_New(0, 0) : NULL;
+        PyObject *joined = empty ? PyUnicode_Join(empty, parts) : NULL;
+        Py_XDECREF(parts);
+        Py_XDECREF(empty);
+        Py_DECREF(s);
+        if (joined == NULL) {
+            Py_DECREF(head);
+            return NULL;
+        }
+        s = joined;
+        p = p + k > PyUnicode_GET_LENGTH(s) ? -1 : PyUnicode_Find(s, head, p + k, PyUnicode_GET_LENGTH(s), 1);
+    }
+    Py_DECREF(head);
+    if (p == -2) {
+        Py_DECREF(s);
+        return NULL;
+    }
+    return s;
+}
+
+static PyObject *quoted(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    Py_ssize_t quote_min = nargs == 3 ? PyLong_AsSsize_t(args[2]) : -1;
+    if (quote_min == -1 && PyErr_Occurred())
+        return NULL;
+    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyDict_Check(args[1]) || quote_min < 1) {
+        PyErr_SetString(PyExc_TypeError, "quoted(text, changed, quote_min): a str, a dict, a positive int");
+        return NULL;
+    }
+    PyObject *changed = args[1], *orig, *new;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(changed, &pos, &orig, &new))  /* the Python path for what it alone knows how to take */
+        if (!PyUnicode_CheckExact(orig) || !PyUnicode_CheckExact(new) || PyUnicode_GET_LENGTH(orig) < quote_min)
+            Py_RETURN_NONE;
+    PyObject *s = Py_NewRef(args[0]);
+    pos = 0;
+    Py_ssize_t size = PyDict_GET_SIZE(changed);
+    while (s != NULL && PyDict_Next(changed, &pos, &orig, &new)) {
+        Py_INCREF(orig);  /* held over the searches: nothing here changes the dict, but the items stay ours */
+        Py_INCREF(new);
+        s = quote_one(s, orig, new, quote_min);
+        Py_DECREF(orig);
+        Py_DECREF(new);
+        if (s != NULL && PyDict_GET_SIZE(changed) != size) {
+            PyErr_SetString(PyExc_RuntimeError, "quoted: the dict changed size during the loop");
+            Py_CLEAR(s);
+        }
+    }
+    return s;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_O,
      "scan(strings) -> (words, runs, starts, digits) | None: qa_engine.pii._python_flag's findings, in one pass."},
+    {"quoted", (PyCFunction)(void (*)(void))quoted, METH_FASTCALL,
+     "quoted(text, changed, quote_min) -> str | None: pii._python_quoted (None: an item it leaves to the reference)."},
     {"long_runs", (PyCFunction)(void (*)(void))long_runs, METH_FASTCALL,
-     "long_runs(text, runs, match_type) -> list | None: pii._python_keep_runs where every run is 9+ decimal digits."},
+     "long_runs(text, runs, match_type) -> list | None: pii._python_keep_runs where every run is 9+ decimal digits "
+     "(or 7+ with no unit after and no currency before)."},
     {"mask", (PyCFunction)(void (*)(void))mask, METH_FASTCALL,
      "mask(text, ranges, email) -> str: pii._python_apply, every character in ranges but spaces made '*'."},
     {"whole_spans", (PyCFunction)(void (*)(void))whole_spans, METH_FASTCALL,

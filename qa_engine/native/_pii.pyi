@@ -1,5 +1,5 @@
 """qa_engine/native/_pii.c: the PII masker's passes over a call's strings (the references: qa_engine.pii._python_scan,
-qa_engine.pii._python_keep_runs, _python_apply and _python_whole_spans)."""
+qa_engine.pii._python_keep_runs, _python_apply, _python_whole_spans and _python_quoted)."""
 
 from collections.abc import Sequence
 from typing import TypeVar
@@ -13,3 +13,4 @@ def long_runs(text: str, runs: Sequence[tuple[int, int]], match_type: type[_Matc
 def mask(text: str, ranges: Sequence[tuple[int, int]], email: bool, /) -> str: ...
 def whole_spans(span_type: type[_Span], utts: Sequence[object],
                 items: Sequence[tuple[int, Sequence[tuple[object, ...]]]], /) -> list[_Span]: ...
+def quoted(text: str, changed: dict[str, str], quote_min: int, /) -> str | None: ...

@@ -169,6 +169,38 @@ def test_long_runs_on_identifiers(native_pii: ModuleType, text: str) -> None:
     _long_runs_same(native_pii, text)
 
 
+# what may stand around a run of seven or eight digits: units (a count, an amount), currency signs, the dots and commas
+# of decimals and thousands, dates and times, letters glued on
+SHORT_RUN_CONTEXT = st.sampled_from([
+    "", " ", "元", " 元", "元旦", "号码", "号", "%", " ％", "$", "$ ", "¥", "￥ ", "€", "£", ".", "1,234.", "$1.", "1.",
+    ",", "1,", ":", "10:", "：", " dollars", "dollars", " am", "Kg", "K", "ſ", "x", "。", "，", "！", "-", "/",
+    "2024-03-", "12th ", "3 ", "订单号是", "The order number is ", "\t", "\u3000", "\U0001f600", "\ud800"])
+SHORT_RUN = st.text("0123456789１２٣", min_size=7, max_size=8)
+
+
+@SETTINGS
+@hypothesis.given(before=st.lists(SHORT_RUN_CONTEXT, max_size=3).map("".join), run=SHORT_RUN,
+                  after=st.lists(SHORT_RUN_CONTEXT, max_size=3).map("".join))
+def test_short_runs_equal_the_reference(native_pii: ModuleType, before: str, run: str, after: str) -> None:
+    """Runs of seven or eight decimal digits: the native answer (where it gives one) is the reference's, for the run
+    the scan finds and for every stretch of seven or eight decimal digits of the text, maximal or not."""
+    text = before + run + after
+    _long_runs_same(native_pii, text)
+    for a in range(len(text)):
+        for b in range(a + 7, min(a + 9, len(text) + 1)):
+            if text[a:b].isdecimal() and (got := native_pii.long_runs(text, [(a, b)], pii.PiiMatch)) is not None:
+                assert got == pii._python_keep_runs(text, pii._DIGITS, text, [(a, b)]), (text, a, b)
+
+
+@pytest.mark.parametrize("text", ["订单号是65923469。", "我这边已经给您提交了工单，工单号是61030484。",
+                                  "The order number is 73958248.", "I've opened a ticket, the reference is 77996743.",
+                                  "1234567", "call 7654321, thanks"])
+def test_short_runs_of_the_calls_are_native(native_pii: ModuleType, text: str) -> None:
+    runs = pii._python_scan([text])[1][0]  # type: ignore[index]
+    got = native_pii.long_runs(text, runs, pii.PiiMatch)
+    assert got is not None and got == pii._python_keep_runs(text, pii._DIGITS, text, runs) and len(got) == 1
+
+
 def test_long_runs_rejects_bad_arguments(native_pii: ModuleType) -> None:
     with pytest.raises(TypeError):
         native_pii.long_runs("123456789", [(0, 9)], dict)
@@ -221,3 +253,56 @@ def test_whole_spans_rejects_bad_arguments(native_pii: ModuleType) -> None:
         native_pii.whole_spans(pii.PiiSpan, (object(),), [(0, [pii._Part((), "phone", 1)])])
     with pytest.raises(TypeError):
         native_pii.whole_spans(5, utts, [])
+
+
+QUOTE_CHARS = st.sampled_from(["订", "单", "号", "是", "1", "３", "*", " ", "a", "B", "。", "…", "\U0001f600", "\ud800",
+                               "é"])
+QUOTE_TEXT = st.lists(QUOTE_CHARS, max_size=40).map("".join)
+
+
+@st.composite
+def _quotes(draw: st.DrawFn) -> tuple[str, dict[str, str]]:
+    """An explanation and masked utterance texts it may quote: pieces of it (whole, or running past its end), their
+    masked forms of the same length mostly, shorter or longer at times."""
+    s = draw(QUOTE_TEXT)
+    changed: dict[str, str] = {}
+    for _ in range(draw(st.integers(0, 5))):
+        if s and draw(st.booleans()):
+            a = draw(st.integers(0, len(s) - 1))
+            orig = s[a:draw(st.integers(a, len(s)))] + draw(QUOTE_TEXT)
+        else:
+            orig = draw(QUOTE_TEXT)
+        if len(orig) < pii._QUOTE_MIN:
+            continue
+        new = "".join("*" if c.isdigit() or draw(st.booleans()) else c for c in orig)
+        changed[orig] = draw(st.sampled_from([new, new[:-1], new + "*", new[:3]]))
+    return s, changed
+
+
+@SETTINGS
+@hypothesis.given(case=_quotes())
+def test_quoted_equals_the_reference(native_pii: ModuleType, case: tuple[str, dict[str, str]]) -> None:
+    s, changed = case
+    assert native_pii.quoted(s, changed, pii._QUOTE_MIN) == pii._python_quoted(s, changed)
+
+
+def test_quoted_on_real_explanations(native_pii: ModuleType) -> None:
+    changed = {"订单号是754683816。": "订单号是*********。", "订单号是309680993。": "订单号是*********。",
+               "The order number is 73958248.": "The order number is ********."}
+    for s in ["客户把同一诉求说了3次（如「我找一下订单号。」…「订单号是309680993。」），问题可能未解决。",
+              "「订单号是7546838…」「订单号是754683816。」「订单号是30968", "The order number is 7395…", "",
+              "订单号是"]:
+        got = native_pii.quoted(s, changed, pii._QUOTE_MIN)
+        assert got == pii._python_quoted(s, changed) and (got != s or "订单号是" not in s[:-4])
+    # a masked form that holds the head again: the search goes on after the quote, not inside what was put there
+    assert native_pii.quoted("aaaaaaaaab", {"aaaaaaaaab": "Xaaaaaaaab"}, pii._QUOTE_MIN) == "Xaaaaaaaab" \
+        == pii._python_quoted("aaaaaaaaab", {"aaaaaaaaab": "Xaaaaaaaab"})
+
+
+def test_quoted_leaves_what_it_does_not_take_to_the_reference(native_pii: ModuleType) -> None:
+    assert native_pii.quoted("订单号是1", {"订单号": "***"}, pii._QUOTE_MIN) is None  # shorter than a head
+    assert native_pii.quoted("x", {b"orig12": "new123"}, pii._QUOTE_MIN) is None
+    with pytest.raises(TypeError):
+        native_pii.quoted("x", [("orig12", "new123")], pii._QUOTE_MIN)
+    with pytest.raises(TypeError):
+        native_pii.quoted("x", {}, 0)
