@@ -20,6 +20,8 @@ static PyObject *str_similarity;  /* "similarity" (Hit.similarity) */
 static PyObject *str_cache, *str_deadline, *str_at, *str_check, *str_codes, *str_candidates, *str_plans;
 static PyObject *str_text, *str_key_items, *str_pattern_part, *str_exact_part, *str_with_text;
 static PyObject *str_find_python, *str_mask_allowed, *str_find_masked;
+static PyObject *str_regexp, *str_Match;  /* re2's compiled object: its "_regexp" and that one's "Match" */
+static PyObject *str_start, *str_end, *str_phrase;  /* Hit's other fields */
 
 /* ---------------------------------------------------------------- negation look-back (Matcher._negated) */
 
@@ -88,6 +90,9 @@ static int slice_equals(PyObject *text, Py_ssize_t start, Py_ssize_t end, PyObje
     return 1;
 }
 
+/* Hit(start, end, sim, phrase), built as qa_engine.types.build builds a frozen dataclass: a bare instance whose
+ * fields are set with object.__setattr__ (what the dataclass __init__ does, one Python frame and four calls apart;
+ * ~7,000 instructions a hit).  Anything but a plain class goes through its constructor. */
 static PyObject *new_hit(PyObject *hit_cls, Py_ssize_t start, Py_ssize_t end, PyObject *sim, PyObject *phrase)
 {
     PyObject *a = PyLong_FromSsize_t(start);
@@ -98,8 +103,19 @@ static PyObject *new_hit(PyObject *hit_cls, Py_ssize_t start, Py_ssize_t end, Py
         Py_DECREF(a);
         return NULL;
     }
-    PyObject *args[4] = {a, b, sim, phrase};
-    PyObject *hit = PyObject_Vectorcall(hit_cls, args, 4, NULL);
+    PyObject *hit;
+    if (PyType_Check(hit_cls) && ((PyTypeObject *)hit_cls)->tp_new == PyBaseObject_Type.tp_new) {
+        PyTypeObject *type = (PyTypeObject *)hit_cls;
+        hit = type->tp_alloc(type, 0);
+        if (hit != NULL && (PyObject_GenericSetAttr(hit, str_start, a) < 0
+                            || PyObject_GenericSetAttr(hit, str_end, b) < 0
+                            || PyObject_GenericSetAttr(hit, str_similarity, sim) < 0
+                            || PyObject_GenericSetAttr(hit, str_phrase, phrase) < 0))
+            Py_CLEAR(hit);
+    } else {
+        PyObject *args[4] = {a, b, sim, phrase};
+        hit = PyObject_Vectorcall(hit_cls, args, 4, NULL);
+    }
     Py_DECREF(a);
     Py_DECREF(b);
     return hit;
@@ -470,15 +486,71 @@ static int compare_ssize(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Bytes in one UTF-8 character from its first byte, as re2's Python module counts them (OneCharLen in _re2.cc):
+ * the spans below must equal safe_regex.match_spans, which converts offsets with that module's functions. */
+static Py_ssize_t one_char_len(const char *at)
+{
+    static const unsigned char len_of[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+    return len_of[((unsigned char)*at) >> 4];
+}
+
+/* Characters in data[from:to] (re2's BytesToCharLen: whole characters from ``from``, the last one may reach past). */
+static Py_ssize_t bytes_to_chars(const char *data, Py_ssize_t from, Py_ssize_t to)
+{
+    Py_ssize_t n = 0;
+    for (Py_ssize_t at = from; at < to; at += one_char_len(data + at))
+        n++;
+    return n;
+}
+
+/* The next match of the RE2 object ``regexp`` in data[pos:end] as byte offsets: 1 found, 0 none, -1 error.
+ * Calls regexp.Match(anchor, data, pos, end) (re2's own wrapper does the same; match_spans calls it too). */
+static int re2_next(PyObject *regexp, PyObject *anchor, PyObject *data, Py_ssize_t pos, Py_ssize_t end,
+                    Py_ssize_t *a, Py_ssize_t *b)
+{
+    PyObject *pos_obj = PyLong_FromSsize_t(pos);
+    if (pos_obj == NULL)
+        return -1;
+    PyObject *end_obj = PyLong_FromSsize_t(end);
+    if (end_obj == NULL) {
+        Py_DECREF(pos_obj);
+        return -1;
+    }
+    PyObject *args[5] = {regexp, anchor, data, pos_obj, end_obj};
+    PyObject *spans = PyObject_VectorcallMethod(str_Match, args, 5 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    Py_DECREF(pos_obj);
+    Py_DECREF(end_obj);
+    if (spans == NULL)
+        return -1;
+    PyObject *span = PySequence_GetItem(spans, 0);  /* the whole match: (-1, -1) when there is none */
+    Py_DECREF(spans);
+    if (span == NULL)
+        return -1;
+    if (!PyTuple_Check(span) || PyTuple_GET_SIZE(span) != 2) {
+        Py_DECREF(span);
+        PyErr_SetString(PyExc_TypeError, "find: a match span must be a pair");
+        return -1;
+    }
+    *a = PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 0));
+    *b = PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 1));
+    Py_DECREF(span);
+    if (PyErr_Occurred())
+        return -1;
+    return !(*a == -1 && *b == -1);
+}
+
 /* The first span of the patterns ``compiled[i]`` for i = part_of[j] of the live items j (in increasing i) that is
  * not empty and not negated, as Hit(a, b, 1.0, norm[a:b]); Py_None: none; NULL: error.  ``text``: what the
- * patterns run on (codes, or norm for exact patterns); the negation always reads ``codes``. */
+ * patterns run on (codes, or norm for exact patterns); the negation always reads ``codes``.
+ * The spans are safe_regex.match_spans's, in its order (an empty match moves on by one character), found here
+ * without its generator: the text is encoded once for all patterns, re2 is asked directly. */
 static PyObject *pattern_hit(PyObject *live[], Py_ssize_t n_live, PyObject *part_of, PyObject *compiled,
-                             PyObject *match_spans, PyObject *text, PyObject *codes, PyObject *norm,
+                             PyObject *anchor, PyObject *text, PyObject *codes, PyObject *norm,
                              PyObject *negs, int zh, PyObject *hit_cls, PyObject *one)
 {
     if (n_live == 0)
         Py_RETURN_NONE;
+    PyObject *data = NULL;
     Py_ssize_t *parts = PyMem_Malloc(n_live * sizeof(Py_ssize_t)), n = 0;
     if (parts == NULL)
         return PyErr_NoMemory();
@@ -498,59 +570,79 @@ static PyObject *pattern_hit(PyObject *live[], Py_ssize_t n_live, PyObject *part
         }
         parts[n++] = i;
     }
+    if (n == 0)
+        goto none;
     qsort(parts, n, sizeof(Py_ssize_t), compare_ssize);
+    data = PyUnicode_AsUTF8String(text);  /* text.encode("utf-8"), as match_spans (lone surrogates raise) */
+    if (data == NULL)
+        goto fail;
+    const char *bytes = PyBytes_AS_STRING(data);
+    Py_ssize_t end = PyBytes_GET_SIZE(data);
+    int same = end == PyUnicode_GET_LENGTH(text);  /* ASCII: byte offsets are character offsets */
     for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *spans = PyObject_CallFunctionObjArgs(match_spans, PyTuple_GET_ITEM(compiled, parts[k]), text,
-                                                       NULL);
-        PyObject *it = spans != NULL ? PyObject_GetIter(spans) : NULL, *span;
-        Py_XDECREF(spans);
-        if (it == NULL)
+        PyObject *regexp = PyObject_GetAttr(PyTuple_GET_ITEM(compiled, parts[k]), str_regexp);
+        if (regexp == NULL)
             goto fail;
-        while ((span = PyIter_Next(it)) != NULL) {
-            Py_ssize_t a = -1, b = -1;
-            if (PyTuple_Check(span) && PyTuple_GET_SIZE(span) == 2) {
-                a = PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 0));
-                b = PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 1));
+        Py_ssize_t pos = 0, last_byte = 0, last_char = 0;  /* matches only move forward (see match_spans) */
+        for (;;) {
+            Py_ssize_t a_byte, b_byte, a, b;
+            int found = re2_next(regexp, anchor, data, pos, end, &a_byte, &b_byte);
+            if (found < 0) {
+                Py_DECREF(regexp);
+                goto fail;
+            }
+            if (!found)
+                break;
+            if (same) {
+                a = a_byte;
+                b = b_byte;
             } else {
-                PyErr_SetString(PyExc_TypeError, "find: a match span must be a pair");
+                a = last_char + bytes_to_chars(bytes, last_byte, a_byte);
+                b = a + bytes_to_chars(bytes, a_byte, b_byte);
+                last_byte = b_byte;
+                last_char = b;
             }
-            Py_DECREF(span);
-            if (PyErr_Occurred()) {
-                Py_DECREF(it);
-                goto fail;
+            if (b > a) {
+                int neg = negated(codes, a, negs, zh);
+                if (neg < 0) {
+                    Py_DECREF(regexp);
+                    goto fail;
+                }
+                if (!neg) {
+                    Py_DECREF(regexp);
+                    Py_DECREF(data);
+                    PyMem_Free(parts);
+                    PyObject *phrase = PyUnicode_Substring(norm, a, b);
+                    if (phrase == NULL)
+                        return NULL;
+                    PyObject *hit = new_hit(hit_cls, a, b, one, phrase);
+                    Py_DECREF(phrase);
+                    return hit;
+                }
             }
-            if (b <= a)
-                continue;
-            int neg = negated(codes, a, negs, zh);
-            if (neg < 0) {
-                Py_DECREF(it);
-                goto fail;
-            }
-            if (!neg) {
-                Py_DECREF(it);
-                PyMem_Free(parts);
-                PyObject *phrase = PyUnicode_Substring(norm, a, b);
-                if (phrase == NULL)
-                    return NULL;
-                PyObject *hit = new_hit(hit_cls, a, b, one, phrase);
-                Py_DECREF(phrase);
-                return hit;
+            if (pos == end)
+                break;
+            if (pos == b_byte) {  /* an empty match here: move on by one character (re2's CharLenToBytes) */
+                pos += pos < end ? one_char_len(bytes + pos) : 0;
+            } else {
+                pos = b_byte;
             }
         }
-        Py_DECREF(it);
-        if (PyErr_Occurred())
-            goto fail;
+        Py_DECREF(regexp);
     }
+none:
+    Py_XDECREF(data);
     PyMem_Free(parts);
     Py_RETURN_NONE;
 fail:
+    Py_XDECREF(data);
     PyMem_Free(parts);
     return NULL;
 }
 
 /* find(cfg, matcher, p) -> Hit | None: Matcher.find for an utterance the pack's screen has seen (anything else
  * goes to matcher._find_python(p), the Python reference).  cfg = (key, search cfg, pattern parts' compiled
- * regexes or None, exact parts' or None, has allow lists, ids, book, time.monotonic, match_spans). */
+ * regexes or None, exact parts' or None, has allow lists, ids, book, time.monotonic, re2's UNANCHORED). */
 static PyObject *find(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 3 || !PyTuple_Check(args[0]) || PyTuple_GET_SIZE(args[0]) != 9
@@ -562,7 +654,7 @@ static PyObject *find(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *key = PyTuple_GET_ITEM(cfg, 0), *scfg = PyTuple_GET_ITEM(cfg, 1);
     PyObject *patterns = PyTuple_GET_ITEM(cfg, 2), *exacts = PyTuple_GET_ITEM(cfg, 3);
     PyObject *ids = PyTuple_GET_ITEM(cfg, 5), *book = PyTuple_GET_ITEM(cfg, 6);
-    PyObject *monotonic = PyTuple_GET_ITEM(cfg, 7), *match_spans = PyTuple_GET_ITEM(cfg, 8);
+    PyObject *monotonic = PyTuple_GET_ITEM(cfg, 7), *anchor = PyTuple_GET_ITEM(cfg, 8);
     PyObject *negs = PyTuple_GET_ITEM(scfg, 2), *hit_cls = PyTuple_GET_ITEM(scfg, 4), *one = PyTuple_GET_ITEM(scfg, 5);
     int zh = PyObject_IsTrue(PyTuple_GET_ITEM(scfg, 1));
     int has_allow = PyObject_IsTrue(PyTuple_GET_ITEM(cfg, 4));
@@ -699,7 +791,7 @@ static PyObject *find(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (!PyDict_Check(part_of))
             goto python;
         if (PyDict_GET_SIZE(part_of) > 0) {
-            hit = pattern_hit(codes_live, n_codes, part_of, patterns, match_spans, codes, codes, norm, negs, zh,
+            hit = pattern_hit(codes_live, n_codes, part_of, patterns, anchor, codes, codes, norm, negs, zh,
                               hit_cls, one);
             if (hit == NULL || hit != Py_None)
                 goto found_hit;
@@ -714,9 +806,9 @@ static PyObject *find(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (!PyDict_Check(part_of))
             goto python;
         if (PyDict_GET_SIZE(part_of) > 0) {
-            hit = zh ? pattern_hit(text_live, n_text, part_of, exacts, match_spans, norm, codes, norm, negs, zh,
+            hit = zh ? pattern_hit(text_live, n_text, part_of, exacts, anchor, norm, codes, norm, negs, zh,
                                    hit_cls, one)
-                     : pattern_hit(codes_live, n_codes, part_of, exacts, match_spans, norm, codes, norm, negs, zh,
+                     : pattern_hit(codes_live, n_codes, part_of, exacts, anchor, norm, codes, norm, negs, zh,
                                    hit_cls, one);
             if (hit == NULL || hit != Py_None)
                 goto found_hit;
@@ -850,7 +942,12 @@ PyMODINIT_FUNC PyInit__match(void)
             || (str_with_text = PyUnicode_InternFromString("with_text")) == NULL
             || (str_find_python = PyUnicode_InternFromString("_find_python")) == NULL
             || (str_mask_allowed = PyUnicode_InternFromString("_mask_allowed")) == NULL
-            || (str_find_masked = PyUnicode_InternFromString("_find")) == NULL)
+            || (str_find_masked = PyUnicode_InternFromString("_find")) == NULL
+            || (str_regexp = PyUnicode_InternFromString("_regexp")) == NULL
+            || (str_Match = PyUnicode_InternFromString("Match")) == NULL
+            || (str_start = PyUnicode_InternFromString("start")) == NULL
+            || (str_end = PyUnicode_InternFromString("end")) == NULL
+            || (str_phrase = PyUnicode_InternFromString("phrase")) == NULL)
         return NULL;
     return PyModule_Create(&module_def);
 }
