@@ -59,7 +59,14 @@ _NATIVE = native.load("_repeat")
 
 def zh_features(norm: str) -> frozenset[str]:
     """Character bigrams inside the runs of content characters left between stop characters and digits (a lone
-    character such as 查 is too common a verb to tell two requests apart, and is dropped)."""
+    character such as 查 is too common a verb to tell two requests apart, and is dropped); in C when built."""
+    if _NATIVE is not None:
+        return _NATIVE.zh_features(norm, ZH_STOP_CHARS, ZH_STOP_BIGRAMS)
+    return zh_features_python(norm)
+
+
+def zh_features_python(norm: str) -> frozenset[str]:
+    """:func:`zh_features` in Python (the reference of the native one)."""
     return frozenset(_ZH_BIGRAMS.findall(norm)) - ZH_STOP_BIGRAMS
 
 
