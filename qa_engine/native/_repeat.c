@@ -106,25 +106,33 @@ static Py_ssize_t root(Py_ssize_t *parent, Py_ssize_t i)
     return i;
 }
 
-/* largest_group(customer, features, min_features, min_shared, similarity, enough) -> (kept, group):
+/* largest_group(customer, features, feature_args, min_features, min_shared, similarity, enough) -> (kept, group):
  * CustomerRepeat._largest_group.  ``kept``: the indexes into ``customer`` of the substantive turns read (those
  * with ``min_features`` features or more; the pass stops once a group reaches ``enough``); ``group``: the
  * indexes into ``kept`` of the biggest group of turns that say the same thing (single link: two turns do when
- * they share ``min_shared`` features or more, and ``similarity`` of the shorter one's).  features(p.norm) is the
- * check's own feature function; an inverted index from feature to earlier turns finds whom a turn shares with. */
+ * they share ``min_shared`` features or more, and ``similarity`` of the shorter one's).  features(p.norm,
+ * *feature_args) is the check's own feature function (the C ones above with their stop lists: no Python frame
+ * per turn); an inverted index from feature to earlier turns finds whom a turn shares with. */
 static PyObject *largest_group(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 6 || !PyList_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError,
-                        "largest_group(customer: list, features, min_features, min_shared, similarity, enough)");
+    if (nargs != 7 || !PyList_Check(args[0]) || !PyTuple_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "largest_group(customer: list, features, feature_args: tuple, min_features, "
+                                         "min_shared, similarity, enough)");
         return NULL;
     }
-    PyObject *customer = args[0], *features = args[1];
-    Py_ssize_t min_features = PyLong_AsSsize_t(args[2]), min_shared = PyLong_AsSsize_t(args[3]);
-    double similarity = PyFloat_AsDouble(args[4]);
-    Py_ssize_t enough = PyLong_AsSsize_t(args[5]);
+    PyObject *customer = args[0], *features = args[1], *feature_args = args[2];
+    Py_ssize_t min_features = PyLong_AsSsize_t(args[3]), min_shared = PyLong_AsSsize_t(args[4]);
+    double similarity = PyFloat_AsDouble(args[5]);
+    Py_ssize_t enough = PyLong_AsSsize_t(args[6]);
     if (PyErr_Occurred())
         return NULL;
+    /* the arguments of each features call: the turn's norm, then feature_args (borrowed: the caller holds them) */
+    Py_ssize_t n_call = 1 + PyTuple_GET_SIZE(feature_args);
+    PyObject **call = PyMem_Calloc(n_call, sizeof(PyObject *));
+    if (call == NULL)
+        return PyErr_NoMemory();
+    for (Py_ssize_t k = 1; k < n_call; k++)
+        call[k] = PyTuple_GET_ITEM(feature_args, k - 1);
     Py_ssize_t total = PyList_GET_SIZE(customer), cap = total ? total : 1, n_turns = 0, best = 0;
     /* per substantive turn: its index in customer, group parent and size, feature count; the shared counts of
      * the turn being read, and the earlier turns it touched (in the order first touched) */
@@ -143,7 +151,9 @@ static PyObject *largest_group(PyObject *module, PyObject *const *args, Py_ssize
         PyObject *norm = PyObject_GetAttr(PyList_GET_ITEM(customer, t), str_norm);
         if (norm == NULL)
             goto done;
-        f = PyObject_CallOneArg(features, norm);
+        call[0] = norm;
+        f = PyObject_Vectorcall(features, call, n_call, NULL);
+        call[0] = NULL;
         Py_DECREF(norm);
         if (f == NULL)
             goto done;
@@ -248,6 +258,7 @@ done:
     PyMem_Free(n_feats);
     PyMem_Free(shared);
     PyMem_Free(touched);
+    PyMem_Free(call);
     return result;
 }
 
@@ -324,7 +335,8 @@ static PyMethodDef methods[] = {
     {"zh_features", (PyCFunction)(void (*)(void))zh_features, METH_FASTCALL,
      "zh_features(norm, stop_chars, stop_bigrams): customer_repeat's content bigrams of a Chinese utterance."},
     {"largest_group", (PyCFunction)(void (*)(void))largest_group, METH_FASTCALL,
-     "largest_group(customer, features, min_features, min_shared, similarity, enough): (kept, group)."},
+     "largest_group(customer, features, feature_args, min_features, min_shared, similarity, enough): "
+     "(kept, group)."},
     {NULL, NULL, 0, NULL},
 };
 

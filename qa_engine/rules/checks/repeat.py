@@ -146,7 +146,10 @@ class CustomerRepeat(Check):
         if _NATIVE is None:
             return self._largest_group_python(customer)
         p = self.p
-        kept, group = _NATIVE.largest_group(customer, self.features, p.min_features, p.min_shared, p.similarity,
+        # the C features with their stop lists, called straight from the C grouping (what self.features calls)
+        features, args = ((_NATIVE.zh_features, (ZH_STOP_CHARS, ZH_STOP_BIGRAMS)) if self.env.family == "zh"
+                          else (_NATIVE.en_features, (EN_STOP_WORDS,)))
+        kept, group = _NATIVE.largest_group(customer, features, args, p.min_features, p.min_shared, p.similarity,
                                             p.min_repeats)
         return [customer[i] for i in kept], group
 
