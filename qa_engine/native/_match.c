@@ -22,6 +22,8 @@ static PyObject *str_text, *str_key_items, *str_pattern_part, *str_exact_part, *
 static PyObject *str_find_python, *str_mask_allowed, *str_find_masked;
 static PyObject *str_regexp, *str_Match;  /* re2's compiled object: its "_regexp" and that one's "Match" */
 static PyObject *str_start, *str_end, *str_phrase;  /* Hit's other fields */
+static PyObject *str_dest_start, *str_dest_end, *str_round, *str_space;  /* for fuzzy_en */
+static PyObject *kw_score_cutoff;  /* ("score_cutoff",): the keyword names of rapidfuzz's alignment call */
 
 /* ---------------------------------------------------------------- negation look-back (Matcher._negated) */
 
@@ -246,10 +248,112 @@ static long long clamp_threshold(PyObject *value)
     return t;
 }
 
+/* ------------------------------------------------------------------- fuzzy English (Matcher._fuzzy_en) */
+
+/* round(x / 100.0, 3), as Python computes it: a new object, NULL on error. */
+static PyObject *similarity_of(PyObject *score)
+{
+    PyObject *hundred = PyFloat_FromDouble(100.0), *three = NULL, *q = NULL, *r = NULL;
+    if (hundred != NULL && (q = PyNumber_TrueDivide(score, hundred)) != NULL && (three = PyLong_FromLong(3)) != NULL)
+        r = PyObject_CallMethodOneArg(q, str_round, three);
+    Py_XDECREF(hundred);
+    Py_XDECREF(q);
+    Py_XDECREF(three);
+    return r;
+}
+
+/* Matcher._fuzzy_en after its first test (search has made it): rapidfuzz's alignment of the phrase in ``text``,
+ * snapped to whole words and scored on that window of words (or, below the threshold, on as many words as the
+ * phrase has from the window's start); not after a negation.  fuzz = (fuzz.partial_ratio_alignment, fuzz.ratio),
+ * called as the reference calls them.  Hit, Py_None, Py_NotImplemented (an alignment outside the text: let the
+ * reference answer) or NULL on error.  Why in C: the Python around the two rapidfuzz calls cost as much as they. */
+static PyObject *fuzzy_en(PyObject *fuzz, PyObject *ph_norm, PyObject *source, PyObject *text, PyObject *threshold,
+                          PyObject *negs, PyObject *hit_cls)
+{
+    PyObject *align = PyTuple_GET_ITEM(fuzz, 0), *ratio = PyTuple_GET_ITEM(fuzz, 1);
+    PyObject *call[3] = {ph_norm, text, threshold};
+    PyObject *al = PyObject_Vectorcall(align, call, 2, kw_score_cutoff);
+    if (al == NULL || al == Py_None)
+        return al;
+    PyObject *ds = PyObject_GetAttr(al, str_dest_start), *de = ds != NULL ? PyObject_GetAttr(al, str_dest_end) : NULL;
+    Py_DECREF(al);
+    Py_ssize_t dest_start = ds != NULL ? PyLong_AsSsize_t(ds) : -1, dest_end = de != NULL ? PyLong_AsSsize_t(de) : -1;
+    Py_XDECREF(ds);
+    Py_XDECREF(de);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+    if (dest_start < 0 || dest_end < 0 || dest_start > len || dest_end > len)
+        Py_RETURN_NOTIMPLEMENTED;
+    /* s = text.rfind(" ", 0, dest_start) + 1; e = text.find(" ", max(dest_end - 1, s)), or len(text) */
+    Py_ssize_t s = PyUnicode_FindChar(text, ' ', 0, dest_start, -1);
+    if (s == -2)
+        return NULL;
+    s += 1;
+    Py_ssize_t from = dest_end - 1 > s ? dest_end - 1 : s;
+    Py_ssize_t e = from < len ? PyUnicode_FindChar(text, ' ', from, len, 1) : -1;
+    if (e == -2)
+        return NULL;
+    if (e < 0)
+        e = len;
+    PyObject *window = PyUnicode_Substring(text, s, e), *score = NULL, *result = NULL;
+    if (window == NULL)
+        return NULL;
+    PyObject *pair[2] = {ph_norm, window};
+    score = PyObject_Vectorcall(ratio, pair, 2, NULL);
+    if (score == NULL)
+        goto done;
+    int below = PyObject_RichCompareBool(score, threshold, Py_LT);
+    if (below < 0)
+        goto done;
+    if (below) {  /* window = " ".join(text[s:].split()[:len(phrase words)]) */
+        PyObject *phrase_words = PyUnicode_Split(ph_norm, NULL, -1);
+        if (phrase_words == NULL)
+            goto done;
+        Py_ssize_t n = PyList_GET_SIZE(phrase_words);
+        Py_DECREF(phrase_words);
+        PyObject *tail = PyUnicode_Substring(text, s, len);
+        PyObject *words = tail != NULL ? PyUnicode_Split(tail, NULL, -1) : NULL;
+        Py_XDECREF(tail);
+        PyObject *first = words != NULL ? PyList_GetSlice(words, 0, n) : NULL;
+        Py_XDECREF(words);
+        if (first == NULL)
+            goto done;
+        Py_SETREF(window, PyUnicode_Join(str_space, first));
+        Py_DECREF(first);
+        if (window == NULL)
+            goto done;
+        pair[1] = window;
+        Py_SETREF(score, PyObject_Vectorcall(ratio, pair, 2, NULL));
+        if (score == NULL)
+            goto done;
+        e = s + PyUnicode_GET_LENGTH(window);
+        below = PyObject_RichCompareBool(score, threshold, Py_LT);
+        if (below < 0)
+            goto done;
+    }
+    int neg = below ? 0 : negated(text, s, negs, 0);
+    if (neg < 0)
+        goto done;
+    if (below || neg) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    PyObject *sim = similarity_of(score);
+    if (sim == NULL)
+        goto done;
+    result = new_hit(hit_cls, s, e, sim, source);
+    Py_DECREF(sim);
+done:
+    Py_XDECREF(window);
+    Py_XDECREF(score);
+    return result;
+}
+
 /* search(cfg, pids, codes, norm, owner) -> Hit | None: the phrase part of Matcher._find.
  *
- * cfg = (rows, zh, negs, threshold, Hit, 1.0, HOMOPHONE_SIMILARITY, fuzzy method name); rows[pid] =
- * (codes, norm, source, fuzzy, _Phrase).  First the phrases said as written, in ``pids``' order: the first
+ * cfg = (rows, zh, negs, threshold, Hit, 1.0, HOMOPHONE_SIMILARITY, fuzzy method name, en: rapidfuzz's
+ * (partial_ratio_alignment, ratio) for fuzzy_en, else None); rows[pid] = (codes, norm, source, fuzzy, _Phrase).  First the phrases said as written, in ``pids``' order: the first
  * hit of similarity 1.0 is the answer; then every phrase, its exact (homophone) hit or else its fuzzy one
  * (owner.<fuzzy>(phrase, codes)), keeping the first of the highest similarity. */
 static PyObject *search(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -259,7 +363,7 @@ static PyObject *search(PyObject *module, PyObject *const *args, Py_ssize_t narg
         return NULL;
     }
     PyObject *cfg = args[0], *codes = args[2], *norm = args[3], *owner = args[4];
-    if (!PyTuple_Check(cfg) || PyTuple_GET_SIZE(cfg) != 8 || !PyList_Check(PyTuple_GET_ITEM(cfg, 0))
+    if (!PyTuple_Check(cfg) || PyTuple_GET_SIZE(cfg) != 9 || !PyList_Check(PyTuple_GET_ITEM(cfg, 0))
             || !PyUnicode_Check(codes) || !PyUnicode_Check(norm) || !PyUnicode_Check(PyTuple_GET_ITEM(cfg, 7))) {
         PyErr_SetString(PyExc_TypeError, "search: bad cfg, codes or norm");
         return NULL;
@@ -269,9 +373,14 @@ static PyObject *search(PyObject *module, PyObject *const *args, Py_ssize_t narg
     PyObject *rows = PyTuple_GET_ITEM(cfg, 0), *negs = PyTuple_GET_ITEM(cfg, 2);
     PyObject *hit_cls = PyTuple_GET_ITEM(cfg, 4), *one = PyTuple_GET_ITEM(cfg, 5);
     PyObject *homophone = PyTuple_GET_ITEM(cfg, 6), *fuzzy_name = PyTuple_GET_ITEM(cfg, 7);
+    PyObject *fuzz = PyTuple_GET_ITEM(cfg, 8);
     int zh = PyObject_IsTrue(PyTuple_GET_ITEM(cfg, 1));
     if (zh < 0)
         return NULL;
+    if (fuzz != Py_None && (zh || !PyTuple_Check(fuzz) || PyTuple_GET_SIZE(fuzz) != 2)) {
+        PyErr_SetString(PyExc_TypeError, "search: fuzz must be (partial_ratio_alignment, ratio) for en, or None");
+        return NULL;
+    }
     if (negs != Py_None && !PyTuple_Check(negs)) {
         PyErr_SetString(PyExc_TypeError, "search: negs must be a tuple or None");
         return NULL;
@@ -344,7 +453,11 @@ static PyObject *search(PyObject *module, PyObject *const *args, Py_ssize_t narg
                 goto done;
             if (!may)
                 continue;
-            hit = PyObject_CallMethodObjArgs(owner, fuzzy_name, PyTuple_GET_ITEM(row, 4), codes, NULL);
+            hit = fuzz != Py_None ? fuzzy_en(fuzz, ph_text, PyTuple_GET_ITEM(row, 2), codes, PyTuple_GET_ITEM(cfg, 3),
+                                             negs, hit_cls)
+                                  : Py_NewRef(Py_NotImplemented);
+            if (hit == Py_NotImplemented)  /* zh, or what only the reference reads: its own method */
+                Py_SETREF(hit, PyObject_CallMethodObjArgs(owner, fuzzy_name, PyTuple_GET_ITEM(row, 4), codes, NULL));
             if (hit == NULL)
                 goto done;
         }
@@ -646,7 +759,7 @@ fail:
 static PyObject *find(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 3 || !PyTuple_Check(args[0]) || PyTuple_GET_SIZE(args[0]) != 9
-            || !PyTuple_Check(PyTuple_GET_ITEM(args[0], 1)) || PyTuple_GET_SIZE(PyTuple_GET_ITEM(args[0], 1)) != 8) {
+            || !PyTuple_Check(PyTuple_GET_ITEM(args[0], 1)) || PyTuple_GET_SIZE(PyTuple_GET_ITEM(args[0], 1)) != 9) {
         PyErr_SetString(PyExc_TypeError, "find(cfg, matcher, p): bad arguments");
         return NULL;
     }
@@ -947,7 +1060,12 @@ PyMODINIT_FUNC PyInit__match(void)
             || (str_Match = PyUnicode_InternFromString("Match")) == NULL
             || (str_start = PyUnicode_InternFromString("start")) == NULL
             || (str_end = PyUnicode_InternFromString("end")) == NULL
-            || (str_phrase = PyUnicode_InternFromString("phrase")) == NULL)
+            || (str_phrase = PyUnicode_InternFromString("phrase")) == NULL
+            || (str_dest_start = PyUnicode_InternFromString("dest_start")) == NULL
+            || (str_dest_end = PyUnicode_InternFromString("dest_end")) == NULL
+            || (str_round = PyUnicode_InternFromString("__round__")) == NULL
+            || (str_space = PyUnicode_InternFromString(" ")) == NULL
+            || (kw_score_cutoff = Py_BuildValue("(s)", "score_cutoff")) == NULL)
         return NULL;
     return PyModule_Create(&module_def);
 }

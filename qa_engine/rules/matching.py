@@ -272,7 +272,8 @@ class Matcher:
         zh = family == "zh"
         negs = (self._neg_codes if zh else NEGATIONS["en"]) if self.negate else None
         self._search_cfg = (book.rows, zh, negs, self.threshold, Hit, 1.0, HOMOPHONE_SIMILARITY,
-                            "_fuzzy_zh" if zh else "_fuzzy_en")
+                            "_fuzzy_zh" if zh else "_fuzzy_en",
+                            None if zh else (fuzz.partial_ratio_alignment, fuzz.ratio))  # en: _fuzzy_en in C
         self._find_cfg = (self.key, self._search_cfg,
                           tuple(c for _, c in self.pattern.parts) if self.pattern is not None else None,
                           tuple(c for _, c in self.exact_pattern.parts) if self.exact_pattern is not None else None,

@@ -106,3 +106,39 @@ def test_native_hits_are_hits() -> None:
     assert dataclasses.asdict(hit) == dataclasses.asdict(same)
     with pytest.raises(dataclasses.FrozenInstanceError):
         hit.start = 0  # type: ignore[misc]
+
+
+# English fuzzy matching (_match.c: fuzzy_en, the reference Matcher._fuzzy_en): words near the phrases' words, run
+# together and repeated, so that the aligned window of words often scores below the threshold and the phrase's
+# first words from the window's start are scored instead
+_FUZZY_WORDS = ("please hold the line thank you for waiting i do apologize pleasehold holdthe theline thankyou "
+                "sir ok now wait a moment x not never dont".split())
+_FUZZY_BOOKS = {}
+for _negate in (False, True):
+    _FUZZY_BOOKS[_negate] = Matcher(MatchSpec(phrases=["please hold the line", "thank you for waiting",
+                                                       "i do apologize"], threshold=75, negate=_negate),
+                                    PhraseBook("en"), 80)
+
+
+def _same_search(m: Matcher, text: str) -> Any:
+    got, want = _match.search(m._search_cfg, m.ids, text, text, m), m._phrase_hit(m.ids, text, text)
+    assert got == want and repr(got) == repr(want), text
+    return got
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_FUZZY_WORDS), min_size=1, max_size=10).map(" ".join), st.booleans())
+def test_fuzzy_en_equals_the_reference(text: str, negate: bool) -> None:
+    _same_search(_FUZZY_BOOKS[negate], text)
+
+
+def test_fuzzy_en_second_window_and_negation() -> None:
+    """Texts where the aligned window scores below the threshold and the phrase's words from its start match."""
+    m = _FUZZY_BOOKS[False]
+    for text in ("please now now a a apologize thankyou", "the i apologize the do hold",
+                 "pleasehold hold moment line now x theline x",
+                 "pleasehold pleasehold ok thank you waiting waiting hold",
+                 "pleasehold a thankyou line apologize"):
+        assert _same_search(m, text) is not None
+        _same_search(_FUZZY_BOOKS[True], text)
+    assert _same_search(_FUZZY_BOOKS[True], "never pleasehold the line") is None
