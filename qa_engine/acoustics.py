@@ -37,6 +37,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from . import native
 from .errors import TranscriptError
 from .text import language_family
 from .types import Role, Transcript, Utterance
@@ -58,6 +59,8 @@ JOIN_GAP_S = 0.3
 OVERTALK_GAP_S = 0.6
 #: Overlaps shorter than this are not overtalk (word edges, breath, ASR timing noise).
 MIN_OVERTALK_S = 0.2
+#: overtalk from utterance times in C (qa_engine/native/_overtalk.c), None: the Python reference runs
+_NATIVE_OVERTALK = native.load("_overtalk")
 #: Defaults for the report's raised-voice markers (the pack rule applies its own thresholds).
 RAISED_DB = 6.0
 RAISED_MIN_S = 2.0
@@ -272,7 +275,19 @@ def _speech_intervals(pieces: list[tuple[float, float]]) -> list[tuple[float, fl
 
 def overtalk_from_utterances(utterances: Sequence[Utterance]) -> list[OvertalkSpan]:
     """Overtalk from utterance times (a transcript without audio, or a diarized mono call): where an agent and a
-    customer utterance overlap; the party whose utterance began later started it. Linear after sorting."""
+    customer utterance overlap; the party whose utterance began later started it. Linear after sorting.
+
+    In C where built (it answers None for what only the reference reads alike: times that are not floats, NaN)."""
+    if _NATIVE_OVERTALK is not None:
+        spans: list[OvertalkSpan] | None = _NATIVE_OVERTALK.overtalk(utterances, OvertalkSpan, JOIN_GAP_S,
+                                                                     MIN_OVERTALK_S)
+        if spans is not None:
+            return spans
+    return _overtalk_from_utterances_python(utterances)
+
+
+def _overtalk_from_utterances_python(utterances: Sequence[Utterance]) -> list[OvertalkSpan]:
+    """:func:`overtalk_from_utterances` in Python (the reference of qa_engine/native/_overtalk.c)."""
     agent_pieces: list[tuple[float, float]] = []
     customer_pieces: list[tuple[float, float]] = []
     for u in utterances:

@@ -20,6 +20,10 @@ static PyObject *str_similarity;  /* "similarity" (Hit.similarity) */
 static PyObject *str_cache, *str_deadline, *str_at, *str_check, *str_codes, *str_candidates, *str_plans;
 static PyObject *str_text, *str_key_items, *str_pattern_part, *str_exact_part, *str_with_text;
 static PyObject *str_find_python, *str_mask_allowed, *str_find_masked;
+static PyObject *str_regexp, *str_Match;  /* re2's compiled object: its "_regexp" and that one's "Match" */
+static PyObject *str_start, *str_end, *str_phrase;  /* Hit's other fields */
+static PyObject *str_dest_start, *str_dest_end, *str_round, *str_space;  /* for fuzzy_en */
+static PyObject *kw_score_cutoff;  /* ("score_cutoff",): the keyword names of rapidfuzz's alignment call */
 
 /* ---------------------------------------------------------------- negation look-back (Matcher._negated) */
 
@@ -88,6 +92,9 @@ static int slice_equals(PyObject *text, Py_ssize_t start, Py_ssize_t end, PyObje
     return 1;
 }
 
+/* Hit(start, end, sim, phrase), built as qa_engine.types.build builds a frozen dataclass: a bare instance whose
+ * fields are set with object.__setattr__ (what the dataclass __init__ does, one Python frame and four calls apart;
+ * ~7,000 instructions a hit).  Anything but a plain class goes through its constructor. */
 static PyObject *new_hit(PyObject *hit_cls, Py_ssize_t start, Py_ssize_t end, PyObject *sim, PyObject *phrase)
 {
     PyObject *a = PyLong_FromSsize_t(start);
@@ -98,8 +105,19 @@ static PyObject *new_hit(PyObject *hit_cls, Py_ssize_t start, Py_ssize_t end, Py
         Py_DECREF(a);
         return NULL;
     }
-    PyObject *args[4] = {a, b, sim, phrase};
-    PyObject *hit = PyObject_Vectorcall(hit_cls, args, 4, NULL);
+    PyObject *hit;
+    if (PyType_Check(hit_cls) && ((PyTypeObject *)hit_cls)->tp_new == PyBaseObject_Type.tp_new) {
+        PyTypeObject *type = (PyTypeObject *)hit_cls;
+        hit = type->tp_alloc(type, 0);
+        if (hit != NULL && (PyObject_GenericSetAttr(hit, str_start, a) < 0
+                            || PyObject_GenericSetAttr(hit, str_end, b) < 0
+                            || PyObject_GenericSetAttr(hit, str_similarity, sim) < 0
+                            || PyObject_GenericSetAttr(hit, str_phrase, phrase) < 0))
+            Py_CLEAR(hit);
+    } else {
+        PyObject *args[4] = {a, b, sim, phrase};
+        hit = PyObject_Vectorcall(hit_cls, args, 4, NULL);
+    }
     Py_DECREF(a);
     Py_DECREF(b);
     return hit;
@@ -230,10 +248,112 @@ static long long clamp_threshold(PyObject *value)
     return t;
 }
 
+/* ------------------------------------------------------------------- fuzzy English (Matcher._fuzzy_en) */
+
+/* round(x / 100.0, 3), as Python computes it: a new object, NULL on error. */
+static PyObject *similarity_of(PyObject *score)
+{
+    PyObject *hundred = PyFloat_FromDouble(100.0), *three = NULL, *q = NULL, *r = NULL;
+    if (hundred != NULL && (q = PyNumber_TrueDivide(score, hundred)) != NULL && (three = PyLong_FromLong(3)) != NULL)
+        r = PyObject_CallMethodOneArg(q, str_round, three);
+    Py_XDECREF(hundred);
+    Py_XDECREF(q);
+    Py_XDECREF(three);
+    return r;
+}
+
+/* Matcher._fuzzy_en after its first test (search has made it): rapidfuzz's alignment of the phrase in ``text``,
+ * snapped to whole words and scored on that window of words (or, below the threshold, on as many words as the
+ * phrase has from the window's start); not after a negation.  fuzz = (fuzz.partial_ratio_alignment, fuzz.ratio),
+ * called as the reference calls them.  Hit, Py_None, Py_NotImplemented (an alignment outside the text: let the
+ * reference answer) or NULL on error.  Why in C: the Python around the two rapidfuzz calls cost as much as they. */
+static PyObject *fuzzy_en(PyObject *fuzz, PyObject *ph_norm, PyObject *source, PyObject *text, PyObject *threshold,
+                          PyObject *negs, PyObject *hit_cls)
+{
+    PyObject *align = PyTuple_GET_ITEM(fuzz, 0), *ratio = PyTuple_GET_ITEM(fuzz, 1);
+    PyObject *call[3] = {ph_norm, text, threshold};
+    PyObject *al = PyObject_Vectorcall(align, call, 2, kw_score_cutoff);
+    if (al == NULL || al == Py_None)
+        return al;
+    PyObject *ds = PyObject_GetAttr(al, str_dest_start), *de = ds != NULL ? PyObject_GetAttr(al, str_dest_end) : NULL;
+    Py_DECREF(al);
+    Py_ssize_t dest_start = ds != NULL ? PyLong_AsSsize_t(ds) : -1, dest_end = de != NULL ? PyLong_AsSsize_t(de) : -1;
+    Py_XDECREF(ds);
+    Py_XDECREF(de);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+    if (dest_start < 0 || dest_end < 0 || dest_start > len || dest_end > len)
+        Py_RETURN_NOTIMPLEMENTED;
+    /* s = text.rfind(" ", 0, dest_start) + 1; e = text.find(" ", max(dest_end - 1, s)), or len(text) */
+    Py_ssize_t s = PyUnicode_FindChar(text, ' ', 0, dest_start, -1);
+    if (s == -2)
+        return NULL;
+    s += 1;
+    Py_ssize_t from = dest_end - 1 > s ? dest_end - 1 : s;
+    Py_ssize_t e = from < len ? PyUnicode_FindChar(text, ' ', from, len, 1) : -1;
+    if (e == -2)
+        return NULL;
+    if (e < 0)
+        e = len;
+    PyObject *window = PyUnicode_Substring(text, s, e), *score = NULL, *result = NULL;
+    if (window == NULL)
+        return NULL;
+    PyObject *pair[2] = {ph_norm, window};
+    score = PyObject_Vectorcall(ratio, pair, 2, NULL);
+    if (score == NULL)
+        goto done;
+    int below = PyObject_RichCompareBool(score, threshold, Py_LT);
+    if (below < 0)
+        goto done;
+    if (below) {  /* window = " ".join(text[s:].split()[:len(phrase words)]) */
+        PyObject *phrase_words = PyUnicode_Split(ph_norm, NULL, -1);
+        if (phrase_words == NULL)
+            goto done;
+        Py_ssize_t n = PyList_GET_SIZE(phrase_words);
+        Py_DECREF(phrase_words);
+        PyObject *tail = PyUnicode_Substring(text, s, len);
+        PyObject *words = tail != NULL ? PyUnicode_Split(tail, NULL, -1) : NULL;
+        Py_XDECREF(tail);
+        PyObject *first = words != NULL ? PyList_GetSlice(words, 0, n) : NULL;
+        Py_XDECREF(words);
+        if (first == NULL)
+            goto done;
+        Py_SETREF(window, PyUnicode_Join(str_space, first));
+        Py_DECREF(first);
+        if (window == NULL)
+            goto done;
+        pair[1] = window;
+        Py_SETREF(score, PyObject_Vectorcall(ratio, pair, 2, NULL));
+        if (score == NULL)
+            goto done;
+        e = s + PyUnicode_GET_LENGTH(window);
+        below = PyObject_RichCompareBool(score, threshold, Py_LT);
+        if (below < 0)
+            goto done;
+    }
+    int neg = below ? 0 : negated(text, s, negs, 0);
+    if (neg < 0)
+        goto done;
+    if (below || neg) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    PyObject *sim = similarity_of(score);
+    if (sim == NULL)
+        goto done;
+    result = new_hit(hit_cls, s, e, sim, source);
+    Py_DECREF(sim);
+done:
+    Py_XDECREF(window);
+    Py_XDECREF(score);
+    return result;
+}
+
 /* search(cfg, pids, codes, norm, owner) -> Hit | None: the phrase part of Matcher._find.
  *
- * cfg = (rows, zh, negs, threshold, Hit, 1.0, HOMOPHONE_SIMILARITY, fuzzy method name); rows[pid] =
- * (codes, norm, source, fuzzy, _Phrase).  First the phrases said as written, in ``pids``' order: the first
+ * cfg = (rows, zh, negs, threshold, Hit, 1.0, HOMOPHONE_SIMILARITY, fuzzy method name, en: rapidfuzz's
+ * (partial_ratio_alignment, ratio) for fuzzy_en, else None); rows[pid] = (codes, norm, source, fuzzy, _Phrase).  First the phrases said as written, in ``pids``' order: the first
  * hit of similarity 1.0 is the answer; then every phrase, its exact (homophone) hit or else its fuzzy one
  * (owner.<fuzzy>(phrase, codes)), keeping the first of the highest similarity. */
 static PyObject *search(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -243,7 +363,7 @@ static PyObject *search(PyObject *module, PyObject *const *args, Py_ssize_t narg
         return NULL;
     }
     PyObject *cfg = args[0], *codes = args[2], *norm = args[3], *owner = args[4];
-    if (!PyTuple_Check(cfg) || PyTuple_GET_SIZE(cfg) != 8 || !PyList_Check(PyTuple_GET_ITEM(cfg, 0))
+    if (!PyTuple_Check(cfg) || PyTuple_GET_SIZE(cfg) != 9 || !PyList_Check(PyTuple_GET_ITEM(cfg, 0))
             || !PyUnicode_Check(codes) || !PyUnicode_Check(norm) || !PyUnicode_Check(PyTuple_GET_ITEM(cfg, 7))) {
         PyErr_SetString(PyExc_TypeError, "search: bad cfg, codes or norm");
         return NULL;
@@ -253,9 +373,14 @@ static PyObject *search(PyObject *module, PyObject *const *args, Py_ssize_t narg
     PyObject *rows = PyTuple_GET_ITEM(cfg, 0), *negs = PyTuple_GET_ITEM(cfg, 2);
     PyObject *hit_cls = PyTuple_GET_ITEM(cfg, 4), *one = PyTuple_GET_ITEM(cfg, 5);
     PyObject *homophone = PyTuple_GET_ITEM(cfg, 6), *fuzzy_name = PyTuple_GET_ITEM(cfg, 7);
+    PyObject *fuzz = PyTuple_GET_ITEM(cfg, 8);
     int zh = PyObject_IsTrue(PyTuple_GET_ITEM(cfg, 1));
     if (zh < 0)
         return NULL;
+    if (fuzz != Py_None && (zh || !PyTuple_Check(fuzz) || PyTuple_GET_SIZE(fuzz) != 2)) {
+        PyErr_SetString(PyExc_TypeError, "search: fuzz must be (partial_ratio_alignment, ratio) for en, or None");
+        return NULL;
+    }
     if (negs != Py_None && !PyTuple_Check(negs)) {
         PyErr_SetString(PyExc_TypeError, "search: negs must be a tuple or None");
         return NULL;
@@ -328,7 +453,11 @@ static PyObject *search(PyObject *module, PyObject *const *args, Py_ssize_t narg
                 goto done;
             if (!may)
                 continue;
-            hit = PyObject_CallMethodObjArgs(owner, fuzzy_name, PyTuple_GET_ITEM(row, 4), codes, NULL);
+            hit = fuzz != Py_None ? fuzzy_en(fuzz, ph_text, PyTuple_GET_ITEM(row, 2), codes, PyTuple_GET_ITEM(cfg, 3),
+                                             negs, hit_cls)
+                                  : Py_NewRef(Py_NotImplemented);
+            if (hit == Py_NotImplemented)  /* zh, or what only the reference reads: its own method */
+                Py_SETREF(hit, PyObject_CallMethodObjArgs(owner, fuzzy_name, PyTuple_GET_ITEM(row, 4), codes, NULL));
             if (hit == NULL)
                 goto done;
         }
@@ -470,15 +599,71 @@ static int compare_ssize(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Bytes in one UTF-8 character from its first byte, as re2's Python module counts them (OneCharLen in _re2.cc):
+ * the spans below must equal safe_regex.match_spans, which converts offsets with that module's functions. */
+static Py_ssize_t one_char_len(const char *at)
+{
+    static const unsigned char len_of[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+    return len_of[((unsigned char)*at) >> 4];
+}
+
+/* Characters in data[from:to] (re2's BytesToCharLen: whole characters from ``from``, the last one may reach past). */
+static Py_ssize_t bytes_to_chars(const char *data, Py_ssize_t from, Py_ssize_t to)
+{
+    Py_ssize_t n = 0;
+    for (Py_ssize_t at = from; at < to; at += one_char_len(data + at))
+        n++;
+    return n;
+}
+
+/* The next match of the RE2 object ``regexp`` in data[pos:end] as byte offsets: 1 found, 0 none, -1 error.
+ * Calls regexp.Match(anchor, data, pos, end) (re2's own wrapper does the same; match_spans calls it too). */
+static int re2_next(PyObject *regexp, PyObject *anchor, PyObject *data, Py_ssize_t pos, Py_ssize_t end,
+                    Py_ssize_t *a, Py_ssize_t *b)
+{
+    PyObject *pos_obj = PyLong_FromSsize_t(pos);
+    if (pos_obj == NULL)
+        return -1;
+    PyObject *end_obj = PyLong_FromSsize_t(end);
+    if (end_obj == NULL) {
+        Py_DECREF(pos_obj);
+        return -1;
+    }
+    PyObject *args[5] = {regexp, anchor, data, pos_obj, end_obj};
+    PyObject *spans = PyObject_VectorcallMethod(str_Match, args, 5 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    Py_DECREF(pos_obj);
+    Py_DECREF(end_obj);
+    if (spans == NULL)
+        return -1;
+    PyObject *span = PySequence_GetItem(spans, 0);  /* the whole match: (-1, -1) when there is none */
+    Py_DECREF(spans);
+    if (span == NULL)
+        return -1;
+    if (!PyTuple_Check(span) || PyTuple_GET_SIZE(span) != 2) {
+        Py_DECREF(span);
+        PyErr_SetString(PyExc_TypeError, "find: a match span must be a pair");
+        return -1;
+    }
+    *a = PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 0));
+    *b = PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 1));
+    Py_DECREF(span);
+    if (PyErr_Occurred())
+        return -1;
+    return !(*a == -1 && *b == -1);
+}
+
 /* The first span of the patterns ``compiled[i]`` for i = part_of[j] of the live items j (in increasing i) that is
  * not empty and not negated, as Hit(a, b, 1.0, norm[a:b]); Py_None: none; NULL: error.  ``text``: what the
- * patterns run on (codes, or norm for exact patterns); the negation always reads ``codes``. */
+ * patterns run on (codes, or norm for exact patterns); the negation always reads ``codes``.
+ * The spans are safe_regex.match_spans's, in its order (an empty match moves on by one character), found here
+ * without its generator: the text is encoded once for all patterns, re2 is asked directly. */
 static PyObject *pattern_hit(PyObject *live[], Py_ssize_t n_live, PyObject *part_of, PyObject *compiled,
-                             PyObject *match_spans, PyObject *text, PyObject *codes, PyObject *norm,
+                             PyObject *anchor, PyObject *text, PyObject *codes, PyObject *norm,
                              PyObject *negs, int zh, PyObject *hit_cls, PyObject *one)
 {
     if (n_live == 0)
         Py_RETURN_NONE;
+    PyObject *data = NULL;
     Py_ssize_t *parts = PyMem_Malloc(n_live * sizeof(Py_ssize_t)), n = 0;
     if (parts == NULL)
         return PyErr_NoMemory();
@@ -498,63 +683,83 @@ static PyObject *pattern_hit(PyObject *live[], Py_ssize_t n_live, PyObject *part
         }
         parts[n++] = i;
     }
+    if (n == 0)
+        goto none;
     qsort(parts, n, sizeof(Py_ssize_t), compare_ssize);
+    data = PyUnicode_AsUTF8String(text);  /* text.encode("utf-8"), as match_spans (lone surrogates raise) */
+    if (data == NULL)
+        goto fail;
+    const char *bytes = PyBytes_AS_STRING(data);
+    Py_ssize_t end = PyBytes_GET_SIZE(data);
+    int same = end == PyUnicode_GET_LENGTH(text);  /* ASCII: byte offsets are character offsets */
     for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *spans = PyObject_CallFunctionObjArgs(match_spans, PyTuple_GET_ITEM(compiled, parts[k]), text,
-                                                       NULL);
-        PyObject *it = spans != NULL ? PyObject_GetIter(spans) : NULL, *span;
-        Py_XDECREF(spans);
-        if (it == NULL)
+        PyObject *regexp = PyObject_GetAttr(PyTuple_GET_ITEM(compiled, parts[k]), str_regexp);
+        if (regexp == NULL)
             goto fail;
-        while ((span = PyIter_Next(it)) != NULL) {
-            Py_ssize_t a = -1, b = -1;
-            if (PyTuple_Check(span) && PyTuple_GET_SIZE(span) == 2) {
-                a = PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 0));
-                b = PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 1));
+        Py_ssize_t pos = 0, last_byte = 0, last_char = 0;  /* matches only move forward (see match_spans) */
+        for (;;) {
+            Py_ssize_t a_byte, b_byte, a, b;
+            int found = re2_next(regexp, anchor, data, pos, end, &a_byte, &b_byte);
+            if (found < 0) {
+                Py_DECREF(regexp);
+                goto fail;
+            }
+            if (!found)
+                break;
+            if (same) {
+                a = a_byte;
+                b = b_byte;
             } else {
-                PyErr_SetString(PyExc_TypeError, "find: a match span must be a pair");
+                a = last_char + bytes_to_chars(bytes, last_byte, a_byte);
+                b = a + bytes_to_chars(bytes, a_byte, b_byte);
+                last_byte = b_byte;
+                last_char = b;
             }
-            Py_DECREF(span);
-            if (PyErr_Occurred()) {
-                Py_DECREF(it);
-                goto fail;
+            if (b > a) {
+                int neg = negated(codes, a, negs, zh);
+                if (neg < 0) {
+                    Py_DECREF(regexp);
+                    goto fail;
+                }
+                if (!neg) {
+                    Py_DECREF(regexp);
+                    Py_DECREF(data);
+                    PyMem_Free(parts);
+                    PyObject *phrase = PyUnicode_Substring(norm, a, b);
+                    if (phrase == NULL)
+                        return NULL;
+                    PyObject *hit = new_hit(hit_cls, a, b, one, phrase);
+                    Py_DECREF(phrase);
+                    return hit;
+                }
             }
-            if (b <= a)
-                continue;
-            int neg = negated(codes, a, negs, zh);
-            if (neg < 0) {
-                Py_DECREF(it);
-                goto fail;
-            }
-            if (!neg) {
-                Py_DECREF(it);
-                PyMem_Free(parts);
-                PyObject *phrase = PyUnicode_Substring(norm, a, b);
-                if (phrase == NULL)
-                    return NULL;
-                PyObject *hit = new_hit(hit_cls, a, b, one, phrase);
-                Py_DECREF(phrase);
-                return hit;
+            if (pos == end)
+                break;
+            if (pos == b_byte) {  /* an empty match here: move on by one character (re2's CharLenToBytes) */
+                pos += pos < end ? one_char_len(bytes + pos) : 0;
+            } else {
+                pos = b_byte;
             }
         }
-        Py_DECREF(it);
-        if (PyErr_Occurred())
-            goto fail;
+        Py_DECREF(regexp);
     }
+none:
+    Py_XDECREF(data);
     PyMem_Free(parts);
     Py_RETURN_NONE;
 fail:
+    Py_XDECREF(data);
     PyMem_Free(parts);
     return NULL;
 }
 
 /* find(cfg, matcher, p) -> Hit | None: Matcher.find for an utterance the pack's screen has seen (anything else
  * goes to matcher._find_python(p), the Python reference).  cfg = (key, search cfg, pattern parts' compiled
- * regexes or None, exact parts' or None, has allow lists, ids, book, time.monotonic, match_spans). */
+ * regexes or None, exact parts' or None, has allow lists, ids, book, time.monotonic, re2's UNANCHORED). */
 static PyObject *find(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 3 || !PyTuple_Check(args[0]) || PyTuple_GET_SIZE(args[0]) != 9
-            || !PyTuple_Check(PyTuple_GET_ITEM(args[0], 1)) || PyTuple_GET_SIZE(PyTuple_GET_ITEM(args[0], 1)) != 8) {
+            || !PyTuple_Check(PyTuple_GET_ITEM(args[0], 1)) || PyTuple_GET_SIZE(PyTuple_GET_ITEM(args[0], 1)) != 9) {
         PyErr_SetString(PyExc_TypeError, "find(cfg, matcher, p): bad arguments");
         return NULL;
     }
@@ -562,7 +767,7 @@ static PyObject *find(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *key = PyTuple_GET_ITEM(cfg, 0), *scfg = PyTuple_GET_ITEM(cfg, 1);
     PyObject *patterns = PyTuple_GET_ITEM(cfg, 2), *exacts = PyTuple_GET_ITEM(cfg, 3);
     PyObject *ids = PyTuple_GET_ITEM(cfg, 5), *book = PyTuple_GET_ITEM(cfg, 6);
-    PyObject *monotonic = PyTuple_GET_ITEM(cfg, 7), *match_spans = PyTuple_GET_ITEM(cfg, 8);
+    PyObject *monotonic = PyTuple_GET_ITEM(cfg, 7), *anchor = PyTuple_GET_ITEM(cfg, 8);
     PyObject *negs = PyTuple_GET_ITEM(scfg, 2), *hit_cls = PyTuple_GET_ITEM(scfg, 4), *one = PyTuple_GET_ITEM(scfg, 5);
     int zh = PyObject_IsTrue(PyTuple_GET_ITEM(scfg, 1));
     int has_allow = PyObject_IsTrue(PyTuple_GET_ITEM(cfg, 4));
@@ -699,7 +904,7 @@ static PyObject *find(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (!PyDict_Check(part_of))
             goto python;
         if (PyDict_GET_SIZE(part_of) > 0) {
-            hit = pattern_hit(codes_live, n_codes, part_of, patterns, match_spans, codes, codes, norm, negs, zh,
+            hit = pattern_hit(codes_live, n_codes, part_of, patterns, anchor, codes, codes, norm, negs, zh,
                               hit_cls, one);
             if (hit == NULL || hit != Py_None)
                 goto found_hit;
@@ -714,9 +919,9 @@ static PyObject *find(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (!PyDict_Check(part_of))
             goto python;
         if (PyDict_GET_SIZE(part_of) > 0) {
-            hit = zh ? pattern_hit(text_live, n_text, part_of, exacts, match_spans, norm, codes, norm, negs, zh,
+            hit = zh ? pattern_hit(text_live, n_text, part_of, exacts, anchor, norm, codes, norm, negs, zh,
                                    hit_cls, one)
-                     : pattern_hit(codes_live, n_codes, part_of, exacts, match_spans, norm, codes, norm, negs, zh,
+                     : pattern_hit(codes_live, n_codes, part_of, exacts, anchor, norm, codes, norm, negs, zh,
                                    hit_cls, one);
             if (hit == NULL || hit != Py_None)
                 goto found_hit;
@@ -850,7 +1055,17 @@ PyMODINIT_FUNC PyInit__match(void)
             || (str_with_text = PyUnicode_InternFromString("with_text")) == NULL
             || (str_find_python = PyUnicode_InternFromString("_find_python")) == NULL
             || (str_mask_allowed = PyUnicode_InternFromString("_mask_allowed")) == NULL
-            || (str_find_masked = PyUnicode_InternFromString("_find")) == NULL)
+            || (str_find_masked = PyUnicode_InternFromString("_find")) == NULL
+            || (str_regexp = PyUnicode_InternFromString("_regexp")) == NULL
+            || (str_Match = PyUnicode_InternFromString("Match")) == NULL
+            || (str_start = PyUnicode_InternFromString("start")) == NULL
+            || (str_end = PyUnicode_InternFromString("end")) == NULL
+            || (str_phrase = PyUnicode_InternFromString("phrase")) == NULL
+            || (str_dest_start = PyUnicode_InternFromString("dest_start")) == NULL
+            || (str_dest_end = PyUnicode_InternFromString("dest_end")) == NULL
+            || (str_round = PyUnicode_InternFromString("__round__")) == NULL
+            || (str_space = PyUnicode_InternFromString(" ")) == NULL
+            || (kw_score_cutoff = Py_BuildValue("(s)", "score_cutoff")) == NULL)
         return NULL;
     return PyModule_Create(&module_def);
 }

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from time import monotonic
 from typing import Any
 
@@ -27,7 +29,7 @@ from .. import native
 from ..text import is_cjk, normalize, normalize_many, sound_codes, sound_codes_many, to_simplified
 from ..types import Utterance
 from .literals import Prefiltered
-from .safe_regex import compile_user_pattern, match_spans, to_re2_syntax
+from .safe_regex import RE2_UNANCHORED, compile_user_pattern, match_spans, to_re2_syntax
 from .schema import MatchSpec
 from .time_limit import Deadline
 
@@ -244,6 +246,10 @@ class Matcher:
     """A compiled :class:`MatchSpec`: ``find(prepared)`` returns the best hit or None."""
 
     _next_id = 0
+    #: the best hit in an utterance, cached on it: the native find bound to this matcher where built, else
+    #: :meth:`_find_python`.  An attribute, not a method: the checks ask ~50 times per call, and a Python frame in
+    #: front of the C find cost ~600 instructions each time.
+    find: Callable[[Prepared], Hit | None]
 
     def __init__(self, spec: MatchSpec, book: PhraseBook, default_threshold: int) -> None:
         Matcher._next_id += 1
@@ -271,11 +277,14 @@ class Matcher:
         zh = family == "zh"
         negs = (self._neg_codes if zh else NEGATIONS["en"]) if self.negate else None
         self._search_cfg = (book.rows, zh, negs, self.threshold, Hit, 1.0, HOMOPHONE_SIMILARITY,
-                            "_fuzzy_zh" if zh else "_fuzzy_en")
+                            "_fuzzy_zh" if zh else "_fuzzy_en",
+                            None if zh else (fuzz.partial_ratio_alignment, fuzz.ratio))  # en: _fuzzy_en in C
         self._find_cfg = (self.key, self._search_cfg,
                           tuple(c for _, c in self.pattern.parts) if self.pattern is not None else None,
                           tuple(c for _, c in self.exact_pattern.parts) if self.exact_pattern is not None else None,
-                          bool(self.allow or self.allow_pattern), self.ids, book, monotonic, match_spans)
+                          bool(self.allow or self.allow_pattern), self.ids, book, monotonic, RE2_UNANCHORED)
+        self.find = (partial(_NATIVE_MATCH.find, self._find_cfg, self) if _NATIVE_MATCH is not None
+                     else self._find_python)
         book.matchers.append(self)
 
     def key_gate(self) -> re.Pattern[str] | None:
@@ -315,12 +324,6 @@ class Matcher:
         codes, text = plan.codes, plan.text
         return [p for p in utts if p.found is None or p.found[0] is not screen
                 or not codes.isdisjoint(p.found[1]) or (text and plan.may_match_text(p.norm))]
-
-    def find(self, p: Prepared) -> Hit | None:
-        """Best hit in the utterance (cached per utterance)."""
-        if _NATIVE_MATCH is not None:
-            return _NATIVE_MATCH.find(self._find_cfg, self, p)
-        return self._find_python(p)
 
     def _find_python(self, p: Prepared) -> Hit | None:
         """:meth:`find` in Python: the reference of the native one, which also hands it what it does not handle

@@ -22,7 +22,8 @@ from typing import Any
 import re2
 from re2 import _re2  # the binding under re2's Python wrapper
 
-__all__ = ["MAX_PROGRAM_MEMORY", "PatternError", "compile_user_pattern", "match_spans", "to_re2_syntax"]
+__all__ = ["MAX_PROGRAM_MEMORY", "RE2_UNANCHORED", "PatternError", "compile_user_pattern", "match_spans",
+           "to_re2_syntax"]
 
 #: Memory RE2 may use to compile one pattern (its default is 8 MiB); a bigger pattern is refused.
 MAX_PROGRAM_MEMORY = 8 << 20
@@ -110,6 +111,8 @@ def compile_user_pattern(pattern: str) -> Any:
 
 
 _UNANCHORED = re2._Anchor.UNANCHORED
+#: what the native find passes re2 to search unanchored, as :func:`match_spans` does (qa_engine/native/_match.c)
+RE2_UNANCHORED = _UNANCHORED
 _NO_MATCH = (-1, -1)
 
 

@@ -59,7 +59,14 @@ _NATIVE = native.load("_repeat")
 
 def zh_features(norm: str) -> frozenset[str]:
     """Character bigrams inside the runs of content characters left between stop characters and digits (a lone
-    character such as 查 is too common a verb to tell two requests apart, and is dropped)."""
+    character such as 查 is too common a verb to tell two requests apart, and is dropped); in C when built."""
+    if _NATIVE is not None:
+        return _NATIVE.zh_features(norm, ZH_STOP_CHARS, ZH_STOP_BIGRAMS)
+    return zh_features_python(norm)
+
+
+def zh_features_python(norm: str) -> frozenset[str]:
+    """:func:`zh_features` in Python (the reference of the native one)."""
     return frozenset(_ZH_BIGRAMS.findall(norm)) - ZH_STOP_BIGRAMS
 
 
@@ -139,7 +146,10 @@ class CustomerRepeat(Check):
         if _NATIVE is None:
             return self._largest_group_python(customer)
         p = self.p
-        kept, group = _NATIVE.largest_group(customer, self.features, p.min_features, p.min_shared, p.similarity,
+        # the C features with their stop lists, called straight from the C grouping (what self.features calls)
+        features, args = ((_NATIVE.zh_features, (ZH_STOP_CHARS, ZH_STOP_BIGRAMS)) if self.env.family == "zh"
+                          else (_NATIVE.en_features, (EN_STOP_WORDS,)))
+        kept, group = _NATIVE.largest_group(customer, features, args, p.min_features, p.min_shared, p.similarity,
                                             p.min_repeats)
         return [customer[i] for i in kept], group
 
