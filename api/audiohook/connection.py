@@ -4,10 +4,11 @@ Transport-free on purpose: ``on_text`` / ``on_binary`` take what arrived and ret
 send, so the state machine is tested without a socket and the WebSocket endpoint stays a thin loop.
 The application is reached through :class:`ConnectionHandler` (open, audio, gaps, close).
 
-States: ``connected`` -> (open) ``active`` <-> ``paused`` -> (close) ``closing`` -> ``closed``; a protocol error
-sends ``disconnect`` (reason ``error``) and moves to ``error``, after which only ``close`` is
-answered. The position is the stream time of the audio received (samples / rate); audio frames that arrive while
-``paused`` are discarded (not recorded, the position stays), the client's ``resumed`` says how long the gap was.
+States: ``connected`` -> (open) ``active`` <-> ``paused`` -> (close) ``closing`` -> ``closed``; a protocol error, or
+an open session in which nothing arrives for the idle limit (:meth:`AudiohookConnection.idle`), sends ``disconnect``
+(reason ``error``) and moves to ``error``, after which only ``close`` is answered. The position is the stream time
+of the audio received (samples / rate); audio frames that arrive while ``paused`` are discarded (not recorded, the
+position stays), the client's ``resumed`` says how long the gap was.
 """
 
 from __future__ import annotations
@@ -106,9 +107,23 @@ class AudiohookConnection:
 
     def connection_lost(self) -> None:
         """The socket went away: the application finalises with what it received."""
+        self.end("disconnect")
+
+    def end(self, reason: str) -> None:
+        """The call ends here with ``reason`` (once; the first reason given is the one kept), the session stays for
+        whatever the client still sends (only its ``close`` is answered once a ``disconnect`` went out)."""
         if not self.finished and self.state != "connected":
             self.finished = True
-            self.handler.closed("disconnect")
+            self.handler.closed(reason)
+
+    def idle(self, seconds: float) -> list[Message]:
+        """Nothing (no audio, no ``ping``, no message) arrived for ``seconds`` in an open session, active or paused:
+        the call ends with what was received (reason ``idle``) and the client is told why with a ``disconnect``."""
+        if self.state not in ("active", "paused"):
+            return []
+        self.end("idle")
+        return self._error(f"nothing received for {seconds:g} s (no audio, no ping): the session idle limit "
+                           f"(QA_ENGINE_AUDIOHOOK_IDLE_TIMEOUT_S)")
 
     # -- client messages -------------------------------------------------------------------
     def on_text(self, text: str) -> list[Message]:

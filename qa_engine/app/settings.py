@@ -79,6 +79,10 @@ class Settings(BaseSettings):
         agent_uploads: whether agents may upload their own calls (default: no; supervisors and admins upload).
         review_low_score: a call scored below this enters the supervisors' review queue with the reason
             ``low_score`` (default 60; 0: never), see :mod:`qa_engine.app.review_queue`.
+        audiohook_idle_timeout_s: an open AudioHook session (active or paused) in which nothing arrives for this long
+            (no audio frame, no ``ping``, no message; default 60 s) is ended: ``disconnect`` (reason ``error``, info
+            naming the limit), then the socket is closed; what was received is stored and scored as at any call end.
+            AudioHook clients stream audio continuously and ``ping`` while paused, so only a stuck client hits it.
         log_format: ``json`` (one object per line) or ``text``.
         retention_days: whole calls (report, findings, reviews, comments, recording: what ``DELETE /calls/{id}``
             removes) stored more than this many days ago are purged (``qa-engine purge``, and by the workers once an
@@ -144,6 +148,8 @@ class Settings(BaseSettings):
     # retention (None: keep forever)
     retention_days: int | None = None
     audio_retention_days: int | None = None
+    # live tap (AudioHook)
+    audiohook_idle_timeout_s: float = Field(default=60.0, gt=0, le=3600)
     # logs
     log_format: Literal["json", "text"] = "json"
     # the call centre's calendar

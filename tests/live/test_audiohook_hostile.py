@@ -138,3 +138,109 @@ def test_close_reason_is_masked_and_must_be_a_string(make_server: Any) -> None:
     stored = json.dumps(reasons)
     assert "13812345678" not in stored and any("caller" in r for r in reasons), reasons
     assert max(len(r) for r in reasons) <= 64
+
+
+def _stored_reasons(server: LiveServer) -> list[str]:
+    with server.app.state.session_factory() as db:
+        return [job.payload["reason"] for job in db.scalars(select(Job))]
+
+
+def test_an_open_session_left_silent_is_ended_and_its_call_stored(make_server: Any, live_settings: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once it held the connection, its live call and a worker slot for ever (no limit after 'open')."""
+    live_settings.audiohook_idle_timeout_s = 0.5
+    server = make_server()
+
+    async def answers_the_disconnect(peer: Peer) -> None:
+        await peer.open()
+        await peer.audio(3)
+        await peer.send("ping", {})
+        assert (await peer.recv())["type"] == "pong"
+        info = await _disconnect_info(peer)  # ... then nothing for 0.5 s
+        assert "nothing received for 0.5 s" in info and "QA_ENGINE_AUDIOHOOK_IDLE_TIMEOUT_S" in info, info
+
+    async def stays_silent(peer: Peer) -> None:  # paused, then gone quiet: the limit holds in 'paused' too
+        await peer.open()
+        await peer.audio(2)
+        await peer.send("paused", {})
+        msg = await peer.recv(5)
+        assert msg["type"] == "disconnect" and "idle limit" in msg["parameters"]["info"], msg
+        with pytest.raises(ConnectionClosed) as closed:  # no 'close' from the client: the server lets go
+            await peer.recv(5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+    monkeypatch.setattr(ws_router, "OPEN_TIMEOUT_S", 0.5)
+    _session(server, answers_the_disconnect)
+    _session(server, stays_silent)
+    assert asyncio.run(_wait_for(lambda: _stored_reasons(server) == ["idle", "idle"])), _stored_reasons(server)
+
+
+async def _wait_for(check: Any, timeout_s: float = 5.0) -> bool:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout_s
+    while not check():
+        if loop.time() > end:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+def test_a_client_that_pings_without_reading_is_cut_off(make_server: Any, monkeypatch: pytest.MonkeyPatch,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """Once every pong was queued for it without limit: the server held all that the client made it answer.
+
+    Driven through the app's ASGI interface so that "does not read" is exact: past the ``opened`` answer the
+    server's sends never complete, as over a socket whose peer stopped reading (uvicorn's send waits for the
+    transport to drain); the client goes on pinging as fast as the server takes messages.
+    """
+    monkeypatch.setattr(ws_router, "OUTBOX_MAX", 16)
+    server = make_server()
+    sid = str(uuid.uuid4())
+    headers = _headers(server, sid)
+    path = "/api/v1/audiohook/ws"
+    scope = {"type": "websocket", "asgi": {"version": "3.0"}, "scheme": "ws", "http_version": "1.1",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", server.port), "subprotocols": [],
+             "headers": [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                         for k, v in {**headers, "host": f"127.0.0.1:{server.port}"}.items()]}
+    org, conv = str(uuid.uuid4()), str(uuid.uuid4())
+    sent: list[dict[str, Any]] = []
+    closes: list[dict[str, Any]] = []
+    taken = 0
+
+    def text(kind: str, seq: int, params: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "websocket.receive", "text": json.dumps({
+            "version": "2", "id": sid, "type": kind, "seq": seq, "serverseq": 0, "position": "PT0.2S",
+            "parameters": params})}
+
+    async def receive() -> dict[str, Any]:
+        nonlocal taken
+        taken += 1
+        await asyncio.sleep(0)
+        if taken == 1:
+            return {"type": "websocket.connect"}
+        if taken == 2:
+            return text("open", 1, {"organizationId": org, "conversationId": conv, "participant": {"id": org},
+                                    "media": [{"type": "audio", "format": "PCMU", "channels": ["external",
+                                              "internal"], "rate": 8000}]})
+        if taken in (3, 4):
+            return {"type": "websocket.receive", "bytes": SILENCE_100MS_STEREO}
+        if taken > 100_000:
+            return {"type": "websocket.disconnect", "code": 1000}
+        return text("ping", taken - 3, {})
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.close":
+            closes.append(message)
+        if message["type"] in ("websocket.send", "websocket.close") and sent:
+            await asyncio.Event().wait()  # the client no longer reads: never done
+        if message["type"] == "websocket.send":
+            sent.append(json.loads(message["text"]))
+
+    with caplog.at_level(logging.WARNING, logger="api.audiohook.router"):
+        run(asyncio.wait_for(server.app(scope, receive, send), 10))
+    assert [m["type"] for m in sent] == ["opened"]
+    assert taken < 100, taken  # cut off right after the queue limit: what it held stayed bounded
+    assert closes and closes[0]["code"] == 1008 and "not reading" in closes[0]["reason"], closes
+    assert any("does not read" in r.getMessage() for r in caplog.records)
+    assert asyncio.run(_wait_for(lambda: _stored_reasons(server) == ["not_reading"])), _stored_reasons(server)
