@@ -41,6 +41,8 @@ from benchmarks.bench_abuse import Server  # noqa: E402
 from qa_engine.commands.audiohook_client import signed_headers  # noqa: E402
 
 HANG_S = 5.0
+#: The idle limit the fuzzed server runs with (QA_ENGINE_AUDIOHOOK_IDLE_TIMEOUT_S; 60 s by default): short, for speed.
+IDLE_S = 3.0
 SILENCE = b"\xff"  # μ-law silence
 FRAME_STEREO = SILENCE * 1600  # 100 ms, two channels
 PII = "13812345678"  # a mobile number: must never appear in the server's log or database
@@ -308,6 +310,21 @@ async def nothing_sent(peer: Peer) -> str:
     return await conclude(peer, wait=15.0)
 
 
+async def open_then_silent(peer: Peer) -> str:
+    """Opened, a little audio, then nothing at all (no audio, no ping): the idle limit ends it."""
+    await peer.open()
+    await peer.audio(2)
+    return await conclude(peer, wait=IDLE_S + 10.0)
+
+
+async def paused_then_silent(peer: Peer) -> str:
+    """Paused, then nothing, not even pings (a client pings while paused): the idle limit holds there too."""
+    await peer.open()
+    await peer.audio(2)
+    await peer.send("paused")
+    return await conclude(peer, wait=IDLE_S + 10.0)
+
+
 async def trickled_open(peer: Peer) -> str:
     """The open message sent as fragments, one every 2 s, never finished."""
     text = json.dumps(peer.message("open", peer.open_params()))
@@ -453,6 +470,8 @@ def cases(server: FuzzServer, rng: random.Random) -> list[tuple[str, str, Case]]
         ("slow", "3 frames 2 s apart", slow_audio),
         ("slow", "connect, send nothing", nothing_sent),
         ("slow", "open trickled 4 chars per 2 s", trickled_open),
+        ("slow", f"open, then nothing (idle limit {IDLE_S:g} s)", open_then_silent),
+        ("slow", f"paused, then nothing (idle limit {IDLE_S:g} s)", paused_then_silent),
         *[("disconnect", f"drop after {stage}", drop_after(stage))
           for stage in ("connect", "open", "audio", "paused", "close", "mid-frame")],
         ("many", "50 sessions at once", many_sessions(server, 50)),
@@ -624,7 +643,8 @@ def main() -> int:
     parser.add_argument("--out", default=None, help="append the table to this Markdown file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="qa-fuzz-") as tmp:
-        env = {**os.environ, "QA_ENGINE_WORKERS": "0", "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "QA_ENGINE_WORKERS": "0", "PYTHONPATH": str(ROOT),
+               "QA_ENGINE_AUDIOHOOK_IDLE_TIMEOUT_S": str(IDLE_S)}
         server = FuzzServer(Path(tmp), env=env)
         out = server.cli("audiohook", "add-client", "fuzz", "--team", "t1")
         server.keys["audiohook"] = out.strip().splitlines()[-1]

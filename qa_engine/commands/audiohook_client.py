@@ -167,15 +167,25 @@ class AudiohookClient:
         t0 = time.monotonic()
         last_ping = 0.0
         i = 0
+        paused_ping = time.monotonic()  # while paused (no audio) pings go on by the clock: the server's idle limit
         while i < interleaved.shape[0]:
             if self._server_paused:
+                if time.monotonic() - paused_ping >= o.ping_every_s:
+                    paused_ping = time.monotonic()
+                    await self.send("ping", {})
                 await asyncio.sleep(0.02)
                 continue
+            paused_ping = time.monotonic()
             if o.pause_at_s is not None and o.pause_for_s > 0 and self.position >= o.pause_at_s:
                 await self.send("paused")
                 skipped = min(int(o.pause_for_s * RATE), interleaved.shape[0] - i)
                 if o.realtime:
-                    await asyncio.sleep(skipped / RATE / o.speed)
+                    left = skipped / RATE / o.speed
+                    while left > 0:
+                        await asyncio.sleep(min(left, o.ping_every_s))
+                        left -= o.ping_every_s
+                        if left > 0:
+                            await self.send("ping", {})
                 i += skipped
                 await self.send("resumed", {"start": duration(self.position), "discarded": duration(skipped / RATE)})
                 o.pause_at_s = None
