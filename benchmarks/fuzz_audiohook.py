@@ -20,6 +20,7 @@ import json
 import os
 import random
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -292,6 +293,42 @@ async def ping_storm_unread(peer: Peer) -> str:
     return f"sent {sent} pings in 8 s, all read by the server"
 
 
+def _cut_offs(server: FuzzServer) -> int:
+    """Clients the server cut off for not reading, as its log tells."""
+    return server.log.read_text(errors="replace").count("does not read") if server.log.is_file() else 0
+
+
+def ping_storm_unread_small_window(server: FuzzServer) -> Case:
+    """Pings, answers never read, over a socket with a small receive buffer (loopback autotunes it up to tcp_rmem's
+    maximum, 32 MB here, which would take the pongs for minutes): the server's send queue fills and it cuts the
+    client off (``OUTBOX_MAX``); the sign is that the server stops taking pings, its log names the client."""
+    async def case(_peer: Peer) -> str:
+        sid = str(uuid.uuid4())
+        before = _cut_offs(server)
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", server.port))
+        async with connect(server.ws_url, sock=sock, additional_headers=headers(server, sid), max_queue=1,
+                           ping_interval=None, close_timeout=1) as ws:
+            peer = Peer(ws, sid)
+            await peer.open()
+            t0 = time.monotonic()
+            sent = 0
+            try:
+                while time.monotonic() - t0 < 40:
+                    await asyncio.wait_for(peer.send("ping"), 3)
+                    sent += 1
+            except TimeoutError:
+                pass
+            except ConnectionClosed as exc:
+                return f"sent {sent} pings, close {exc.rcvd.code if exc.rcvd else 1006}"
+            cut = _cut_offs(server) > before
+            ws.transport.abort()
+            return (f"sent {sent} pings in {time.monotonic() - t0:.0f} s, then "
+                    + ("cut off by the server (logged: does not read)" if cut else "HANG: never cut off"))
+    return case
+
+
 async def deep_json(peer: Peer) -> str:
     peer.seq += 1
     await peer.ws.send("[" * 30000 + "]" * 30000)
@@ -457,6 +494,7 @@ def cases(server: FuzzServer, rng: random.Random) -> list[tuple[str, str, Case]]
         ("order", "audio while paused", audio_while_paused),
         ("order", "2000 pings, answers read", ping_storm),
         ("order", "pings for 8 s, answers never read", ping_storm_unread),
+        ("order", "pings, answers never read, 4 kB TCP window", ping_storm_unread_small_window(server)),
         ("binary", "1601 bytes on stereo PCMU", binary_after_open(SILENCE * 1601)),
         ("binary", "1 byte on stereo PCMU", binary_after_open(SILENCE)),
         ("binary", "empty frame", binary_then_close(b"")),
