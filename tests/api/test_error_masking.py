@@ -28,21 +28,18 @@ from qa_engine.app.settings import Settings
 from qa_engine.app.users import create_user
 from qa_engine.pipeline import PipelineOptions
 
+from .leaks import PHONE, leak_pattern, leaks_in
+
 API = "/api/v1"
-PHONE = "13812345678"
 FILE_NAME = f"{PHONE}_20261205.wav"
-#: any 4 digits of the phone number in a row, whatever stands between them
-LEAK = re.compile("|".join("[^0-9A-Za-z]{0,3}".join(PHONE[i:i + 4]) for i in range(len(PHONE) - 3)))
+LEAK = leak_pattern(PHONE)
 #: the whole number, whatever stands between its digits (logs hold timings and ids: 4 digits may be there by chance)
 NUMBER = re.compile("[^0-9A-Za-z]{0,3}".join(PHONE))
 
 
-TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?")
-
-
 def _leaks(text: str) -> list[str]:
     """Parts of the number in ``text`` (its ISO timestamps left out: 12:34:56 is no leak)."""
-    return LEAK.findall(TIMESTAMP.sub("", text))
+    return leaks_in(LEAK, text)
 
 
 def _silent_wav() -> bytes:

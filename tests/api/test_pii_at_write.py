@@ -6,7 +6,6 @@ Each runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-import re
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -38,26 +37,20 @@ from qa_engine.app.webhooks import WebhookDispatcher
 from qa_engine.pii import mask_text
 from qa_engine.pipeline import PipelineOptions
 
+from .leaks import PHONE, leak_pattern, leaks_in
 from .zh_calls import BASE, NO_GREETING
 
 API = "/api/v1"
 Headers = dict[str, str]
-PHONE = "13812345678"
 EMAIL = "li.lei@example.com"
 TYPED = f"tel {PHONE} mail {EMAIL}"
 MASKED = "tel *********** mail **.***@*******.***"
 #: any 4 digits of the phone number in a row (whatever stands between them), or a part of the address
-LEAK = re.compile("|".join("[^0-9A-Za-z]{0,3}".join(PHONE[i:i + 4]) for i in range(len(PHONE) - 3))
-                  + r"|li\.lei|example\.com")
-
-
-#: what a served document holds beside the texts and may hold the same digits by chance: times (…:23:45.6…) and
-#: pytest's numbered temporary folders (pytest-1234)
-NOT_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?|pytest-\d+")
+LEAK = leak_pattern(PHONE, r"li\.lei", r"example\.com")
 
 
 def _leaks(text: str) -> list[str]:
-    return LEAK.findall(NOT_TEXT.sub("_", text))
+    return leaks_in(LEAK, text)
 
 
 def _no_leak(served: dict[str, str]) -> None:

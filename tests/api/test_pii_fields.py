@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,17 +18,16 @@ from qa_engine.app.batch.report import FileRecord, summarise, write_report
 from qa_engine.app.logging_config import configure_logging
 from qa_engine.app.models import Call, Webhook, WebhookDelivery
 
+from .leaks import PHONE, leak_pattern, leaks_in
 from .zh_calls import COMPLAINT
 
 API = "/api/v1"
-PHONE = "13812345678"
-#: any 4 digits of the phone number in a row, whatever stands between them
-LEAK = re.compile("|".join("[^0-9A-Za-z]{0,3}".join(PHONE[i:i + 4]) for i in range(len(PHONE) - 3)))
+LEAK = leak_pattern(PHONE)
 Headers = dict[str, str]
 
 
 def _leaks(text: str) -> list[str]:
-    return LEAK.findall(text)
+    return leaks_in(LEAK, text)
 
 
 def test_call_id_comments_audit_and_webhook_payloads_are_masked(client: TestClient,
