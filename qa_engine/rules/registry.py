@@ -13,7 +13,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel
 
-from ..types import Evidence, Finding, Status
+from ..types import Evidence, Finding, Status, new_finding
 from .context import CallContext
 from .matching import Matcher, PhraseBook
 from .schema import MatchSpec, RuleSpec, StrictModel
@@ -23,7 +23,6 @@ logger = logging.getLogger(__name__)
 __all__ = ["Check", "CheckEnv", "REGISTRY", "register", "check_class"]
 
 REGISTRY: dict[str, type[Check]] = {}
-_new_object = object.__new__
 C = TypeVar("C", bound="type[Check]")
 
 
@@ -96,12 +95,7 @@ class Check:
         except (KeyError, IndexError, ValueError):
             explanation = template
         rule = self.rule
-        # types.new_finding's object, built here as types.build builds it (every rule of every call makes one: its
-        # two Python frames and keyword dict cost more than the rest of this method)
-        finding = _new_object(Finding)
-        finding.__dict__.update(rule_id=rule.id, status=status, severity=rule.severity, weight=rule.weight,
-                                evidence=tuple(evidence), explanation=explanation, data=data or {})
-        return finding
+        return new_finding(rule.id, status, rule.severity, rule.weight, tuple(evidence), explanation, data or {})
 
 
 def quote(text: str, limit: int = 40) -> str:
